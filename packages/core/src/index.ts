@@ -1,1 +1,11 @@
-export const version = '0.1.0';
+/**
+ * @tlblab/core — the machine model, the kernel model, the plugin contracts and `simulate()`.
+ * See the package README for every public type.
+ */
+export * from './addr.js';
+export * from './contracts.js';
+export * from './costs.js';
+export * from './errors.js';
+export * from './kernel-config.js';
+export * from './profiles.js';
+export * from './results.js';

@@ -1,0 +1,245 @@
+/**
+ * Core profiles (machine-model section 8): plain data describing a core's translation-caching
+ * behaviour. Profiles describe behaviour, not vendors; each cites its evidence. Users copy one,
+ * change fields, and register it with `defineMachine`; sweeps may vary any field.
+ */
+import { z } from 'zod';
+import { COST_KEYS, type CostTable, DEFAULT_COSTS } from './costs.js';
+import { ConfigError } from './errors.js';
+
+/**
+ * Which PTE version the page-table walker returns when several are allowed by the spec's rule
+ * ("may return any translation ... valid at any time since the most recent SFENCE.VMA that subsumes
+ * that address"):
+ * - `newest`: always the current PTE (emulators);
+ * - `window`: the newest, unless it is younger than `d` steps, then any allowed version (a choice);
+ * - `svvptc`: V 0->1 changes become visible within `bound` steps; other changes as `window` with `d`;
+ * - `adversarial`: any allowed version (for exploration).
+ * `levels`: `leaf` = only leaf-level PTE reads may be stale (non-leaf reads see the newest); `all`.
+ */
+export type Staleness =
+  | { readonly kind: 'newest' }
+  | { readonly kind: 'window'; readonly d: number; readonly levels: 'leaf' | 'all' }
+  | { readonly kind: 'svvptc'; readonly bound: number; readonly d: number; readonly levels: 'leaf' | 'all' }
+  | { readonly kind: 'adversarial'; readonly levels: 'leaf' | 'all' };
+
+export interface SpeculationConfig {
+  /** Run-ahead over the hart's own upcoming accesses: look `window` ops ahead, each step with probability `p`. */
+  readonly lookahead: { readonly window: number; readonly p: number };
+  /** Next-page run-ahead when a sequential stream nears the end of a page (within `nearEndBytes`),
+   *  up to `maxPages` pages past it, with probability `p`. */
+  readonly runAhead: { readonly p: number; readonly maxPages: number; readonly nearEndBytes: number };
+  /** Mispredicted pointers: with probability `p` per step, walk a kernel VA within `spread` pages of
+   *  a recently used kernel page. */
+  readonly wild: { readonly p: number; readonly spread: number };
+}
+
+export interface MachineConfig {
+  readonly name: string;
+  readonly description: string;
+  /** Where the behaviour comes from (a report, a spec sentence, an emulator's source). */
+  readonly evidence: string;
+  readonly tlb: { readonly entries: number; readonly ways: number; readonly replacement: 'lru' | 'random' };
+  /** Page-walk cache of non-leaf PTEs; `entries: 0` = none. Fully associative, LRU. */
+  readonly pwc: { readonly entries: number };
+  /** Which PTEs with V=0 the core caches: `none`; `leaf` = negative leaf entries in the TLB;
+   *  `all` = and V=0 non-leaf entries in the page-walk cache. */
+  readonly cachesInvalid: 'none' | 'leaf' | 'all';
+  /** Svvptc (ratified 2024): cached V=0 entries are dropped within `invalidEvictBound` steps. 0 = never. */
+  readonly invalidEvictBound: number;
+  /** The core implements Svvptc (the kernel then patches its early `sfence.vma` to a `nop`). */
+  readonly svvptc: boolean;
+  readonly staleness: Staleness;
+  /** Versions kept per PTE for the staleness rule (bounded history). */
+  readonly historyDepth: number;
+  /** `null`: no speculative walks at all. */
+  readonly speculation: SpeculationConfig | null;
+  readonly costs: CostTable;
+}
+
+const prob = z.number().min(0).max(1);
+const count = z.number().int().nonnegative();
+const levels = z.enum(['leaf', 'all']);
+
+const stalenessSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('newest') }),
+  z.object({ kind: z.literal('window'), d: count, levels }),
+  z.object({ kind: z.literal('svvptc'), bound: count, d: count, levels }),
+  z.object({ kind: z.literal('adversarial'), levels }),
+]);
+
+const costsSchema = z.object(
+  Object.fromEntries(COST_KEYS.map((k) => [k, z.number().nonnegative()])) as Record<
+    keyof CostTable,
+    z.ZodNumber
+  >,
+);
+
+export const machineConfigSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string(),
+    evidence: z.string(),
+    tlb: z.object({
+      entries: z.number().int().positive(),
+      ways: z.number().int().positive(),
+      replacement: z.enum(['lru', 'random']),
+    }),
+    pwc: z.object({ entries: count }),
+    cachesInvalid: z.enum(['none', 'leaf', 'all']),
+    invalidEvictBound: count,
+    svvptc: z.boolean(),
+    staleness: stalenessSchema,
+    historyDepth: z.number().int().min(1).max(64),
+    speculation: z
+      .object({
+        lookahead: z.object({ window: count, p: prob }),
+        runAhead: z.object({ p: prob, maxPages: count, nearEndBytes: z.number().int().min(0).max(4096) }),
+        wild: z.object({ p: prob, spread: count }),
+      })
+      .nullable(),
+    costs: costsSchema,
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.tlb.entries % m.tlb.ways !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tlb', 'ways'],
+        message: `ways (${m.tlb.ways}) must divide entries (${m.tlb.entries})`,
+      });
+    }
+  });
+
+/** Input accepted by `defineMachine`: everything optional but the name; costs may be partial. */
+export type MachineInput = Partial<Omit<MachineConfig, 'costs' | 'name'>> & {
+  readonly name: string;
+  readonly costs?: Partial<CostTable>;
+  /** Start from this preset (by name or object) and override the given fields. */
+  readonly extends?: string | MachineConfig;
+};
+
+/** Format a zod issue path as `tlb.ways`. */
+export function issuePath(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.');
+}
+
+function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = obj;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}
+
+/** Validate a full machine config; throws `ConfigError` naming the field and the value. */
+export function validateMachine(config: unknown): MachineConfig {
+  const parsed = machineConfigSchema.safeParse(config);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issuePath(issue.path);
+    throw new ConfigError(
+      `machine${typeof (config as { name?: unknown })?.name === 'string' ? ` '${(config as { name: string }).name}'` : ''}: ${field || '(root)'} = ${JSON.stringify(valueAt(config, issue.path))}: ${issue.message}`,
+      { field: field || '(root)', value: valueAt(config, issue.path) },
+    );
+  }
+  return Object.freeze(parsed.data) as MachineConfig;
+}
+
+const SPECULATIVE: SpeculationConfig = {
+  lookahead: { window: 4, p: 0.3 },
+  runAhead: { p: 0.5, maxPages: 3, nearEndBytes: 512 },
+  wild: { p: 0.02, spread: 4 },
+};
+
+const TLB = { entries: 64, ways: 4, replacement: 'lru' } as const;
+
+function preset(m: Omit<MachineConfig, 'costs' | 'historyDepth' | 'tlb' | 'pwc'> & Partial<MachineConfig>): MachineConfig {
+  return validateMachine({ tlb: TLB, pwc: { entries: 8 }, historyDepth: 4, costs: DEFAULT_COSTS, ...m });
+}
+
+/** The six built-in profiles of machine-model section 8. */
+export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
+  emulator: preset({
+    name: 'emulator',
+    description: 'No speculation, no V=0 caching, the walker always sees the newest PTE.',
+    evidence:
+      'QEMU/TCG, Spike and Sail make PTE stores visible at once and never walk speculatively: why emulator-based CI never reproduced the 2023 faults.',
+    cachesInvalid: 'none',
+    invalidEvictBound: 0,
+    svvptc: false,
+    staleness: { kind: 'newest' },
+    speculation: null,
+  }),
+  'no-invalid-caching': preset({
+    name: 'no-invalid-caching',
+    description: 'Speculative walks fill the TLB with valid entries only; the walker sees the newest PTE.',
+    evidence: 'Cores said not to cache V=0 entries (T-HEAD C910, a Rivos core; vendor claims, unverified).',
+    cachesInvalid: 'none',
+    invalidEvictBound: 0,
+    svvptc: false,
+    staleness: { kind: 'newest' },
+    speculation: SPECULATIVE,
+  }),
+  'reorder-window': preset({
+    name: 'reorder-window',
+    description: 'No V=0 caching, but a leaf PTE store may stay invisible to the walker for up to d steps.',
+    evidence:
+      "The 2023 thread's \"small window where we could take a trap on a newly created vmalloc mapping\" even without V=0 caching; the spec's staleness rule allows it.",
+    cachesInvalid: 'none',
+    invalidEvictBound: 0,
+    svvptc: false,
+    staleness: { kind: 'window', d: 8, levels: 'leaf' },
+    speculation: SPECULATIVE,
+  }),
+  'caches-invalid': preset({
+    name: 'caches-invalid',
+    description: 'Speculative walks cache V=0 leaf entries in the TLB; leaf PTE stores visible within d steps.',
+    evidence:
+      'The out-of-order reports: the 2023 thread (speculation brought V=0 kernel entries into the TLB), the Andes rv64 vmap-stack hang, SiFive P550 first-access faults.',
+    cachesInvalid: 'leaf',
+    invalidEvictBound: 0,
+    svvptc: false,
+    staleness: { kind: 'window', d: 8, levels: 'leaf' },
+    speculation: SPECULATIVE,
+  }),
+  'caches-invalid-walk': preset({
+    name: 'caches-invalid-walk',
+    description:
+      'As caches-invalid, and V=0 non-leaf entries are cached in the page-walk cache; staleness at every level.',
+    evidence:
+      '"This specification permits the caching of PTEs whose V (Valid) bit is clear" (privileged spec, SFENCE.VMA); no core named.',
+    cachesInvalid: 'all',
+    invalidEvictBound: 0,
+    svvptc: false,
+    staleness: { kind: 'window', d: 8, levels: 'all' },
+    speculation: SPECULATIVE,
+  }),
+  svvptc: preset({
+    name: 'svvptc',
+    description: 'Svvptc: V 0->1 stores become visible within a bound; cached V=0 entries are evicted within it.',
+    evidence: 'Svvptc extension (ratified 2024); Linux a6efe33cc594 / 7a21b2e370da patch the early sfence.vma to a nop.',
+    cachesInvalid: 'all',
+    invalidEvictBound: 16,
+    svvptc: true,
+    staleness: { kind: 'svvptc', bound: 16, d: 8, levels: 'all' },
+    speculation: SPECULATIVE,
+  }),
+});
+
+function isMachineConfig(v: unknown): v is MachineConfig {
+  return typeof v === 'object' && v !== null && 'tlb' in v && 'costs' in v && 'staleness' in v;
+}
+
+/**
+ * Define a machine (core profile): plain data, validated. With `extends`, starts from a preset and
+ * overrides only the fields given (costs are merged key by key).
+ */
+export function defineMachine(input: MachineInput | MachineConfig): MachineConfig {
+  if (isMachineConfig(input) && !('extends' in input)) return validateMachine(input);
+  const { extends: base, costs, ...rest } = input as MachineInput;
+  const from = base === undefined ? PROFILES['caches-invalid']! : typeof base === 'string' ? PROFILES[base] : base;
+  if (!from) throw new ConfigError(`machine '${input.name}': extends = "${String(base)}": unknown profile`, { field: 'extends', value: base });
+  return validateMachine({ ...from, ...rest, costs: { ...from.costs, ...(costs ?? {}) } });
+}
