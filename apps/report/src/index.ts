@@ -1,0 +1,64 @@
+/**
+ * @tlblab/report: a results document rendered as text, markdown, csv, json or one self-contained
+ * HTML page. Every format is a pure exporter over one model (`buildReportModel`); see README.md.
+ */
+import type { ResultsDocument } from '@tlblab/core';
+import { exportCsv } from './csv.js';
+import { exportHtml } from './html.js';
+import { exportJson } from './json.js';
+import { exportMarkdown } from './markdown.js';
+import { buildReportModel, type ReportOptions } from './model.js';
+import { exportText } from './text.js';
+
+export { exportCsv } from './csv.js';
+export { escapeHtml } from './escape.js';
+export { MECHANISMS, type FailureEvidence } from './explain.js';
+export { exportHtml } from './html.js';
+export { exportJson } from './json.js';
+export { exportMarkdown } from './markdown.js';
+export {
+  buildReportModel,
+  type CellTable,
+  type CostRow,
+  type CostSection,
+  type FailureCellRef,
+  type FailureClass,
+  type FailureKind,
+  failureKindOf,
+  type MachineInfo,
+  REPORT_FORMATS,
+  type ReportFormat,
+  type ReportModel,
+  type ReportOptions,
+  type ReportSummary,
+  replayCommand,
+  type ScenarioInfo,
+  type StrategyInfo,
+  type Timeline,
+  type VerdictCell,
+  type VerdictMatrix,
+} from './model.js';
+export { exportText } from './text.js';
+
+/**
+ * Render a results document in one format. Async because the HTML charts are rendered by vega,
+ * whose `toSVG()` is asynchronous; the other formats resolve at once.
+ */
+export async function renderReport(doc: ResultsDocument, options: ReportOptions): Promise<string> {
+  const model = buildReportModel(doc, options);
+  switch (options.format) {
+    case 'text':
+      return exportText(model);
+    case 'md':
+      return exportMarkdown(model);
+    case 'csv':
+      return exportCsv(model);
+    case 'json':
+      return exportJson(model);
+    case 'html':
+      return exportHtml(model);
+    default:
+      // Reachable from JavaScript callers and untyped CLI input.
+      throw new Error(`unknown report format '${String(options.format satisfies never)}' (text, md, csv, json, html)`);
+  }
+}

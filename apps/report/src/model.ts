@@ -1,0 +1,642 @@
+/**
+ * The one table model every format serializes (hyperfine's pattern: build once, then tiny
+ * per-format exporters). Everything a report shows is decided here — which cells make up a
+ * verdict-matrix entry, what a failure class is, which numbers the cost tables hold — so the
+ * formats cannot disagree with each other.
+ */
+import {
+  type CellRecord,
+  METRIC_NAMES,
+  type MetricSummary,
+  OUTCOMES,
+  type Outcome,
+  type ResultsDocument,
+  type TraceEvent,
+} from '@tlblab/core';
+import { explainFailure, type FailureEvidence, gatherEvidence } from './explain.js';
+import { shellQuote } from './shell.js';
+
+export type ReportFormat = 'text' | 'md' | 'csv' | 'json' | 'html';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['text', 'md', 'csv', 'json', 'html'];
+
+export interface ReportOptions {
+  readonly format: ReportFormat;
+  /** Results file named in every `tlblab replay` command. Default `results.jsonl`. */
+  readonly resultsPath?: string;
+  /** Machine whose costs the HTML charts plot. Default `caches-invalid` when the document has it,
+   *  else the first machine of the plan. */
+  readonly chartMachine?: string;
+}
+
+/**
+ * What went wrong in a run, from the scenario's point of view: an outcome other than the
+ * expected one. `no-oops` is an `ok` run of a scenario that expects an oops (a genuine bad access
+ * that the strategy hid), which the bare outcome name `ok` would misreport.
+ */
+export type FailureKind = Exclude<Outcome, 'ok'> | 'no-oops';
+
+/** One entry of a verdict matrix: a strategy set on a scenario, over every hart count run. */
+export interface VerdictCell {
+  readonly status: 'correct' | 'incorrect' | 'not-run';
+  /** `ok`, `ok (oops)`, `livelock 32/32` (with `+` when more failure kinds occurred), or `-`. */
+  readonly label: string;
+  readonly expect: 'ok' | 'oops' | null;
+  readonly runs: number;
+  readonly failingRuns: number;
+  /** The most frequent failure kind, with its run count. */
+  readonly failure: { readonly kind: FailureKind; readonly runs: number } | null;
+  /** Further failure kinds seen besides `failure`. */
+  readonly otherFailureKinds: readonly FailureKind[];
+  readonly outcomes: Readonly<Partial<Record<Outcome, number>>>;
+  readonly harts: readonly number[];
+  readonly cellIds: readonly string[];
+}
+
+export interface VerdictMatrix {
+  readonly machine: string;
+  readonly mode: string;
+  /** Column order (plan order). */
+  readonly strategies: readonly string[];
+  /** Row order (plan order). */
+  readonly scenarios: readonly string[];
+  /** `rows[i][j]`: scenario `scenarios[i]` under strategy set `strategies[j]`. */
+  readonly rows: readonly (readonly VerdictCell[])[];
+}
+
+/** Mean per run unless named otherwise; `null` where the cell did not record the metric. */
+export interface CostRow {
+  readonly harts: number;
+  readonly strategy: string;
+  readonly cellId: string;
+  readonly verdict: 'correct' | 'incorrect';
+  /** ipisSent.mean / mappings.mean; `null` when the cell made no mapping. */
+  readonly ipisPerMapping: number | null;
+  readonly sfence: {
+    readonly all: number | null;
+    readonly asid: number | null;
+    readonly va: number | null;
+    readonly vaAsid: number | null;
+  };
+  readonly refillMisses: number | null;
+  readonly spuriousFaults: number | null;
+  readonly mappingLatencyP50: number | null;
+  readonly mappingLatencyP99: number | null;
+}
+
+/** Costs of one scenario on one machine, rows ordered by hart count then strategy set. */
+export interface CostSection {
+  readonly machine: string;
+  readonly mode: string;
+  readonly scenario: string;
+  readonly hartCounts: readonly number[];
+  readonly rows: readonly CostRow[];
+}
+
+export interface FailureCellRef {
+  readonly id: string;
+  readonly scenario: string;
+  readonly machine: string;
+  readonly mode: string;
+  readonly harts: number;
+  readonly failingRuns: number;
+  readonly runs: number;
+}
+
+/** A failure class: one failure kind under one strategy set, over every cell where it occurred. */
+export interface FailureClass {
+  readonly kind: FailureKind;
+  readonly strategy: string;
+  readonly cells: readonly FailureCellRef[];
+  readonly failingRuns: number;
+  readonly runs: number;
+  /** The cell whose recorded first failure explains the class (and that `replay` re-runs). */
+  readonly example: FailureEvidence;
+  /** One paragraph: what faulted, where, and why the strategy did not recover. */
+  readonly explanation: string;
+  /** The exact command that re-runs the example's failing seed. */
+  readonly replay: string;
+}
+
+export interface StrategyInfo {
+  readonly id: string;
+  readonly title: string;
+  readonly members: readonly {
+    readonly name: string;
+    readonly title: string;
+    readonly description: string;
+    readonly source: readonly (readonly [string, string])[];
+    /** The options as JSON, or `null` when none were given. */
+    readonly options: string | null;
+  }[];
+}
+
+export interface ScenarioInfo {
+  readonly id: string;
+  readonly title: string;
+  readonly story: string;
+  readonly source: string;
+  readonly expect: 'ok' | 'oops';
+  readonly purpose: 'survival' | 'cost';
+  readonly minHarts: number;
+  readonly modes: readonly string[];
+}
+
+export interface MachineInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly evidence: string;
+  /** Every config field but the cost table, flattened to dotted keys; values as JSON text. */
+  readonly settings: readonly (readonly [string, string])[];
+  /** The cost table in cycles, in the recorded key order. */
+  readonly costs: readonly (readonly [string, number])[];
+}
+
+/** The aggregated summary: everything the text, markdown, json and html reports show. */
+export interface ReportSummary {
+  readonly tool: { readonly name: string; readonly version: string };
+  readonly createdAt: string | null;
+  readonly resultsPath: string;
+  readonly plan: {
+    readonly strategies: readonly string[];
+    readonly scenarios: readonly string[];
+    readonly machines: readonly string[];
+    readonly harts: readonly number[];
+    readonly mode: string;
+    readonly seeds: { readonly base: number; readonly count: number };
+    readonly totalCells: number;
+    readonly shard: string | null;
+  };
+  readonly totals: {
+    readonly cells: number;
+    readonly correct: number;
+    readonly incorrect: number;
+    readonly runs: number;
+    readonly failingRuns: number;
+  };
+  readonly strategies: readonly StrategyInfo[];
+  readonly scenarios: readonly ScenarioInfo[];
+  readonly matrices: readonly VerdictMatrix[];
+  /** Scenarios the cost sections cover: the `cost`-purpose ones, or every scenario if none is. */
+  readonly costScenarios: readonly string[];
+  readonly costs: readonly CostSection[];
+  readonly failureClasses: readonly FailureClass[];
+  readonly machines: readonly MachineInfo[];
+  readonly kernel: readonly (readonly [string, string])[];
+}
+
+/** One failing cell's recorded trace, for the HTML swimlanes. */
+export interface Timeline {
+  readonly cellId: string;
+  readonly strategy: string;
+  readonly scenario: string;
+  readonly machine: string;
+  readonly harts: number;
+  readonly outcome: Outcome;
+  readonly seed: number;
+  readonly events: readonly TraceEvent[];
+}
+
+/** One row per cell, every metric summary a column (the csv format). */
+export interface CellTable {
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly (string | number | null)[])[];
+}
+
+export interface ReportModel {
+  readonly summary: ReportSummary;
+  readonly cellTable: CellTable;
+  readonly timelines: readonly Timeline[];
+  /** Machine the HTML charts plot (`null` for an empty document). */
+  readonly chartMachine: string | null;
+}
+
+const DEFAULT_RESULTS_PATH = 'results.jsonl';
+
+function runsOf(cell: CellRecord): number {
+  let n = 0;
+  for (const o of OUTCOMES) n += cell.outcomes[o] ?? 0;
+  return n;
+}
+
+/** The failure kind of a run outcome in a cell expecting `expect`, or null when it met it. */
+export function failureKindOf(outcome: Outcome, expect: 'ok' | 'oops'): FailureKind | null {
+  if (outcome === expect) return null;
+  if (outcome === 'ok') return 'no-oops';
+  return outcome;
+}
+
+function failureCounts(cell: CellRecord): [FailureKind, number][] {
+  const out: [FailureKind, number][] = [];
+  for (const o of OUTCOMES) {
+    const n = cell.outcomes[o] ?? 0;
+    const kind = failureKindOf(o, cell.expect);
+    if (kind && n > 0) out.push([kind, n]);
+  }
+  return out;
+}
+
+function orderBy(plan: readonly string[], seen: Iterable<string>): string[] {
+  const rest = [...seen].filter((x) => !plan.includes(x));
+  const inPlan = plan.filter((x) => [...seen].includes(x));
+  return [...inPlan, ...rest];
+}
+
+function verdictCell(cells: readonly CellRecord[]): VerdictCell {
+  if (cells.length === 0) {
+    return {
+      status: 'not-run',
+      label: '-',
+      expect: null,
+      runs: 0,
+      failingRuns: 0,
+      failure: null,
+      otherFailureKinds: [],
+      outcomes: {},
+      harts: [],
+      cellIds: [],
+    };
+  }
+  const outcomes: Partial<Record<Outcome, number>> = {};
+  const byKind = new Map<FailureKind, number>();
+  let runs = 0;
+  let failingRuns = 0;
+  let incorrect = false;
+  for (const c of cells) {
+    runs += runsOf(c);
+    if (c.verdict === 'incorrect') incorrect = true;
+    for (const o of OUTCOMES) {
+      const n = c.outcomes[o];
+      if (n) outcomes[o] = (outcomes[o] ?? 0) + n;
+    }
+    for (const [kind, n] of failureCounts(c)) {
+      byKind.set(kind, (byKind.get(kind) ?? 0) + n);
+      failingRuns += n;
+    }
+  }
+  // Kinds by descending run count; ties keep OUTCOMES order so the label is deterministic.
+  const kinds = [...byKind.entries()].sort((a, b) => b[1] - a[1]);
+  const expect = cells[0]!.expect;
+  const top = kinds[0];
+  const status = incorrect || failingRuns > 0 ? 'incorrect' : 'correct';
+  let label: string;
+  if (status === 'correct') label = expect === 'oops' ? 'ok (oops)' : 'ok';
+  else if (top) label = `${top[0]} ${top[1]}/${runs}${kinds.length > 1 ? '+' : ''}`;
+  else label = 'incorrect';
+  return {
+    status,
+    label,
+    expect,
+    runs,
+    failingRuns,
+    failure: top ? { kind: top[0], runs: top[1] } : null,
+    otherFailureKinds: kinds.slice(1).map(([k]) => k),
+    outcomes,
+    harts: [...new Set(cells.map((c) => c.harts))].sort((a, b) => a - b),
+    cellIds: cells.map((c) => c.id),
+  };
+}
+
+function metric(cell: CellRecord, name: string): MetricSummary | undefined {
+  return cell.metrics[name];
+}
+
+function costRow(cell: CellRecord): CostRow {
+  const mean = (name: string) => metric(cell, name)?.mean ?? null;
+  const ipis = mean('ipisSent');
+  const mappings = mean('mappings');
+  return {
+    harts: cell.harts,
+    strategy: cell.strategy,
+    cellId: cell.id,
+    verdict: cell.verdict,
+    ipisPerMapping: ipis !== null && mappings ? Math.round((ipis / mappings) * 1000) / 1000 : null,
+    sfence: {
+      all: mean('sfenceAll'),
+      asid: mean('sfenceAsid'),
+      va: mean('sfenceVa'),
+      vaAsid: mean('sfenceVaAsid'),
+    },
+    refillMisses: mean('refillMisses'),
+    spuriousFaults: mean('spuriousFaults'),
+    mappingLatencyP50: metric(cell, 'mappingLatency')?.p50 ?? null,
+    mappingLatencyP99: metric(cell, 'mappingLatency')?.p99 ?? null,
+  };
+}
+
+/** `a.b.c` keys for nested plain objects; arrays and scalars as JSON text. */
+function flatten(value: unknown, prefix: string, out: [string, string][]): void {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0 && prefix) out.push([prefix, '{}']);
+    for (const [k, v] of entries) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+    return;
+  }
+  out.push([prefix, typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined')]);
+}
+
+function machineInfo(name: string, config: Record<string, unknown>): MachineInfo {
+  const { costs, description, evidence, name: _name, ...rest } = config;
+  const settings: [string, string][] = [];
+  flatten(rest, '', settings);
+  const costEntries: [string, number][] =
+    costs !== null && typeof costs === 'object'
+      ? Object.entries(costs as Record<string, unknown>)
+          .filter((e): e is [string, number] => typeof e[1] === 'number')
+          .map(([k, v]) => [k, v])
+      : [];
+  return {
+    name,
+    description: typeof description === 'string' ? description : '',
+    evidence: typeof evidence === 'string' ? evidence : '',
+    settings,
+    costs: costEntries,
+  };
+}
+
+function optionsText(options: unknown): string | null {
+  if (options === undefined || options === null) return null;
+  if (typeof options === 'object' && Object.keys(options as object).length === 0) return null;
+  return JSON.stringify(options) ?? null;
+}
+
+/** Every metric name in the document: the core's list first, then any extra a cell recorded. */
+function metricColumns(cells: readonly CellRecord[]): string[] {
+  const known = new Set<string>(METRIC_NAMES);
+  const extra = new Set<string>();
+  for (const c of cells) for (const k of Object.keys(c.metrics)) if (!known.has(k)) extra.add(k);
+  return [...METRIC_NAMES, ...[...extra].sort()];
+}
+
+function cellTable(cells: readonly CellRecord[]): CellTable {
+  const metrics = metricColumns(cells);
+  const columns = [
+    'id',
+    'index',
+    'strategy',
+    'scenario',
+    'machine',
+    'mode',
+    'harts',
+    'params',
+    'expect',
+    'verdict',
+    'seeds.base',
+    'seeds.count',
+    ...OUTCOMES.map((o) => `outcome.${o}`),
+    'firstFailure.seed',
+    'firstFailure.outcome',
+    'firstFailure.hart',
+    'firstFailure.step',
+    'firstFailure.stval',
+    'firstFailure.message',
+    ...metrics.flatMap((m) => [`${m}.mean`, `${m}.p50`, `${m}.p99`, `${m}.max`]),
+  ];
+  const rows = cells.map((c) => {
+    const ff = c.firstFailure;
+    const row: (string | number | null)[] = [
+      c.id,
+      c.index,
+      c.strategy,
+      c.scenario,
+      c.machine,
+      c.mode,
+      c.harts,
+      JSON.stringify(c.params),
+      c.expect,
+      c.verdict,
+      c.seeds.base,
+      c.seeds.count,
+      ...OUTCOMES.map((o) => c.outcomes[o] ?? 0),
+      ff?.seed ?? null,
+      ff?.outcome ?? null,
+      ff?.failure?.hart ?? null,
+      ff?.failure?.step ?? null,
+      ff?.failure?.stval ?? null,
+      ff?.failure?.message ?? null,
+    ];
+    for (const m of metrics) {
+      const s = c.metrics[m];
+      row.push(s?.mean ?? null, s?.p50 ?? null, s?.p99 ?? null, s?.max ?? null);
+    }
+    return row;
+  });
+  return { columns, rows };
+}
+
+/** The replay command for one cell, quoted for a POSIX shell (cell ids contain `|`). */
+export function replayCommand(resultsPath: string, cellId: string): string {
+  return `tlblab replay ${shellQuote(resultsPath)} --cell ${shellQuote(cellId)}`;
+}
+
+function groupKey(...parts: (string | number)[]): string {
+  return JSON.stringify(parts);
+}
+
+/** Build the model every exporter serializes. Pure: the same document gives the same model. */
+export function buildReportModel(doc: ResultsDocument, options: Omit<ReportOptions, 'format'> = {}): ReportModel {
+  const { meta, cells } = doc;
+  const resultsPath = options.resultsPath ?? DEFAULT_RESULTS_PATH;
+
+  const strategiesSeen = new Set<string>(cells.map((c) => c.strategy));
+  const scenariosSeen = new Set<string>(cells.map((c) => c.scenario));
+  const strategyOrder = orderBy(meta.plan.strategies, strategiesSeen);
+  const scenarioOrder = orderBy(meta.plan.scenarios, scenariosSeen);
+  const machineOrder = orderBy(meta.plan.machines, new Set(cells.map((c) => c.machine)));
+
+  // Matrices: one per machine and mode, in plan order.
+  const byMachineMode = new Map<string, { machine: string; mode: string; cells: CellRecord[] }>();
+  for (const machine of machineOrder) {
+    for (const c of cells) {
+      if (c.machine !== machine) continue;
+      const key = groupKey(machine, c.mode);
+      let g = byMachineMode.get(key);
+      if (!g) byMachineMode.set(key, (g = { machine, mode: c.mode, cells: [] }));
+      g.cells.push(c);
+    }
+  }
+  const matrices: VerdictMatrix[] = [];
+  for (const g of byMachineMode.values()) {
+    const byPair = new Map<string, CellRecord[]>();
+    for (const c of g.cells) {
+      const key = groupKey(c.scenario, c.strategy);
+      let list = byPair.get(key);
+      if (!list) byPair.set(key, (list = []));
+      list.push(c);
+    }
+    const strategies = strategyOrder.filter((s) => g.cells.some((c) => c.strategy === s));
+    const scenarios = scenarioOrder.filter((s) => g.cells.some((c) => c.scenario === s));
+    matrices.push({
+      machine: g.machine,
+      mode: g.mode,
+      strategies,
+      scenarios,
+      rows: scenarios.map((sc) => strategies.map((st) => verdictCell(byPair.get(groupKey(sc, st)) ?? []))),
+    });
+  }
+
+  // Cost sections: cost-purpose scenarios carry the curves the thread argued about; a document
+  // without any still gets its costs shown, over every scenario.
+  const costPurpose = scenarioOrder.filter((s) => meta.scenarios[s]?.purpose === 'cost');
+  const costScenarios = costPurpose.length > 0 ? costPurpose : scenarioOrder;
+  const costs: CostSection[] = [];
+  for (const g of byMachineMode.values()) {
+    for (const scenario of costScenarios) {
+      const sc = g.cells.filter((c) => c.scenario === scenario);
+      if (sc.length === 0) continue;
+      const hartCounts = [...new Set(sc.map((c) => c.harts))].sort((a, b) => a - b);
+      const rows = [...sc]
+        .sort(
+          (a, b) =>
+            a.harts - b.harts ||
+            strategyOrder.indexOf(a.strategy) - strategyOrder.indexOf(b.strategy) ||
+            a.index - b.index,
+        )
+        .map(costRow);
+      costs.push({ machine: g.machine, mode: g.mode, scenario, hartCounts, rows });
+    }
+  }
+
+  // Failure classes: failure kind x strategy set, in order of first appearance in the plan.
+  const classes = new Map<string, { kind: FailureKind; strategy: string; cells: CellRecord[]; refs: FailureCellRef[] }>();
+  const ordered = [...cells].sort((a, b) => a.index - b.index);
+  for (const c of ordered) {
+    for (const [kind, n] of failureCounts(c)) {
+      const key = groupKey(kind, c.strategy);
+      let cl = classes.get(key);
+      if (!cl) classes.set(key, (cl = { kind, strategy: c.strategy, cells: [], refs: [] }));
+      cl.cells.push(c);
+      cl.refs.push({
+        id: c.id,
+        scenario: c.scenario,
+        machine: c.machine,
+        mode: c.mode,
+        harts: c.harts,
+        failingRuns: n,
+        runs: runsOf(c),
+      });
+    }
+  }
+  const failureClasses: FailureClass[] = [...classes.values()].map((cl) => {
+    // Prefer a cell whose recorded first failure is of this kind: its trace shows this mechanism.
+    const example =
+      cl.cells.find((c) => c.firstFailure && failureKindOf(c.firstFailure.outcome, c.expect) === cl.kind) ??
+      cl.cells.find((c) => c.firstFailure) ??
+      cl.cells[0]!;
+    const evidence = gatherEvidence(example);
+    return {
+      kind: cl.kind,
+      strategy: cl.strategy,
+      cells: cl.refs,
+      failingRuns: cl.refs.reduce((s, r) => s + r.failingRuns, 0),
+      runs: cl.refs.reduce((s, r) => s + r.runs, 0),
+      example: evidence,
+      explanation: explainFailure(evidence, cl.kind, meta.kernel),
+      replay: replayCommand(resultsPath, example.id),
+    };
+  });
+
+  const timelines: Timeline[] = [];
+  for (const c of ordered) {
+    const ff = c.firstFailure;
+    if (c.verdict !== 'incorrect' || !ff?.trace || ff.trace.length === 0) continue;
+    timelines.push({
+      cellId: c.id,
+      strategy: c.strategy,
+      scenario: c.scenario,
+      machine: c.machine,
+      harts: c.harts,
+      outcome: ff.outcome,
+      seed: ff.seed,
+      events: ff.trace,
+    });
+  }
+
+  const totals = {
+    cells: cells.length,
+    correct: cells.filter((c) => c.verdict === 'correct').length,
+    incorrect: cells.filter((c) => c.verdict === 'incorrect').length,
+    runs: cells.reduce((s, c) => s + runsOf(c), 0),
+    failingRuns: cells.reduce((s, c) => s + failureCounts(c).reduce((t, [, n]) => t + n, 0), 0),
+  };
+
+  const strategyIds = orderBy(strategyOrder, Object.keys(meta.strategies));
+  const strategies: StrategyInfo[] = strategyIds.flatMap((id) => {
+    const s = meta.strategies[id];
+    if (!s) return [];
+    return [
+      {
+        id,
+        title: s.title,
+        members: s.members.map((m) => ({
+          name: m.name,
+          title: m.title,
+          description: m.description,
+          source: Object.entries(m.source),
+          options: optionsText(m.options),
+        })),
+      },
+    ];
+  });
+  const scenarioIds = orderBy(scenarioOrder, Object.keys(meta.scenarios));
+  const scenarios: ScenarioInfo[] = scenarioIds.flatMap((id) => {
+    const s = meta.scenarios[id];
+    if (!s) return [];
+    return [
+      {
+        id,
+        title: s.title,
+        story: s.story,
+        source: s.source,
+        expect: s.expect,
+        purpose: s.purpose,
+        minHarts: s.minHarts,
+        modes: s.modes,
+      },
+    ];
+  });
+  const machineNames = orderBy(machineOrder, Object.keys(meta.machines));
+  const machines = machineNames.flatMap((name) => {
+    const m = meta.machines[name];
+    return m ? [machineInfo(name, m)] : [];
+  });
+  const kernel: [string, string][] = [];
+  flatten(meta.kernel, '', kernel);
+
+  const chartMachine =
+    options.chartMachine && machineOrder.includes(options.chartMachine)
+      ? options.chartMachine
+      : machineOrder.includes('caches-invalid')
+        ? 'caches-invalid'
+        : (machineOrder[0] ?? null);
+
+  const shard = meta.plan.shard ? `${meta.plan.shard.index}/${meta.plan.shard.count}` : null;
+  return {
+    summary: {
+      tool: { name: meta.tool.name, version: meta.tool.version },
+      createdAt: meta.createdAt ?? null,
+      resultsPath,
+      plan: {
+        strategies: meta.plan.strategies,
+        scenarios: meta.plan.scenarios,
+        machines: meta.plan.machines,
+        harts: meta.plan.harts,
+        mode: meta.plan.mode,
+        seeds: { base: meta.plan.seeds.base, count: meta.plan.seeds.count },
+        totalCells: meta.plan.totalCells,
+        shard,
+      },
+      totals,
+      strategies,
+      scenarios,
+      matrices,
+      costScenarios,
+      costs,
+      failureClasses,
+      machines,
+      kernel,
+    },
+    cellTable: cellTable(ordered),
+    timelines,
+    chartMachine,
+  };
+}

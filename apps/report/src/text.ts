@@ -1,0 +1,205 @@
+/**
+ * The text report: plain ASCII within 78 columns, to paste into a mailing-list reply.
+ */
+import { formatNumber, TEXT_WIDTH, type TextColumn, textTable, toAscii, truncate, wrap } from './layout.js';
+import type { CostSection, FailureClass, MachineInfo, ReportModel, VerdictMatrix } from './model.js';
+import { wrapCommand } from './shell.js';
+
+/** Longest strategy id shown as a column header before the report switches to `S1..Sn` codes. */
+const MAX_NAME = 20;
+/** Widest scenario column in a verdict matrix: longer ids are cut and spelled out below. */
+const SCENARIO_COLUMN = 30;
+/** Cells listed per failure class before "and N more". */
+const MAX_LISTED_CELLS = 6;
+
+interface Labels {
+  readonly of: (id: string) => string;
+  readonly legend: string[];
+}
+
+/** Strategy ids as they are, or codes with a legend when any is long or not plain ASCII. */
+function strategyLabels(ids: readonly string[], forceCodes: boolean): Labels {
+  const plain = ids.every((id) => id.length <= MAX_NAME && toAscii(id) === id && !id.includes(' '));
+  if (plain && !forceCodes) return { of: (id) => id, legend: [] };
+  const code = new Map(ids.map((id, i) => [id, `S${i + 1}`]));
+  return {
+    of: (id) => code.get(id) ?? toAscii(id),
+    legend: ids.map((id) => `${code.get(id)} = ${toAscii(id)}`),
+  };
+}
+
+function heading(title: string, underline: string): string[] {
+  const t = truncate(toAscii(title), TEXT_WIDTH);
+  return [t, underline.repeat(t.length)];
+}
+
+function legendLines(entries: readonly string[]): string[] {
+  return entries.length === 0 ? [] : wrap(entries.join('; '), TEXT_WIDTH, '  ', '');
+}
+
+function matrixLines(m: VerdictMatrix): string[] {
+  const render = (labels: Labels) => {
+    const keys: TextColumn[] = [{ header: 'scenario', align: 'left' }];
+    const values: TextColumn[] = m.strategies.map((s) => ({ header: labels.of(s), align: 'left' }));
+    const rows = m.scenarios.map((sc, i) => [toAscii(sc), ...m.rows[i]!.map((c) => c.label)]);
+    return textTable(keys, values, rows, TEXT_WIDTH, SCENARIO_COLUMN + 2);
+  };
+  // Full names unless codes save a column group (cells like `panic:spurious-fault 27/32` are
+  // often wider than the names, and then codes only cost the reader a legend lookup).
+  const groups = (lines: readonly string[]) => lines.filter((l) => l === '').length;
+  let labels = strategyLabels(m.strategies, false);
+  let lines = render(labels);
+  if (labels.legend.length === 0 && groups(lines) > 0) {
+    const coded = strategyLabels(m.strategies, true);
+    const codedLines = render(coded);
+    if (groups(codedLines) < groups(lines)) {
+      labels = coded;
+      lines = codedLines;
+    }
+  }
+  // Scenario ids cut to fit the key column are spelled out in full below the table.
+  const cut = m.scenarios
+    .map((sc) => toAscii(sc))
+    .filter((sc) => !lines.some((l) => l === sc || l.startsWith(`${sc} `)));
+  const cutLegend = cut.length > 0 ? [`scenario ids cut with ~: ${cut.join(', ')}`] : [];
+  return [...lines, ...legendLines([...labels.legend, ...cutLegend])];
+}
+
+function costLines(section: CostSection, labels: Labels): string[] {
+  const keys: TextColumn[] = [
+    { header: 'harts', align: 'right' },
+    { header: 'strategy', align: 'left' },
+  ];
+  const values: TextColumn[] = [
+    { header: 'IPI/map', align: 'right' },
+    { header: 'sf.all', align: 'right' },
+    { header: 'sf.asid', align: 'right' },
+    { header: 'sf.va', align: 'right' },
+    { header: 'sf.va+asid', align: 'right' },
+    { header: 'refill', align: 'right' },
+    { header: 'spurious', align: 'right' },
+    { header: 'lat.p50', align: 'right' },
+    { header: 'lat.p99', align: 'right' },
+  ];
+  const rows = section.rows.map((r) => [
+    String(r.harts),
+    `${labels.of(r.strategy)}${r.verdict === 'incorrect' ? ' !' : ''}`,
+    formatNumber(r.ipisPerMapping),
+    formatNumber(r.sfence.all),
+    formatNumber(r.sfence.asid),
+    formatNumber(r.sfence.va),
+    formatNumber(r.sfence.vaAsid),
+    formatNumber(r.refillMisses),
+    formatNumber(r.spuriousFaults),
+    formatNumber(r.mappingLatencyP50),
+    formatNumber(r.mappingLatencyP99),
+  ]);
+  return textTable(keys, values, rows);
+}
+
+function cellList(cl: FailureClass): string {
+  const shown = cl.cells
+    .slice(0, MAX_LISTED_CELLS)
+    .map((c) => `${c.scenario} on ${c.machine} h${c.harts} (${c.failingRuns}/${c.runs})`);
+  const more = cl.cells.length - shown.length;
+  return `Cells: ${shown.join(', ')}${more > 0 ? `, and ${more} more` : ''}.`;
+}
+
+function failureLines(cl: FailureClass, n: number, resultsPath: string): string[] {
+  const title = `${n}. ${cl.kind} under ${cl.strategy}: ${cl.failingRuns}/${cl.runs} runs in ${cl.cells.length} cell${cl.cells.length === 1 ? '' : 's'}`;
+  return [
+    ...wrap(title, TEXT_WIDTH, '   ', ''),
+    ...wrap(cellList(cl), TEXT_WIDTH, '   '),
+    ...wrap(cl.explanation, TEXT_WIDTH, '   '),
+    '   Replay:',
+    ...wrapCommand(['tlblab', 'replay', resultsPath, '--cell', cl.example.cellId], TEXT_WIDTH, '     ').map(toAscii),
+  ];
+}
+
+/** Cycle costs: once when every machine used the same table, else per machine. */
+function cycleCostLines(machines: readonly MachineInfo[]): string[] {
+  const withCosts = machines.filter((m) => m.costs.length > 0);
+  if (withCosts.length === 0) return [];
+  const key = (m: MachineInfo) => JSON.stringify(m.costs);
+  const groups = new Map<string, MachineInfo[]>();
+  for (const m of withCosts) {
+    const list = groups.get(key(m)) ?? [];
+    list.push(m);
+    groups.set(key(m), list);
+  }
+  const lines: string[] = [...heading('Cycle costs used', '='), ''];
+  for (const list of groups.values()) {
+    lines.push(...wrap(`Machines: ${list.map((m) => m.name).join(', ')}`, TEXT_WIDTH, '  ', ''));
+    const costs = list[0]!.costs;
+    // Three key/value pairs a line: 21 + 2 + 5 columns each fit three times in 78.
+    const perLine = 3;
+    const nameWidth = Math.min(18, Math.max(...costs.map(([k]) => toAscii(k).length)));
+    for (let i = 0; i < costs.length; i += perLine) {
+      lines.push(
+        costs
+          .slice(i, i + perLine)
+          .map(([k, v]) => `${truncate(toAscii(k), nameWidth).padEnd(nameWidth)} ${truncate(String(v), 6).padStart(6)}`)
+          .join('  ')
+          .replace(/\s+$/, ''),
+      );
+    }
+    lines.push('');
+  }
+  return lines;
+}
+
+export function exportText(model: ReportModel): string {
+  const s = model.summary;
+  const out: string[] = [];
+  out.push(
+    ...wrap(
+      `tlblab report: ${s.totals.cells} cells, ${s.totals.incorrect} incorrect, ${s.totals.failingRuns} of ${s.totals.runs} runs failed.`,
+    ),
+  );
+  const plan = s.plan;
+  out.push(
+    ...wrap(
+      `${s.tool.name} ${s.tool.version}${s.createdAt ? `, ${s.createdAt}` : ''}; mode ${plan.mode}; harts ${plan.harts.join(', ')}; ${plan.seeds.count} seeds from ${plan.seeds.base}${plan.shard ? `; shard ${plan.shard}` : ''}; results ${s.resultsPath}.`,
+    ),
+  );
+  out.push('');
+
+  out.push(...heading('Verdicts (strategy set x scenario)', '='));
+  out.push(
+    ...wrap(
+      "ok = every run met the scenario's expectation; ok (oops) = the expected oops on every run; <outcome> n/m = n of m runs ended so (+ = other failure kinds too, see Failures); - = not run.",
+    ),
+  );
+  for (const m of s.matrices) {
+    out.push('', ...heading(`${m.machine} (${m.mode})`, '-'), ...matrixLines(m));
+  }
+  out.push('');
+
+  if (s.costs.length > 0) {
+    out.push(...heading('Costs against hart count', '='));
+    out.push(
+      ...wrap(
+        'Means per run. IPI/map = IPIs sent per new mapping; sf.* = SFENCE.VMA by form (all = x0,x0; asid = x0,asid; va = va,x0; va+asid); refill = TLB misses refilling what a flush removed; spurious = spurious faults taken; lat.p50/p99 = mapping latency in cycles, flush included. ! = the cell is incorrect.',
+      ),
+    );
+    const strategies = [...new Set(s.costs.flatMap((c) => c.rows.map((r) => r.strategy)))];
+    const labels = strategyLabels(strategies, false);
+    for (const c of s.costs) {
+      out.push('', ...heading(`${c.scenario} on ${c.machine} (${c.mode})`, '-'), ...costLines(c, labels));
+    }
+    if (labels.legend.length > 0) out.push('', ...legendLines(labels.legend));
+    out.push('');
+  }
+
+  out.push(...heading('Failures', '='));
+  if (s.failureClasses.length === 0) {
+    out.push('None: every cell met its expectation.');
+  }
+  for (const [i, cl] of s.failureClasses.entries()) {
+    out.push('', ...failureLines(cl, i + 1, s.resultsPath));
+  }
+  out.push('');
+  out.push(...cycleCostLines(s.machines));
+  while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  return `${out.map((l) => toAscii(l).replace(/\s+$/, '')).join('\n')}\n`;
+}
