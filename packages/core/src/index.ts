@@ -3,9 +3,13 @@
  * See the package README for every public type.
  */
 export * from './addr.js';
+export * from './choice.js';
 export * from './contracts.js';
 export * from './costs.js';
 export * from './errors.js';
 export * from './kernel-config.js';
 export * from './profiles.js';
 export * from './results.js';
+export * from './scenario.js';
+export * from './simulate.js';
+export { SimulationError } from './sim/simulator.js';

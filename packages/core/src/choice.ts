@@ -1,0 +1,220 @@
+/**
+ * The one choice interface (machine-model section 1). Every nondeterministic decision of a run —
+ * which hart steps, whether and where a hart speculates, which allowed PTE version a walk returns,
+ * which TLB way is the victim — is a call to `choose(kind, n)`. A seeded PRNG answers it in
+ * simulation; a recorded list answers it in replay; an exhaustive explorer can answer it by
+ * enumeration. Nothing else may influence a result: no Math.random, no clock.
+ *
+ * The hot path calls `choose`/`chance` per step; both allocate nothing (the log is a growable
+ * Uint32Array).
+ */
+
+export type ChoiceKind = 'schedule' | 'speculate' | 'stale-read' | 'victim';
+
+export interface Chooser {
+  /** A value in 0..n-1. `n <= 1` returns 0 without consuming a choice. */
+  choose(kind: ChoiceKind, n: number): number;
+  /** True with probability `p`. `p <= 0` / `p >= 1` decide without consuming a choice. */
+  chance(kind: ChoiceKind, p: number): boolean;
+}
+
+/** sfc32, seeded through splitmix32: small, fast, and good enough for scheduling decisions. */
+export class Prng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+  constructor(seed: number) {
+    let s = seed >>> 0;
+    const next = () => {
+      s = (s + 0x9e3779b9) >>> 0;
+      let z = s;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
+    for (let i = 0; i < 12; i++) this.nextU32();
+  }
+  nextU32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.nextU32() / 4294967296;
+  }
+}
+
+/** Append-only log of choice values. */
+class ChoiceLog {
+  values = new Uint32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Uint32Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = v;
+  }
+  encode(): string {
+    return encodeChoices(this.values.subarray(0, this.length));
+  }
+}
+
+/** Simulation: answers from a seeded PRNG and records every answer. */
+export class SeededChooser implements Chooser {
+  private readonly prng: Prng;
+  readonly log = new ChoiceLog();
+  constructor(seed: number) {
+    this.prng = new Prng(seed);
+  }
+  choose(_kind: ChoiceKind, n: number): number {
+    if (n <= 1) return 0;
+    const v = Math.floor(this.prng.next() * n);
+    this.log.push(v);
+    return v;
+  }
+  chance(_kind: ChoiceKind, p: number): boolean {
+    if (p <= 0) return false;
+    if (p >= 1) return true;
+    const v = this.prng.next() < p ? 1 : 0;
+    this.log.push(v);
+    return v === 1;
+  }
+  encoded(): string {
+    return this.log.encode();
+  }
+}
+
+/** Raised when a recorded choice list does not fit the run being replayed (other code or inputs). */
+export class ReplayMismatchError extends Error {
+  override name = 'ReplayMismatchError';
+}
+
+/** Replay: answers from a recorded list, checking each value fits. */
+export class ReplayChooser implements Chooser {
+  private readonly values: Uint32Array;
+  private pos = 0;
+  readonly log = new ChoiceLog();
+  constructor(encoded: string) {
+    this.values = decodeChoices(encoded);
+  }
+  private take(kind: ChoiceKind, n: number): number {
+    if (this.pos >= this.values.length) {
+      throw new ReplayMismatchError(`choice list exhausted at choice ${this.pos} (${kind}): not the run it was recorded from`);
+    }
+    const v = this.values[this.pos++]!;
+    if (v >= n) {
+      throw new ReplayMismatchError(`choice ${this.pos - 1} (${kind}) is ${v} but only ${n} options exist`);
+    }
+    this.log.push(v);
+    return v;
+  }
+  choose(kind: ChoiceKind, n: number): number {
+    if (n <= 1) return 0;
+    return this.take(kind, n);
+  }
+  chance(kind: ChoiceKind, p: number): boolean {
+    if (p <= 0) return false;
+    if (p >= 1) return true;
+    return this.take(kind, 2) === 1;
+  }
+  /** Choices consumed so far (a complete replay consumes all). */
+  get consumed(): number {
+    return this.pos;
+  }
+  get total(): number {
+    return this.values.length;
+  }
+  encoded(): string {
+    return this.log.encode();
+  }
+}
+
+// Encoding: run-length pairs (value, run) as LEB128 varints, then base64url. Choice logs are
+// dominated by long runs of 0 (a `chance` that did not fire), so this stays small.
+
+export function encodeChoices(values: ArrayLike<number>): string {
+  const bytes: number[] = [];
+  const varint = (x: number) => {
+    let v = x >>> 0;
+    while (v >= 0x80) {
+      bytes.push((v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
+    bytes.push(v);
+  };
+  let i = 0;
+  while (i < values.length) {
+    const v = values[i]!;
+    let run = 1;
+    while (i + run < values.length && values[i + run] === v) run++;
+    varint(v);
+    varint(run);
+    i += run;
+  }
+  return base64urlEncode(Uint8Array.from(bytes));
+}
+
+export function decodeChoices(text: string): Uint32Array {
+  const bytes = base64urlDecode(text);
+  const out: number[] = [];
+  let p = 0;
+  const varint = () => {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      if (p >= bytes.length) throw new ReplayMismatchError('malformed choice list');
+      const b = bytes[p++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+      shift += 7;
+    }
+  };
+  while (p < bytes.length) {
+    const v = varint();
+    const run = varint();
+    for (let k = 0; k < run; k++) out.push(v);
+  }
+  return Uint32Array.from(out);
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+function base64urlEncode(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += B64[(n >>> 18) & 63]! + B64[(n >>> 12) & 63]!;
+    if (i + 1 < bytes.length) out += B64[(n >>> 6) & 63]!;
+    if (i + 2 < bytes.length) out += B64[n & 63]!;
+  }
+  return out;
+}
+
+function base64urlDecode(text: string): Uint8Array {
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  for (const ch of text) {
+    const v = B64.indexOf(ch);
+    if (v < 0) throw new ReplayMismatchError(`malformed choice list (character '${ch}')`);
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((acc >>> bits) & 0xff);
+    }
+  }
+  return Uint8Array.from(out);
+}

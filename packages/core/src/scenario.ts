@@ -1,0 +1,57 @@
+/**
+ * Builders for the scenario DSL (machine-model section 6): plain `Op` objects, so programs are
+ * data that a scenario builds once per cell and the simulator interprets.
+ */
+import type { AccessType, Op, Target } from './contracts.js';
+
+/** A page of a named area (`area('buf', 3)`), optionally at a byte offset within the page. */
+export function area(name: string, page = 0, offset = 0): Target {
+  return { area: name, page, offset };
+}
+
+/** A page of a fixed kernel region. */
+export function region(name: 'direct-map' | 'kernel-rodata' | 'kernel-data' | 'user', page = 0, offset = 0): Target {
+  return { region: name, page, offset };
+}
+
+export const ops = {
+  /** A kernel load. */
+  read: (target: Target): Op => ({ op: 'access', type: 'read', target }),
+  /** A kernel store. */
+  write: (target: Target): Op => ({ op: 'access', type: 'write', target }),
+  /** An instruction fetch (e.g. calling into a module). */
+  exec: (target: Target): Op => ({ op: 'access', type: 'execute', target }),
+  /** An access with an exception-table fixup (`copy_to_kernel_nofault()` & co): a fault returns -EFAULT. */
+  nofault: (type: AccessType, target: Target): Op => ({ op: 'access', type, target, nofault: true }),
+  /** Read or write a whole area (or `pages` of it from `fromPage`) sequentially, one page per step. */
+  stream: (areaName: string, type: 'read' | 'write' = 'read', fromPage?: number, pages?: number): Op => ({
+    op: 'stream',
+    type,
+    area: areaName,
+    ...(fromPage === undefined ? {} : { fromPage }),
+    ...(pages === undefined ? {} : { pages }),
+  }),
+  /** vmalloc(pages * PAGE_SIZE), bound to `name`. */
+  vmalloc: (name: string, pages: number): Op => ({ op: 'map', kind: 'vmalloc', area: name, pages }),
+  /** vmap() of existing pages. */
+  vmap: (name: string, pages: number): Op => ({ op: 'map', kind: 'vmap', area: name, pages }),
+  /** ioremap() of MMIO. */
+  ioremap: (name: string, pages: number): Op => ({ op: 'map', kind: 'ioremap', area: name, pages }),
+  /** A module allocation (execmem) in the modules area; `exec` maps it executable. */
+  moduleAlloc: (name: string, pages: number, exec = true): Op => ({ op: 'map', kind: 'module', area: name, pages, exec }),
+  vfree: (name: string): Op => ({ op: 'vfree', area: name }),
+  /** set_memory_ro() on an area. */
+  setMemoryRo: (name: string): Op => ({ op: 'set-memory-ro', area: name }),
+  /** Create a task (a vmap stack under VMAP_STACK; copy_thread writes its top). */
+  spawn: (task: string): Op => ({ op: 'spawn', task }),
+  /** Run `task` on this hart (migration = switch-to on another hart). */
+  switchTo: (task: string): Op => ({ op: 'switch-to', task }),
+  irqOff: (): Op => ({ op: 'irq', enable: false }),
+  irqOn: (): Op => ({ op: 'irq', enable: true }),
+  signal: (flag: string): Op => ({ op: 'signal', flag }),
+  wait: (flag: string): Op => ({ op: 'wait', flag }),
+  compute: (cycles: number): Op => ({ op: 'compute', cycles }),
+  /** Switch the function tracer on (allocating every hart's ring buffer) or off. */
+  tracing: (enable: boolean): Op => ({ op: 'tracing', enable }),
+  repeat: (times: number, body: readonly Op[]): Op => ({ op: 'repeat', times, body }),
+};

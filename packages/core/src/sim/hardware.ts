@@ -1,0 +1,376 @@
+/**
+ * The hardware half of the machine: per-hart TLB and page-walk cache, the page-table walker with
+ * the spec's staleness rule, SFENCE.VMA in its four forms, and speculative walks. The kernel half
+ * (simulator.ts) drives it; nothing here knows about strategies.
+ *
+ * Hot path: `access` -> `Tlb.lookup` -> (miss) `walk` -> `readPte`. None of them allocates; results
+ * come back in fields of this object (`wFlags`, `wPpn`, `wSince`, `faultKind`).
+ */
+import { type Layout, levelIndex } from '../addr.js';
+import type { Chooser } from '../choice.js';
+import type { AccessType, FenceForm, FenceOrigin } from '../contracts.js';
+import type { CostTable } from '../costs.js';
+import type { MachineConfig } from '../profiles.js';
+import { PageTableMemory } from '../hw/page-tables.js';
+import { PTE_G, PTE_R, PTE_V, PTE_W, PTE_X, isLeaf } from '../hw/pte.js';
+import { NEGATIVE, PageWalkCache, Tlb } from '../hw/tlb.js';
+import { M } from './metrics.js';
+
+/** Ticks order stores and fences inside a step: tick = step * TICKS_PER_STEP + sequence. */
+export const TICKS_PER_STEP = 65536;
+
+/** Access results. */
+export const OK = 0;
+/** Page fault: the translation is invalid (negative TLB/PWC entry, or the walk met V=0). */
+export const FAULT_INVALID = 1;
+/** Page fault: a valid translation does not permit the access (no walk on a TLB hit). */
+export const FAULT_PROTECTION = 2;
+
+const VA_FENCE_SLOTS = 1024;
+const ANY_ASID = 0xffff;
+
+export interface HartHw {
+  readonly id: number;
+  readonly tlb: Tlb;
+  readonly pwc: PageWalkCache | null;
+  /** Root page table the hart translates with (satp.PPN, as a table number) and its ASID. */
+  rootTable: number;
+  asid: number;
+  /** Cycle clock of this hart. */
+  clock: number;
+  /** Tick of the last `sfence.vma x0, x0` on this hart. */
+  lastFullFence: number;
+  /** Tick of the last `sfence.vma x0, asid` per ASID. */
+  readonly asidFence: Float64Array;
+  /** Recent `va` fences: direct-mapped by VPN. An overwritten record raises `vaFenceLost`, which
+   *  then bounds every VPN's floor from below: conservative (less staleness, never more than allowed). */
+  readonly vaFenceVpn: Float64Array;
+  readonly vaFenceAsid: Uint16Array;
+  readonly vaFenceTick: Float64Array;
+  vaFenceLost: number;
+}
+
+export class Hardware {
+  readonly machine: MachineConfig;
+  readonly costs: CostTable;
+  readonly layout: Layout;
+  readonly mem: PageTableMemory;
+  readonly harts: HartHw[];
+  readonly counters: Float64Array;
+  readonly chooser: Chooser;
+  private readonly levels: number;
+  private readonly bits: number;
+  private readonly entriesPerTable: number;
+  private readonly cachesInvalidLeaf: boolean;
+  private readonly cachesInvalidNonLeaf: boolean;
+  private readonly negBound: number;
+  /** Staleness policy, flattened for the hot path. */
+  private readonly stKind: 0 | 1 | 2 | 3; // newest | window | svvptc | adversarial
+  private readonly stLeafOnly: boolean;
+  private readonly stD: number;
+  private readonly stBound: number;
+
+  /** Current step and tick. */
+  step = 0;
+  tick = 0;
+
+  // Walk / access results (no allocation).
+  wFlags = 0;
+  wPpn = 0;
+  wSince = 0;
+  wLevel = 0;
+  /** 'negative' (cached V=0), 'walk' (walker met V=0), 'protection'. */
+  faultKind: 'negative' | 'walk' | 'protection' | 'none' = 'none';
+
+  constructor(machine: MachineConfig, layout: Layout, harts: number, chooser: Chooser, counters: Float64Array) {
+    this.machine = machine;
+    this.costs = machine.costs;
+    this.layout = layout;
+    this.chooser = chooser;
+    this.counters = counters;
+    const g = layout.geometry;
+    this.levels = g.levels;
+    this.bits = g.bitsPerLevel;
+    this.entriesPerTable = g.entriesPerTable;
+    this.mem = new PageTableMemory(g.entriesPerTable, machine.historyDepth);
+    this.cachesInvalidLeaf = machine.cachesInvalid !== 'none';
+    this.cachesInvalidNonLeaf = machine.cachesInvalid === 'all';
+    this.negBound = machine.invalidEvictBound;
+    const st = machine.staleness;
+    this.stKind = st.kind === 'newest' ? 0 : st.kind === 'window' ? 1 : st.kind === 'svvptc' ? 2 : 3;
+    this.stLeafOnly = st.kind !== 'newest' && st.levels === 'leaf';
+    this.stD = st.kind === 'window' || st.kind === 'svvptc' ? st.d : 0;
+    this.stBound = st.kind === 'svvptc' ? st.bound : 0;
+    this.harts = [];
+    for (let i = 0; i < harts; i++) {
+      this.harts.push({
+        id: i,
+        tlb: new Tlb(machine.tlb.entries, machine.tlb.ways, machine.tlb.replacement, g.bitsPerLevel, g.levels),
+        pwc: machine.pwc.entries > 0 ? new PageWalkCache(machine.pwc.entries) : null,
+        rootTable: 0,
+        asid: 0,
+        clock: 0,
+        lastFullFence: 0,
+        asidFence: new Float64Array(Math.max(64, harts * 4 + 8)),
+        vaFenceVpn: new Float64Array(VA_FENCE_SLOTS).fill(-1),
+        vaFenceAsid: new Uint16Array(VA_FENCE_SLOTS),
+        vaFenceTick: new Float64Array(VA_FENCE_SLOTS),
+        vaFenceLost: 0,
+      });
+    }
+  }
+
+  /** Advance to the next tick within the current step (orders stores and fences). */
+  nextTick(): number {
+    const base = this.step * TICKS_PER_STEP;
+    this.tick = this.tick < base ? base : this.tick + 1;
+    return this.tick;
+  }
+
+  /** An explicit PTE store (visible to explicit loads at once; to walkers per the staleness rule). */
+  storePte(slot: number, flags: number, ppn: number): void {
+    this.mem.write(slot, flags, ppn, this.nextTick());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Translation
+
+  /**
+   * A demand access by hart `h` (an instruction's load/store/fetch): TLB lookup; hit on a valid
+   * entry -> permission check -> OK or protection fault (no walk); hit on a negative entry -> page
+   * fault (no walk); miss -> walk. Charges cycles to the hart. On OK, `wSince` is the PTE version
+   * the translation came from.
+   */
+  access(hart: HartHw, vpn: number, type: AccessType): number {
+    const c = this.counters;
+    const tlb = hart.tlb;
+    c[M.accesses]++;
+    let e = tlb.lookup(vpn, hart.asid);
+    if (e >= 0 && tlb.state[e] === NEGATIVE && this.negBound > 0 && this.step - tlb.filledAt[e]! > this.negBound) {
+      // Svvptc: a cached invalid entry is gone within the bound.
+      tlb.state[e] = 0;
+      e = -1;
+    }
+    if (e >= 0) {
+      hart.clock += this.costs.tlbHit;
+      if (tlb.state[e] === NEGATIVE) {
+        c[M.tlbNegativeHits]++;
+        this.faultKind = 'negative';
+        return FAULT_INVALID;
+      }
+      c[M.tlbHits]++;
+      this.wFlags = tlb.flags[e]!;
+      this.wPpn = tlb.ppn[e]!;
+      this.wSince = tlb.versionSince[e]!;
+      if (!permits(this.wFlags, type)) {
+        this.faultKind = 'protection';
+        return FAULT_PROTECTION;
+      }
+      return OK;
+    }
+    c[M.tlbMisses]++;
+    if (tlb.consumeFlushed(vpn, hart.asid)) c[M.refillMisses]++;
+    c[M.walksDemand]++;
+    hart.clock += this.costs.tlbHit;
+    if (!this.walk(hart, vpn, true)) {
+      this.faultKind = 'walk';
+      return FAULT_INVALID;
+    }
+    if (!permits(this.wFlags, type)) {
+      this.faultKind = 'protection';
+      return FAULT_PROTECTION;
+    }
+    return OK;
+  }
+
+  /**
+   * A speculative walk for `vpn` (machine-model section 5): never raises an exception, only fills
+   * the TLB (valid entries, and negative ones where the profile caches V=0). Costs no cycles.
+   */
+  speculate(hart: HartHw, vpn: number): boolean {
+    if (hart.tlb.lookup(vpn, hart.asid) >= 0) return false;
+    this.counters[M.walksSpeculative]++;
+    this.walk(hart, vpn, false);
+    return true;
+  }
+
+  /**
+   * Walk from the hart's root. Returns true with `wFlags/wPpn/wSince/wLevel` set for a valid leaf
+   * (and fills the TLB); false when it met V=0 (filling negative entries per profile). A walk never
+   * follows a V=0 non-leaf entry.
+   */
+  walk(hart: HartHw, vpn: number, demand: boolean): boolean {
+    const mem = this.mem;
+    const pwc = hart.pwc;
+    const costs = this.costs;
+    let table = hart.rootTable;
+    let global = false;
+    for (let level = this.levels - 1; level >= 0; level--) {
+      const slot = table * this.entriesPerTable + levelIndex(vpn, level, this.bits);
+      let flags: number;
+      let ppn: number;
+      let since: number;
+      let pe = level > 0 && pwc !== null ? pwc.lookup(slot, hart.asid) : -1;
+      if (pe >= 0 && pwc!.state[pe] === NEGATIVE && this.negBound > 0 && this.step - pwc!.filledAt[pe]! > this.negBound) {
+        pwc!.state[pe] = 0;
+        pe = -1;
+      }
+      if (pe >= 0) {
+        flags = pwc!.flags[pe]!;
+        ppn = pwc!.ppn[pe]!;
+        since = 0;
+        if (demand) hart.clock += costs.walkLevelPwc;
+      } else {
+        this.readPte(hart, slot, level, vpn, global);
+        flags = this.wFlags;
+        ppn = this.wPpn;
+        since = this.wSince;
+        this.counters[M.walkLevels]++;
+        if (demand) hart.clock += costs.walkLevelMemory;
+        if (level > 0 && pwc !== null) {
+          if ((flags & PTE_V) === 0) {
+            if (this.cachesInvalidNonLeaf) pwc.fill(slot, hart.asid, flags, ppn, true, this.step);
+          } else if (!isLeaf(flags)) {
+            pwc.fill(slot, hart.asid, flags, ppn, false, this.step);
+          }
+        }
+      }
+      if ((flags & PTE_V) === 0) {
+        if (level === 0 && this.cachesInvalidLeaf) {
+          hart.tlb.fill(vpn, 0, hart.asid, flags, 0, true, since, this.step, this.chooser);
+        }
+        this.wLevel = level;
+        return false;
+      }
+      if ((flags & PTE_G) !== 0) global = true;
+      if (isLeaf(flags)) {
+        hart.tlb.fill(vpn, level, hart.asid, global ? flags | PTE_G : flags, ppn, false, since, this.step, this.chooser);
+        this.wFlags = global ? flags | PTE_G : flags;
+        this.wPpn = ppn;
+        this.wSince = since;
+        this.wLevel = level;
+        return true;
+      }
+      if (level === 0) {
+        // A non-leaf PTE at the last level is reserved: a page fault.
+        this.wLevel = 0;
+        return false;
+      }
+      table = PageTableMemory.tableOfPpn(ppn);
+    }
+    return false;
+  }
+
+  /**
+   * An implicit read of one PTE under the staleness rule. The newest version is always allowed;
+   * an older one is allowed when its successor became current after this hart's last fence covering
+   * the PTE and the profile's window still shows it. Which allowed version is returned is a
+   * `stale-read` choice. Sets `wFlags/wPpn/wSince`.
+   */
+  private readPte(hart: HartHw, slot: number, level: number, vpn: number, parentGlobal: boolean): void {
+    const mem = this.mem;
+    const newestFlags = mem.flags[slot]!;
+    let pick = 0;
+    const n = mem.versions(slot);
+    if (n > 1 && this.stKind !== 0) {
+      const leafRead = level === 0 || isLeaf(newestFlags);
+      if (leafRead || !this.stLeafOnly) {
+        const global = parentGlobal || (newestFlags & PTE_G) !== 0;
+        const floor = this.fenceFloor(hart, vpn, leafRead, global);
+        const nowTick = this.step * TICKS_PER_STEP;
+        let allowed = 1;
+        for (let k = 1; k < n; k++) {
+          const successorSince = mem.versionSince(slot, k - 1);
+          if (successorSince <= floor) break;
+          if (this.stKind !== 3) {
+            const zeroToOne =
+              (mem.versionFlags(slot, k) & PTE_V) === 0 && (mem.versionFlags(slot, k - 1) & PTE_V) !== 0;
+            const window = this.stKind === 2 && zeroToOne ? this.stBound : this.stD;
+            if (successorSince <= nowTick - window * TICKS_PER_STEP) break;
+          }
+          allowed++;
+        }
+        if (allowed > 1) pick = this.chooser.choose('stale-read', allowed);
+      }
+    }
+    if (pick === 0) {
+      this.wFlags = newestFlags;
+      this.wPpn = mem.ppn[slot]!;
+      this.wSince = mem.since(slot);
+    } else {
+      this.wFlags = mem.versionFlags(slot, pick);
+      this.wPpn = mem.versionPpn(slot, pick);
+      this.wSince = mem.versionSince(slot, pick);
+    }
+  }
+
+  /** Tick of this hart's most recent SFENCE.VMA that subsumes the PTE read for `vpn`. */
+  private fenceFloor(hart: HartHw, vpn: number, leafRead: boolean, global: boolean): number {
+    let floor = hart.lastFullFence;
+    if (!global) {
+      const a = hart.asidFence[hart.asid]!;
+      if (a > floor) floor = a;
+    }
+    if (leafRead) {
+      if (hart.vaFenceLost > floor) floor = hart.vaFenceLost;
+      const i = vpn % VA_FENCE_SLOTS;
+      if (hart.vaFenceVpn[i] === vpn) {
+        const asid = hart.vaFenceAsid[i]!;
+        if (asid === ANY_ASID || (!global && asid === hart.asid)) {
+          const t = hart.vaFenceTick[i]!;
+          if (t > floor) floor = t;
+        }
+      }
+    }
+    return floor;
+  }
+
+  /** SFENCE.VMA on `hart` (local only; privileged spec semantics per form). */
+  fence(hart: HartHw, form: FenceForm, vpn: number, asid: number, origin: FenceOrigin): void {
+    const c = this.counters;
+    const t = this.nextTick();
+    switch (form) {
+      case 'all':
+        hart.tlb.fenceAll();
+        hart.pwc?.fenceAll();
+        hart.lastFullFence = t;
+        hart.clock += this.costs.sfenceAll;
+        c[M.sfenceAll]++;
+        break;
+      case 'asid':
+        hart.tlb.fenceAsid(asid);
+        hart.pwc?.fenceAsid(asid);
+        hart.asidFence[asid] = t;
+        hart.clock += this.costs.sfenceAsid;
+        c[M.sfenceAsid]++;
+        break;
+      case 'va':
+      case 'va-asid': {
+        // Leaf entries only: the page-walk cache is untouched.
+        hart.tlb.fenceVa(vpn, form === 'va' ? -1 : asid);
+        const i = vpn % VA_FENCE_SLOTS;
+        if (hart.vaFenceVpn[i] !== vpn && hart.vaFenceVpn[i]! >= 0) {
+          if (hart.vaFenceTick[i]! > hart.vaFenceLost) hart.vaFenceLost = hart.vaFenceTick[i]!;
+        }
+        hart.vaFenceVpn[i] = vpn;
+        hart.vaFenceAsid[i] = form === 'va' ? ANY_ASID : asid;
+        hart.vaFenceTick[i] = t;
+        hart.clock += this.costs.sfenceVa;
+        c[form === 'va' ? M.sfenceVa : M.sfenceVaAsid]++;
+        break;
+      }
+    }
+    c[origin === 'local' ? M.sfenceLocal : origin === 'ipi' ? M.sfenceIpi : M.sfenceFirmware]++;
+  }
+
+  /** Read a PTE's newest value by explicit load (the kernel's own page-table walks). */
+  loadPte(slot: number): number {
+    return this.mem.flags[slot]!;
+  }
+}
+
+export function permits(flags: number, type: AccessType): boolean {
+  if (type === 'read') return (flags & PTE_R) !== 0;
+  if (type === 'write') return (flags & PTE_W) !== 0;
+  return (flags & PTE_X) !== 0;
+}

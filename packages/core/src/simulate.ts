@@ -1,0 +1,346 @@
+/**
+ * The public entry points: `simulate(cell, seed)`, `replay(cell, choices, { trace })` and
+ * `runCell(cell, seeds)`. A run is a pure function of its inputs: same cell and seed, same bytes.
+ */
+import type { z } from 'zod';
+import { type Mode, layoutFor } from './addr.js';
+import { type Chooser, ReplayChooser, ReplayMismatchError, SeededChooser } from './choice.js';
+import type {
+  HartBitmap,
+  PerHart,
+  Scenario,
+  SlotName,
+  Strategy,
+  StrategySet,
+  StrategySetup,
+  StrategySlots,
+} from './contracts.js';
+import { SLOT_NAMES } from './contracts.js';
+import { ConfigError, PluginOptionError } from './errors.js';
+import { type KernelConfig, resolveKernelConfig } from './kernel-config.js';
+import type { MachineConfig } from './profiles.js';
+import { type CellRecord, type Outcome, type RunResult, type TraceEvent, METRIC_NAMES, summarize } from './results.js';
+import { countersToMetrics, M, newCounters } from './sim/metrics.js';
+import { type ComposedStrategy, Simulator } from './sim/simulator.js';
+
+/** A scenario of any parameter type (the cell does not care which). */
+// biome-ignore lint/suspicious/noExplicitAny: parameter types are erased at the cell boundary; `build` is called with the scenario's own parsed params.
+export type AnyScenario = Scenario<any>;
+
+/** One cell: a strategy set x scenario x machine x mode x harts. */
+export interface Cell {
+  /** One strategy, a named set, or members in order (later override earlier, slot by slot). */
+  readonly strategy: Strategy | StrategySet | readonly Strategy[];
+  readonly scenario: AnyScenario;
+  /** Scenario parameters (validated against the scenario's schema; defaults fill the rest). */
+  readonly params?: Readonly<Record<string, unknown>>;
+  readonly machine: MachineConfig;
+  readonly mode?: Mode;
+  readonly harts: number;
+  /** Kernel setting overrides (last word over scenario and strategy settings). */
+  readonly kernel?: Partial<KernelConfig>;
+}
+
+/** A slot a later strategy took over from an earlier one. */
+export interface SlotOverride {
+  readonly slot: SlotName;
+  readonly by: string;
+  readonly over: string;
+}
+
+export function isStrategySet(s: Cell['strategy']): s is StrategySet {
+  return !Array.isArray(s) && typeof s === 'object' && s !== null && 'members' in s;
+}
+
+/** Members and id of the cell's strategy set. */
+export function strategyMembers(s: Cell['strategy']): { id: string; members: readonly Strategy[] } {
+  if (isStrategySet(s)) return { id: s.id, members: s.members };
+  if (Array.isArray(s)) return { id: s.map((m) => m.name).join('+'), members: s };
+  const single = s as Strategy;
+  return { id: single.name, members: [single] };
+}
+
+/** Define a named strategy set (e.g. `linux-6.12`). */
+export function defineStrategySet(id: string, members: readonly Strategy[], title?: string): StrategySet {
+  return title === undefined ? { id, members } : { id, members, title };
+}
+
+/** Validate plugin options against a zod schema: typed error naming plugin, option and value. */
+export function parseOptions<T>(plugin: string, schema: z.ZodType<T>, input: unknown): T {
+  const r = schema.safeParse(input ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const option = issue.path.map(String).join('.') || '(options)';
+  let value: unknown = input;
+  for (const k of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[k] : undefined;
+  throw new PluginOptionError(plugin, option, value, issue.message);
+}
+
+interface Prepared {
+  readonly id: string;
+  readonly members: readonly Strategy[];
+  readonly overrides: readonly SlotOverride[];
+  readonly params: Record<string, unknown>;
+  readonly kernel: KernelConfig;
+  readonly mode: Mode;
+  readonly programs: ReturnType<AnyScenario['build']>;
+}
+
+/** Check and resolve everything about a cell that does not depend on the seed. */
+export function prepareCell(cell: Cell): Prepared {
+  const mode = cell.mode ?? cell.kernel?.mode ?? 'sv39';
+  const { id, members } = strategyMembers(cell.strategy);
+  if (members.length === 0) throw new ConfigError(`strategy set '${id}' has no members`, { field: 'strategy', value: id });
+  const sc = cell.scenario;
+  if (!Number.isInteger(cell.harts) || cell.harts < 1 || cell.harts > 1024) {
+    throw new ConfigError(`harts = ${JSON.stringify(cell.harts)}: must be an integer from 1 to 1024`, { field: 'harts', value: cell.harts });
+  }
+  if (cell.harts < sc.minHarts) {
+    throw new ConfigError(`scenario '${sc.id}' needs at least ${sc.minHarts} harts (got ${cell.harts})`, { field: 'harts', value: cell.harts });
+  }
+  if (!sc.modes.includes(mode)) {
+    throw new ConfigError(`scenario '${sc.id}' does not apply to ${mode} (it applies to ${sc.modes.join(', ')})`, { field: 'mode', value: mode });
+  }
+  const params = parseOptions(sc.id, sc.params, cell.params ?? {}) as Record<string, unknown>;
+  const layout = layoutFor(mode);
+  const programs = sc.build(params, { harts: cell.harts, mode, layout });
+  const kernel = resolveKernelConfig(
+    { mode },
+    programs.kernelConfig,
+    ...members.map((m) => m.kernelConfig),
+    cell.kernel,
+  );
+  const overrides: SlotOverride[] = [];
+  const owner: Partial<Record<SlotName, string>> = {};
+  for (const m of members) {
+    for (const slot of m.meta.slots ?? []) {
+      if (owner[slot] !== undefined && owner[slot] !== m.name) overrides.push({ slot, by: m.name, over: owner[slot]! });
+      owner[slot] = m.name;
+    }
+  }
+  return { id, members, overrides, params, kernel, mode, programs };
+}
+
+class Bitmap implements HartBitmap {
+  private readonly bits: Uint8Array;
+  constructor(
+    readonly name: string,
+    harts: number,
+    private readonly charge: (hart: number, words: number) => void,
+    private readonly current: () => number,
+  ) {
+    this.bits = new Uint8Array(harts);
+  }
+  setAll(): void {
+    this.bits.fill(1);
+    this.charge(this.current(), Math.ceil(this.bits.length / 64));
+  }
+  test(hart: number): boolean {
+    return this.bits[hart] === 1;
+  }
+  testAndClear(hart: number): boolean {
+    const was = this.bits[hart] === 1;
+    this.bits[hart] = 0;
+    this.charge(hart, 1);
+    return was;
+  }
+}
+
+function compose(prepared: Prepared, machine: MachineConfig, harts: number, sim: () => Simulator): ComposedStrategy {
+  const slots: StrategySlots = {};
+  const slotOwner: Partial<Record<SlotName, string>> = {};
+  const notrace = new Set<string>();
+  let kernelFaultFn: string | null = null;
+  const layout = layoutFor(prepared.mode);
+  for (const m of prepared.members) {
+    const setup: StrategySetup = {
+      harts,
+      mode: prepared.mode,
+      layout,
+      kernel: prepared.kernel,
+      machine,
+      hartBitmap: (name) =>
+        new Bitmap(
+          name,
+          harts,
+          (hart, words) => {
+            const s = sim();
+            s.hw.harts[hart]!.clock += words * machine.costs.bitmapWordStore;
+          },
+          () => sim().currentHart,
+        ),
+      perHart: <T>(init: (hart: number) => T): PerHart<T> => {
+        const values = Array.from({ length: harts }, (_, i) => init(i));
+        return { get: (h) => values[h]!, set: (h, v) => void (values[h] = v) };
+      },
+    };
+    let got: StrategySlots;
+    try {
+      got = m.setup(setup);
+    } catch (e) {
+      throw new StrategySetupError(m.name, e);
+    }
+    if (typeof got !== 'object' || got === null) throw new StrategySetupError(m.name, new Error(`setup returned ${String(got)}`));
+    for (const slot of SLOT_NAMES) {
+      const fn = got[slot];
+      if (fn === undefined) continue;
+      if (typeof fn !== 'function') throw new StrategySetupError(m.name, new Error(`slot ${slot} is not a function`));
+      (slots as Record<SlotName, unknown>)[slot] = fn;
+      slotOwner[slot] = m.name;
+      if (slot === 'kernelFault') kernelFaultFn = m.functions?.kernelFault ?? null;
+    }
+    for (const fn of m.notrace ?? []) notrace.add(fn);
+  }
+  return { slots, slotOwner, notrace, kernelFaultFn };
+}
+
+/** A strategy's `setup` threw or returned nonsense: the cell's runs are `strategy-error`. */
+export class StrategySetupError extends Error {
+  override name = 'StrategySetupError';
+  constructor(
+    readonly strategy: string,
+    cause: unknown,
+  ) {
+    super(`strategy '${strategy}' setup failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+export interface RunOptions {
+  /** Record the step-by-step trace. */
+  readonly trace?: boolean;
+}
+
+function execute(cell: Cell, prepared: Prepared, chooser: Chooser & { encoded(): string }, seed: number, opts: RunOptions): RunResult & { trace: TraceEvent[] } {
+  const counters = newCounters();
+  let simRef: Simulator | null = null;
+  let strategy: ComposedStrategy;
+  try {
+    strategy = compose(prepared, cell.machine, cell.harts, () => simRef!);
+  } catch (e) {
+    if (!(e instanceof StrategySetupError)) throw e;
+    return {
+      seed,
+      outcome: 'strategy-error',
+      failure: { hart: -1, step: 0, message: e.message },
+      metrics: countersToMetrics(counters),
+      mappingLatencies: [],
+      choices: chooser.encoded(),
+      trace: [],
+    };
+  }
+  const sim = new Simulator({
+    machine: cell.machine,
+    kernel: prepared.kernel,
+    layout: layoutFor(prepared.mode),
+    harts: cell.harts,
+    programs: prepared.programs.programs,
+    userPages: prepared.programs.userPages ?? 0,
+    strategy,
+    chooser,
+    counters,
+    trace: opts.trace === true,
+  });
+  simRef = sim;
+  const { outcome, failure } = sim.run();
+  sim.finishCycles();
+  counters[M.steps] = sim.hw.step - 1;
+  return {
+    seed,
+    outcome,
+    failure,
+    metrics: countersToMetrics(counters),
+    mappingLatencies: sim.mappingLatencies,
+    choices: chooser.encoded(),
+    trace: sim.events,
+  };
+}
+
+/** Run one cell once with `seed`. Pure: the same cell and seed give the same result. */
+export function simulate(cell: Cell, seed: number, opts: RunOptions = {}): RunResult & { trace: TraceEvent[] } {
+  return execute(cell, prepareCell(cell), new SeededChooser(seed), seed, opts);
+}
+
+/**
+ * Re-run a cell from a recorded choice sequence (e.g. a results file's first failing seed). The run
+ * is identical to the recorded one; with `{ trace: true }` it also returns the step-by-step trace.
+ * Throws `ReplayMismatchError` if the choices do not fit (other code or inputs).
+ */
+export function replay(cell: Cell, choices: string, opts: RunOptions & { seed?: number } = {}): RunResult & { trace: TraceEvent[] } {
+  const chooser = new ReplayChooser(choices);
+  const r = execute(cell, prepareCell(cell), chooser, opts.seed ?? -1, opts);
+  if (chooser.consumed !== chooser.total) {
+    throw new ReplayMismatchError(`replay used ${chooser.consumed} of ${chooser.total} recorded choices: not the run it was recorded from`);
+  }
+  return r;
+}
+
+/** Expected outcome met? A scenario expecting `oops` is met by a genuine oops only. */
+export function meetsExpectation(outcome: Outcome, expect: 'ok' | 'oops'): boolean {
+  return outcome === expect;
+}
+
+export function cellId(strategyId: string, scenario: string, machine: string, mode: string, harts: number): string {
+  return `${strategyId}|${scenario}|${machine}|${mode}|h${harts}`;
+}
+
+/** Last trace events kept in a results document for each failing cell. */
+export const TRACE_TAIL = 400;
+
+/**
+ * Run a cell over `count` seeds from `base` and aggregate: verdict, outcome counts, the first
+ * failing seed (with its choices and trace tail), metric summaries. Deterministic.
+ */
+export function runCell(
+  cell: Cell,
+  seeds: { readonly base: number; readonly count: number },
+  opts: { readonly index?: number; readonly onRun?: (r: RunResult) => void } = {},
+): CellRecord {
+  const prepared = prepareCell(cell);
+  const expect = cell.scenario.expect;
+  const outcomes: Partial<Record<Outcome, number>> = {};
+  const perMetric: number[][] = METRIC_NAMES.map(() => []);
+  const latencies: number[] = [];
+  let firstFailure: CellRecord['firstFailure'] = null;
+  for (let i = 0; i < seeds.count; i++) {
+    const seed = seeds.base + i;
+    const r = execute(cell, prepared, new SeededChooser(seed), seed, {});
+    opts.onRun?.(r);
+    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+    METRIC_NAMES.forEach((n, k) => {
+      if (n !== 'mappingLatency') perMetric[k]!.push(r.metrics[n]);
+    });
+    for (const l of r.mappingLatencies) latencies.push(l);
+    if (firstFailure === null && !meetsExpectation(r.outcome, expect)) {
+      const traced = replay(cell, r.choices, { trace: true, seed });
+      firstFailure = {
+        seed,
+        outcome: r.outcome,
+        failure: r.failure ? { ...r.failure } : null,
+        choices: r.choices,
+        trace: traced.trace.slice(-TRACE_TAIL),
+      };
+    }
+  }
+  const metrics: Record<string, ReturnType<typeof summarize>> = {};
+  METRIC_NAMES.forEach((n, k) => {
+    metrics[n] = n === 'mappingLatency' ? summarize(latencies) : summarize(perMetric[k]!);
+  });
+  return {
+    kind: 'cell',
+    id: cellId(prepared.id, cell.scenario.id, cell.machine.name, prepared.mode, cell.harts),
+    index: opts.index ?? 0,
+    strategy: prepared.id,
+    scenario: cell.scenario.id,
+    machine: cell.machine.name,
+    mode: prepared.mode,
+    harts: cell.harts,
+    params: prepared.params,
+    expect,
+    seeds: { base: seeds.base, count: seeds.count },
+    verdict: firstFailure === null ? 'correct' : 'incorrect',
+    outcomes,
+    firstFailure,
+    overrides: prepared.overrides.map((o) => ({ ...o })),
+    metrics,
+  };
+}
