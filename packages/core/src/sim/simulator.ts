@@ -1175,7 +1175,7 @@ export class Simulator {
       case 2: {
         f.stage = 3;
         const slot = this.strategy.slots.flushCacheVmap;
-        if (slot && this.layout.geometry.is64) {
+        if (slot) {
           const range: KernelRange = { start: a.start, end: a.start + a.pages, pages: a.pages, kind: a.kind as KernelRange['kind'] };
           this.callSlot(h, 'flushCacheVmap', () => slot(h.ctx, range));
           this.trace(h, 'slot', `flush_cache_vmap(${this.va(range.start)}, ${this.va(range.end)})`);
