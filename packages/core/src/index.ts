@@ -13,3 +13,4 @@ export * from './results.js';
 export * from './scenario.js';
 export * from './simulate.js';
 export { SimulationError } from './sim/simulator.js';
+export { vmallocFault } from './kernel/vmalloc-fault.js';
