@@ -42,24 +42,47 @@ const CONFIG = {
 };
 
 function lineSpec(values: readonly Point[], yTitle: string, facetByForm: boolean): vl.TopLevelSpec {
+  // Legend in plan order (the order the rows of the cost table use), not alphabetical.
+  const order = [...new Set(values.map((v) => v.strategy))];
+  const series = { field: 'strategy', type: 'nominal', title: 'strategy set', sort: order };
   const encoding = {
-    x: { field: 'harts', type: 'quantitative', title: 'harts', scale: { type: 'log', base: 2, nice: false }, axis: { tickCount: 5, format: 'd' } },
+    x: {
+      field: 'harts',
+      type: 'quantitative',
+      title: 'harts',
+      scale: { type: 'log', base: 2, nice: false },
+      axis: { tickCount: 5, format: 'd' },
+    },
     y: { field: 'value', type: 'quantitative', title: yTitle },
-    color: { field: 'strategy', type: 'nominal', title: 'strategy set' },
-    shape: { field: 'strategy', type: 'nominal', title: 'strategy set' },
-    strokeDash: { field: 'strategy', type: 'nominal', title: 'strategy set' },
+    color: series,
+    shape: series,
+    strokeDash: series,
   };
   const mark = { type: 'line', point: { filled: true, size: 45 }, strokeWidth: 1.8 };
   if (facetByForm) {
     return {
       data: { values },
-      facet: { column: { field: 'form', type: 'nominal', title: 'SFENCE.VMA form', sort: ['all', 'asid', 'va', 'va+asid'] } },
+      facet: {
+        column: {
+          field: 'form',
+          type: 'nominal',
+          title: 'SFENCE.VMA form',
+          sort: ['all', 'asid', 'va', 'va+asid'],
+        },
+      },
       spec: { width: 150, height: 150, mark, encoding },
       resolve: { scale: { y: 'shared' } },
       config: CONFIG,
     } as unknown as vl.TopLevelSpec;
   }
-  return { data: { values }, width: 360, height: 200, mark, encoding, config: CONFIG } as unknown as vl.TopLevelSpec;
+  return {
+    data: { values },
+    width: 360,
+    height: 200,
+    mark,
+    encoding,
+    config: CONFIG,
+  } as unknown as vl.TopLevelSpec;
 }
 
 /** Render a vega-lite spec to an SVG string. */
@@ -75,11 +98,36 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
 type Pick = (r: CostRow) => number | null;
 
 const SERIES: readonly { id: string; title: string; y: string; pick: Pick }[] = [
-  { id: 'ipis-per-mapping', title: 'IPIs per new mapping', y: 'IPIs / mapping', pick: (r) => r.ipisPerMapping },
-  { id: 'refill-misses', title: 'Refill misses after flushes', y: 'refill misses / run', pick: (r) => r.refillMisses },
-  { id: 'spurious-faults', title: 'Spurious faults taken', y: 'spurious faults / run', pick: (r) => r.spuriousFaults },
-  { id: 'mapping-latency-p50', title: 'Mapping latency, p50', y: 'cycles (p50)', pick: (r) => r.mappingLatencyP50 },
-  { id: 'mapping-latency-p99', title: 'Mapping latency, p99', y: 'cycles (p99)', pick: (r) => r.mappingLatencyP99 },
+  {
+    id: 'ipis-per-mapping',
+    title: 'IPIs per new mapping',
+    y: 'IPIs / mapping',
+    pick: (r) => r.ipisPerMapping,
+  },
+  {
+    id: 'refill-misses',
+    title: 'Refill misses after flushes',
+    y: 'refill misses / run',
+    pick: (r) => r.refillMisses,
+  },
+  {
+    id: 'spurious-faults',
+    title: 'Spurious faults taken',
+    y: 'spurious faults / run',
+    pick: (r) => r.spuriousFaults,
+  },
+  {
+    id: 'mapping-latency-p50',
+    title: 'Mapping latency, p50',
+    y: 'cycles (p50)',
+    pick: (r) => r.mappingLatencyP50,
+  },
+  {
+    id: 'mapping-latency-p99',
+    title: 'Mapping latency, p99',
+    y: 'cycles (p99)',
+    pick: (r) => r.mappingLatencyP99,
+  },
 ];
 
 const FORMS: readonly { form: string; pick: Pick }[] = [
@@ -101,10 +149,23 @@ export async function costCharts(section: CostSection): Promise<Chart[]> {
   const prefix = `${section.machine}/${section.scenario}`;
   const specs: { id: string; title: string; spec: vl.TopLevelSpec }[] = [];
   const [ipi, ...rest] = SERIES;
-  specs.push({ id: `${prefix}/${ipi!.id}`, title: ipi!.title, spec: lineSpec(points(section.rows, ipi!.pick), ipi!.y, false) });
+  specs.push({
+    id: `${prefix}/${ipi!.id}`,
+    title: ipi!.title,
+    spec: lineSpec(points(section.rows, ipi!.pick), ipi!.y, false),
+  });
   const sfence = FORMS.flatMap(({ form, pick }) => points(section.rows, pick).map((p) => ({ ...p, form })));
-  specs.push({ id: `${prefix}/sfence-by-form`, title: 'SFENCE.VMA by form', spec: lineSpec(sfence, 'sfence.vma / run', true) });
-  for (const s of rest) specs.push({ id: `${prefix}/${s.id}`, title: s.title, spec: lineSpec(points(section.rows, s.pick), s.y, false) });
+  specs.push({
+    id: `${prefix}/sfence-by-form`,
+    title: 'SFENCE.VMA by form',
+    spec: lineSpec(sfence, 'sfence.vma / run', true),
+  });
+  for (const s of rest)
+    specs.push({
+      id: `${prefix}/${s.id}`,
+      title: s.title,
+      spec: lineSpec(points(section.rows, s.pick), s.y, false),
+    });
   const out: Chart[] = [];
   for (const s of specs) out.push({ id: s.id, title: s.title, svg: await renderSvg(s.spec) });
   return out;

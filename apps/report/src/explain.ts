@@ -109,10 +109,20 @@ function quote(s: string): string {
 }
 
 /** The paragraph for one failure class. */
-export function explainFailure(ev: FailureEvidence, kind: FailureKind, kernel: Record<string, unknown>): string {
+export function explainFailure(
+  ev: FailureEvidence,
+  kind: FailureKind,
+  kernel: Record<string, unknown>,
+): string {
   const parts: string[] = [];
-  if (ev.recordedOutcome !== null && ev.recordedOutcome !== kind && !(kind === 'no-oops' && ev.recordedOutcome === 'ok')) {
-    parts.push(`No cell of this class recorded a ${kind} seed first; the recorded seed below ended in ${ev.recordedOutcome}.`);
+  if (
+    ev.recordedOutcome !== null &&
+    ev.recordedOutcome !== kind &&
+    !(kind === 'no-oops' && ev.recordedOutcome === 'ok')
+  ) {
+    parts.push(
+      `No cell of this class recorded a ${kind} seed first; the recorded seed below ended in ${ev.recordedOutcome}.`,
+    );
   }
   if (ev.message) {
     const msg = ev.message.replace(/\s+$/, '');
@@ -131,7 +141,9 @@ export function explainFailure(ev: FailureEvidence, kind: FailureKind, kernel: R
     parts.push('The cell recorded no failing seed.');
   }
   if (ev.lastFault) {
-    parts.push(`Last fault in the trace: ${quote(ev.lastFault.text)} on hart ${ev.lastFault.hart} at step ${ev.lastFault.step}.`);
+    parts.push(
+      `Last fault in the trace: ${quote(ev.lastFault.text)} on hart ${ev.lastFault.hart} at step ${ev.lastFault.step}.`,
+    );
     if (ev.faultsOnHart > 1) {
       parts.push(
         `Hart ${ev.lastFault.hart} took ${ev.faultsOnHart} faults${ev.stval ? ` at ${ev.stval}` : ''} in the last ${ev.traceEvents} events.`,

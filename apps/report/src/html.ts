@@ -7,10 +7,18 @@
 import { type Chart, costCharts, resetSVGDefIds } from './charts.js';
 import { escapeHtml as e } from './escape.js';
 import { formatNumber } from './layout.js';
-import type { CostSection, FailureClass, ReportModel, Timeline, VerdictCell, VerdictMatrix } from './model.js';
+import type {
+  CostSection,
+  FailureClass,
+  ReportModel,
+  Timeline,
+  VerdictCell,
+  VerdictMatrix,
+} from './model.js';
 import { eventList, timelineLegend, timelineSvg } from './timeline.js';
 
-const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1200px;padding:0 16px 48px;color:#1a1a1a}
@@ -18,7 +26,7 @@ h1{font-size:22px;margin:18px 0 4px}h2{font-size:18px;margin:28px 0 8px;border-b
 nav a{margin-right:12px}
 table{border-collapse:collapse;margin:6px 0 12px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.v-correct{background:#d9f2d9}.v-incorrect{background:#f8d0d0;font-weight:600}.v-not-run{background:#eee;color:#666}
+td.v{white-space:nowrap}.v-correct{background:#d9f2d9}.v-incorrect{background:#f8d0d0;font-weight:600}.v-not-run{background:#eee;color:#666}
 .sym{display:inline-block;width:1.2em;font-weight:700}
 .legend td{font-weight:400}
 pre{background:#f6f6f6;padding:6px 8px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
@@ -43,11 +51,15 @@ function verdictTd(c: VerdictCell): string {
       : `${c.runs} runs over harts ${c.harts.join(', ')}: ${Object.entries(c.outcomes)
           .map(([o, n]) => `${o} ${n}`)
           .join(', ')}`;
-  return `<td class="v v-${c.status}" data-status="${c.status}" title="${e(title)}"><span class="sym" aria-hidden="true">${SYMBOL[c.status]}</span>${e(c.label)}</td>`;
+  // A not-run cell's label is the dash itself; a second symbol would only repeat it.
+  const sym = c.status === 'not-run' ? '' : `<span class="sym" aria-hidden="true">${SYMBOL[c.status]}</span>`;
+  return `<td class="v v-${c.status}" data-status="${c.status}" title="${e(title)}">${sym}${e(c.status === 'not-run' ? SYMBOL['not-run'] : c.label)}</td>`;
 }
 
 function matrixHtml(m: VerdictMatrix, titles: ReadonlyMap<string, string>): string {
-  const head = m.strategies.map((s) => `<th scope="col" title="${e(titles.get(s) ?? s)}">${e(s)}</th>`).join('');
+  const head = m.strategies
+    .map((s) => `<th scope="col" title="${e(titles.get(s) ?? s)}">${e(s)}</th>`)
+    .join('');
   const rows = m.scenarios
     .map((sc, i) => `<tr><th scope="row">${e(sc)}</th>${m.rows[i]!.map(verdictTd).join('')}</tr>`)
     .join('');
@@ -60,13 +72,29 @@ function verdictLegend(): string {
   return `<table class="legend"><caption>Legend</caption><tbody>${[
     row('correct', 'ok', "every run met the scenario's expectation (green, \u2713)"),
     row('correct', 'ok (oops)', 'the scenario expects an oops and every run oopsed (green, \u2713)'),
-    row('incorrect', 'livelock 32/32', 'incorrect: 32 of 32 runs ended in livelock; + = other failure kinds too (red, \u2717)'),
-    row('not-run', '-', 'not run (grey, \u2013)'),
+    row(
+      'incorrect',
+      'livelock 32/32',
+      'incorrect: 32 of 32 runs ended in livelock; + = other failure kinds too (red, \u2717)',
+    ),
+    `<tr><td class="v v-not-run">\u2013</td><td>not run (grey)</td></tr>`,
   ].join('')}</tbody></table>`;
 }
 
 function costTableHtml(c: CostSection): string {
-  const head = ['harts', 'strategy set', 'IPIs / mapping', 'sfence all', 'sfence asid', 'sfence va', 'sfence va+asid', 'refill misses', 'spurious faults', 'latency p50', 'latency p99']
+  const head = [
+    'harts',
+    'strategy set',
+    'IPIs / mapping',
+    'sfence all',
+    'sfence asid',
+    'sfence va',
+    'sfence va+asid',
+    'refill misses',
+    'spurious faults',
+    'latency p50',
+    'latency p99',
+  ]
     .map((h) => `<th>${h}</th>`)
     .join('');
   const rows = c.rows
@@ -83,7 +111,9 @@ function timelineHtml(t: Timeline, open: boolean): string {
 }
 
 function failureHtml(cl: FailureClass, i: number, timeline: Timeline | undefined): string {
-  const cells = cl.cells.map((c) => `<li><code>${e(c.id)}</code>: ${c.failingRuns}/${c.runs} runs</li>`).join('');
+  const cells = cl.cells
+    .map((c) => `<li><code>${e(c.id)}</code>: ${c.failingRuns}/${c.runs} runs</li>`)
+    .join('');
   return `<section class="failure" id="failure-${i + 1}"><h3>${i + 1}. ${e(cl.kind)} under ${e(cl.strategy)}: ${cl.failingRuns}/${cl.runs} runs in ${cl.cells.length} cell${cl.cells.length === 1 ? '' : 's'}</h3><details><summary>Cells</summary><ul>${cells}</ul></details><p>${e(cl.explanation)}</p><p>Replay the example cell:</p><pre><code>${e(cl.replay)}</code></pre>${timeline ? timelineHtml(timeline, true) : ''}</section>`;
 }
 
@@ -121,7 +151,8 @@ export async function exportHtml(model: ReportModel): Promise<string> {
   out.push('<h2 id="failures">Failures</h2>');
   if (s.failureClasses.length === 0) out.push('<p>None: every cell met its expectation.</p>');
   else out.push(timelineLegend());
-  for (const [i, cl] of s.failureClasses.entries()) out.push(failureHtml(cl, i, exampleTimelines.get(cl.example.cellId)));
+  for (const [i, cl] of s.failureClasses.entries())
+    out.push(failureHtml(cl, i, exampleTimelines.get(cl.example.cellId)));
 
   out.push('<h2 id="charts">Costs against hart count</h2>');
   const chartSections = s.costs.filter((c) => c.machine === model.chartMachine);
@@ -149,7 +180,9 @@ export async function exportHtml(model: ReportModel): Promise<string> {
   }
   for (const t of others) out.push(timelineHtml(t, false));
 
-  out.push('<h2 id="plugins">Strategies and scenarios</h2><table class="strategies"><thead><tr><th>strategy set</th><th>member</th><th>title</th><th>description</th><th>source</th><th>options</th></tr></thead><tbody>');
+  out.push(
+    '<h2 id="plugins">Strategies and scenarios</h2><table class="strategies"><thead><tr><th>strategy set</th><th>member</th><th>title</th><th>description</th><th>source</th><th>options</th></tr></thead><tbody>',
+  );
   for (const st of s.strategies) {
     for (const [j, m] of st.members.entries()) {
       out.push(
@@ -158,7 +191,9 @@ export async function exportHtml(model: ReportModel): Promise<string> {
     }
   }
   out.push('</tbody></table>');
-  out.push('<table class="scenarios"><thead><tr><th>scenario</th><th>title</th><th>expects</th><th>purpose</th><th>story</th><th>source</th></tr></thead><tbody>');
+  out.push(
+    '<table class="scenarios"><thead><tr><th>scenario</th><th>title</th><th>expects</th><th>purpose</th><th>story</th><th>source</th></tr></thead><tbody>',
+  );
   for (const sc of s.scenarios) {
     out.push(
       `<tr><th scope="row">${e(sc.id)}</th><td>${e(sc.title)}</td><td>${e(sc.expect)}</td><td>${e(sc.purpose)}</td><td>${e(sc.story)}</td><td>${e(sc.source)}</td></tr>`,
@@ -168,7 +203,10 @@ export async function exportHtml(model: ReportModel): Promise<string> {
 
   out.push('<h2 id="machines">Machines, cost table and kernel settings</h2>');
   for (const m of s.machines) {
-    out.push(`<h3>${e(m.name)}</h3><p>${e(m.description)}</p><p><em>Evidence:</em> ${e(m.evidence)}</p>`, kvTable(m.settings, 'machine-settings'));
+    out.push(
+      `<h3>${e(m.name)}</h3><p>${e(m.description)}</p><p><em>Evidence:</em> ${e(m.evidence)}</p>`,
+      kvTable(m.settings, 'machine-settings'),
+    );
   }
   const withCosts = s.machines.filter((m) => m.costs.length > 0);
   if (withCosts.length > 0) {

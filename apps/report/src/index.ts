@@ -12,7 +12,7 @@ import { exportText } from './text.js';
 
 export { exportCsv } from './csv.js';
 export { escapeHtml } from './escape.js';
-export { MECHANISMS, type FailureEvidence } from './explain.js';
+export { type FailureEvidence, MECHANISMS } from './explain.js';
 export { exportHtml } from './html.js';
 export { exportJson } from './json.js';
 export { exportMarkdown } from './markdown.js';
@@ -59,6 +59,8 @@ export async function renderReport(doc: ResultsDocument, options: ReportOptions)
       return exportHtml(model);
     default:
       // Reachable from JavaScript callers and untyped CLI input.
-      throw new Error(`unknown report format '${String(options.format satisfies never)}' (text, md, csv, json, html)`);
+      throw new Error(
+        `unknown report format '${String(options.format satisfies never)}' (text, md, csv, json, html)`,
+      );
   }
 }

@@ -40,7 +40,9 @@ export function toAscii(s: string): string {
 
 /** Word-wrap `text` to `width` columns; words longer than a line are cut. */
 export function wrap(text: string, width: number = TEXT_WIDTH, indent = '', firstIndent = indent): string[] {
-  const words = toAscii(text).split(' ').filter((w) => w !== '');
+  const words = toAscii(text)
+    .split(' ')
+    .filter((w) => w !== '');
   const lines: string[] = [];
   let line = firstIndent;
   let lineHasWord = false;

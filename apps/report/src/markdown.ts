@@ -14,12 +14,12 @@ function row(cells: readonly string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
-function table(headers: readonly string[], rows: readonly (readonly string[])[], right: readonly boolean[] = []): string[] {
-  return [
-    row(headers),
-    row(headers.map((_, i) => (right[i] ? '---:' : '---'))),
-    ...rows.map((r) => row(r)),
-  ];
+function table(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: readonly boolean[] = [],
+): string[] {
+  return [row(headers), row(headers.map((_, i) => (right[i] ? '---:' : '---'))), ...rows.map((r) => row(r))];
 }
 
 /** A fenced code block whose fence no backtick run inside the content can close. */
@@ -41,7 +41,19 @@ function matrixLines(m: VerdictMatrix): string[] {
 
 function costLines(c: CostSection): string[] {
   return table(
-    ['harts', 'strategy', 'IPIs / mapping', 'sfence all', 'sfence asid', 'sfence va', 'sfence va+asid', 'refill misses', 'spurious faults', 'latency p50', 'latency p99'],
+    [
+      'harts',
+      'strategy',
+      'IPIs / mapping',
+      'sfence all',
+      'sfence asid',
+      'sfence va',
+      'sfence va+asid',
+      'refill misses',
+      'spurious faults',
+      'latency p50',
+      'latency p99',
+    ],
     c.rows.map((r) => [
       String(r.harts),
       `${mdEscape(r.strategy)}${r.verdict === 'incorrect' ? ' (incorrect)' : ''}`,
@@ -68,7 +80,10 @@ function cycleCostLines(machines: readonly MachineInfo[]): string[] {
     '',
     ...table(
       ['cost', ...withCosts.map((m) => mdEscape(m.name))],
-      keys.map((k) => [mdEscape(k), ...withCosts.map((m) => formatNumber(m.costs.find(([n]) => n === k)?.[1] ?? null))]),
+      keys.map((k) => [
+        mdEscape(k),
+        ...withCosts.map((m) => formatNumber(m.costs.find(([n]) => n === k)?.[1] ?? null)),
+      ]),
       [false, ...withCosts.map(() => true)],
     ),
     '',
@@ -103,7 +118,12 @@ export function exportMarkdown(model: ReportModel): string {
       '',
     );
     for (const c of s.costs) {
-      out.push(`### ${mdEscape(c.scenario)} on ${mdEscape(c.machine)} (${mdEscape(c.mode)})`, '', ...costLines(c), '');
+      out.push(
+        `### ${mdEscape(c.scenario)} on ${mdEscape(c.machine)} (${mdEscape(c.mode)})`,
+        '',
+        ...costLines(c),
+        '',
+      );
     }
   }
   out.push('## Failures', '');

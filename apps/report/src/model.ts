@@ -433,7 +433,10 @@ function groupKey(...parts: (string | number)[]): string {
 }
 
 /** Build the model every exporter serializes. Pure: the same document gives the same model. */
-export function buildReportModel(doc: ResultsDocument, options: Omit<ReportOptions, 'format'> = {}): ReportModel {
+export function buildReportModel(
+  doc: ResultsDocument,
+  options: Omit<ReportOptions, 'format'> = {},
+): ReportModel {
   const { meta, cells } = doc;
   const resultsPath = options.resultsPath ?? DEFAULT_RESULTS_PATH;
 
@@ -449,8 +452,8 @@ export function buildReportModel(doc: ResultsDocument, options: Omit<ReportOptio
     for (const c of cells) {
       if (c.machine !== machine) continue;
       const key = groupKey(machine, c.mode);
-      let g = byMachineMode.get(key);
-      if (!g) byMachineMode.set(key, (g = { machine, mode: c.mode, cells: [] }));
+      const g = byMachineMode.get(key) ?? { machine, mode: c.mode, cells: [] };
+      byMachineMode.set(key, g);
       g.cells.push(c);
     }
   }
@@ -459,8 +462,8 @@ export function buildReportModel(doc: ResultsDocument, options: Omit<ReportOptio
     const byPair = new Map<string, CellRecord[]>();
     for (const c of g.cells) {
       const key = groupKey(c.scenario, c.strategy);
-      let list = byPair.get(key);
-      if (!list) byPair.set(key, (list = []));
+      const list = byPair.get(key) ?? [];
+      byPair.set(key, list);
       list.push(c);
     }
     const strategies = strategyOrder.filter((s) => g.cells.some((c) => c.strategy === s));
@@ -497,13 +500,16 @@ export function buildReportModel(doc: ResultsDocument, options: Omit<ReportOptio
   }
 
   // Failure classes: failure kind x strategy set, in order of first appearance in the plan.
-  const classes = new Map<string, { kind: FailureKind; strategy: string; cells: CellRecord[]; refs: FailureCellRef[] }>();
+  const classes = new Map<
+    string,
+    { kind: FailureKind; strategy: string; cells: CellRecord[]; refs: FailureCellRef[] }
+  >();
   const ordered = [...cells].sort((a, b) => a.index - b.index);
   for (const c of ordered) {
     for (const [kind, n] of failureCounts(c)) {
       const key = groupKey(kind, c.strategy);
-      let cl = classes.get(key);
-      if (!cl) classes.set(key, (cl = { kind, strategy: c.strategy, cells: [], refs: [] }));
+      const cl = classes.get(key) ?? { kind, strategy: c.strategy, cells: [], refs: [] };
+      classes.set(key, cl);
       cl.cells.push(c);
       cl.refs.push({
         id: c.id,

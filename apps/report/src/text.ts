@@ -112,7 +112,9 @@ function failureLines(cl: FailureClass, n: number, resultsPath: string): string[
     ...wrap(cellList(cl), TEXT_WIDTH, '   '),
     ...wrap(cl.explanation, TEXT_WIDTH, '   '),
     '   Replay:',
-    ...wrapCommand(['tlblab', 'replay', resultsPath, '--cell', cl.example.cellId], TEXT_WIDTH, '     ').map(toAscii),
+    ...wrapCommand(['tlblab', 'replay', resultsPath, '--cell', cl.example.cellId], TEXT_WIDTH, '     ').map(
+      toAscii,
+    ),
   ];
 }
 
@@ -138,7 +140,10 @@ function cycleCostLines(machines: readonly MachineInfo[]): string[] {
       lines.push(
         costs
           .slice(i, i + perLine)
-          .map(([k, v]) => `${truncate(toAscii(k), nameWidth).padEnd(nameWidth)} ${truncate(String(v), 6).padStart(6)}`)
+          .map(
+            ([k, v]) =>
+              `${truncate(toAscii(k), nameWidth).padEnd(nameWidth)} ${truncate(String(v), 6).padStart(6)}`,
+          )
           .join('  ')
           .replace(/\s+$/, ''),
       );

@@ -77,8 +77,8 @@ export function timelineSvg(t: Timeline): string {
       continue;
     }
     const key = `${e.kind} ${lane}`;
-    let list = paths.get(key);
-    if (!list) paths.set(key, (list = []));
+    const list = paths.get(key) ?? [];
+    paths.set(key, list);
     list.push(`M${num(x(e.step))} ${num(top)}h${num(w)}v${num(h)}h${num(-w)}Z`);
   }
   const parts: string[] = [];
@@ -121,7 +121,10 @@ export function timelineLegend(): string {
 export function eventList(events: readonly TraceEvent[], last = 40): string {
   const shown = events.slice(-last);
   const items = shown
-    .map((e) => `<li value="${e.step}"><code>hart ${e.hart} ${escapeHtml(e.kind)}</code> ${escapeHtml(e.text)}</li>`)
+    .map(
+      (e) =>
+        `<li value="${e.step}"><code>hart ${e.hart} ${escapeHtml(e.kind)}</code> ${escapeHtml(e.text)}</li>`,
+    )
     .join('');
   return `<ol class="events">${items}</ol>${shown.length < events.length ? `<p class="note">The last ${shown.length} of ${events.length} recorded events; the replay command prints the whole run.</p>` : ''}`;
 }

@@ -8,8 +8,8 @@
 import {
   type CellRecord,
   DEFAULT_KERNEL,
-  type MetaRecord,
   METRIC_NAMES,
+  type MetaRecord,
   type MetricSummary,
   type Outcome,
   PROFILES,
@@ -30,9 +30,17 @@ interface ScenarioSpec {
 
 export const SCENARIOS: Readonly<Record<string, ScenarioSpec>> = {
   'cross-hart-vmalloc': { title: 'vmalloc on one hart, read on another', expect: 'ok', purpose: 'survival' },
-  'vmap-stack-migrate': { title: 'vmap stack migrates to a hart with a stale entry', expect: 'ok', purpose: 'survival' },
+  'vmap-stack-migrate': {
+    title: 'vmap stack migrates to a hart with a stale entry',
+    expect: 'ok',
+    purpose: 'survival',
+  },
   'module-load-exec': { title: 'load a module on A, execute on B', expect: 'ok', purpose: 'survival' },
-  'tracing-in-fault-path': { title: 'function tracer inside the fault path', expect: 'ok', purpose: 'survival' },
+  'tracing-in-fault-path': {
+    title: 'function tracer inside the fault path',
+    expect: 'ok',
+    purpose: 'survival',
+  },
   'kernel-protection-fault': { title: 'write to read-only kernel data', expect: 'oops', purpose: 'survival' },
   'kernel-nofault-write': { title: 'copy_to_kernel_nofault onto rodata', expect: 'ok', purpose: 'survival' },
   'vmalloc-guard-page': { title: 'read one page past a vmalloc area', expect: 'oops', purpose: 'survival' },
@@ -62,7 +70,12 @@ const SAME_AS: Readonly<Record<string, string>> = {
   'sv32-vmalloc-fault': 'baseline',
   'linux-6.4': 'baseline',
 };
-const MAPPING_SCENARIOS = new Set(['cross-hart-vmalloc', 'module-load-exec', 'ioremap-irq', 'tracing-in-fault-path']);
+const MAPPING_SCENARIOS = new Set([
+  'cross-hart-vmalloc',
+  'module-load-exec',
+  'ioremap-irq',
+  'tracing-in-fault-path',
+]);
 
 function predict(strategy: string, scenario: string, machine: string): Prediction {
   const expect = SCENARIOS[scenario]?.expect ?? 'ok';
@@ -80,7 +93,12 @@ function predict(strategy: string, scenario: string, machine: string): Predictio
 
 function summaryOf(mean: number, spread = 1.4): MetricSummary {
   const m = Math.round(mean * 1000) / 1000;
-  return { mean: m, p50: Math.round(mean), p99: Math.round(mean * spread), max: Math.round(mean * spread * 1.1) };
+  return {
+    mean: m,
+    p50: Math.round(mean),
+    p99: Math.round(mean * spread),
+    max: Math.round(mean * spread * 1.1),
+  };
 }
 
 /** Per-run metric means of one cell: the cost curves the thread argued about. */
@@ -161,7 +179,10 @@ function metricsFor(strategy: string, scenario: string, harts: number): Record<s
     maxTrapDepth: spurious > 0 ? 2 : 1,
   };
   return Object.fromEntries(
-    METRIC_NAMES.map((name) => [name, summaryOf(means[name] ?? 0, name === 'mappingLatency' ? 1.25 + 0.05 * others : 1.4)]),
+    METRIC_NAMES.map((name) => [
+      name,
+      summaryOf(means[name] ?? 0, name === 'mappingLatency' ? 1.25 + 0.05 * others : 1.4),
+    ]),
   );
 }
 
@@ -186,13 +207,23 @@ function traceFor(outcome: Outcome, strategy: string, harts: number): TraceEvent
       add(b, 'access', `load ${VA}`, 1);
       add(b, 'fault', `load page fault at ${VA} (negative TLB entry)`, 1);
       add(b, 'trap', 'handle_exception: cause 13, depth 1', 50);
-      add(b, 'outcome', `panic:spurious-fault: Unable to handle kernel paging request at ${VA} (mapped in init_mm)`);
+      add(
+        b,
+        'outcome',
+        `panic:spurious-fault: Unable to handle kernel paging request at ${VA} (mapped in init_mm)`,
+      );
       break;
     case 'panic:stack-overflow':
       for (let d = 1; d <= 5; d++) {
-        add(b, 'fault', `store page fault at 0xffffffc60000${8 - d}f00 (trap frame store, negative TLB entry)`, 1);
+        add(
+          b,
+          'fault',
+          `store page fault at 0xffffffc60000${8 - d}f00 (trap frame store, negative TLB entry)`,
+          1,
+        );
         add(b, 'trap', `handle_exception: cause 15, depth ${d}`, 50);
-        if (strategy.includes('notrace')) add(b, 'slot', 'kernelFault(notrace-fault): needs the stack to run', 1);
+        if (strategy.includes('notrace'))
+          add(b, 'slot', 'kernelFault(notrace-fault): needs the stack to run', 1);
       }
       add(b, 'outcome', 'panic:stack-overflow: kernel stack overflow (trap depth 5)');
       break;
@@ -243,7 +274,8 @@ const MESSAGES: Readonly<Record<Outcome, string>> = {
   livelock: 'store page fault at 0xffffffff81200040 repeated 17 times with no progress',
   deadlock: 'every live hart waits on another',
   'stale-access': `load through a translation of ${VA} removed by a completed unmap flush`,
-  'strategy-error': "strategy 'early-sfence' slot trapEntry threw: TypeError: cannot read properties of undefined",
+  'strategy-error':
+    "strategy 'early-sfence' slot trapEntry threw: TypeError: cannot read properties of undefined",
   'step-limit': 'the run exceeded 200000 steps',
 };
 
@@ -271,39 +303,40 @@ export interface DocumentSpec {
   readonly cells?: readonly CellSpec[];
 }
 
-const MEMBER_TEXT: Readonly<Record<string, { title: string; description: string; source: Record<string, string> }>> =
-  {
-    baseline: {
-      title: 'v6.5-rc1 baseline',
-      description: 'PGD pre-allocated, no vmalloc_fault, flush_cache_vmap is a no-op.',
-      source: { kernel: 'v6.5-rc1', commit: '7d3332be011e' },
-    },
-    'sv32-vmalloc-fault': {
-      title: 'Sv32 vmalloc_fault',
-      description: 'vmalloc_fault() for !CONFIG_64BIT addresses in the vmalloc range.',
-      source: { kernel: 'v6.5' },
-    },
-    'notrace-fault': {
-      title: 'notrace vmalloc_fault',
-      description: 'addr >= TASK_SIZE -> vmalloc_fault, marked notrace (the 2023 proposal).',
-      source: { thread: 'lkml 2023-07' },
-    },
-    'flush-cache-vmap': {
-      title: 'flush_cache_vmap flushes all',
-      description: 'flush_cache_vmap -> flush_tlb_kernel_range -> flush_tlb_all on every hart.',
-      source: { commit: '7e3811521dc3' },
-    },
-    'ranged-flush': {
-      title: 'ranged kernel flush',
-      description: 'flush_tlb_kernel_range per page up to a threshold.',
-      source: { commit: '5e22bfd520ea', kernel: 'v6.7' },
-    },
-    'early-sfence': {
-      title: 'early sfence.vma in handle_exception',
-      description: 'new_vmalloc bitmap checked before the stack is touched; sfence.vma and replay.',
-      source: { commit: '503638e0babf', kernel: 'v6.12' },
-    },
-  };
+const MEMBER_TEXT: Readonly<
+  Record<string, { title: string; description: string; source: Record<string, string> }>
+> = {
+  baseline: {
+    title: 'v6.5-rc1 baseline',
+    description: 'PGD pre-allocated, no vmalloc_fault, flush_cache_vmap is a no-op.',
+    source: { kernel: 'v6.5-rc1', commit: '7d3332be011e' },
+  },
+  'sv32-vmalloc-fault': {
+    title: 'Sv32 vmalloc_fault',
+    description: 'vmalloc_fault() for !CONFIG_64BIT addresses in the vmalloc range.',
+    source: { kernel: 'v6.5' },
+  },
+  'notrace-fault': {
+    title: 'notrace vmalloc_fault',
+    description: 'addr >= TASK_SIZE -> vmalloc_fault, marked notrace (the 2023 proposal).',
+    source: { thread: 'lkml 2023-07' },
+  },
+  'flush-cache-vmap': {
+    title: 'flush_cache_vmap flushes all',
+    description: 'flush_cache_vmap -> flush_tlb_kernel_range -> flush_tlb_all on every hart.',
+    source: { commit: '7e3811521dc3' },
+  },
+  'ranged-flush': {
+    title: 'ranged kernel flush',
+    description: 'flush_tlb_kernel_range per page up to a threshold.',
+    source: { commit: '5e22bfd520ea', kernel: 'v6.7' },
+  },
+  'early-sfence': {
+    title: 'early sfence.vma in handle_exception',
+    description: 'new_vmalloc bitmap checked before the stack is touched; sfence.vma and replay.',
+    source: { commit: '503638e0babf', kernel: 'v6.12' },
+  },
+};
 
 function strategyMeta(id: string): MetaRecord['strategies'][string] {
   const members = id.startsWith('linux-6.5')
@@ -333,7 +366,9 @@ export function makeDocument(spec: DocumentSpec): ResultsDocument {
     ? [...spec.cells]
     : spec.machines.flatMap((machine) =>
         spec.strategies.flatMap((strategy) =>
-          spec.scenarios.flatMap((scenario) => spec.harts.map((harts) => ({ strategy, scenario, machine, harts }))),
+          spec.scenarios.flatMap((scenario) =>
+            spec.harts.map((harts) => ({ strategy, scenario, machine, harts })),
+          ),
         ),
       );
   const cells: CellRecord[] = specs.map((c, index) => {
@@ -401,7 +436,9 @@ export function makeDocument(spec: DocumentSpec): ResultsDocument {
       machines.map((m) => [
         m,
         JSON.parse(
-          JSON.stringify(PROFILES[m] ?? { ...PROFILES['caches-invalid']!, name: m, description: `custom ${m}` }),
+          JSON.stringify(
+            PROFILES[m] ?? { ...PROFILES['caches-invalid']!, name: m, description: `custom ${m}` },
+          ),
         ) as Record<string, unknown>,
       ]),
     ),
@@ -439,22 +476,103 @@ export function smallDocument(): ResultsDocument {
 export function everyOutcomeDocument(): ResultsDocument {
   const longScenario = 'a-scenario-with-an-extremely-long-identifier-that-no-column-could-ever-hold';
   const cells: CellSpec[] = [
-    { strategy: 'early-sfence', scenario: 'cross-hart-vmalloc', machine: 'caches-invalid', harts: 2, outcomes: { ok: 8 } },
-    { strategy: 'baseline', scenario: 'kernel-protection-fault', machine: 'caches-invalid', harts: 2, outcomes: { oops: 8 } },
-    { strategy: 'baseline', scenario: 'cross-hart-vmalloc', machine: 'caches-invalid', harts: 2, outcomes: { 'panic:spurious-fault': 6, ok: 2 } },
-    { strategy: 'baseline', scenario: 'vmap-stack-migrate', machine: 'caches-invalid', harts: 2, outcomes: { 'panic:stack-overflow': 8 } },
-    { strategy: 'notrace-fault', scenario: 'kernel-protection-fault', machine: 'caches-invalid', harts: 2, outcomes: { livelock: 8 } },
-    { strategy: HOSTILE_STRATEGY, scenario: 'ioremap-irq', machine: 'caches-invalid', harts: 4, outcomes: { deadlock: 3, ok: 5 } },
-    { strategy: HOSTILE_STRATEGY, scenario: 'vfree-reuse', machine: 'caches-invalid', harts: 4, outcomes: { 'stale-access': 1, ok: 7 } },
-    { strategy: 'early-sfence', scenario: longScenario, machine: 'caches-invalid', harts: 2, outcomes: { 'strategy-error': 8 } },
-    { strategy: 'early-sfence', scenario: 'fork-storm', machine: 'caches-invalid', harts: 8, outcomes: { 'step-limit': 2, ok: 6 }, noTrace: true },
-    { strategy: 'flush-cache-vmap', scenario: 'vmalloc-guard-page', machine: 'caches-invalid', harts: 2, outcomes: { ok: 8 } },
-    { strategy: 'flush-cache-vmap', scenario: 'cross-hart-vmalloc', machine: 'caches-invalid', harts: 2, outcomes: { oops: 1, livelock: 2, ok: 5 } },
-    { strategy: 'a, "quoted"\nstrategy', scenario: 'vfree-reuse', machine: 'caches-invalid', harts: 2, outcomes: { ok: 8 }, noMetrics: true },
+    {
+      strategy: 'early-sfence',
+      scenario: 'cross-hart-vmalloc',
+      machine: 'caches-invalid',
+      harts: 2,
+      outcomes: { ok: 8 },
+    },
+    {
+      strategy: 'baseline',
+      scenario: 'kernel-protection-fault',
+      machine: 'caches-invalid',
+      harts: 2,
+      outcomes: { oops: 8 },
+    },
+    {
+      strategy: 'baseline',
+      scenario: 'cross-hart-vmalloc',
+      machine: 'caches-invalid',
+      harts: 2,
+      outcomes: { 'panic:spurious-fault': 6, ok: 2 },
+    },
+    {
+      strategy: 'baseline',
+      scenario: 'vmap-stack-migrate',
+      machine: 'caches-invalid',
+      harts: 2,
+      outcomes: { 'panic:stack-overflow': 8 },
+    },
+    {
+      strategy: 'notrace-fault',
+      scenario: 'kernel-protection-fault',
+      machine: 'caches-invalid',
+      harts: 2,
+      outcomes: { livelock: 8 },
+    },
+    {
+      strategy: HOSTILE_STRATEGY,
+      scenario: 'ioremap-irq',
+      machine: 'caches-invalid',
+      harts: 4,
+      outcomes: { deadlock: 3, ok: 5 },
+    },
+    {
+      strategy: HOSTILE_STRATEGY,
+      scenario: 'vfree-reuse',
+      machine: 'caches-invalid',
+      harts: 4,
+      outcomes: { 'stale-access': 1, ok: 7 },
+    },
+    {
+      strategy: 'early-sfence',
+      scenario: longScenario,
+      machine: 'caches-invalid',
+      harts: 2,
+      outcomes: { 'strategy-error': 8 },
+    },
+    {
+      strategy: 'early-sfence',
+      scenario: 'fork-storm',
+      machine: 'caches-invalid',
+      harts: 8,
+      outcomes: { 'step-limit': 2, ok: 6 },
+      noTrace: true,
+    },
+    {
+      strategy: 'flush-cache-vmap',
+      scenario: 'vmalloc-guard-page',
+      machine: 'caches-invalid',
+      harts: 2,
+      outcomes: { ok: 8 },
+    },
+    {
+      strategy: 'flush-cache-vmap',
+      scenario: 'cross-hart-vmalloc',
+      machine: 'caches-invalid',
+      harts: 2,
+      outcomes: { oops: 1, livelock: 2, ok: 5 },
+    },
+    {
+      strategy: 'a, "quoted"\nstrategy',
+      scenario: 'vfree-reuse',
+      machine: 'caches-invalid',
+      harts: 2,
+      outcomes: { ok: 8 },
+      noMetrics: true,
+    },
   ];
   const strategies = [...new Set(cells.map((c) => c.strategy))];
   const scenarios = [...new Set(cells.map((c) => c.scenario))];
-  return makeDocument({ strategies, scenarios, machines: ['caches-invalid'], harts: [2, 4, 8], seeds: 8, cells });
+  return makeDocument({
+    strategies,
+    scenarios,
+    machines: ['caches-invalid'],
+    harts: [2, 4, 8],
+    seeds: 8,
+    cells,
+  });
 }
 
 /** About `cells` cells across the catalog, for the benchmark (the size of a full default sweep). */
