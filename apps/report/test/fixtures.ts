@@ -189,7 +189,7 @@ function metricsFor(strategy: string, scenario: string, harts: number): Record<s
 const VA = '0xffffffc600003000';
 
 /** The last events of a failing run, shaped like `replay --trace` output for each outcome. */
-function traceFor(outcome: Outcome, strategy: string, harts: number): TraceEvent[] {
+function traceFor(outcome: Outcome, strategy: string, harts: number, minEvents = 0): TraceEvent[] {
   const ev: TraceEvent[] = [];
   let step = 100;
   const clock = new Array<number>(Math.max(2, harts)).fill(1000);
@@ -199,6 +199,12 @@ function traceFor(outcome: Outcome, strategy: string, harts: number): TraceEvent
   };
   const b = harts > 1 ? 1 : 0;
   for (let h = 0; h < harts; h++) add(h, 'op', `task ${h} running`);
+  // Background work before the failure, as a real run's last 400 events mostly are.
+  const kinds: TraceEvent['kind'][] = ['op', 'access', 'walk', 'access', 'speculate', 'fence'];
+  for (let i = 0; ev.length < minEvents - 20; i++) {
+    const kind = kinds[i % kinds.length]!;
+    add(i % harts, kind, `${kind} 0xffffffd8000${(i % 4096).toString(16).padStart(3, '0')}00 (background)`, 3);
+  }
   add(b, 'speculate', `speculative walk ${VA}: PTE V=0, negative TLB entry`, 3);
   add(0, 'map', `vmalloc ${VA}-0xffffffc600005000 (2 pages)`, 760);
   add(0, 'slot', 'flushCacheVmap: generic no-op', 1);
@@ -299,6 +305,8 @@ export interface DocumentSpec {
   readonly machines: readonly string[];
   readonly harts: readonly number[];
   readonly seeds?: number;
+  /** Pad each failing run's trace to about this many events (real traces keep the last 400). */
+  readonly traceEvents?: number;
   /** Explicit cells; by default every strategy x scenario x machine x harts in plan order. */
   readonly cells?: readonly CellSpec[];
 }
@@ -408,7 +416,7 @@ export function makeDocument(spec: DocumentSpec): ResultsDocument {
               message: MESSAGES[failing[0]],
             },
             choices: `s${index}:0.1.1.0.2`,
-            ...(c.noTrace ? {} : { trace: traceFor(failing[0], c.strategy, c.harts) }),
+            ...(c.noTrace ? {} : { trace: traceFor(failing[0], c.strategy, c.harts, spec.traceEvents) }),
           }
         : null,
       overrides: [],
@@ -575,7 +583,7 @@ export function everyOutcomeDocument(): ResultsDocument {
   });
 }
 
-/** About `cells` cells across the catalog, for the benchmark (the size of a full default sweep). */
+/** 2000 cells across the catalog with 400-event traces, for the benchmark (a full default sweep). */
 export function largeDocument(): ResultsDocument {
   return makeDocument({
     strategies: [
@@ -604,5 +612,6 @@ export function largeDocument(): ResultsDocument {
     ],
     machines: ['emulator', 'reorder-window', 'caches-invalid', 'caches-invalid-walk'],
     harts: [1, 2, 4, 8, 16],
+    traceEvents: 400,
   });
 }
