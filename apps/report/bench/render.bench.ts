@@ -6,8 +6,17 @@
  *   node --conditions=source --import tsx apps/report/bench/render.bench.ts [--runs N]
  */
 import { parseResultsDocument, serializeResultsDocument } from '@tlblab/core';
+import {
+  buildReportModel,
+  exportCsv,
+  exportHtml,
+  exportJson,
+  exportMarkdown,
+  exportText,
+  REPORT_FORMATS,
+  renderReport,
+} from '../src/index.ts';
 import { largeDocument } from '../test/fixtures.ts';
-import { buildReportModel, exportCsv, exportHtml, exportJson, exportMarkdown, exportText, REPORT_FORMATS, renderReport } from '../src/index.ts';
 
 const BUDGET_MS = 5000;
 const runsArg = process.argv.indexOf('--runs');
@@ -17,7 +26,9 @@ const jsonl = serializeResultsDocument(largeDocument());
 const t0 = performance.now();
 const doc = parseResultsDocument(jsonl);
 const parseMs = performance.now() - t0;
-console.log(`document: ${doc.cells.length} cells, ${(jsonl.length / 1e6).toFixed(1)} MB JSONL, parsed in ${parseMs.toFixed(0)} ms`);
+console.log(
+  `document: ${doc.cells.length} cells, ${(jsonl.length / 1e6).toFixed(1)} MB JSONL, parsed in ${parseMs.toFixed(0)} ms`,
+);
 
 function ms(start: number): number {
   return performance.now() - start;

@@ -203,7 +203,12 @@ function traceFor(outcome: Outcome, strategy: string, harts: number, minEvents =
   const kinds: TraceEvent['kind'][] = ['op', 'access', 'walk', 'access', 'speculate', 'fence'];
   for (let i = 0; ev.length < minEvents - 20; i++) {
     const kind = kinds[i % kinds.length]!;
-    add(i % harts, kind, `${kind} 0xffffffd8000${(i % 4096).toString(16).padStart(3, '0')}00 (background)`, 3);
+    add(
+      i % harts,
+      kind,
+      `${kind} 0xffffffd8000${(i % 4096).toString(16).padStart(3, '0')}00 (background)`,
+      3,
+    );
   }
   add(b, 'speculate', `speculative walk ${VA}: PTE V=0, negative TLB entry`, 3);
   add(0, 'map', `vmalloc ${VA}-0xffffffc600005000 (2 pages)`, 760);
