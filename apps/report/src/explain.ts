@@ -34,6 +34,15 @@ export interface FailureEvidence {
   readonly traceEvents: number;
 }
 
+/** Whether a `map` event's `0xstart-0xend` range contains `stval` (true when either is unknown). */
+export function mappingCovers(text: string, stval: string | null): boolean {
+  const range = /0x([0-9a-f]+)-0x([0-9a-f]+)/i.exec(text);
+  if (!stval || !range || !/^0x[0-9a-f]+$/i.test(stval)) return true;
+  // BigInt: Sv57 kernel addresses do not fit a double exactly.
+  const va = BigInt(stval);
+  return va >= BigInt(`0x${range[1]}`) && va < BigInt(`0x${range[2]}`);
+}
+
 export function gatherEvidence(cell: CellRecord): FailureEvidence {
   const ff = cell.firstFailure;
   const trace = ff?.trace ?? [];
@@ -57,7 +66,10 @@ export function gatherEvidence(cell: CellRecord): FailureEvidence {
       break;
     }
   }
-  const lastMapping = lastMapIndex >= 0 ? trace[lastMapIndex]! : null;
+  const candidate = lastMapIndex >= 0 ? trace[lastMapIndex]! : null;
+  // A mapping elsewhere says nothing about this fault (a livelock on rodata, say): keep it only
+  // when it covers the faulting address, or when either side gives no address to compare.
+  const lastMapping = candidate && mappingCovers(candidate.text, f?.stval ?? null) ? candidate : null;
   const fencesSinceMapping =
     lastMapping && hart !== null
       ? trace.slice(lastMapIndex + 1).filter((e) => e.kind === 'fence' && e.hart === hart).length

@@ -117,3 +117,19 @@ describe('failure kinds', () => {
     expect(cl.replay).toContain("--cell 'early-sfence|fork-storm|caches-invalid|sv39|h8'");
   });
 });
+
+describe('failure evidence', () => {
+  it('cites the last mapping only when it covers the faulting address', async () => {
+    const { mappingCovers } = await import('./explain.js');
+    expect(
+      mappingCovers('vmalloc 0xffffffc600003000-0xffffffc600005000 (2 pages)', '0xffffffc600004ff8'),
+    ).toBe(true);
+    expect(
+      mappingCovers('vmalloc 0xffffffc600003000-0xffffffc600005000 (2 pages)', '0xffffffff81200040'),
+    ).toBe(false);
+    const livelock = buildReportModel(smallDocument()).summary.failureClasses.find(
+      (c) => c.kind === 'livelock',
+    )!;
+    expect(livelock.explanation).not.toContain('After the mapping');
+  });
+});
