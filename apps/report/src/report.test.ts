@@ -116,4 +116,3 @@ describe('renderReport input handling', () => {
     }
   });
 });
-});
