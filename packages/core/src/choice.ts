@@ -145,14 +145,20 @@ export class ReplayChooser implements Chooser {
 // dominated by long runs of 0 (a `chance` that did not fire), so this stays small.
 
 export function encodeChoices(values: ArrayLike<number>): string {
-  const bytes: number[] = [];
+  let bytes = new Uint8Array(64);
+  let n = 0;
   const varint = (x: number) => {
+    if (n + 5 > bytes.length) {
+      const grown = new Uint8Array(bytes.length * 2);
+      grown.set(bytes);
+      bytes = grown;
+    }
     let v = x >>> 0;
     while (v >= 0x80) {
-      bytes.push((v & 0x7f) | 0x80);
+      bytes[n++] = (v & 0x7f) | 0x80;
       v >>>= 7;
     }
-    bytes.push(v);
+    bytes[n++] = v;
   };
   let i = 0;
   while (i < values.length) {
@@ -163,7 +169,7 @@ export function encodeChoices(values: ArrayLike<number>): string {
     varint(run);
     i += run;
   }
-  return base64urlEncode(Uint8Array.from(bytes));
+  return base64urlEncode(bytes.subarray(0, n));
 }
 
 export function decodeChoices(text: string): Uint32Array {
@@ -191,15 +197,22 @@ export function decodeChoices(text: string): Uint32Array {
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
+interface NodeBuffer {
+  from(bytes: Uint8Array): { toString(enc: 'base64url'): string };
+}
+
 function base64urlEncode(bytes: Uint8Array): string {
-  let out = '';
+  const B = (globalThis as { Buffer?: NodeBuffer }).Buffer;
+  if (B) return B.from(bytes).toString('base64url');
+  const parts: string[] = [];
   for (let i = 0; i < bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += B64[(n >>> 18) & 63]! + B64[(n >>> 12) & 63]!;
-    if (i + 1 < bytes.length) out += B64[(n >>> 6) & 63]!;
-    if (i + 2 < bytes.length) out += B64[n & 63]!;
+    let q = B64[(n >>> 18) & 63]! + B64[(n >>> 12) & 63]!;
+    if (i + 1 < bytes.length) q += B64[(n >>> 6) & 63]!;
+    if (i + 2 < bytes.length) q += B64[n & 63]!;
+    parts.push(q);
   }
-  return out;
+  return parts.join('');
 }
 
 function base64urlDecode(text: string): Uint8Array {

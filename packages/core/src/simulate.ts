@@ -210,7 +210,15 @@ export interface RunOptions {
   readonly trace?: boolean;
 }
 
-function execute(cell: Cell, prepared: Prepared, chooser: Chooser & { encoded(): string }, seed: number, opts: RunOptions): RunResult & { trace: TraceEvent[] } {
+/** Run once. `choices` is encoded only when `encode` (runCell needs it for failing seeds only). */
+function execute(
+  cell: Cell,
+  prepared: Prepared,
+  chooser: Chooser & { encoded(): string },
+  seed: number,
+  opts: RunOptions & { encode?: boolean },
+): RunResult & { trace: TraceEvent[] } {
+  const encode = opts.encode !== false;
   const counters = newCounters();
   let simRef: Simulator | null = null;
   let strategy: ComposedStrategy;
@@ -224,7 +232,7 @@ function execute(cell: Cell, prepared: Prepared, chooser: Chooser & { encoded():
       failure: { hart: -1, step: 0, message: e.message },
       metrics: countersToMetrics(counters),
       mappingLatencies: [],
-      choices: chooser.encoded(),
+      choices: encode ? chooser.encoded() : '',
       trace: [],
     };
   }
@@ -250,7 +258,7 @@ function execute(cell: Cell, prepared: Prepared, chooser: Chooser & { encoded():
     failure,
     metrics: countersToMetrics(counters),
     mappingLatencies: sim.mappingLatencies,
-    choices: chooser.encoded(),
+    choices: encode ? chooser.encoded() : '',
     trace: sim.events,
   };
 }
@@ -303,14 +311,17 @@ export function runCell(
   let firstFailure: CellRecord['firstFailure'] = null;
   for (let i = 0; i < seeds.count; i++) {
     const seed = seeds.base + i;
-    const r = execute(cell, prepared, new SeededChooser(seed), seed, {});
+    const chooser = new SeededChooser(seed);
+    let r = execute(cell, prepared, chooser, seed, { encode: false });
+    const failed = !meetsExpectation(r.outcome, expect);
+    if (failed && firstFailure === null) r = { ...r, choices: chooser.encoded() };
     opts.onRun?.(r);
     outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
     METRIC_NAMES.forEach((n, k) => {
       if (n !== 'mappingLatency') perMetric[k]!.push(r.metrics[n]);
     });
     for (const l of r.mappingLatencies) latencies.push(l);
-    if (firstFailure === null && !meetsExpectation(r.outcome, expect)) {
+    if (firstFailure === null && failed) {
       const traced = replay(cell, r.choices, { trace: true, seed });
       firstFailure = {
         seed,

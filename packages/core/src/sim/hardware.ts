@@ -6,7 +6,7 @@
  * Hot path: `access` -> `Tlb.lookup` -> (miss) `walk` -> `readPte`. None of them allocates; results
  * come back in fields of this object (`wFlags`, `wPpn`, `wSince`, `faultKind`).
  */
-import { type Layout, levelIndex } from '../addr.js';
+import type { Layout } from '../addr.js';
 import type { Chooser } from '../choice.js';
 import type { AccessType, FenceForm, FenceOrigin } from '../contracts.js';
 import type { CostTable } from '../costs.js';
@@ -64,6 +64,9 @@ export class Hardware {
   private readonly cachesInvalidLeaf: boolean;
   private readonly cachesInvalidNonLeaf: boolean;
   private readonly negBound: number;
+  /** 2^(bits * level), for index extraction without recomputing powers. */
+  private readonly pow: Float64Array;
+  private readonly indexMod: number;
   /** Staleness policy, flattened for the hot path. */
   private readonly stKind: 0 | 1 | 2 | 3; // newest | window | svvptc | adversarial
   private readonly stLeafOnly: boolean;
@@ -93,6 +96,9 @@ export class Hardware {
     this.bits = g.bitsPerLevel;
     this.entriesPerTable = g.entriesPerTable;
     this.mem = new PageTableMemory(g.entriesPerTable, machine.historyDepth);
+    this.pow = new Float64Array(g.levels);
+    for (let l = 0; l < g.levels; l++) this.pow[l] = 2 ** (g.bitsPerLevel * l);
+    this.indexMod = 2 ** g.bitsPerLevel;
     this.cachesInvalidLeaf = machine.cachesInvalid !== 'none';
     this.cachesInvalidNonLeaf = machine.cachesInvalid === 'all';
     this.negBound = machine.invalidEvictBound;
@@ -206,7 +212,8 @@ export class Hardware {
     let table = hart.rootTable;
     let global = false;
     for (let level = this.levels - 1; level >= 0; level--) {
-      const slot = table * this.entriesPerTable + levelIndex(vpn, level, this.bits);
+      // Exact on doubles: division by a power of two and floor lose nothing below 2^53.
+      const slot = table * this.entriesPerTable + (Math.floor(vpn / this.pow[level]!) % this.indexMod);
       let flags: number;
       let ppn: number;
       let since: number;

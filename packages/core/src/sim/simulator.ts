@@ -34,6 +34,7 @@ import { type InitMmLeaf, KernelMm, USER_BASE_VPN } from './kernel-mm.js';
 import { M } from './metrics.js';
 
 export const PAGE = 4096;
+const ACCESS_TYPES: readonly AccessType[] = ['read', 'write', 'execute'];
 
 /** A composed strategy set as the simulator consumes it. */
 export interface ComposedStrategy {
@@ -109,6 +110,16 @@ interface FwCall {
 interface HartExec {
   readonly hw: HartHw;
   readonly program: readonly Op[];
+  /** The program compiled for the hot path: per op, 1 = access, 0 = anything else; the target as
+   *  an interned area id (-1 = a fixed region) and a page (within the area, or an absolute VPN). */
+  readonly code: Uint8Array;
+  readonly tArea: Int32Array;
+  readonly tPage: Float64Array;
+  /** Access type (0 read, 1 write, 2 execute), nofault flag, and whether the access reaches its
+   *  page's end (a run-ahead source). */
+  readonly tType: Uint8Array;
+  readonly tNofault: Uint8Array;
+  readonly tNearEnd: Uint8Array;
   pc: number;
   readonly frames: Frame[];
   irqEnabled: boolean;
@@ -440,7 +451,9 @@ export class Simulator {
   readonly tracing: boolean;
   readonly events: TraceEvent[] = [];
   readonly mappingLatencies: number[] = [];
-  private readonly areas = new Map<string, Area>();
+  /** Areas by interned id (names are interned when programs are compiled or areas created). */
+  private readonly areaIds = new Map<string, number>();
+  private readonly areaList: (Area | null)[] = [];
   private readonly tasks = new Map<string, Task>();
   private readonly flags = new Set<string>();
   /** Lazily freed areas waiting for the purge flush. */
@@ -472,15 +485,28 @@ export class Simulator {
     this.allHarts = Array.from({ length: input.harts }, (_, i) => i);
     this.runnable = new Int32Array(input.harts);
     this.tracerOn = input.kernel.tracing;
+    const spec = input.machine.speculation;
+    if (spec !== null) {
+      this.pLookahead = spec.lookahead.p;
+      this.pRunAhead = spec.runAhead.p;
+      this.pWild = spec.wild.p;
+    }
     for (let i = 0; i < input.harts; i++) {
       const hw = this.hw.harts[i]!;
       hw.rootTable = this.mm.newProcessRoot();
       hw.asid = i + 1;
       this.mm.mapUserPages(hw.rootTable, input.userPages);
       const task = this.bootTask(`swapper/${i}`);
+      const program = flatten(input.programs[i] ?? []);
       const h: HartExec = {
         hw,
-        program: flatten(input.programs[i] ?? []),
+        program,
+        code: new Uint8Array(program.length),
+        tArea: new Int32Array(program.length),
+        tPage: new Float64Array(program.length),
+        tType: new Uint8Array(program.length),
+        tNofault: new Uint8Array(program.length),
+        tNearEnd: new Uint8Array(program.length),
         pc: 0,
         frames: [],
         irqEnabled: true,
@@ -498,6 +524,7 @@ export class Simulator {
         ctx: undefined as unknown as KernelContextImpl,
         ipiCtx: undefined as unknown as IpiContext,
       };
+      this.compile(h);
       h.ctx = new KernelContextImpl(this, h);
       h.ipiCtx = {
         hart: i,
@@ -518,7 +545,7 @@ export class Simulator {
     if (start < 0) throw new SimulationError('vmalloc space exhausted at boot');
     for (let i = 0; i < pages; i++) this.mm.setLeaf(this.mm.initMm, start + i, 0, PAGE_KERNEL, this.mm.allocPage(), true);
     const area: Area = { name, kind, region: 'vmalloc', start, pages, mapped: true, freed: false, clearTick: 0 };
-    this.areas.set(name, area);
+    this.setArea(area);
     return area;
   }
 
@@ -549,13 +576,18 @@ export class Simulator {
             message: `the run exceeded its budget of ${this.stepLimit} steps`,
           });
         }
-        let n = 0;
-        let live = 0;
-        for (const h of this.harts) {
-          if (this.canRun(h)) this.runnable[n++] = h.hw.id;
-          if (h.frames.length > 0 || h.pc < h.program.length) live++;
+        if (this.dirty) {
+          // Recompute who can run only after a step that could have changed it (a plain
+          // successful access cannot): keeps the common step O(1) in the hart count.
+          let n = 0;
+          for (const h of this.harts) if (this.canRun(h)) this.runnable[n++] = h.hw.id;
+          this.runnableCount = n;
+          this.dirty = false;
         }
+        const n = this.runnableCount;
         if (n === 0) {
+          let live = 0;
+          for (const h of this.harts) if (h.frames.length > 0 || h.pc < h.program.length) live++;
           if (live === 0) return { outcome: 'ok', failure: null };
           throw new RunEnd('deadlock', {
             hart: -1,
@@ -569,7 +601,6 @@ export class Simulator {
         const pick = this.runnable[this.chooser.choose('schedule', n)]!;
         this.stepHart(this.harts[pick]!);
         this.hw.step++;
-        this.c[M.steps]++;
       }
     } catch (e) {
       if (e instanceof RunEnd) {
@@ -604,8 +635,14 @@ export class Simulator {
   /** The hart running the current step (bitmap operations charge it). */
   currentHart = 0;
 
+  /** Set by the one step kind that changes no hart's runnability: a program access that completed. */
+  private quiet = false;
+  private dirty = true;
+  private runnableCount = 0;
+
   private stepHart(h: HartExec): void {
     this.currentHart = h.hw.id;
+    this.quiet = false;
     if (h.fwInbox.length > 0) {
       this.firmwareFence(h);
     } else if (this.deliverable(h)) {
@@ -615,6 +652,7 @@ export class Simulator {
       if (top !== undefined) top.run(this, h);
       else this.runOp(h);
     }
+    if (!this.quiet || h.pc >= h.program.length) this.dirty = true;
     if (this.machine.speculation !== null) this.speculate(h);
   }
 
@@ -629,16 +667,21 @@ export class Simulator {
       h.hw.clock += this.machine.costs.spin;
       return;
     }
-    const op = h.program[h.pc]!;
+    const pc = h.pc;
+    const op = h.program[pc]!;
+    if (h.code[pc] === 1) {
+      // The hot path: a compiled access.
+      const vpn = this.opVpn(h, pc);
+      if (vpn < 0) throw new SimulationError(`access to ${JSON.stringify((op as { target: Target }).target)} before its area exists`);
+      h.pc = pc + 1;
+      h.nearEndVpn = h.tNearEnd[pc] === 1 ? vpn : -1;
+      this.programAccess(h, vpn, ACCESS_TYPES[h.tType[pc]!]!, h.tNofault[pc] === 1, 'access');
+      return;
+    }
     const costs = this.machine.costs;
     switch (op.op) {
-      case 'access': {
-        h.pc++;
-        const vpn = this.resolve(op.target, h);
-        this.noteNearEnd(h, op.target, vpn);
-        this.programAccess(h, vpn, op.type, op.nofault === true, 'access');
+      case 'access':
         return;
-      }
       case 'stream': {
         const area = this.area(op.area);
         const from = op.fromPage ?? 0;
@@ -783,6 +826,7 @@ export class Simulator {
       this.checkStale(h, vpn);
       this.noteKernelVpn(vpn);
       if (this.tracing) this.trace(h, 'access', `${what}: ${type} ${this.va(vpn)} ok`);
+      this.quiet = true;
       return;
     }
     const frame = new AccessFrame(vpn, type, true, nofault, what);
@@ -795,43 +839,73 @@ export class Simulator {
     return { name, kind, region: 'vmalloc', start: -1, pages, mapped: false, freed: false, clearTick: 0 };
   }
 
+  private areaId(name: string): number {
+    let id = this.areaIds.get(name);
+    if (id === undefined) {
+      id = this.areaList.length;
+      this.areaIds.set(name, id);
+      this.areaList.push(null);
+    }
+    return id;
+  }
+
+  private getArea(name: string): Area | null {
+    const id = this.areaIds.get(name);
+    return id === undefined ? null : this.areaList[id]!;
+  }
+
+  private setArea(a: Area): void {
+    this.areaList[this.areaId(a.name)] = a;
+  }
+
   private area(name: string): Area {
-    const a = this.areas.get(name);
+    const a = this.getArea(name);
     if (!a) throw new SimulationError(`no area named '${name}' (map it before using it)`);
     return a;
   }
 
-  /** Resolve a target to a VPN; -1 when its area does not exist yet (for look-ahead). */
-  resolveOrMinus(target: Target, h: HartExec): number {
-    if ('area' in target) {
-      const a = this.areas.get(target.area);
-      if (!a || a.start < 0) return -1;
-      return a.start + (target.page ?? 0) + Math.floor((target.offset ?? 0) / PAGE);
+  /** Compile a hart's access ops for the hot path (targets resolved to area ids / VPNs). */
+  private compile(h: HartExec): void {
+    const p = h.program;
+    for (let i = 0; i < p.length; i++) {
+      const op = p[i]!;
+      if (op.op !== 'access') continue;
+      h.code[i] = 1;
+      h.tType[i] = op.type === 'read' ? 0 : op.type === 'write' ? 1 : 2;
+      h.tNofault[i] = op.nofault === true ? 1 : 0;
+      const spec = this.machine.speculation;
+      h.tNearEnd[i] = spec !== null && ((op.target.offset ?? 0) % PAGE) >= PAGE - spec.runAhead.nearEndBytes ? 1 : 0;
+      const t = op.target;
+      const page = (t.page ?? 0) + Math.floor((t.offset ?? 0) / PAGE);
+      if ('area' in t) {
+        h.tArea[i] = this.areaId(t.area);
+        h.tPage[i] = page;
+      } else {
+        h.tArea[i] = -1;
+        h.tPage[i] = this.regionVpn(t.region) + page;
+      }
     }
-    const page = (target.page ?? 0) + Math.floor((target.offset ?? 0) / PAGE);
-    switch (target.region) {
+  }
+
+  private regionVpn(r: 'direct-map' | 'kernel-rodata' | 'kernel-data' | 'user'): number {
+    switch (r) {
       case 'direct-map':
-        return this.layout.directMap.start + page;
+        return this.layout.directMap.start;
       case 'kernel-rodata':
-        return this.mm.rodata.start + page;
+        return this.mm.rodata.start;
       case 'kernel-data':
-        return this.mm.data.start + page;
+        return this.mm.data.start;
       case 'user':
-        return USER_BASE_VPN + page;
+        return USER_BASE_VPN;
     }
-    return -1;
   }
 
-  private resolve(target: Target, h: HartExec): number {
-    const vpn = this.resolveOrMinus(target, h);
-    if (vpn < 0) throw new SimulationError(`access to ${JSON.stringify(target)} before its area exists`);
-    return vpn;
-  }
-
-  private noteNearEnd(h: HartExec, target: Target, vpn: number): void {
-    const off = (target.offset ?? 0) % PAGE;
-    const spec = this.machine.speculation;
-    h.nearEndVpn = spec !== null && off >= PAGE - spec.runAhead.nearEndBytes ? vpn : -1;
+  /** VPN of program op `i`'s access target, or -1 if its area is not reserved yet. */
+  private opVpn(h: HartExec, i: number): number {
+    const id = h.tArea[i]!;
+    if (id < 0) return h.tPage[i]!;
+    const a = this.areaList[id];
+    return a && a.start >= 0 ? a.start + h.tPage[i]! : -1;
   }
 
   noteKernelVpn(vpn: number): void {
@@ -847,34 +921,31 @@ export class Simulator {
   private speculate(h: HartExec): void {
     const spec = this.machine.speculation!;
     const ch = this.chooser;
-    if (spec.lookahead.p > 0 && h.pc < h.program.length && ch.chance('speculate', spec.lookahead.p)) {
-      const end = Math.min(h.program.length, h.pc + spec.lookahead.window + 1);
-      let n = 0;
-      for (let i = h.pc; i < end; i++) if (this.upcomingVpn(h, h.program[i]!) >= 0) n++;
-      if (n > 0) {
-        let k = ch.choose('speculate', n);
-        for (let i = h.pc; i < end; i++) {
-          const vpn = this.upcomingVpn(h, h.program[i]!);
-          if (vpn >= 0 && k-- === 0) {
-            this.specWalk(h, vpn, 'look-ahead');
-            break;
-          }
-        }
-      }
+    if (this.pLookahead > 0 && h.pc < h.program.length && ch.chance('speculate', this.pLookahead)) {
+      // Run-ahead execution reaches one of the next `window` ops; if it is an access whose VA is
+      // already known (its area reserved), the walk happens.
+      const span = Math.min(h.program.length - h.pc, spec.lookahead.window + 1);
+      const vpn = this.upcomingVpn(h, h.pc + ch.choose('speculate', span));
+      if (vpn >= 0) this.specWalk(h, vpn, 'look-ahead');
     }
-    if (h.nearEndVpn >= 0 && spec.runAhead.p > 0 && spec.runAhead.maxPages > 0 && ch.chance('speculate', spec.runAhead.p)) {
+    if (h.nearEndVpn >= 0 && this.pRunAhead > 0 && spec.runAhead.maxPages > 0 && ch.chance('speculate', this.pRunAhead)) {
       const d = 1 + ch.choose('speculate', spec.runAhead.maxPages);
       this.specWalk(h, h.nearEndVpn + d, 'run-ahead');
     }
-    if (this.recentCount > 0 && spec.wild.p > 0 && ch.chance('speculate', spec.wild.p)) {
+    if (this.recentCount > 0 && this.pWild > 0 && ch.chance('speculate', this.pWild)) {
       const base = this.recent[ch.choose('speculate', this.recentCount)]!;
       const off = ch.choose('speculate', 2 * spec.wild.spread + 1) - spec.wild.spread;
       this.specWalk(h, base + off, 'wild pointer');
     }
   }
 
-  private upcomingVpn(h: HartExec, op: Op): number {
-    if (op.op === 'access') return this.resolveOrMinus(op.target, h);
+  private readonly pLookahead: number = 0;
+  private readonly pRunAhead: number = 0;
+  private readonly pWild: number = 0;
+
+  private upcomingVpn(h: HartExec, i: number): number {
+    if (h.code[i] === 1) return this.opVpn(h, i);
+    const op = h.program[i]!;
     if (op.op === 'switch-to') {
       const t = this.tasks.get(op.task);
       if (!t || t.stack === null || t.stack.start < 0) return -1;
@@ -1151,12 +1222,12 @@ export class Simulator {
         // alloc_vmap_area(): the VA is reserved; nothing is mapped yet.
         f.startClock = h.hw.clock;
         h.hw.clock += costs.vmallocBase;
-        const prev = this.areas.get(a.name);
+        const prev = this.getArea(a.name);
         if (prev && !prev.freed) throw new SimulationError(`area '${a.name}' mapped twice`);
         const start = this.mm.allocVa(a.region, a.pages, this.kernel.guardPages);
         if (start < 0) throw new SimulationError(`vmalloc space exhausted allocating '${a.name}'`);
         a.start = start;
-        this.areas.set(a.name, a);
+        this.setArea(a);
         f.stage = 1;
         this.trace(h, 'map', `${a.kind} '${a.name}': reserved ${this.va(a.start)}..${this.va(a.start + a.pages)} (${a.pages} pages)`);
         return;

@@ -1,0 +1,140 @@
+/**
+ * Core simulator speed (issue 2): simulated accesses per second on a steady-state workload
+ * (8 harts, caches-invalid, a background working set per hart, a new mapping now and then), a
+ * reference loop (a bare set-associative lookup-and-fill over the same address stream, none of the
+ * model) measured in the same run, their ratio, and peak memory of a 64-hart run of one million
+ * accesses. Writes bench-results/core.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { type Op, PROFILES, area, defineScenario, defineStrategy, ops, region, simulate } from '@tlblab/core';
+
+const fenceAll = defineStrategy({
+  name: 'bench-fence-all',
+  meta: { title: 'flush every hart on map and unmap', description: 'benchmark policy', source: {} },
+  setup: () => ({
+    flushCacheVmap: (ctx) => ctx.flushTlbAll(),
+    flushTlbKernelRange: (ctx) => ctx.flushTlbAll(),
+  }),
+});
+
+/** Per hart: `rounds` passes over a working set of user pages and its own vmalloc buffer; hart 0
+ *  maps a new buffer every `mapEvery` rounds. */
+function workload(harts: number, accessesPerHart: number) {
+  const userPages = 48;
+  const bufPages = 16;
+  const perRound = userPages + bufPages;
+  const rounds = Math.max(1, Math.floor(accessesPerHart / perRound));
+  return defineScenario({
+    id: 'bench-steady-state',
+    meta: { title: 'steady state', story: 'benchmark workload', source: 'tools/bench/core.ts' },
+    minHarts: 1,
+    modes: ['sv39'],
+    expect: 'ok',
+    params: z.object({}),
+    build: () => {
+      const programs: Op[][] = [];
+      for (let h = 0; h < harts; h++) {
+        const body: Op[] = [];
+        for (let i = 0; i < userPages; i++) body.push(ops.read(region('user', i)));
+        for (let i = 0; i < bufPages; i++) body.push(ops.read(area(`buf${h}`, i)));
+        const prog: Op[] = [ops.vmalloc(`buf${h}`, bufPages)];
+        for (let r = 0; r < rounds; r++) {
+          prog.push(...body);
+          if (h === 0 && r % 50 === 49) prog.push(ops.vmalloc(`new${r}`, 4));
+        }
+        programs.push(prog);
+      }
+      return { programs, userPages };
+    },
+  });
+}
+
+function measure(harts: number, accessesPerHart: number) {
+  const scenario = workload(harts, accessesPerHart);
+  const cell = {
+    strategy: fenceAll,
+    scenario,
+    machine: PROFILES['caches-invalid']!,
+    harts,
+    kernel: { stepLimit: 100_000_000 },
+  };
+  const t0 = process.hrtime.bigint();
+  const r = simulate(cell, 1);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { r, secs };
+}
+
+/** Reference: the same number of accesses through a bare 64-entry 4-way LRU TLB with an
+ *  identical address mix (48 user + 16 buffer pages per hart, round robin over harts). */
+function reference(harts: number, accesses: number): number {
+  const E = 64;
+  const W = 4;
+  const S = E / W;
+  const tags = Array.from({ length: harts }, () => new Float64Array(E).fill(-1));
+  const lru = Array.from({ length: harts }, () => new Float64Array(E));
+  const stream = new Float64Array(64);
+  for (let i = 0; i < 48; i++) stream[i] = 0x400 + i;
+  for (let i = 0; i < 16; i++) stream[48 + i] = 0xffffffc600000 + 0x40 + i;
+  let clock = 0;
+  let hits = 0;
+  const t0 = process.hrtime.bigint();
+  for (let n = 0; n < accesses; n++) {
+    const h = n % harts;
+    const vpn = stream[Math.floor(n / harts) % 64]!;
+    const t = tags[h]!;
+    const l = lru[h]!;
+    const base = (vpn % S) * W;
+    let hit = -1;
+    for (let w = 0; w < W; w++) if (t[base + w] === vpn) hit = base + w;
+    if (hit >= 0) {
+      hits++;
+      l[hit] = ++clock;
+      continue;
+    }
+    let victim = base;
+    for (let w = 1; w < W; w++) if (l[base + w]! < l[victim]!) victim = base + w;
+    t[victim] = vpn;
+    l[victim] = ++clock;
+  }
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (hits < 0) throw new Error('unreachable');
+  return accesses / secs;
+}
+
+measure(8, 20_000); // warm-up
+const steady = measure(8, 250_000);
+const accesses = steady.r.metrics.accesses;
+const modelRate = accesses / steady.secs;
+const refRate = reference(8, accesses);
+
+const before = process.memoryUsage().rss;
+const big = measure(64, Math.ceil(1_000_000 / 64));
+const after = process.memoryUsage().rss;
+
+const out = {
+  date: new Date().toISOString(),
+  node: process.version,
+  steadyState: {
+    harts: 8,
+    machine: 'caches-invalid',
+    outcome: steady.r.outcome,
+    accesses,
+    steps: steady.r.metrics.steps,
+    mappings: steady.r.metrics.mappings,
+    seconds: Number(steady.secs.toFixed(3)),
+    accessesPerSecond: Math.round(modelRate),
+  },
+  reference: { accessesPerSecond: Math.round(refRate) },
+  ratioModelToReference: Number((modelRate / refRate).toFixed(3)),
+  run64Harts: {
+    outcome: big.r.outcome,
+    accesses: big.r.metrics.accesses,
+    seconds: Number(big.secs.toFixed(3)),
+    rssBeforeMB: Math.round(before / 2 ** 20),
+    rssAfterMB: Math.round(after / 2 ** 20),
+  },
+};
+mkdirSync('bench-results', { recursive: true });
+writeFileSync('bench-results/core.json', `${JSON.stringify(out, null, 2)}\n`);
+console.log(JSON.stringify(out, null, 2));
