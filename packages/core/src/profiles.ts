@@ -50,6 +50,14 @@ export interface MachineConfig {
   /** The core implements Svvptc (the kernel then patches its early `sfence.vma` to a `nop`). */
   readonly svvptc: boolean;
   readonly staleness: Staleness;
+  /**
+   * The walker sees this hart's own PTE stores from the next operation on, so the staleness
+   * window applies to other harts' stores. The spec does not promise it ("SFENCE.VMA orders
+   * stores made by this hart ... before subsequent implicit references"); real store buffers drain
+   * within tens of cycles, far less than one modelled operation. `false` lets a hart's walker miss
+   * its own recent stores too (for exploration).
+   */
+  readonly ownStoresVisible: boolean;
   /** Versions kept per PTE for the staleness rule (bounded history). */
   readonly historyDepth: number;
   /** `null`: no speculative walks at all. */
@@ -90,6 +98,7 @@ export const machineConfigSchema = z
     invalidEvictBound: count,
     svvptc: z.boolean(),
     staleness: stalenessSchema,
+    ownStoresVisible: z.boolean(),
     historyDepth: z.number().int().min(1).max(64),
     speculation: z
       .object({
@@ -155,8 +164,10 @@ const SPECULATIVE: SpeculationConfig = {
 
 const TLB = { entries: 64, ways: 4, replacement: 'lru' } as const;
 
-function preset(m: Omit<MachineConfig, 'costs' | 'historyDepth' | 'tlb' | 'pwc'> & Partial<MachineConfig>): MachineConfig {
-  return validateMachine({ tlb: TLB, pwc: { entries: 8 }, historyDepth: 4, costs: DEFAULT_COSTS, ...m });
+function preset(
+  m: Omit<MachineConfig, 'costs' | 'historyDepth' | 'tlb' | 'pwc' | 'ownStoresVisible'> & Partial<MachineConfig>,
+): MachineConfig {
+  return validateMachine({ tlb: TLB, pwc: { entries: 8 }, historyDepth: 4, ownStoresVisible: true, costs: DEFAULT_COSTS, ...m });
 }
 
 /** The six built-in profiles of machine-model section 8. */

@@ -26,6 +26,8 @@ export class PageTableMemory {
   private hFlags: Uint16Array;
   private hPpn: Float64Array;
   private hSince: Float64Array;
+  /** Hart that stored each version (-1 = boot / the kernel before any hart ran). */
+  private hWriter: Int16Array;
   private hCount: Uint8Array;
   private hHead: Uint8Array;
   tableCount = 0;
@@ -41,6 +43,7 @@ export class PageTableMemory {
     this.hFlags = new Uint16Array(slots * depth);
     this.hPpn = new Float64Array(slots * depth);
     this.hSince = new Float64Array(slots * depth);
+    this.hWriter = new Int16Array(slots * depth).fill(-1);
     this.hCount = new Uint8Array(slots);
     this.hHead = new Uint8Array(slots);
   }
@@ -55,6 +58,7 @@ export class PageTableMemory {
       this.hCount[s] = 1;
       this.hHead[s] = 0;
       this.hSince[s * this.depth] = now;
+      this.hWriter[s * this.depth] = -1;
     }
     return t;
   }
@@ -72,6 +76,11 @@ export class PageTableMemory {
       b.set(a);
       return b;
     };
+    const gi16 = (a: Int16Array, n: number) => {
+      const b = new Int16Array(n).fill(-1);
+      b.set(a);
+      return b;
+    };
     const g8 = (a: Uint8Array, n: number) => {
       const b = new Uint8Array(n);
       b.set(a);
@@ -82,6 +91,7 @@ export class PageTableMemory {
     this.hFlags = g16(this.hFlags, slots * this.depth);
     this.hPpn = g64(this.hPpn, slots * this.depth);
     this.hSince = g64(this.hSince, slots * this.depth);
+    this.hWriter = gi16(this.hWriter, slots * this.depth);
     this.hCount = g8(this.hCount, slots);
     this.hHead = g8(this.hHead, slots);
     this.capacity = cap;
@@ -94,8 +104,8 @@ export class PageTableMemory {
     return TABLE_PPN_BASE + t;
   }
 
-  /** Store a PTE at step `now` (an explicit store: a new version). */
-  write(slot: number, flags: number, ppn: number, now: number): void {
+  /** Store a PTE at tick `now` by hart `writer` (an explicit store: a new version). */
+  write(slot: number, flags: number, ppn: number, now: number, writer = -1): void {
     this.flags[slot] = flags;
     this.ppn[slot] = ppn;
     const d = this.depth;
@@ -106,6 +116,7 @@ export class PageTableMemory {
     this.hFlags[at] = flags;
     this.hPpn[at] = ppn;
     this.hSince[at] = now;
+    this.hWriter[at] = writer;
   }
 
   /** Number of versions kept for `slot` (1 = never changed since its table was allocated). */
@@ -126,6 +137,10 @@ export class PageTableMemory {
   /** Step at which version `k` became current. */
   versionSince(slot: number, k: number): number {
     return this.hSince[this.at(slot, k)]!;
+  }
+  /** Hart that stored version `k` (-1 for boot). */
+  versionWriter(slot: number, k: number): number {
+    return this.hWriter[this.at(slot, k)]!;
   }
   /** Step since which the current version is current. */
   since(slot: number): number {

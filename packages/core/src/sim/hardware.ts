@@ -72,6 +72,7 @@ export class Hardware {
   private readonly stLeafOnly: boolean;
   private readonly stD: number;
   private readonly stBound: number;
+  private readonly ownStoresVisible: boolean;
 
   /** Current step and tick. */
   step = 0;
@@ -107,6 +108,7 @@ export class Hardware {
     this.stLeafOnly = st.kind !== 'newest' && st.levels === 'leaf';
     this.stD = st.kind === 'window' || st.kind === 'svvptc' ? st.d : 0;
     this.stBound = st.kind === 'svvptc' ? st.bound : 0;
+    this.ownStoresVisible = machine.ownStoresVisible;
     this.harts = [];
     for (let i = 0; i < harts; i++) {
       this.harts.push({
@@ -133,9 +135,12 @@ export class Hardware {
     return this.tick;
   }
 
+  /** Hart whose operation is running (the writer of PTE stores); -1 outside any hart. */
+  currentHart = -1;
+
   /** An explicit PTE store (visible to explicit loads at once; to walkers per the staleness rule). */
   storePte(slot: number, flags: number, ppn: number): void {
-    this.mem.write(slot, flags, ppn, this.nextTick());
+    this.mem.write(slot, flags, ppn, this.nextTick(), this.currentHart);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -289,6 +294,9 @@ export class Hardware {
         for (let k = 1; k < n; k++) {
           const successorSince = mem.versionSince(slot, k - 1);
           if (successorSince <= floor) break;
+          // A core whose walker sees its own hart's stores once they drain: the window applies
+          // to other harts' stores only (the spec allows more; `ownStoresVisible: false` models it).
+          if (this.ownStoresVisible && mem.versionWriter(slot, k - 1) === hart.id) break;
           if (this.stKind !== 3) {
             const zeroToOne =
               (mem.versionFlags(slot, k) & PTE_V) === 0 && (mem.versionFlags(slot, k - 1) & PTE_V) !== 0;

@@ -642,6 +642,7 @@ export class Simulator {
 
   private stepHart(h: HartExec): void {
     this.currentHart = h.hw.id;
+    this.hw.currentHart = h.hw.id;
     this.quiet = false;
     if (h.fwInbox.length > 0) {
       this.firmwareFence(h);

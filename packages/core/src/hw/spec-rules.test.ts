@@ -1,0 +1,283 @@
+/**
+ * One test per rule of the RISC-V privileged spec that the model implements, named as the fact and
+ * quoting the spec where it says it.
+ */
+import { describe, expect, it } from 'vitest';
+import { formatVa, layoutFor, type Mode, vpnOf } from '../addr.js';
+import { SeededChooser } from '../choice.js';
+import { defineMachine, PROFILES } from '../profiles.js';
+import { FAULT_INVALID, FAULT_PROTECTION, Hardware, OK } from '../sim/hardware.js';
+import { KernelMm } from '../sim/kernel-mm.js';
+import { M, newCounters } from '../sim/metrics.js';
+import { resolveKernelConfig } from '../kernel-config.js';
+import { PAGE_KERNEL, PAGE_KERNEL_READ, PTE_G, PTE_V } from './pte.js';
+import { NEGATIVE, VALID } from './tlb.js';
+
+function machine(profile: string, mode: Mode = 'sv39', harts = 2, seed = 1) {
+  const m = PROFILES[profile]!;
+  const counters = newCounters();
+  const hw = new Hardware(m, layoutFor(mode), harts, new SeededChooser(seed), counters);
+  const mm = new KernelMm(hw, resolveKernelConfig({ mode }));
+  for (const h of hw.harts) {
+    h.rootTable = mm.newProcessRoot();
+    h.asid = h.id + 1;
+  }
+  hw.step = 1;
+  return { hw, mm, counters, layout: layoutFor(mode) };
+}
+
+/** Map one 4 KiB kernel page at `vpn` in init_mm. */
+function mapKernel(mm: KernelMm, vpn: number, flags = PAGE_KERNEL): number {
+  return mm.setLeaf(mm.initMm, vpn, 0, flags, mm.allocPage());
+}
+
+const VMALLOC = layoutFor('sv39').vmalloc.start;
+
+describe('SFENCE.VMA operand forms (privileged spec, "Supervisor Memory-Management Fence Instruction")', () => {
+  it('x0, x0 invalidates every entry, global ones included', () => {
+    const { hw, mm } = machine('emulator');
+    const h = hw.harts[0]!;
+    mapKernel(mm, VMALLOC);
+    expect(hw.access(h, VMALLOC, 'read')).toBe(OK);
+    expect(h.tlb.peek(VMALLOC, h.asid)).toBeGreaterThanOrEqual(0);
+    hw.fence(h, 'all', 0, 0, 'local');
+    expect(h.tlb.peek(VMALLOC, h.asid)).toBe(-1);
+  });
+
+  it('x0, asid leaves global entries untouched ("accesses to global mappings are not ordered")', () => {
+    const { hw, mm } = machine('emulator');
+    const h = hw.harts[0]!;
+    mapKernel(mm, VMALLOC); // kernel pages are global (PAGE_KERNEL has _PAGE_GLOBAL)
+    mm.mapUserPages(h.rootTable, 1); // user pages are not
+    hw.access(h, VMALLOC, 'read');
+    hw.access(h, 0x400, 'read');
+    hw.fence(h, 'asid', 0, h.asid, 'local');
+    expect(h.tlb.peek(VMALLOC, h.asid)).toBeGreaterThanOrEqual(0);
+    expect(h.tlb.peek(0x400, h.asid)).toBe(-1);
+  });
+
+  it('va, x0 removes the leaf for that VA in every address space, globals included', () => {
+    const { hw, mm } = machine('emulator');
+    const h = hw.harts[0]!;
+    mapKernel(mm, VMALLOC);
+    mapKernel(mm, VMALLOC + 1);
+    hw.access(h, VMALLOC, 'read');
+    hw.access(h, VMALLOC + 1, 'read');
+    hw.fence(h, 'va', VMALLOC, 0, 'local');
+    expect(h.tlb.peek(VMALLOC, h.asid)).toBe(-1);
+    expect(h.tlb.peek(VMALLOC + 1, h.asid)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('va, asid leaves global leaves for that VA untouched', () => {
+    const { hw, mm } = machine('emulator');
+    const h = hw.harts[0]!;
+    mapKernel(mm, VMALLOC);
+    hw.access(h, VMALLOC, 'read');
+    hw.fence(h, 'va-asid', VMALLOC, h.asid, 'local');
+    expect(h.tlb.peek(VMALLOC, h.asid)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a va form leaves non-leaf entries in the page-walk cache ("changing a non-leaf entry needs rs1 = x0")', () => {
+    const { hw, mm } = machine('caches-invalid-walk');
+    const h = hw.harts[0]!;
+    // A speculative walk into a 2 MiB region with no PTE table caches the V=0 non-leaf entry.
+    const fresh = VMALLOC + 512 * 7;
+    hw.speculate(h, fresh);
+    expect(h.pwc!.state.includes(NEGATIVE)).toBe(true);
+    // vmalloc installs the table and the leaf; a per-page fence does not reach the PWC.
+    mapKernel(mm, fresh);
+    hw.step += 100;
+    hw.fence(h, 'va', fresh, 0, 'local');
+    expect(hw.access(h, fresh, 'read')).toBe(FAULT_INVALID);
+    // Only an x0 form does.
+    hw.fence(h, 'all', 0, 0, 'local');
+    expect(hw.access(h, fresh, 'read')).toBe(OK);
+  });
+
+  it('fences are local: another hart keeps its entries', () => {
+    const { hw, mm } = machine('emulator');
+    mapKernel(mm, VMALLOC);
+    hw.access(hw.harts[0]!, VMALLOC, 'read');
+    hw.access(hw.harts[1]!, VMALLOC, 'read');
+    hw.fence(hw.harts[0]!, 'all', 0, 0, 'local');
+    expect(hw.harts[1]!.tlb.peek(VMALLOC, hw.harts[1]!.asid)).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('the staleness rule', () => {
+  it('"an implicit read ... may return any translation ... valid at any time since the most recent SFENCE.VMA": a new PTE can read as V=0 within the window', () => {
+    let sawStale = false;
+    for (let seed = 0; seed < 40 && !sawStale; seed++) {
+      const { hw, mm } = machine('reorder-window', 'sv39', 1, seed);
+      const h = hw.harts[0]!;
+      mapKernel(mm, VMALLOC); // creates the PTE table; the leaf PTE has versions V=0 then V=1
+      hw.step += 1;
+      if (hw.access(h, VMALLOC, 'read') === FAULT_INVALID) sawStale = true;
+    }
+    expect(sawStale).toBe(true);
+  });
+
+  it('after a covering SFENCE.VMA the walker never returns the older version', () => {
+    for (let seed = 0; seed < 40; seed++) {
+      const { hw, mm } = machine('caches-invalid', 'sv39', 1, seed);
+      const h = hw.harts[0]!;
+      mapKernel(mm, VMALLOC);
+      hw.step += 1;
+      hw.fence(h, 'va', VMALLOC, 0, 'local');
+      expect(hw.access(h, VMALLOC, 'read')).toBe(OK);
+    }
+  });
+
+  it('outside the window the newest version is returned', () => {
+    for (let seed = 0; seed < 40; seed++) {
+      const { hw, mm } = machine('reorder-window', 'sv39', 1, seed);
+      const h = hw.harts[0]!;
+      mapKernel(mm, VMALLOC);
+      hw.step += 9; // d = 8
+      expect(hw.access(h, VMALLOC, 'read')).toBe(OK);
+    }
+  });
+
+  it('the emulator profile always sees the newest PTE', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const { hw, mm } = machine('emulator', 'sv39', 1, seed);
+      mapKernel(mm, VMALLOC);
+      expect(hw.access(hw.harts[0]!, VMALLOC, 'read')).toBe(OK);
+    }
+  });
+
+  it('Svvptc: a V 0->1 store is visible after the bound without any fence', () => {
+    const { hw, mm } = machine('svvptc', 'sv39', 1, 3);
+    const h = hw.harts[0]!;
+    mapKernel(mm, VMALLOC);
+    hw.step += 17; // bound 16
+    expect(hw.access(h, VMALLOC, 'read')).toBe(OK);
+  });
+});
+
+describe('invalid PTEs in the TLB ("This specification permits the caching of PTEs whose V (Valid) bit is clear")', () => {
+  it('a negative entry faults on every access without a walk until a covering fence', () => {
+    const { hw, mm, counters } = machine('caches-invalid');
+    const h = hw.harts[0]!;
+    mapKernel(mm, VMALLOC); // the PTE table exists
+    hw.step += 100;
+    hw.speculate(h, VMALLOC + 1); // V=0 leaf next to it
+    expect(h.tlb.state[h.tlb.peek(VMALLOC + 1, h.asid)]).toBe(NEGATIVE);
+    mapKernel(mm, VMALLOC + 1);
+    hw.step += 100;
+    const walks = counters[M.walksDemand]!;
+    expect(hw.access(h, VMALLOC + 1, 'read')).toBe(FAULT_INVALID);
+    expect(hw.faultKind).toBe('negative');
+    expect(counters[M.walksDemand]).toBe(walks);
+    hw.fence(h, 'va', VMALLOC + 1, 0, 'local');
+    expect(hw.access(h, VMALLOC + 1, 'read')).toBe(OK);
+  });
+
+  it('a core that does not cache V=0 walks again and succeeds', () => {
+    const { hw, mm } = machine('no-invalid-caching');
+    const h = hw.harts[0]!;
+    mapKernel(mm, VMALLOC);
+    hw.step += 100;
+    hw.speculate(h, VMALLOC + 1);
+    expect(h.tlb.peek(VMALLOC + 1, h.asid)).toBe(-1);
+    mapKernel(mm, VMALLOC + 1);
+    hw.step += 100;
+    expect(hw.access(h, VMALLOC + 1, 'read')).toBe(OK);
+  });
+
+  it('a hit on a valid entry without the permission is a protection fault, with no walk', () => {
+    const { hw, mm, counters } = machine('emulator');
+    const h = hw.harts[0]!;
+    mapKernel(mm, VMALLOC, PAGE_KERNEL_READ);
+    expect(hw.access(h, VMALLOC, 'read')).toBe(OK);
+    const walks = counters[M.walksDemand]!;
+    expect(hw.access(h, VMALLOC, 'write')).toBe(FAULT_PROTECTION);
+    expect(counters[M.walksDemand]).toBe(walks);
+  });
+});
+
+describe('speculation ("exceptions are raised only for accesses made by instruction execution")', () => {
+  it('a speculative walk of an unmapped kernel VA raises nothing and fills a negative entry where V=0 is cached', () => {
+    const { hw, mm, counters } = machine('caches-invalid');
+    mapKernel(mm, VMALLOC);
+    hw.step += 100;
+    const h = hw.harts[0]!;
+    hw.speculate(h, VMALLOC + 5);
+    expect(counters[M.pageFaults]).toBe(0);
+    expect(counters[M.walksSpeculative]).toBe(1);
+    expect(h.tlb.state[h.tlb.peek(VMALLOC + 5, h.asid)]).toBe(NEGATIVE);
+  });
+
+  it('a walk never follows a V=0 non-leaf entry', () => {
+    const { hw, counters } = machine('caches-invalid');
+    const h = hw.harts[0]!;
+    // Nothing mapped in this 2 MiB region: the walk stops at the V=0 PMD entry.
+    hw.speculate(h, VMALLOC + 512 * 9);
+    expect(hw.wLevel).toBe(1);
+    expect(counters[M.walkLevels]).toBe(2);
+  });
+});
+
+describe('page tables and layouts', () => {
+  it('Sv32: a process root created before a vmalloc in a fresh 4 MiB region lacks the new top-level entry', () => {
+    const { hw, mm, layout } = machine('emulator', 'sv32');
+    const h = hw.harts[0]!;
+    const va = layout.vmalloc.start + 1024 * 3;
+    mapKernel(mm, va);
+    expect(hw.access(h, va, 'read')).toBe(FAULT_INVALID);
+    expect(hw.wLevel).toBe(1);
+    expect(mm.copyPgdEntry(h.rootTable, va)).toBe(true);
+    hw.fence(h, 'va', va, 0, 'local');
+    expect(hw.access(h, va, 'read')).toBe(OK);
+  });
+
+  it('64-bit kernels pre-allocate the vmalloc PGD entries: a root born before a mapping sees it', () => {
+    const { hw, mm } = machine('emulator', 'sv39');
+    const va = VMALLOC + 2 ** 18 * 5; // a different 1 GiB region
+    mapKernel(mm, va);
+    expect(hw.access(hw.harts[0]!, va, 'read')).toBe(OK);
+  });
+
+  it('Sv57 addresses at the top of the kernel half translate exactly (no precision lost)', () => {
+    const { hw, mm } = machine('emulator', 'sv57');
+    const top = vpnOf('fffffffffffff000');
+    expect(formatVa(top)).toBe('0xfffffffffffff000');
+    mm.setLeaf(mm.initMm, top, 0, PAGE_KERNEL, 0xabcdef);
+    const h = hw.harts[0]!;
+    h.rootTable = mm.newProcessRoot();
+    expect(hw.access(h, top, 'read')).toBe(OK);
+    expect(hw.wPpn).toBe(0xabcdef);
+    // Its neighbour one page down is a different PTE.
+    expect(hw.access(h, top - 1, 'read')).toBe(FAULT_INVALID);
+  });
+
+  it('kernel leaves are global and user leaves are not', () => {
+    const { hw, mm } = machine('emulator');
+    const h = hw.harts[0]!;
+    mapKernel(mm, VMALLOC);
+    mm.mapUserPages(h.rootTable, 1);
+    hw.access(h, VMALLOC, 'read');
+    hw.access(h, 0x400, 'read');
+    expect(h.tlb.flags[h.tlb.peek(VMALLOC, h.asid)]! & PTE_G).toBe(PTE_G);
+    expect(h.tlb.flags[h.tlb.peek(0x400, h.asid)]! & PTE_G).toBe(0);
+    expect(h.tlb.state[h.tlb.peek(0x400, h.asid)]).toBe(VALID);
+    expect(PTE_V).toBe(1);
+  });
+});
+
+describe('machine config validation', () => {
+  it.each([
+    [{ tlb: { entries: -4, ways: 4, replacement: 'lru' } }, 'tlb.entries'],
+    [{ tlb: { entries: 64, ways: 5, replacement: 'lru' } }, 'tlb.ways'],
+    [{ speculation: { lookahead: { window: 4, p: 1.5 }, runAhead: { p: 0.5, maxPages: 3, nearEndBytes: 512 }, wild: { p: 0, spread: 0 } } }, 'speculation.lookahead.p'],
+    [{ cachesInvalid: 'sometimes' }, 'cachesInvalid'],
+  ])('a bad value throws a ConfigError naming the field (%j)', (patch, field) => {
+    expect(() => defineMachine({ name: 'bad', extends: 'caches-invalid', ...(patch as object) })).toThrowError(
+      expect.objectContaining({ name: 'ConfigError', field }),
+    );
+  });
+
+  it('an unknown mode is refused with the field named', () => {
+    expect(() => resolveKernelConfig({ mode: 'sv64' as Mode })).toThrowError(/mode/);
+  });
+});
