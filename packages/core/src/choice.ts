@@ -54,20 +54,32 @@ export class Prng {
   }
 }
 
-/** Append-only log of choice values. */
+/** Append-only log of choice values, run-length encoded as it grows (logs are dominated by runs
+ *  of the same answer, so memory stays proportional to the runs, not the choices). */
 class ChoiceLog {
-  values = new Uint32Array(1024);
+  /** (value, run length) pairs. */
+  private pairs = new Uint32Array(1024);
+  private npairs = 0;
+  private last = -1;
   length = 0;
   push(v: number): void {
-    if (this.length === this.values.length) {
-      const grown = new Uint32Array(this.values.length * 2);
-      grown.set(this.values);
-      this.values = grown;
+    this.length++;
+    if (v === this.last) {
+      this.pairs[2 * this.npairs - 1]++;
+      return;
     }
-    this.values[this.length++] = v;
+    if (2 * this.npairs + 2 > this.pairs.length) {
+      const grown = new Uint32Array(this.pairs.length * 2);
+      grown.set(this.pairs);
+      this.pairs = grown;
+    }
+    this.pairs[2 * this.npairs] = v;
+    this.pairs[2 * this.npairs + 1] = 1;
+    this.npairs++;
+    this.last = v;
   }
   encode(): string {
-    return encodeChoices(this.values.subarray(0, this.length));
+    return encodeRuns(this.pairs.subarray(0, 2 * this.npairs));
   }
 }
 
@@ -145,29 +157,34 @@ export class ReplayChooser implements Chooser {
 // dominated by long runs of 0 (a `chance` that did not fire), so this stays small.
 
 export function encodeChoices(values: ArrayLike<number>): string {
-  let bytes = new Uint8Array(64);
-  let n = 0;
-  const varint = (x: number) => {
-    if (n + 5 > bytes.length) {
-      const grown = new Uint8Array(bytes.length * 2);
-      grown.set(bytes);
-      bytes = grown;
-    }
-    let v = x >>> 0;
-    while (v >= 0x80) {
-      bytes[n++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    bytes[n++] = v;
-  };
+  const runs: number[] = [];
   let i = 0;
   while (i < values.length) {
     const v = values[i]!;
     let run = 1;
     while (i + run < values.length && values[i + run] === v) run++;
-    varint(v);
-    varint(run);
+    runs.push(v, run);
     i += run;
+  }
+  return encodeRuns(runs);
+}
+
+/** (value, run) pairs -> varints -> base64url. */
+function encodeRuns(pairs: ArrayLike<number>): string {
+  let bytes = new Uint8Array(64);
+  let n = 0;
+  for (let i = 0; i < pairs.length; i++) {
+    if (n + 5 > bytes.length) {
+      const grown = new Uint8Array(bytes.length * 2);
+      grown.set(bytes);
+      bytes = grown;
+    }
+    let v = pairs[i]! >>> 0;
+    while (v >= 0x80) {
+      bytes[n++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    bytes[n++] = v;
   }
   return base64urlEncode(bytes.subarray(0, n));
 }
