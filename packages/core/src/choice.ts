@@ -16,6 +16,20 @@ export interface Chooser {
   choose(kind: ChoiceKind, n: number): number;
   /** True with probability `p`. `p <= 0` / `p >= 1` decide without consuming a choice. */
   chance(kind: ChoiceKind, p: number): boolean;
+  /**
+   * Three independent events with probabilities `p0..p2`, as one choice: returns a bit mask (bit i
+   * set = event i happened). One recorded value instead of three keeps the per-step log short.
+   * When every p is 0 or 1 it decides without consuming a choice.
+   */
+  events(kind: ChoiceKind, p0: number, p1: number, p2: number): number;
+}
+
+function certain(p0: number, p1: number, p2: number): boolean {
+  return (p0 <= 0 || p0 >= 1) && (p1 <= 0 || p1 >= 1) && (p2 <= 0 || p2 >= 1);
+}
+
+function certainMask(p0: number, p1: number, p2: number): number {
+  return (p0 >= 1 ? 1 : 0) | (p1 >= 1 ? 2 : 0) | (p2 >= 1 ? 4 : 0);
 }
 
 /** sfc32, seeded through splitmix32: small, fast, and good enough for scheduling decisions. */
@@ -103,6 +117,13 @@ export class SeededChooser implements Chooser {
     this.log.push(v);
     return v === 1;
   }
+  events(_kind: ChoiceKind, p0: number, p1: number, p2: number): number {
+    if (certain(p0, p1, p2)) return certainMask(p0, p1, p2);
+    const r = this.prng;
+    const v = (r.next() < p0 ? 1 : 0) | (r.next() < p1 ? 2 : 0) | (r.next() < p2 ? 4 : 0);
+    this.log.push(v);
+    return v;
+  }
   encoded(): string {
     return this.log.encode();
   }
@@ -140,6 +161,15 @@ export class ReplayChooser implements Chooser {
     if (p <= 0) return false;
     if (p >= 1) return true;
     return this.take(kind, 2) === 1;
+  }
+  events(kind: ChoiceKind, p0: number, p1: number, p2: number): number {
+    if (certain(p0, p1, p2)) return certainMask(p0, p1, p2);
+    const v = this.take(kind, 8);
+    // A recorded event whose probability is now 0 is a mismatch, not a silent divergence.
+    if (((v & 1) && p0 <= 0) || ((v & 2) && p1 <= 0) || ((v & 4) && p2 <= 0)) {
+      throw new ReplayMismatchError(`choice ${this.pos - 1} (${kind}) names an event that cannot happen here`);
+    }
+    return v;
   }
   /** Choices consumed so far (a complete replay consumes all). */
   get consumed(): number {

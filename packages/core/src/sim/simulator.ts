@@ -922,18 +922,26 @@ export class Simulator {
   private speculate(h: HartExec): void {
     const spec = this.machine.speculation!;
     const ch = this.chooser;
-    if (this.pLookahead > 0 && h.pc < h.program.length && ch.chance('speculate', this.pLookahead)) {
+    // Which of the three speculation sources fire this step: one choice.
+    const fire = ch.events(
+      'speculate',
+      h.pc < h.program.length ? this.pLookahead : 0,
+      h.nearEndVpn >= 0 && spec.runAhead.maxPages > 0 ? this.pRunAhead : 0,
+      this.recentCount > 0 ? this.pWild : 0,
+    );
+    if (fire === 0) return;
+    if ((fire & 1) !== 0) {
       // Run-ahead execution reaches one of the next `window` ops; if it is an access whose VA is
       // already known (its area reserved), the walk happens.
       const span = Math.min(h.program.length - h.pc, spec.lookahead.window + 1);
       const vpn = this.upcomingVpn(h, h.pc + ch.choose('speculate', span));
       if (vpn >= 0) this.specWalk(h, vpn, 'look-ahead');
     }
-    if (h.nearEndVpn >= 0 && this.pRunAhead > 0 && spec.runAhead.maxPages > 0 && ch.chance('speculate', this.pRunAhead)) {
+    if ((fire & 2) !== 0) {
       const d = 1 + ch.choose('speculate', spec.runAhead.maxPages);
       this.specWalk(h, h.nearEndVpn + d, 'run-ahead');
     }
-    if (this.recentCount > 0 && this.pWild > 0 && ch.chance('speculate', this.pWild)) {
+    if ((fire & 4) !== 0) {
       const base = this.recent[ch.choose('speculate', this.recentCount)]!;
       const off = ch.choose('speculate', 2 * spec.wild.spread + 1) - spec.wild.spread;
       this.specWalk(h, base + off, 'wild pointer');
