@@ -1,0 +1,72 @@
+/**
+ * `baseline`: the 64-bit kernel as v6.5-rc1 left it (domain doc section 2). 7d3332be011e
+ * pre-allocated the kernel PGD entries for the vmalloc and modules areas and dropped
+ * `vmalloc_fault()` on 64-bit; `flush_cache_vmap()` was still the generic no-op, so nothing fences
+ * after a new kernel mapping; `flush_tlb_kernel_range()` was `flush_tlb_all()`: a full
+ * `sfence.vma` on every hart, by IPI (`on_each_cpu(__ipi_flush_tlb_all, NULL, 1)`) or, when IPIs
+ * go through SBI, by `sbi_remote_sfence_vma()`.
+ *
+ * Every other strategy is judged on top of this kernel: `onBaseline(strategy)` is the convention
+ * that a single strategy name means "this policy on the baseline kernel".
+ */
+import {
+  defineStrategy,
+  defineStrategySet,
+  parseOptions,
+  type Strategy,
+  type StrategySet,
+} from '@tlblab/core';
+import { z } from 'zod';
+
+export const baselineOptionsSchema = z
+  .object({
+    /** How `flush_tlb_all()` reaches the other harts: kernel IPIs (the default) or the SBI remote fence. */
+    transport: z.enum(['ipi', 'sbi']).default('ipi'),
+  })
+  .strict();
+
+/** Options as written by the user. */
+export type BaselineOptions = z.input<typeof baselineOptionsSchema>;
+/** Options after defaults. */
+export type ResolvedBaselineOptions = z.output<typeof baselineOptionsSchema>;
+
+export const NAME = 'baseline';
+
+export function baseline(options?: BaselineOptions): Strategy<ResolvedBaselineOptions> {
+  const opts = parseOptions(NAME, baselineOptionsSchema, options);
+  return defineStrategy({
+    name: NAME,
+    meta: {
+      title: 'v6.5-rc1 baseline (64-bit)',
+      description:
+        'PGD entries of the vmalloc and modules areas pre-allocated at boot, no vmalloc_fault(), flush_cache_vmap() a no-op; the unmap side flushes every hart with flush_tlb_all().',
+      source: {
+        commit: '7d3332be011e',
+        kernel: 'v6.5-rc1',
+        note: 'riscv: mm: Pre-allocate PGD entries for vmalloc/modules area; flush_tlb_kernel_range() = flush_tlb_all() until 5e22bfd520ea',
+      },
+      slots: ['flushTlbKernelRange'],
+    },
+    options: opts,
+    setup: () => ({
+      // vfree's lazy purge and set_memory_ro(): the removal is published only after every hart fenced.
+      flushTlbKernelRange: (ctx) => ctx.flushTlbAll({ transport: opts.transport }),
+    }),
+  });
+}
+
+/**
+ * The single-strategy convention used by the CLI and the conformance kit: a strategy named alone
+ * means that policy on top of the baseline kernel (its slots override the baseline's, slot by slot).
+ * `baseline` itself stands alone (with the options it was given).
+ */
+export function onBaseline(strategy: Strategy): StrategySet {
+  if (strategy.name === NAME) return defineStrategySet(NAME, [strategy], strategy.meta.title);
+  return defineStrategySet(
+    strategy.name,
+    [baseline(), strategy],
+    `${strategy.meta.title} on the v6.5-rc1 baseline`,
+  );
+}
+
+export default baseline;

@@ -1,0 +1,42 @@
+/**
+ * `flush-cache-vmap`: 7e3811521dc3 "riscv: Implement flush_cache_vmap()" (v6.5-rc6; domain doc
+ * section 2). On 64-bit, `flush_cache_vmap(start, end)` became `flush_tlb_kernel_range()`, which
+ * then was `flush_tlb_all()`: after every new kernel mapping, a full `sfence.vma` on every hart, by
+ * IPI (`on_each_cpu(__ipi_flush_tlb_all, NULL, 1)`, the mapping hart waits) or by SBI remote fence.
+ * The flush finishes before the mapping call returns, so no hart can hold a stale invalid entry for
+ * the new range once its pointer is published — at harts-1 IPIs per mapping.
+ */
+import { defineStrategy, parseOptions, type Strategy } from '@tlblab/core';
+import { z } from 'zod';
+
+export const flushCacheVmapOptionsSchema = z
+  .object({
+    /** Kernel IPIs (default) or `sbi_remote_sfence_vma()` (kernels whose IPIs go through SBI). */
+    transport: z.enum(['ipi', 'sbi']).default('ipi'),
+  })
+  .strict();
+
+export type FlushCacheVmapOptions = z.input<typeof flushCacheVmapOptionsSchema>;
+export type ResolvedFlushCacheVmapOptions = z.output<typeof flushCacheVmapOptionsSchema>;
+
+export const NAME = 'flush-cache-vmap';
+
+export function flushCacheVmap(options?: FlushCacheVmapOptions): Strategy<ResolvedFlushCacheVmapOptions> {
+  const opts = parseOptions(NAME, flushCacheVmapOptionsSchema, options);
+  return defineStrategy({
+    name: NAME,
+    meta: {
+      title: 'flush_cache_vmap() = flush_tlb_all()',
+      description:
+        'After every new kernel mapping (64-bit), a full sfence.vma on every hart, by IPI or SBI remote fence, before the mapping call returns.',
+      source: { commit: '7e3811521dc3', kernel: 'v6.5-rc6', note: 'riscv: Implement flush_cache_vmap()' },
+      slots: ['flushCacheVmap'],
+    },
+    options: opts,
+    // `#ifdef CONFIG_64BIT` in arch/riscv/include/asm/cacheflush.h: Sv32 keeps the generic no-op.
+    setup: ({ layout }) =>
+      layout.geometry.is64 ? { flushCacheVmap: (ctx) => ctx.flushTlbAll({ transport: opts.transport }) } : {},
+  });
+}
+
+export default flushCacheVmap;
