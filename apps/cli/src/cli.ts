@@ -1,0 +1,191 @@
+/**
+ * The command tree (architecture.md, "Command line"). `main(argv, io)` returns the exit code:
+ * 0 success, 1 an incorrect verdict with `--fail-on incorrect`, 2 bad input — one line on stderr
+ * naming the problem (and the close match), never a stack trace unless `--debug`.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { compareCommand } from './commands/compare.js';
+import { listCommand } from './commands/list.js';
+import { mergeCommand } from './commands/merge.js';
+import { newCommand } from './commands/new.js';
+import { replayCommand } from './commands/replay.js';
+import { reportCommand } from './commands/report.js';
+import { runCommand } from './commands/run.js';
+import type { CommandContext, GlobalOptions } from './context.js';
+import { oneLine, UsageError } from './errors.js';
+import { collect } from './options.js';
+import type { Io } from './output.js';
+import { TOOL_VERSION } from './version.js';
+
+export interface MainOptions {
+  /** Load the built-in strategies and scenarios (default true). */
+  readonly builtins?: boolean;
+}
+
+/** Turn commander's message (`error: unknown option '--jbos'\n(Did you mean --jobs?)`) into one line. */
+function commanderLine(message: string): string {
+  const text = message.replace(/^error:\s*/i, '').trim();
+  const m = /^(.*?)\s*\(Did you mean (.+?)\?\)\s*$/s.exec(text);
+  if (m) return `${m[1]!.replace(/\s+/g, ' ')} — did you mean '${m[2]!.trim()}'?`;
+  return text.replace(/\s+/g, ' ');
+}
+
+export async function main(argv: readonly string[], io: Io, options: MainOptions = {}): Promise<number> {
+  let debug = argv.includes('--debug');
+  let exitCode = 0;
+  const program = new Command('tlblab');
+  const ctxOf = (cmd: Command): CommandContext => {
+    const globals = cmd.optsWithGlobals() as GlobalOptions;
+    debug = globals.debug === true;
+    return { io, globals, builtins: options.builtins !== false };
+  };
+  const need = (opts: Record<string, unknown>, key: string, flag: string) => {
+    if (opts[key] === undefined) throw new UsageError(`missing ${flag}`);
+  };
+  const done = (code: number) => {
+    exitCode = code;
+  };
+
+  program
+    .description(
+      'Simulate RISC-V harts, TLBs and Linux kernel mapping paths to judge kernel TLB-maintenance strategies.',
+    )
+    .version(TOOL_VERSION, '-V, --version', 'print the version')
+    .option('--config <file>', 'config file (default: tlblab.config.{ts,mts,mjs,js,json} from here upward)')
+    .option('--plugin <package-or-path>', 'load a strategy or scenario package (repeatable)', collect, [])
+    .option('--debug', 'print stack traces of errors')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      // Errors are printed by `main` as one line.
+      outputError: () => {},
+    });
+
+  program
+    .command('list')
+    .description('list the strategies (and named sets), scenarios or machines')
+    .argument('<what>', 'strategies | scenarios | machines')
+    .option('--json', 'print one JSON document')
+    .action(async (what: string, opts, cmd: Command) => done(await listCommand(ctxOf(cmd), what, opts)));
+
+  program
+    .command('run')
+    .description('run one cell (strategy set x scenario x machine x harts) over N seeds')
+    .option('-s, --strategy <names>', "a strategy (on the baseline), a named set, or members 'a,b' in order")
+    .option('-c, --scenario <id>', 'the scenario')
+    .option('-m, --machine <name>', 'the machine profile', 'caches-invalid')
+    .option('--mode <mode>', 'translation mode: sv32 | sv39 | sv48 | sv57 (default sv39)')
+    .option('--harts <n>', 'number of harts (default: max(2, the scenario minimum))')
+    .option('--seeds <n>', 'number of seeds, from 0 (default 20)')
+    .option('--seed <s>', 'run this one seed')
+    .option('--param <key=value>', 'scenario parameter (repeatable; JSON values)', collect, [])
+    .option('--json', 'print the cell record as one JSON document')
+    .option(
+      '--trace <file>',
+      'write the trace of the first failing seed (or of --seed): .jsonl = JSON Lines, else text',
+    )
+    .option('--fail-on <what>', "exit 1 when the verdict is 'incorrect'")
+    .action(async (opts, cmd: Command) => {
+      need(opts, 'strategy', '-s, --strategy <names>');
+      need(opts, 'scenario', '-c, --scenario <id>');
+      done(await runCommand(ctxOf(cmd), opts));
+    });
+
+  program
+    .command('compare')
+    .description('sweep strategy sets x scenarios x machines x hart counts x seeds into a results document')
+    .option('-s, --strategies <list>', "strategy sets, comma-separated, or 'all'")
+    .option('-c, --scenarios <list>', "scenarios, comma-separated, or 'all'")
+    .option('-m, --machines <list>', "machine profiles, comma-separated, or 'all'")
+    .option('--mode <list>', 'translation modes, comma-separated (default sv39)')
+    .option('--harts <list>', 'hart counts, comma-separated (default 1,2,4)')
+    .option('--seeds <n>', 'seeds per cell, from 0 (default 10)')
+    .option('--seed <s>', 'run this one seed per cell')
+    .option('--param <scenario.key=value>', 'scenario parameter (repeatable; JSON values)', collect, [])
+    .option('--jobs <n>', 'worker threads (default: the number of cores)')
+    .option('--shard <i/n>', 'run the deterministic slice i of n (cells with index % n = i-1)')
+    .option('--resume', 'continue an interrupted results file without redoing finished cells')
+    .option('--out <file>', 'results file (JSON Lines; required)')
+    .addOption(
+      new Option('--cell-timeout <seconds>', 'wall-clock watchdog per cell').default(undefined, '60'),
+    )
+    .option('--json', 'print a JSON summary instead of the text one')
+    .option('--fail-on <what>', "exit 1 when any verdict is 'incorrect'")
+    .action(async (opts, cmd: Command) => {
+      need(opts, 'out', '--out <file>');
+      done(await compareCommand(ctxOf(cmd), opts));
+    });
+
+  program
+    .command('merge')
+    .description('join shard files into the document one unsharded run produces')
+    .argument('<files...>', 'shard results files')
+    .option('--out <file>', "merged results file ('-' for stdout; required)")
+    .action(async (files: string[], opts, cmd: Command) => {
+      need(opts, 'out', '--out <file>');
+      done(await mergeCommand(ctxOf(cmd), files, opts));
+    });
+
+  program
+    .command('report')
+    .description('render a results document (via @tlblab/report)')
+    .argument('<results>', 'results file')
+    .option('--format <format>', 'text | md | csv | json | html', 'text')
+    .option('--out <file>', "output file, or '-' for stdout", '-')
+    .action(async (results: string, opts, cmd: Command) =>
+      done(await reportCommand(ctxOf(cmd), results, opts)),
+    );
+
+  program
+    .command('replay')
+    .description("re-run a cell's first failing seed exactly, from the results file")
+    .argument('<results>', 'results file')
+    .option('--cell <id>', 'cell id (strategy|scenario|machine|mode|hN)')
+    .option('--trace <file>', 'write the trace there (.jsonl = JSON Lines, else text) instead of stdout')
+    .action(async (results: string, opts, cmd: Command) => {
+      need(opts, 'cell', '--cell <id>');
+      done(await replayCommand(ctxOf(cmd), results, opts));
+    });
+
+  program
+    .command('new')
+    .description('scaffold a plugin package (builds and passes its tests at once)')
+    .argument('<kind>', 'strategy | scenario')
+    .argument('<name>', 'kebab-case name')
+    .option('--dir <folder>', 'folder to create (default <kind>-<name>)')
+    .option('--package-name <name>', 'npm package name (default tlblab-<kind>-<name>)')
+    .action(async (kind: string, name: string, opts, cmd: Command) =>
+      done(await newCommand(ctxOf(cmd), kind, name, opts)),
+    );
+
+  try {
+    if (argv.length === 0) {
+      io.stderr.write(program.helpInformation());
+      return 2;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      ) {
+        return e.exitCode === 0 ? 0 : 2;
+      }
+      io.stderr.write(`tlblab: ${commanderLine(e.message)}\n`);
+      return 2;
+    }
+    if (debug && e instanceof Error && e.stack) {
+      io.stderr.write(`${e.stack}\n`);
+    } else if (e instanceof UsageError) {
+      io.stderr.write(`tlblab: ${oneLine(e)}\n`);
+    } else {
+      io.stderr.write(`tlblab: ${oneLine(e)} (internal error; --debug prints the stack)\n`);
+    }
+    return 2;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * `tlblab compare`: a sweep into a results document, on a worker pool, with a progress bar on a
+ * terminal, deterministic shards and `--resume`.
+ */
+import { resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { type CommandContext, loadContextRegistry } from '../context.js';
+import { UsageError } from '../errors.js';
+import {
+  parseFailOn,
+  parseHarts,
+  parseInteger,
+  parseList,
+  parseMode,
+  parseNumber,
+  parseParam,
+} from '../options.js';
+import { colorEnabled, paint, println } from '../output.js';
+import { buildPlan, type PlanInput, parseShard } from '../plan.js';
+import { defaultJobs, runSweep, type SweepProgress } from '../sweep.js';
+
+export interface CompareOptions {
+  strategies?: string;
+  scenarios?: string;
+  machines?: string;
+  mode?: string;
+  harts?: string;
+  seeds?: string;
+  seed?: string;
+  param?: string[];
+  jobs?: string;
+  shard?: string;
+  resume?: boolean;
+  out: string;
+  cellTimeout?: string;
+  json?: boolean;
+  failOn?: string;
+}
+
+/** Defaults of a sweep when neither flags nor the config's `sweep` say otherwise. */
+export const COMPARE_DEFAULTS = { harts: [1, 2, 4], seeds: 10, mode: 'sv39' } as const;
+
+/** `--param scenario.key=value` (compare runs many scenarios, so each value names its scenario). */
+function sweepParams(list: readonly string[]): PlanInput['params'] {
+  const params: Record<string, Record<string, unknown>> = {};
+  for (const text of list) {
+    const [key, value] = parseParam(text);
+    const dot = key.indexOf('.');
+    if (dot <= 0 || dot === key.length - 1)
+      throw new UsageError(`--param ${text}: expected scenario.key=value`);
+    const sc = key.slice(0, dot);
+    params[sc] = { ...(params[sc] ?? {}), [key.slice(dot + 1)]: value };
+  }
+  return params;
+}
+
+export async function compareCommand(ctx: CommandContext, opts: CompareOptions): Promise<number> {
+  const failOn = parseFailOn(opts.failOn);
+  const { registry, sweep, spec } = await loadContextRegistry(ctx);
+  if (opts.seed !== undefined && opts.seeds !== undefined)
+    throw new UsageError('--seed and --seeds exclude each other');
+  const input: PlanInput = {
+    strategies:
+      opts.strategies !== undefined
+        ? parseList('--strategies', opts.strategies)
+        : (sweep.strategies ?? ['all']),
+    scenarios:
+      opts.scenarios !== undefined ? parseList('--scenarios', opts.scenarios) : (sweep.scenarios ?? ['all']),
+    machines:
+      opts.machines !== undefined ? parseList('--machines', opts.machines) : (sweep.machines ?? ['all']),
+    modes:
+      opts.mode !== undefined
+        ? parseList('--mode', opts.mode).map((m) => parseMode(m))
+        : [sweep.mode ?? COMPARE_DEFAULTS.mode],
+    harts:
+      opts.harts !== undefined
+        ? parseHarts('--harts', opts.harts)
+        : [...(sweep.harts ?? COMPARE_DEFAULTS.harts)],
+    seeds:
+      opts.seed !== undefined
+        ? { base: parseInteger('--seed', opts.seed, 0), count: 1 }
+        : {
+            base: 0,
+            count:
+              opts.seeds !== undefined
+                ? parseInteger('--seeds', opts.seeds, 1)
+                : (sweep.seeds ?? COMPARE_DEFAULTS.seeds),
+          },
+    params: sweepParams(opts.param ?? []),
+    shard: opts.shard !== undefined ? parseShard(opts.shard) : null,
+  };
+  const jobs = opts.jobs !== undefined ? parseInteger('--jobs', opts.jobs, 1, 1024) : defaultJobs();
+  const cellTimeoutMs =
+    opts.cellTimeout !== undefined ? parseNumber('--cell-timeout', opts.cellTimeout, 0.001) * 1000 : 60_000;
+  const plan = buildPlan(registry, input);
+  if (plan.cells.length === 0)
+    throw new UsageError('the plan has no cells: no scenario applies to these modes and hart counts');
+  const out = resolve(ctx.io.cwd, opts.out);
+
+  const showBar = ctx.io.stderr.isTTY === true;
+  const bar = showBar
+    ? new cliProgress.SingleBar(
+        {
+          stream: ctx.io.stderr as NodeJS.WriteStream,
+          format: ' {bar} {value}/{total} cells | {incorrect} incorrect | ETA {eta_formatted}',
+          hideCursor: true,
+          clearOnComplete: true,
+          etaBuffer: 50,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  let started = false;
+  const onProgress = (p: SweepProgress) => {
+    if (!bar) return;
+    if (!started) {
+      bar.start(p.total, p.done, { incorrect: p.incorrect });
+      started = true;
+    } else bar.update(p.done, { incorrect: p.incorrect });
+  };
+  const t0 = performance.now();
+  let result: Awaited<ReturnType<typeof runSweep>>;
+  try {
+    result = await runSweep({
+      spec,
+      registry,
+      plan,
+      out,
+      jobs,
+      resume: opts.resume === true,
+      cellTimeoutMs,
+      onProgress,
+    });
+  } finally {
+    if (started) bar?.stop();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cells = result.document.cells;
+  const incorrect = cells.filter((c) => c.verdict === 'incorrect');
+  if (opts.json) {
+    println(
+      ctx.io.stdout,
+      JSON.stringify({
+        out: opts.out,
+        cells: cells.length,
+        totalCells: plan.cells.length,
+        shard: plan.meta.plan.shard,
+        ran: result.ran,
+        resumed: result.resumed,
+        incorrect: incorrect.map((c) => c.id),
+        seconds: Math.round(seconds * 1000) / 1000,
+      }),
+    );
+  } else {
+    const p = paint(colorEnabled(ctx.io, 'stdout'));
+    const shardText = plan.meta.plan.shard
+      ? ` (shard ${plan.meta.plan.shard.index}/${plan.meta.plan.shard.count} of ${plan.cells.length})`
+      : '';
+    const resumedText = result.resumed > 0 ? `, ${result.resumed} resumed` : '';
+    println(
+      ctx.io.stdout,
+      `${cells.length} cells${shardText} x ${input.seeds.count} seeds -> ${opts.out} in ${seconds.toFixed(1)} s (${jobs} job${jobs === 1 ? '' : 's'}${resumedText}): ${
+        incorrect.length === 0 ? p.green('0 incorrect') : p.red(`${incorrect.length} incorrect`)
+      }`,
+    );
+  }
+  return failOn && incorrect.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,311 @@
+/**
+ * The project config file (`tlblab.config.ts|mts|mjs|js|json`, found from the current folder
+ * upward, or `--config <file>`) and `--plugin <package-or-path>`: the only ways third-party code is
+ * ever loaded (issue 6: "Only explicitly named plugins are ever loaded"). Each is checked with a zod
+ * schema; every failure is a `UsageError` naming the file or plugin and the field.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  type AnyScenario,
+  defineMachine,
+  type MachineConfig,
+  MODES,
+  type Mode,
+  type Strategy,
+  type StrategySet,
+} from '@tlblab/core';
+import { z } from 'zod';
+import { oneLine, UsageError } from './errors.js';
+import { builtinParts, createRegistry, profileParts, type Registry, type RegistryParts } from './registry.js';
+
+/** Everything a worker needs to rebuild the main thread's registry: plain data. */
+export interface RegistrySpec {
+  readonly cwd: string;
+  /** Absolute path of the config file in use, or null. */
+  readonly config: string | null;
+  /** `--plugin` specifiers as given (resolved from `cwd`). */
+  readonly plugins: readonly string[];
+  /** Load the built-in strategies and scenarios (tests of the engine inject their own instead). */
+  readonly builtins: boolean;
+}
+
+/** Sweep defaults from a config file's `sweep` (flags override them). */
+export interface SweepDefaults {
+  readonly strategies?: readonly string[];
+  readonly scenarios?: readonly string[];
+  readonly machines?: readonly string[];
+  readonly harts?: readonly number[];
+  readonly seeds?: number;
+  readonly mode?: Mode;
+}
+
+export const CONFIG_NAMES = [
+  'tlblab.config.ts',
+  'tlblab.config.mts',
+  'tlblab.config.mjs',
+  'tlblab.config.js',
+  'tlblab.config.json',
+] as const;
+
+/** The config file for `cwd`: `--config` if given (must exist), else the nearest one upward. */
+export function findConfig(cwd: string, explicit?: string): string | null {
+  if (explicit !== undefined) {
+    const file = resolve(cwd, explicit);
+    if (!existsSync(file)) throw new UsageError(`--config ${explicit}: no such file`);
+    return file;
+  }
+  let dir = resolve(cwd);
+  for (;;) {
+    for (const name of CONFIG_NAMES) {
+      const file = join(dir, name);
+      if (existsSync(file)) return file;
+    }
+    const up = dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+function isStrategy(v: unknown): v is Strategy {
+  return isObject(v) && typeof v.name === 'string' && isObject(v.meta) && typeof v.setup === 'function';
+}
+function isStrategySet(v: unknown): v is StrategySet {
+  return isObject(v) && typeof v.id === 'string' && Array.isArray(v.members) && v.members.every(isStrategy);
+}
+function isScenario(v: unknown): v is AnyScenario {
+  return (
+    isObject(v) &&
+    typeof v.id === 'string' &&
+    isObject(v.meta) &&
+    typeof v.build === 'function' &&
+    isObject(v.params) &&
+    Array.isArray(v.modes)
+  );
+}
+
+const strategyEntry = z.custom<Strategy | StrategySet>(
+  (v) => isStrategy(v) || isStrategySet(v),
+  'not a strategy (name, meta, setup()) or a strategy set (id, members)',
+);
+const scenarioEntry = z.custom<AnyScenario>(isScenario, 'not a scenario (id, meta, modes, params, build())');
+
+const configSchema = z
+  .object({
+    strategies: z.array(strategyEntry).optional(),
+    scenarios: z.array(scenarioEntry).optional(),
+    machines: z.array(z.record(z.string(), z.unknown())).optional(),
+    sweep: z
+      .object({
+        strategies: z.array(z.string().min(1)).min(1).optional(),
+        scenarios: z.array(z.string().min(1)).min(1).optional(),
+        machines: z.array(z.string().min(1)).min(1).optional(),
+        harts: z.array(z.number().int().min(1).max(1024)).min(1).optional(),
+        seeds: z.number().int().min(1).optional(),
+        mode: z.enum(MODES as [Mode, ...Mode[]]).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+function issueText(err: z.ZodError): string {
+  const issue = err.issues[0]!;
+  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  return `${path.replace(/^\./, '') || '(root)'}: ${issue.message}`;
+}
+
+/** True when this process resolves packages with the `source` condition (running from the repo). */
+function sourceConditions(): boolean {
+  const args = process.execArgv;
+  return args.some(
+    (a, i) =>
+      a === '--conditions=source' ||
+      a === '-C=source' ||
+      ((a === '--conditions' || a === '-C') && args[i + 1] === 'source'),
+  );
+}
+
+/**
+ * Import a module file: native `import()`; for TypeScript where the ESM loader has no TS hook,
+ * tsx's require hook when present (piscina workers started from source: Node 20 gives workers no
+ * ESM loader hooks), else jiti (the installed CLI, which runs without tsx).
+ */
+export async function importFile(file: string): Promise<unknown> {
+  if (extname(file) === '.json') return JSON.parse(readFileSync(file, 'utf8'));
+  try {
+    return await import(pathToFileURL(file).href);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
+    const req = createRequire(import.meta.url);
+    if (typeof (req.extensions as Record<string, unknown>)['.ts'] === 'function') return req(file);
+    const { createJiti } = await import('jiti');
+    return createJiti(import.meta.url).import(file);
+  }
+}
+
+function defaultExport(mod: unknown): unknown {
+  return isObject(mod) && 'default' in mod ? mod.default : mod;
+}
+
+function pickExport(exportsField: unknown, conditions: readonly string[]): string | null {
+  if (typeof exportsField === 'string') return exportsField;
+  if (!isObject(exportsField)) return null;
+  const root = '.' in exportsField ? exportsField['.'] : exportsField;
+  if (typeof root === 'string') return root;
+  if (!isObject(root)) return null;
+  for (const c of conditions) {
+    if (c in root) {
+      const hit = pickExport(root[c], conditions);
+      if (hit !== null) return hit;
+    }
+  }
+  return null;
+}
+
+function packageEntry(dir: string, spec: string): string {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+  const conditions = sourceConditions()
+    ? ['source', 'import', 'node', 'default']
+    : ['import', 'node', 'default'];
+  const entry =
+    pickExport(pkg.exports, conditions) ??
+    (typeof pkg.module === 'string' ? pkg.module : null) ??
+    (typeof pkg.main === 'string' ? pkg.main : 'index.js');
+  const file = resolve(dir, entry);
+  if (!existsSync(file))
+    throw new UsageError(`plugin '${spec}': its entry ${entry} does not exist (is the package built?)`);
+  return file;
+}
+
+/** Resolve a `--plugin` specifier to a file: a path (file or package folder) or a package name. */
+export function resolvePlugin(spec: string, cwd: string): string {
+  const looksLikePath = spec.startsWith('.') || isAbsolute(spec) || /\.(m?[jt]s|json)$/.test(spec);
+  if (looksLikePath) {
+    const p = resolve(cwd, spec);
+    if (!existsSync(p)) throw new UsageError(`plugin '${spec}': no such file or folder`);
+    return statSync(p).isDirectory() ? packageEntry(p, spec) : p;
+  }
+  let dir = resolve(cwd);
+  for (;;) {
+    const candidate = join(dir, 'node_modules', spec);
+    if (existsSync(join(candidate, 'package.json'))) return packageEntry(candidate, spec);
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  throw new UsageError(
+    `plugin '${spec}' not found: no node_modules/${spec} from ${cwd} upward (install it, or give a path)`,
+  );
+}
+
+interface Collected {
+  strategies: Strategy[];
+  sets: StrategySet[];
+  scenarios: AnyScenario[];
+  machines: MachineConfig[];
+}
+
+/** Sort a plugin's export into registry parts; a factory is called with no options. */
+function collect(value: unknown, into: Collected, where: string, depth = 0): void {
+  if (typeof value === 'function' && depth === 0 && !isStrategy(value)) {
+    let made: unknown;
+    try {
+      made = (value as () => unknown)();
+    } catch (e) {
+      throw new UsageError(`${where}: its factory threw: ${oneLine(e)}`);
+    }
+    collect(made, into, where, depth + 1);
+    return;
+  }
+  if (Array.isArray(value) && depth <= 1) {
+    value.forEach((v, i) => {
+      collect(v, into, `${where}[${i}]`, 2);
+    });
+    return;
+  }
+  if (isStrategy(value)) into.strategies.push(value);
+  else if (isStrategySet(value)) into.sets.push(value);
+  else if (isScenario(value)) into.scenarios.push(value);
+  else if (isObject(value) && 'tlb' in value && 'costs' in value) into.machines.push(asMachine(value, where));
+  else {
+    throw new UsageError(
+      `${where}: exports ${describe(value)}, not a strategy, strategy set, scenario, machine, or a factory or array of them`,
+    );
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing (no default export)';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') {
+    const keys = Object.keys(v).slice(0, 4);
+    return `an object {${keys.join(', ')}${keys.length < Object.keys(v).length ? ', ...' : ''}}`;
+  }
+  return `a ${typeof v}`;
+}
+
+function asMachine(v: unknown, where: string): MachineConfig {
+  try {
+    return defineMachine(v as Parameters<typeof defineMachine>[0]);
+  } catch (e) {
+    throw new UsageError(`${where}: ${oneLine(e)}`);
+  }
+}
+
+async function loadConfigFile(file: string): Promise<{ parts: RegistryParts; sweep: SweepDefaults }> {
+  let mod: unknown;
+  try {
+    mod = await importFile(file);
+  } catch (e) {
+    throw new UsageError(`config ${file} failed to load: ${oneLine(e)}`);
+  }
+  const parsed = configSchema.safeParse(defaultExport(mod));
+  if (!parsed.success) throw new UsageError(`config ${file}: ${issueText(parsed.error)}`);
+  const c = parsed.data;
+  const into: Collected = { strategies: [], sets: [], scenarios: [], machines: [] };
+  for (const s of c.strategies ?? []) (isStrategySet(s) ? into.sets : into.strategies).push(s as never);
+  into.scenarios.push(...(c.scenarios ?? []));
+  (c.machines ?? []).forEach((m, i) => {
+    into.machines.push(asMachine(m, `config ${file}: machines[${i}]`));
+  });
+  return { parts: into, sweep: c.sweep ?? {} };
+}
+
+async function loadPlugin(spec: string, cwd: string): Promise<RegistryParts> {
+  const file = resolvePlugin(spec, cwd);
+  let mod: unknown;
+  try {
+    mod = await importFile(file);
+  } catch (e) {
+    throw new UsageError(`plugin '${spec}' failed to load: ${oneLine(e)}`);
+  }
+  const into: Collected = { strategies: [], sets: [], scenarios: [], machines: [] };
+  collect(defaultExport(mod), into, `plugin '${spec}'`);
+  return into;
+}
+
+export interface LoadedRegistry {
+  readonly registry: Registry;
+  readonly sweep: SweepDefaults;
+}
+
+/** Build the registry a spec describes: built-ins, then the config, then each plugin in order. */
+export async function loadRegistry(spec: RegistrySpec): Promise<LoadedRegistry> {
+  const parts: RegistryParts[] = [profileParts()];
+  if (spec.builtins) parts.push(builtinParts());
+  let sweep: SweepDefaults = {};
+  if (spec.config !== null) {
+    const loaded = await loadConfigFile(spec.config);
+    parts.push(loaded.parts);
+    sweep = loaded.sweep;
+  }
+  for (const p of spec.plugins) parts.push(await loadPlugin(p, spec.cwd));
+  return { registry: createRegistry(...parts), sweep };
+}

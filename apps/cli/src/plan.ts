@@ -1,0 +1,226 @@
+/**
+ * The plan of a sweep (architecture.md, "Data flow"): strategy sets x scenarios x machines x modes x
+ * hart counts, in that nesting order, indexed from 0. Combinations a scenario does not apply to (a
+ * mode outside `scenario.modes`, fewer harts than `minHarts`) are left out of the plan, the same way
+ * every time, so indices are stable. `--shard i/n` keeps the cells with `index % n === i - 1`.
+ */
+import {
+  type Cell,
+  cellId,
+  DEFAULT_KERNEL,
+  type MachineConfig,
+  type MetaRecord,
+  MODES,
+  type Mode,
+  metaRecordSchema,
+  PluginOptionError,
+  parseOptions,
+  SCHEMA_VERSION,
+  type StrategySet,
+} from '@tlblab/core';
+import { UsageError, unknownName } from './errors.js';
+import { machineByName, type Registry, resolveStrategySet, scenarioById } from './registry.js';
+import { TOOL_NAME, TOOL_VERSION } from './version.js';
+
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+export interface PlanInput {
+  /** Strategy-set names as the command line takes them (`linux-6.12`, `early-sfence`, `a+b`). */
+  readonly strategies: readonly string[];
+  readonly scenarios: readonly string[];
+  readonly machines: readonly string[];
+  readonly modes: readonly Mode[];
+  readonly harts: readonly number[];
+  readonly seeds: { readonly base: number; readonly count: number };
+  /** Scenario parameters by scenario id. */
+  readonly params?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  readonly shard: Shard | null;
+}
+
+/** One cell of the plan as plain data (what a worker receives). */
+export interface PlannedCell {
+  readonly index: number;
+  readonly id: string;
+  readonly strategy: string;
+  readonly scenario: string;
+  readonly machine: string;
+  readonly mode: Mode;
+  readonly harts: number;
+}
+
+export interface Plan {
+  readonly input: PlanInput;
+  /** Every cell of the unsharded plan. */
+  readonly cells: readonly PlannedCell[];
+  /** The cells this run executes (the shard's slice, or all). */
+  readonly selected: readonly PlannedCell[];
+  /** The meta record, without `createdAt`. */
+  readonly meta: MetaRecord;
+}
+
+function unique<T>(xs: readonly T[], what: string): T[] {
+  const seen = new Set<T>();
+  for (const x of xs) {
+    if (seen.has(x)) throw new UsageError(`${what} '${String(x)}' is listed twice`);
+    seen.add(x);
+  }
+  return [...xs];
+}
+
+/** Expand `all` and check every name, with close-match suggestions. */
+export function expandNames(
+  registry: Registry,
+  input: Pick<PlanInput, 'strategies' | 'scenarios' | 'machines'>,
+) {
+  const strategies = input.strategies.flatMap((s) => (s === 'all' ? registry.defaultStrategyIds : [s]));
+  const scenarios = input.scenarios.flatMap((s) => (s === 'all' ? [...registry.scenarios.keys()] : [s]));
+  const machines = input.machines.flatMap((s) => (s === 'all' ? [...registry.machines.keys()] : [s]));
+  return {
+    strategies: unique(strategies, 'strategy'),
+    scenarios: unique(scenarios, 'scenario'),
+    machines: unique(machines, 'machine'),
+  };
+}
+
+function jsonCopy<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}
+
+export function strategyMeta(set: StrategySet): MetaRecord['strategies'][string] {
+  return {
+    title: set.title ?? set.members.map((m) => m.meta.title).join(' + '),
+    members: set.members.map((m) => {
+      const source: Record<string, string> = {};
+      for (const [k, v] of Object.entries(m.meta.source)) if (typeof v === 'string') source[k] = v;
+      return {
+        name: m.name,
+        title: m.meta.title,
+        description: m.meta.description,
+        source,
+        ...(m.options === undefined ? {} : { options: jsonCopy(m.options) }),
+      };
+    }),
+  };
+}
+
+/** Build and check the plan. Every bad name or parameter is a `UsageError`. */
+export function buildPlan(registry: Registry, input: PlanInput): Plan {
+  const names = expandNames(registry, input);
+  if (names.strategies.length === 0) throw new UsageError('no strategies to run');
+  if (names.scenarios.length === 0) throw new UsageError('no scenarios to run');
+  if (names.machines.length === 0) throw new UsageError('no machines to run');
+  for (const m of input.modes) if (!MODES.includes(m)) throw unknownName('mode', m, MODES);
+  const modes = unique(input.modes, 'mode');
+  const harts = unique(input.harts, 'hart count');
+  for (const h of harts) {
+    if (!Number.isInteger(h) || h < 1 || h > 1024)
+      throw new UsageError(`--harts ${h}: must be an integer from 1 to 1024`);
+  }
+  const sets = names.strategies.map((s) => resolveStrategySet(registry, s));
+  const scenarios = names.scenarios.map((s) => scenarioById(registry, s));
+  const machines: MachineConfig[] = names.machines.map((m) => machineByName(registry, m));
+  const params = input.params ?? {};
+  for (const id of Object.keys(params)) {
+    if (!names.scenarios.includes(id)) throw unknownName('scenario in --param', id, names.scenarios);
+  }
+  for (const sc of scenarios) {
+    try {
+      parseOptions(sc.id, sc.params, params[sc.id] ?? {});
+    } catch (e) {
+      if (e instanceof PluginOptionError) throw new UsageError(`--param ${e.message}`);
+      throw e;
+    }
+  }
+
+  const cells: PlannedCell[] = [];
+  for (const set of sets) {
+    for (const sc of scenarios) {
+      for (const m of machines) {
+        for (const mode of modes) {
+          if (!sc.modes.includes(mode)) continue;
+          for (const h of harts) {
+            if (h < sc.minHarts) continue;
+            cells.push({
+              index: cells.length,
+              id: cellId(set.id, sc.id, m.name, mode, h),
+              strategy: set.id,
+              scenario: sc.id,
+              machine: m.name,
+              mode,
+              harts: h,
+            });
+          }
+        }
+      }
+    }
+  }
+  const shard = input.shard;
+  if (shard !== null && (shard.index < 1 || shard.index > shard.count)) {
+    throw new UsageError(
+      `--shard ${shard.index}/${shard.count}: the shard index must be from 1 to ${shard.count}`,
+    );
+  }
+  const selected = shard === null ? cells : cells.filter((c) => c.index % shard.count === shard.index - 1);
+  const { mode: _mode, ...kernel } = DEFAULT_KERNEL;
+  const meta = metaRecordSchema.parse({
+    kind: 'meta',
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    plan: {
+      strategies: sets.map((s) => s.id),
+      scenarios: scenarios.map((s) => s.id),
+      machines: machines.map((m) => m.name),
+      harts,
+      mode: modes.join(','),
+      seeds: { base: input.seeds.base, count: input.seeds.count },
+      ...(Object.keys(params).length > 0 ? { params: jsonCopy(params) } : {}),
+      totalCells: cells.length,
+      shard: shard === null ? null : { index: shard.index, count: shard.count },
+    },
+    machines: Object.fromEntries(machines.map((m) => [m.name, jsonCopy(m)])),
+    kernel,
+    strategies: Object.fromEntries(sets.map((s) => [s.id, strategyMeta(s)])),
+    scenarios: Object.fromEntries(
+      scenarios.map((s) => [
+        s.id,
+        {
+          title: s.meta.title,
+          story: s.meta.story,
+          source: s.meta.source,
+          minHarts: s.minHarts,
+          modes: [...s.modes],
+          expect: s.expect,
+          purpose: s.purpose ?? 'survival',
+        },
+      ]),
+    ),
+  });
+  return { input, cells, selected, meta };
+}
+
+/** The core cell for a planned cell. */
+export function coreCell(registry: Registry, planned: PlannedCell, params: PlanInput['params']): Cell {
+  return {
+    strategy: resolveStrategySet(registry, planned.strategy),
+    scenario: scenarioById(registry, planned.scenario),
+    params: params?.[planned.scenario] ?? {},
+    machine: machineByName(registry, planned.machine),
+    mode: planned.mode,
+    harts: planned.harts,
+  };
+}
+
+/** Parse `i/n`. */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!m) throw new UsageError(`--shard ${text}: expected i/n, e.g. 1/4`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1) throw new UsageError(`--shard ${text}: the shard count must be at least 1`);
+  if (index < 1 || index > count)
+    throw new UsageError(`--shard ${text}: the shard index must be from 1 to ${count}`);
+  return { index, count };
+}

@@ -1,0 +1,179 @@
+/**
+ * The registry: every strategy, named strategy set, scenario and machine the command line knows by
+ * name. Built-ins (the six strategy packages, the `linux-*` sets of catalog.md, the scenario
+ * library, core's PROFILES) plus whatever the config file and `--plugin` add; later entries replace
+ * earlier ones with the same name, so a config can re-register `early-sfence` with options.
+ *
+ * Workers rebuild the same registry from a `RegistrySpec` (plain data), because strategies and
+ * scenarios are functions and cannot cross a thread boundary.
+ */
+import {
+  type AnyScenario,
+  defineStrategySet,
+  type MachineConfig,
+  PROFILES,
+  type Strategy,
+  type StrategySet,
+} from '@tlblab/core';
+import { scenarios as builtinScenarios } from '@tlblab/scenarios';
+import baseline, { onBaseline } from '@tlblab/strategy-baseline';
+import earlySfence from '@tlblab/strategy-early-sfence';
+import flushCacheVmap from '@tlblab/strategy-flush-cache-vmap';
+import notraceFault from '@tlblab/strategy-notrace-fault';
+import rangedFlush from '@tlblab/strategy-ranged-flush';
+import sv32VmallocFault from '@tlblab/strategy-sv32-vmalloc-fault';
+import { UsageError, unknownName } from './errors.js';
+
+export interface Registry {
+  /** Strategies by name (instances with their default options unless a config gave others). */
+  readonly strategies: ReadonlyMap<string, Strategy>;
+  /** Named strategy sets (`linux-6.12`, sets from configs). */
+  readonly sets: ReadonlyMap<string, StrategySet>;
+  readonly scenarios: ReadonlyMap<string, AnyScenario>;
+  readonly machines: ReadonlyMap<string, MachineConfig>;
+  /** The convention that a single strategy name X means the set [baseline, X]. */
+  readonly onBaseline: (strategy: Strategy) => StrategySet;
+  /** Default `-s all` order: strategies then sets, in registration order. */
+  readonly defaultStrategyIds: readonly string[];
+}
+
+export interface RegistryParts {
+  readonly strategies?: readonly Strategy[];
+  readonly sets?: readonly StrategySet[];
+  readonly scenarios?: readonly AnyScenario[];
+  readonly machines?: readonly MachineConfig[];
+  readonly onBaseline?: (strategy: Strategy) => StrategySet;
+}
+
+/** Build a registry from parts, in order; a later part replaces an earlier entry of the same name. */
+export function createRegistry(...parts: RegistryParts[]): Registry {
+  const strategies = new Map<string, Strategy>();
+  const sets = new Map<string, StrategySet>();
+  const scenarios = new Map<string, AnyScenario>();
+  const machines = new Map<string, MachineConfig>();
+  let onBaseline: (s: Strategy) => StrategySet = (s) => defineStrategySet(s.name, [s], s.meta.title);
+  for (const p of parts) {
+    for (const s of p.strategies ?? []) strategies.set(s.name, s);
+    for (const s of p.sets ?? []) sets.set(s.id, s);
+    for (const s of p.scenarios ?? []) scenarios.set(s.id, s);
+    for (const m of p.machines ?? []) machines.set(m.name, m);
+    if (p.onBaseline) onBaseline = p.onBaseline;
+  }
+  for (const id of sets.keys()) {
+    if (strategies.has(id))
+      throw new UsageError(`strategy set '${id}' has the name of a strategy; rename one of them`);
+  }
+  return {
+    strategies,
+    sets,
+    scenarios,
+    machines,
+    onBaseline,
+    defaultStrategyIds: [...strategies.keys(), ...sets.keys()],
+  };
+}
+
+/** Names of the built-in strategy packages, in catalog.md's order. */
+export const BUILTIN_STRATEGIES = [
+  'baseline',
+  'sv32-vmalloc-fault',
+  'notrace-fault',
+  'flush-cache-vmap',
+  'ranged-flush',
+  'early-sfence',
+] as const;
+
+/**
+ * The built-ins. Imported statically: from source, piscina workers load this module through tsx's
+ * require hook (Node 20 workers do not get the ESM loader hooks), where a dynamic `import()` of a
+ * workspace package's .ts source would fail.
+ */
+export function builtinParts(): RegistryParts {
+  const base = baseline();
+  const vmallocFault = sv32VmallocFault();
+  const strategies: Strategy[] = [
+    base,
+    vmallocFault,
+    notraceFault(),
+    flushCacheVmap(),
+    rangedFlush(),
+    earlySfence(),
+  ] as Strategy[];
+  // catalog.md, "Named strategy sets": the kernel's real history. linux-6.4's 64-bit
+  // vmalloc_fault (vmalloc and modules ranges) came with no PGD pre-allocation (7d3332be011e added
+  // it in v6.5); the legacy64 option's kernelConfig says so.
+  const sets: StrategySet[] = [
+    defineStrategySet(
+      'linux-6.4',
+      [base, sv32VmallocFault({ legacy64: true })] as Strategy[],
+      'Linux 6.4: 64-bit vmalloc_fault, no PGD pre-allocation',
+    ),
+    defineStrategySet(
+      'linux-6.5',
+      [base, vmallocFault, flushCacheVmap()] as Strategy[],
+      'Linux 6.5: flush_cache_vmap flushes every hart (7e3811521dc3)',
+    ),
+    defineStrategySet(
+      'linux-6.7',
+      [base, vmallocFault, rangedFlush()] as Strategy[],
+      'Linux 6.7: ranged flush_tlb_kernel_range (5e22bfd520ea)',
+    ),
+    defineStrategySet(
+      'linux-6.12',
+      [base, vmallocFault, rangedFlush(), earlySfence()] as Strategy[],
+      'Linux 6.12: early sfence.vma in the trap entry (503638e0babf)',
+    ),
+  ];
+  return {
+    strategies,
+    sets,
+    scenarios: (builtinScenarios ?? []) as readonly AnyScenario[],
+    machines: Object.values(PROFILES),
+    onBaseline,
+  };
+}
+
+/** Core's machine profiles only (all that `list machines` needs). */
+export function profileParts(): RegistryParts {
+  return { machines: Object.values(PROFILES) };
+}
+
+/**
+ * Resolve a strategy-set name as the command line accepts it:
+ * - a named set (`linux-6.12`);
+ * - one strategy `X`: the set [baseline, X] (`baseline` alone is just itself);
+ * - members joined by `+` (`baseline+early-sfence`): exactly those, in order.
+ */
+export function resolveStrategySet(registry: Registry, id: string): StrategySet {
+  const named = registry.sets.get(id);
+  if (named) return named;
+  if (id.includes('+')) {
+    const members = id.split('+').map((n) => strategyByName(registry, n));
+    return defineStrategySet(id, members, members.map((m) => m.meta.title).join(' + '));
+  }
+  const single = registry.strategies.get(id);
+  if (single) {
+    const set = registry.onBaseline(single);
+    // The set must carry the name the user typed (reports and cell ids use it).
+    return set.id === id ? set : defineStrategySet(id, set.members, set.title);
+  }
+  throw unknownName('strategy', id, [...registry.strategies.keys(), ...registry.sets.keys()]);
+}
+
+export function strategyByName(registry: Registry, name: string): Strategy {
+  const s = registry.strategies.get(name);
+  if (!s) throw unknownName('strategy', name, registry.strategies.keys());
+  return s;
+}
+
+export function scenarioById(registry: Registry, id: string): AnyScenario {
+  const s = registry.scenarios.get(id);
+  if (!s) throw unknownName('scenario', id, registry.scenarios.keys());
+  return s;
+}
+
+export function machineByName(registry: Registry, name: string): MachineConfig {
+  const m = registry.machines.get(name);
+  if (!m) throw unknownName('machine', name, registry.machines.keys());
+  return m;
+}

@@ -1,0 +1,342 @@
+/**
+ * `tlblab new strategy|scenario <name>`: a plugin package that builds and passes its tests at once
+ * (issue 6). Standalone: it depends on the published `@tlblab/core` (peer + dev), tsup, vitest and
+ * TypeScript at the versions toolchain.md found to work on Node 20.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UsageError } from './errors.js';
+import { TOOL_VERSION } from './version.js';
+
+export type PluginKind = 'strategy' | 'scenario';
+
+export interface ScaffoldOptions {
+  readonly kind: PluginKind;
+  readonly name: string;
+  /** Parent folder. */
+  readonly cwd: string;
+  /** Folder to create (default `<kind>-<name>`). */
+  readonly dir?: string;
+  /** npm package name (default `tlblab-<kind>-<name>`). */
+  readonly packageName?: string;
+}
+
+const NAME_RE = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+function camel(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function packageJson(o: Required<Omit<ScaffoldOptions, 'cwd' | 'dir'>>): string {
+  const coreRange = `^${TOOL_VERSION}`;
+  return `${JSON.stringify(
+    {
+      name: o.packageName,
+      version: '0.1.0',
+      description: `A tlblab ${o.kind}: ${o.name}.`,
+      type: 'module',
+      license: 'MIT',
+      sideEffects: false,
+      exports: {
+        '.': { types: './dist/index.d.ts', import: './dist/index.js' },
+        './package.json': './package.json',
+      },
+      main: './dist/index.js',
+      types: './dist/index.d.ts',
+      files: ['dist'],
+      scripts: { build: 'tsup', test: 'vitest run', typecheck: 'tsc -p tsconfig.json' },
+      keywords: ['tlblab', `tlblab-${o.kind}`, 'riscv'],
+      dependencies: { zod: '^4.1.0' },
+      peerDependencies: { '@tlblab/core': coreRange },
+      devDependencies: {
+        '@tlblab/core': coreRange,
+        '@types/node': '^20.19.0',
+        tsup: '8.5.1',
+        typescript: '5.9.3',
+        vitest: '4.1.12',
+      },
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+const TSCONFIG = `${JSON.stringify(
+  {
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      lib: ['ES2023'],
+      types: ['node'],
+      strict: true,
+      isolatedModules: true,
+      verbatimModuleSyntax: true,
+      skipLibCheck: true,
+      noEmit: true,
+    },
+    include: ['src', '*.config.ts'],
+  },
+  null,
+  2,
+)}\n`;
+
+const TSUP = `import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: ['src/index.ts'],
+  format: ['esm'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+});
+`;
+
+const VITEST = `import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: { include: ['src/**/*.test.ts'] },
+});
+`;
+
+function strategySource(name: string): string {
+  const fn = camel(name);
+  return `/**
+ * \`${name}\`: a tlblab strategy (a kernel TLB-maintenance policy).
+ *
+ * As generated it publishes every new kernel mapping with \`flush_tlb_all()\` on every hart (the
+ * v6.5 policy of 7e3811521dc3): replace the slots with your policy and cite the kernel change it
+ * models in \`meta.source\`.
+ */
+import { type Strategy, defineStrategy, parseOptions } from '@tlblab/core';
+import { z } from 'zod';
+
+export const optionsSchema = z
+  .object({
+    /** How remote harts are reached: kernel IPIs or the SBI remote-fence call. */
+    transport: z.enum(['ipi', 'sbi']).default('ipi'),
+  })
+  .strict();
+
+export type ${fn[0]!.toUpperCase()}${fn.slice(1)}Options = z.input<typeof optionsSchema>;
+
+export default function ${fn}(options?: z.input<typeof optionsSchema>): Strategy<z.output<typeof optionsSchema>> {
+  const opts = parseOptions('${name}', optionsSchema, options);
+  return defineStrategy({
+    name: '${name}',
+    meta: {
+      title: '${name}',
+      description: 'flush_cache_vmap() flushes every hart after a new kernel mapping.',
+      source: { note: 'describe the kernel change this policy models (commit, version)' },
+      slots: ['flushCacheVmap'],
+    },
+    options: opts,
+    setup: () => ({
+      // After the PTEs are stored: no hart may keep a stale (or cached invalid) entry for the range.
+      flushCacheVmap: (ctx) => ctx.flushTlbAll({ transport: opts.transport }),
+    }),
+  });
+}
+`;
+}
+
+function strategyTest(name: string): string {
+  const fn = camel(name);
+  return `import { PROFILES, area, defineScenario, ops, runCell } from '@tlblab/core';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import ${fn} from './index.js';
+
+/** Hart 0 vmallocs and publishes a buffer; hart 1 reads it (the 2023 report, in small). */
+const crossHart = defineScenario({
+  id: 'cross-hart-read',
+  meta: { title: 'cross-hart read', story: 'hart 0 maps, hart 1 reads', source: 'conformance test' },
+  minHarts: 2,
+  modes: ['sv39'],
+  expect: 'ok',
+  params: z.object({ pages: z.number().int().min(1).default(4) }),
+  build: (p) => ({
+    programs: [
+      [ops.vmalloc('buf', p.pages), ops.stream('buf', 'write'), ops.signal('ready')],
+      [ops.wait('ready'), ops.read(area('buf', 0)), ops.stream('buf')],
+    ],
+  }),
+});
+
+const cell = { strategy: ${fn}(), scenario: crossHart, machine: PROFILES['caches-invalid']!, harts: 2 };
+
+describe('${name}', () => {
+  it('carries its name and the options it resolved', () => {
+    const s = ${fn}({ transport: 'sbi' });
+    expect(s.name).toBe('${name}');
+    expect(s.options).toEqual({ transport: 'sbi' });
+  });
+
+  it('never throws, hangs or runs out of steps, and keeps the kernel alive on a caching core', () => {
+    const r = runCell(cell, { base: 0, count: 20 });
+    expect(r.outcomes['strategy-error'] ?? 0).toBe(0);
+    expect(r.outcomes['step-limit'] ?? 0).toBe(0);
+    expect(r.verdict).toBe('correct');
+  });
+
+  it('gives the same record for the same seeds', () => {
+    expect(runCell(cell, { base: 0, count: 5 })).toEqual(runCell(cell, { base: 0, count: 5 }));
+  });
+
+  it('rejects an unknown option value, naming it', () => {
+    expect(() => ${fn}({ transport: 'smoke-signals' as never })).toThrow(/transport/);
+  });
+});
+`;
+}
+
+function scenarioSource(name: string): string {
+  const fn = camel(name);
+  return `/**
+ * \`${name}\`: a tlblab scenario (a kernel program per hart, and what the kernel must survive).
+ *
+ * As generated: hart 0 vmallocs a buffer, fills it and signals; hart 1, which touched the address
+ * speculatively beforehand, waits and reads it. Replace the programs with your story and cite its
+ * source (a bug report, a commit) in \`meta\`.
+ */
+import { area, defineScenario, ops } from '@tlblab/core';
+import { z } from 'zod';
+
+export const paramsSchema = z
+  .object({
+    /** Pages of the buffer. */
+    pages: z.number().int().min(1).max(64).default(4),
+  })
+  .strict();
+
+const ${fn} = defineScenario({
+  id: '${name}',
+  meta: {
+    title: '${name}',
+    story: 'Hart 0 vmallocs a buffer and publishes it; hart 1 reads it.',
+    source: 'describe where this story comes from (report, commit)',
+  },
+  minHarts: 2,
+  modes: ['sv39', 'sv48', 'sv57'],
+  expect: 'ok',
+  purpose: 'survival',
+  params: paramsSchema,
+  build: (p) => ({
+    programs: [
+      [ops.vmalloc('buf', p.pages), ops.stream('buf', 'write'), ops.signal('ready')],
+      [ops.wait('ready'), ops.read(area('buf', 0)), ops.stream('buf')],
+    ],
+  }),
+});
+
+export default ${fn};
+`;
+}
+
+function scenarioTest(name: string): string {
+  const fn = camel(name);
+  return `import { PROFILES, defineStrategy, layoutFor, runCell } from '@tlblab/core';
+import { describe, expect, it } from 'vitest';
+import ${fn} from './index.js';
+
+/** A strategy that fences every hart after each new mapping: the scenario must pass with it. */
+const flushAll = defineStrategy({
+  name: 'flush-all',
+  meta: { title: 'flush all', description: 'flush_tlb_all() after every mapping', source: {}, slots: ['flushCacheVmap'] },
+  setup: () => ({ flushCacheVmap: (ctx) => ctx.flushTlbAll() }),
+});
+
+describe('${name}', () => {
+  it('builds one program per hart with valid default parameters', () => {
+    const params = ${fn}.params.parse({});
+    const built = ${fn}.build(params, { harts: ${fn}.minHarts, mode: 'sv39', layout: layoutFor('sv39') });
+    expect(built.programs.length).toBeLessThanOrEqual(${fn}.minHarts);
+    expect(built.programs.flat().length).toBeGreaterThan(0);
+  });
+
+  it('meets its expectation under a strategy that flushes every hart', () => {
+    const r = runCell(
+      { strategy: flushAll, scenario: ${fn}, machine: PROFILES['caches-invalid']!, harts: 2 },
+      { base: 0, count: 20 },
+    );
+    expect(r.verdict).toBe('correct');
+  });
+
+  it('rejects a bad parameter, naming it', () => {
+    expect(() => ${fn}.params.parse({ pages: 0 })).toThrow(/pages|>=/);
+  });
+});
+`;
+}
+
+function readme(kind: PluginKind, name: string, pkg: string): string {
+  const fn = camel(name);
+  const use =
+    kind === 'strategy'
+      ? `tlblab run -s ${name} -c cross-hart-vmalloc -m caches-invalid --plugin ${pkg}\ntlblab compare -s baseline,${name} -c all --plugin ${pkg} --out results.jsonl`
+      : `tlblab run -s early-sfence -c ${name} -m caches-invalid --plugin ${pkg}\ntlblab compare -c ${name} --plugin ${pkg} --out results.jsonl`;
+  return `# ${pkg}
+
+A tlblab ${kind}: \`${name}\`.
+
+## What it models
+
+Describe the ${kind === 'strategy' ? 'kernel policy and the commit it comes from' : 'story, its source, and what the kernel must survive'}.
+
+## Use
+
+\`\`\`sh
+${use}
+\`\`\`
+
+or register it in \`tlblab.config.ts\`:
+
+\`\`\`ts
+import { defineConfig } from '@tlblab/core';
+import ${fn} from '${pkg}';
+
+export default defineConfig({ ${kind === 'strategy' ? 'strategies' : 'scenarios'}: [${kind === 'strategy' ? `${fn}()` : fn}] });
+\`\`\`
+
+## API
+
+\`export default\` ${kind === 'strategy' ? `\`${fn}(options?)\`, a factory returning the strategy; options are checked by \`optionsSchema\`` : `the scenario; its parameters are checked by \`paramsSchema\``}.
+
+## Develop
+
+\`\`\`sh
+npm install
+npm run build
+npm test
+\`\`\`
+`;
+}
+
+/** Write the package; returns the folder created. */
+export function scaffold(o: ScaffoldOptions): string {
+  if (o.kind !== 'strategy' && o.kind !== 'scenario') {
+    throw new UsageError(`new ${String(o.kind)}: expected 'strategy' or 'scenario'`);
+  }
+  if (!NAME_RE.test(o.name)) {
+    throw new UsageError(
+      `new ${o.kind} ${o.name}: the name must be kebab-case (lower-case letters, digits, single dashes)`,
+    );
+  }
+  const dir = resolve(o.cwd, o.dir ?? `${o.kind}-${o.name}`);
+  if (existsSync(dir)) throw new UsageError(`new ${o.kind} ${o.name}: ${dir} already exists`);
+  const packageName = o.packageName ?? `tlblab-${o.kind}-${o.name}`;
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  const files: Record<string, string> = {
+    'package.json': packageJson({ kind: o.kind, name: o.name, packageName }),
+    'tsconfig.json': TSCONFIG,
+    'tsup.config.ts': TSUP,
+    'vitest.config.ts': VITEST,
+    'README.md': readme(o.kind, o.name, packageName),
+    '.gitignore': 'node_modules/\ndist/\n',
+    'src/index.ts': o.kind === 'strategy' ? strategySource(o.name) : scenarioSource(o.name),
+    'src/index.test.ts': o.kind === 'strategy' ? strategyTest(o.name) : scenarioTest(o.name),
+  };
+  for (const [rel, text] of Object.entries(files)) writeFileSync(join(dir, rel), text);
+  return dir;
+}

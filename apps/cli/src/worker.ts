@@ -1,0 +1,52 @@
+/**
+ * The piscina worker: rebuilds the registry from its spec (once per worker and spec), turns the
+ * planned cell into a core cell and runs it. Everything crossing the thread boundary is plain data.
+ */
+import { type CellRecord, runCell } from '@tlblab/core';
+import { type LoadedRegistry, loadRegistry, type RegistrySpec } from './config.js';
+import { oneLine } from './errors.js';
+import { coreCell, type PlanInput, type PlannedCell } from './plan.js';
+
+export interface CellTask {
+  readonly kind: 'cell';
+  readonly spec: RegistrySpec;
+  readonly cell: PlannedCell;
+  readonly seeds: PlanInput['seeds'];
+  readonly params: PlanInput['params'];
+}
+
+/** Load the registry ahead of the first cell, so loading does not count against a cell's watchdog. */
+export interface WarmTask {
+  readonly kind: 'warm';
+  readonly spec: RegistrySpec;
+}
+
+export type WorkerResult = { readonly record: CellRecord } | { readonly error: string };
+
+const registries = new Map<string, Promise<LoadedRegistry>>();
+
+function registryFor(spec: RegistrySpec): Promise<LoadedRegistry> {
+  const key = JSON.stringify(spec);
+  let r = registries.get(key);
+  if (!r) {
+    r = loadRegistry(spec);
+    registries.set(key, r);
+  }
+  return r;
+}
+
+/** Run one task in this thread (the pool's workers and `--jobs 0`-style in-process use alike). */
+export async function runTask(task: CellTask | WarmTask): Promise<WorkerResult | null> {
+  try {
+    const { registry } = await registryFor(task.spec);
+    if (task.kind === 'warm') return null;
+    const record = runCell(coreCell(registry, task.cell, task.params), task.seeds, {
+      index: task.cell.index,
+    });
+    return { record };
+  } catch (e) {
+    return { error: oneLine(e) };
+  }
+}
+
+export default runTask;
