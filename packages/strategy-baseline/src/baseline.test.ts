@@ -1,0 +1,109 @@
+import { defineScenario, ops, PluginOptionError, PROFILES, simulate } from '@tlblab/core';
+import { probes, runStrategyConformance } from '@tlblab/strategy-tester';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { baseline, onBaseline } from './index.js';
+
+runStrategyConformance(baseline(), {
+  packageName: '@tlblab/strategy-baseline',
+  factory: baseline,
+  invalidOptions: [{ transport: 'mmio' }, { threshold: 64 }],
+  valid: [
+    { scenario: probes.kernelProtectionFault },
+    { scenario: probes.kernelNofaultWrite },
+    { scenario: probes.vmallocGuardPage },
+    { scenario: probes.vfreeReuse },
+    // "Such cores don't need it": no V=0 caching and PTE stores visible at once.
+    { scenario: probes.crossHartVmalloc, machine: 'emulator' },
+    { scenario: probes.crossHartVmalloc, machine: 'no-invalid-caching' },
+    { scenario: probes.vmapStackMigrate, machine: 'no-invalid-caching' },
+  ],
+  invalid: [
+    { scenario: probes.crossHartVmalloc, outcome: 'panic:spurious-fault' },
+    { scenario: probes.moduleLoadExec, outcome: 'panic:spurious-fault' },
+    { scenario: probes.ioremapIrq, outcome: 'panic:spurious-fault' },
+    { scenario: probes.vmapStackMigrate, outcome: 'panic:stack-overflow' },
+    // The "small window": no V=0 caching, but a new PTE may be invisible to the walker for d steps.
+    {
+      scenario: probes.crossHartVmalloc,
+      machine: 'reorder-window',
+      outcome: 'panic:spurious-fault',
+      seeds: 40,
+    },
+    // Sv32 never got PGD pre-allocation: without vmalloc_fault an older root never sees the new entry.
+    {
+      scenario: probes.sv32NewPgd,
+      mode: 'sv32',
+      machine: 'emulator',
+      outcome: 'panic:spurious-fault',
+      always: true,
+    },
+  ],
+});
+
+const mapAndFree = defineScenario({
+  id: 'map-and-free',
+  meta: { title: 'vmalloc then vfree', story: 'One mapping, one unmap.', source: 'test fixture' },
+  minHarts: 1,
+  modes: ['sv39'],
+  expect: 'ok',
+  params: z.object({ free: z.boolean().default(true) }),
+  build: ({ free }) => ({ programs: [[ops.vmalloc('a', 2), ...(free ? [ops.vfree('a')] : [])]] }),
+});
+
+describe('baseline', () => {
+  const emulator = PROFILES.emulator!;
+
+  it('issues no fence at all after a new kernel mapping (flush_cache_vmap is a no-op)', () => {
+    const r = simulate(
+      { strategy: baseline(), scenario: mapAndFree, params: { free: false }, machine: emulator, harts: 4 },
+      1,
+    );
+    expect(r.metrics.mappings).toBe(1);
+    expect(r.metrics.sfenceAll + r.metrics.sfenceVa + r.metrics.ipisSent + r.metrics.sbiCalls).toBe(0);
+  });
+
+  it('flushes every hart fully on unmap: one full sfence.vma each, harts-1 IPIs', () => {
+    const r = simulate({ strategy: baseline(), scenario: mapAndFree, machine: emulator, harts: 4 }, 1);
+    expect(r.metrics.sfenceAll).toBe(4);
+    expect(r.metrics.ipisSent).toBe(3);
+    expect(r.metrics.sfenceVa).toBe(0);
+  });
+
+  it('goes through the SBI remote fence instead of IPIs with transport sbi', () => {
+    const r = simulate(
+      { strategy: baseline({ transport: 'sbi' }), scenario: mapAndFree, machine: emulator, harts: 4 },
+      1,
+    );
+    expect(r.metrics.sbiCalls).toBe(1);
+    expect(r.metrics.ipisSent).toBe(0);
+    expect(r.metrics.sfenceFirmware).toBe(4);
+  });
+
+  it('refuses an unknown transport naming the plugin, the option and the value', () => {
+    const err = (() => {
+      try {
+        baseline({ transport: 'mmio' as 'ipi' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(PluginOptionError);
+    expect(err).toMatchObject({ plugin: 'baseline', option: 'transport', value: 'mmio' });
+  });
+});
+
+describe('onBaseline', () => {
+  it('puts the baseline first and the strategy after it, under the strategy name', () => {
+    const other = { ...baseline(), name: 'other', meta: { ...baseline().meta, title: 'Other' } };
+    const set = onBaseline(other);
+    expect(set.id).toBe('other');
+    expect(set.members.map((m) => m.name)).toEqual(['baseline', 'other']);
+  });
+
+  it('keeps the baseline alone, with the options it was given', () => {
+    const set = onBaseline(baseline({ transport: 'sbi' }));
+    expect(set.members).toHaveLength(1);
+    expect(set.members[0]!.options).toEqual({ transport: 'sbi' });
+  });
+});
