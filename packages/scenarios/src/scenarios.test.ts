@@ -1,6 +1,7 @@
 import {
   type Cell,
   ConfigError,
+  defineStrategy,
   layoutFor,
   PluginOptionError,
   PROFILES,
@@ -10,7 +11,7 @@ import {
   simulate,
 } from '@tlblab/core';
 import { describe, expect, it } from 'vitest';
-import { fenceEverything } from '../test/kernels.js';
+import { fenceEverything, v65rc1Baseline } from '../test/kernels.js';
 import * as lib from './index.js';
 import { scenarioById, scenarios } from './index.js';
 
@@ -230,5 +231,83 @@ describe('an obviously correct kernel on the emulator (quick pass)', () => {
       expect(r.metrics.ipisSent).toBeGreaterThan(0);
       expect(r.metrics.refillMisses, s.id).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('scenarios that catch what they are about, on the emulator', () => {
+  it('vfree-reuse reports stale-access when vfree has no flush_tlb_kernel_range', () => {
+    const noFlush = defineStrategy({
+      name: 'no-flush',
+      meta: { title: 'no slots', description: 'tests', source: {} },
+      setup: () => ({}),
+    });
+    const r = runCell(
+      { strategy: noFlush, scenario: lib.vfreeReuse, machine: PROFILES.emulator!, harts: 2 },
+      { base: 0, count: 8 },
+    );
+    expect(r.outcomes).toEqual({ 'stale-access': 8 });
+    expect(r.firstFailure!.failure!.message).toMatch(/use after free/);
+  });
+
+  it('sv32-new-pgd fails without vmalloc_fault even where nothing is cached: the process roots lack the entry', () => {
+    const r = runCell(
+      {
+        strategy: v65rc1Baseline,
+        scenario: lib.sv32NewPgd,
+        machine: PROFILES.emulator!,
+        mode: 'sv32',
+        harts: 2,
+      },
+      { base: 0, count: 8 },
+    );
+    expect(r.outcomes).toEqual({ 'panic:spurious-fault': 8 });
+    expect(r.firstFailure!.failure!.stval).toBe('0xa0000000');
+  });
+
+  it('the protection fault is an oops and the nofault write survives under the baseline on the emulator', () => {
+    for (const target of ['rodata', 'vmalloc-ro'] as const) {
+      const oops = runCell(
+        {
+          strategy: v65rc1Baseline,
+          scenario: lib.kernelProtectionFault,
+          machine: PROFILES.emulator!,
+          harts: 2,
+          params: { target },
+        },
+        { base: 0, count: 8 },
+      );
+      expect(oops.outcomes, target).toEqual({ oops: 8 });
+      const ok = runCell(
+        {
+          strategy: v65rc1Baseline,
+          scenario: lib.kernelNofaultWrite,
+          machine: PROFILES.emulator!,
+          harts: 2,
+          params: { target },
+        },
+        { base: 0, count: 8 },
+      );
+      expect(ok.outcomes, target).toEqual({ ok: 8 });
+    }
+  });
+
+  it('kernel-protection-fault on a vmalloc table catches a set_memory_ro without its flush (the write goes through)', () => {
+    const noFlush = defineStrategy({
+      name: 'no-flush',
+      meta: { title: 'no slots', description: 'tests', source: {} },
+      setup: () => ({}),
+    });
+    const r = runCell(
+      {
+        strategy: noFlush,
+        scenario: lib.kernelProtectionFault,
+        machine: PROFILES.emulator!,
+        harts: 1,
+        params: { target: 'vmalloc-ro' },
+      },
+      { base: 0, count: 4 },
+    );
+    expect(r.outcomes).toEqual({ ok: 4 });
+    expect(r.verdict).toBe('incorrect');
   });
 });
