@@ -22,7 +22,9 @@ for (const s of scenarios) {
       .filter(([o]) => o !== s.expect)
       .map(([o, n]) => `${o} ${n}`)
       .join(', ');
-    cols.push(`h${harts} ${((100 * failed) / count).toFixed(0)}% fail${detail ? ` (${detail}; first seed ${r.firstFailure?.seed})` : ''}`);
+    cols.push(
+      `h${harts} ${((100 * failed) / count).toFixed(0)}% fail${detail ? ` (${detail}; first seed ${r.firstFailure?.seed})` : ''}`,
+    );
   }
   console.log(`${s.id.padEnd(24)} ${mode} expect ${s.expect}: ${cols.join('   ')}`);
 }

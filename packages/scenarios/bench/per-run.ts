@@ -15,7 +15,11 @@ if (!machine) throw new Error(`unknown machine '${process.argv[2]}'`);
 const runs = Number(process.argv[3] ?? 200);
 const empty = defineScenario({
   id: '(empty programs)',
-  meta: { title: 'boot only', story: 'No program: what a run costs before any scenario op.', source: 'bench' },
+  meta: {
+    title: 'boot only',
+    story: 'No program: what a run costs before any scenario op.',
+    source: 'bench',
+  },
   minHarts: 1,
   modes: ['sv32', 'sv39', 'sv48', 'sv57'],
   expect: 'ok',
@@ -33,7 +37,9 @@ for (const s of [empty, ...scenarios]) {
     let steps = 0;
     const t0 = performance.now();
     for (let i = 0; i < runs; i++) steps += simulate(cell, i).metrics.steps;
-    cols.push(`h${harts} ${((performance.now() - t0) / runs).toFixed(3)} ms/run, ${Math.round(steps / runs)} steps`);
+    cols.push(
+      `h${harts} ${((performance.now() - t0) / runs).toFixed(3)} ms/run, ${Math.round(steps / runs)} steps`,
+    );
   }
   console.log(`${s.id.padEnd(24)} ${mode}  ${cols.join('   ')}`);
 }
