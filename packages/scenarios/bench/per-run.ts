@@ -1,5 +1,6 @@
 /**
- * Per-run cost of every built-in scenario (ms per simulate() call, after warm-up) at 2 and 8 harts,
+ * Per-run cost of every built-in scenario (CPU ms per simulate() call, after warm-up, so that other
+ * processes on the machine do not inflate it) at 2 and 8 harts,
  * under a kernel that fences every hart on every map and unmap, on the `emulator` profile, plus
  * the cost of an empty program (the core's per-run boot) for reference.
  *
