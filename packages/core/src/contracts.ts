@@ -256,7 +256,15 @@ export type Target =
 export type Op =
   | { readonly op: 'access'; readonly type: AccessType; readonly target: Target; readonly nofault?: boolean; readonly program?: true }
   | { readonly op: 'stream'; readonly type: 'read' | 'write'; readonly area: string; readonly fromPage?: number; readonly pages?: number }
-  | { readonly op: 'map'; readonly kind: 'vmalloc' | 'vmap' | 'ioremap' | 'module'; readonly area: string; readonly pages: number; readonly exec?: boolean }
+  | {
+      readonly op: 'map';
+      readonly kind: 'vmalloc' | 'vmap' | 'ioremap' | 'module';
+      readonly area: string;
+      readonly pages: number;
+      readonly exec?: boolean;
+      /** Alignment of the area's start in pages (a power of two; `__vmalloc_node(size, align)`). */
+      readonly align?: number;
+    }
   | { readonly op: 'vfree'; readonly area: string }
   | { readonly op: 'set-memory-ro'; readonly area: string }
   | { readonly op: 'spawn'; readonly task: string }

@@ -31,8 +31,9 @@ export const ops = {
     ...(fromPage === undefined ? {} : { fromPage }),
     ...(pages === undefined ? {} : { pages }),
   }),
-  /** vmalloc(pages * PAGE_SIZE), bound to `name`. */
-  vmalloc: (name: string, pages: number): Op => ({ op: 'map', kind: 'vmalloc', area: name, pages }),
+  /** vmalloc(pages * PAGE_SIZE), bound to `name`; `align` in pages (a power of two). */
+  vmalloc: (name: string, pages: number, opts: { align?: number } = {}): Op =>
+    opts.align === undefined ? { op: 'map', kind: 'vmalloc', area: name, pages } : { op: 'map', kind: 'vmalloc', area: name, pages, align: opts.align },
   /** vmap() of existing pages. */
   vmap: (name: string, pages: number): Op => ({ op: 'map', kind: 'vmap', area: name, pages }),
   /** ioremap() of MMIO. */

@@ -110,10 +110,21 @@ export function prepareCell(cell: Cell): Prepared {
     ...members.map((m) => m.kernelConfig),
     cell.kernel,
   );
+  // Overrides as the slots really compose: from what each member's setup returns on this machine
+  // (a strategy inert on this mode fills nothing and overrides nothing). A setup that throws is
+  // reported per run as strategy-error; here its declared slots stand in.
   const overrides: SlotOverride[] = [];
   const owner: Partial<Record<SlotName, string>> = {};
+  const noCharge = () => {};
   for (const m of members) {
-    for (const slot of m.meta.slots ?? []) {
+    let filled: readonly SlotName[];
+    try {
+      const got = m.setup(strategySetup(mode, kernel, cell.machine, cell.harts, noCharge, () => 0));
+      filled = SLOT_NAMES.filter((slot) => typeof got?.[slot] === 'function');
+    } catch {
+      filled = m.meta.slots ?? [];
+    }
+    for (const slot of filled) {
       if (owner[slot] !== undefined && owner[slot] !== m.name) overrides.push({ slot, by: m.name, over: owner[slot]! });
       owner[slot] = m.name;
     }
@@ -146,34 +157,38 @@ class Bitmap implements HartBitmap {
   }
 }
 
+function strategySetup(
+  mode: Mode,
+  kernel: KernelConfig,
+  machine: MachineConfig,
+  harts: number,
+  charge: (hart: number, words: number) => void,
+  current: () => number,
+): StrategySetup {
+  return {
+    harts,
+    mode,
+    layout: layoutFor(mode),
+    kernel,
+    machine,
+    hartBitmap: (name) => new Bitmap(name, harts, charge, current),
+    perHart: <T>(init: (hart: number) => T): PerHart<T> => {
+      const values = Array.from({ length: harts }, (_, i) => init(i));
+      return { get: (h) => values[h]!, set: (h, v) => void (values[h] = v) };
+    },
+  };
+}
+
 function compose(prepared: Prepared, machine: MachineConfig, harts: number, sim: () => Simulator): ComposedStrategy {
   const slots: StrategySlots = {};
   const slotOwner: Partial<Record<SlotName, string>> = {};
   const notrace = new Set<string>();
   let kernelFaultFn: string | null = null;
-  const layout = layoutFor(prepared.mode);
+  const charge = (hart: number, words: number) => {
+    sim().hw.harts[hart]!.clock += words * machine.costs.bitmapWordStore;
+  };
   for (const m of prepared.members) {
-    const setup: StrategySetup = {
-      harts,
-      mode: prepared.mode,
-      layout,
-      kernel: prepared.kernel,
-      machine,
-      hartBitmap: (name) =>
-        new Bitmap(
-          name,
-          harts,
-          (hart, words) => {
-            const s = sim();
-            s.hw.harts[hart]!.clock += words * machine.costs.bitmapWordStore;
-          },
-          () => sim().currentHart,
-        ),
-      perHart: <T>(init: (hart: number) => T): PerHart<T> => {
-        const values = Array.from({ length: harts }, (_, i) => init(i));
-        return { get: (h) => values[h]!, set: (h, v) => void (values[h] = v) };
-      },
-    };
+    const setup = strategySetup(prepared.mode, prepared.kernel, machine, harts, charge, () => sim().currentHart);
     let got: StrategySlots;
     try {
       got = m.setup(setup);

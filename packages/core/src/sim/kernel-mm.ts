@@ -214,16 +214,19 @@ export class KernelMm {
     for (let i = 0; i < pages; i++) this.setLeaf(root, USER_BASE_VPN + i, 0, PAGE_USER, this.allocPage(), true);
   }
 
-  /** alloc_vmap_area: the lowest free range of `pages + guard` pages in `region`; -1 if none. */
-  allocVa(region: 'vmalloc' | 'modules', pages: number, guard: number): number {
+  /** alloc_vmap_area: the lowest free range of `pages + guard` pages in `region` whose start is a
+   *  multiple of `align` pages (a power of two); -1 if none. */
+  allocVa(region: 'vmalloc' | 'modules', pages: number, guard: number, align = 1): number {
     const list = this.free.get(region === 'modules' && !this.free.has('modules') ? 'vmalloc' : region)!;
     const need = pages + guard;
     for (let i = 0; i < list.length; i++) {
       const r = list[i]!;
-      if (r.end - r.start >= need) {
-        const start = r.start;
-        if (r.end - r.start === need) list.splice(i, 1);
-        else list[i] = { start: start + need, end: r.end };
+      const start = Math.ceil(r.start / align) * align;
+      if (start + need <= r.end) {
+        const pieces: VpnRange[] = [];
+        if (start > r.start) pieces.push({ start: r.start, end: start });
+        if (start + need < r.end) pieces.push({ start: start + need, end: r.end });
+        list.splice(i, 1, ...pieces);
         return start;
       }
     }

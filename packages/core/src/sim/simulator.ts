@@ -70,6 +70,8 @@ interface Area {
   freed: boolean;
   /** Tick of the PTE clears (for stale-access once published). */
   clearTick: number;
+  /** Alignment of the start, in pages. */
+  align?: number;
 }
 
 interface Task {
@@ -358,8 +360,8 @@ class KernelContextImpl implements KernelContext {
   get step() {
     return this.sim.hw.step;
   }
-  localSfence(form: FenceForm, vpn = 0, asid = this.h.hw.asid): void {
-    this.sim.fence(this.h, form, vpn, asid, 'local');
+  localSfence(form: FenceForm, vpn?: number, asid = this.h.hw.asid): void {
+    this.sim.fence(this.h, form, this.sim.checkFence(form, vpn, asid), asid, 'local');
   }
   walkInitMm(vpn: number): InitMmWalk {
     const read = this.sim.mm.walkNewest(this.sim.mm.initMm, vpn, this.leaf);
@@ -491,12 +493,16 @@ export class Simulator {
       this.pRunAhead = spec.runAhead.p;
       this.pWild = spec.wild.p;
     }
+    // Boot: the idle tasks' stacks first (on init_mm), then one process per hart whose root copies
+    // init_mm's kernel half as it is after boot (pgd_alloc), so without PGD pre-allocation every
+    // root still has the entries covering the boot stacks.
+    const bootTasks = Array.from({ length: input.harts }, (_, i) => this.bootTask(`swapper/${i}`));
     for (let i = 0; i < input.harts; i++) {
       const hw = this.hw.harts[i]!;
       hw.rootTable = this.mm.newProcessRoot();
       hw.asid = i + 1;
       this.mm.mapUserPages(hw.rootTable, input.userPages);
-      const task = this.bootTask(`swapper/${i}`);
+      const task = bootTasks[i]!;
       const program = flatten(input.programs[i] ?? []);
       const h: HartExec = {
         hw,
@@ -528,13 +534,16 @@ export class Simulator {
       h.ctx = new KernelContextImpl(this, h);
       h.ipiCtx = {
         hart: i,
-        localSfence: (form, vpn = 0, asid = hw.asid) => this.fence(h, form, vpn, asid, this.ipiOrigin),
+        localSfence: (form, vpn, asid = hw.asid) => this.fence(h, form, this.checkFence(form, vpn, asid), asid, this.ipiOrigin),
       };
       this.harts.push(h);
     }
     if (this.tracerOn) for (const h of this.harts) h.traceBuffer = this.bootArea(`ftrace/${h.hw.id}`, this.kernel.traceBufferPages, 'ftrace');
-    // Boot is over: every hart starts with empty translation caches and fences behind it.
+    // Boot is over: every hart starts with empty translation caches and a full fence behind every
+    // boot-time PTE store (secondary harts run `local_flush_tlb_all()` as they come up).
     this.hw.step = 1;
+    const bootTick = this.hw.nextTick();
+    for (const hw of this.hw.harts) hw.lastFullFence = bootTick;
   }
 
   /** Fence origin for IPI callbacks: `local` when the sender runs its own callback. */
@@ -710,7 +719,12 @@ export class Simulator {
           mapped: false,
           freed: false,
           clearTick: 0,
+          align: op.align ?? 1,
         };
+        const align = op.align ?? 1;
+        if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) {
+          throw new SimulationError(`map '${op.area}': align ${align} is not a power of two`);
+        }
         const flags = op.kind === 'module' && op.exec ? PAGE_KERNEL_EXEC : PAGE_KERNEL;
         h.frames.push(new MapFrame(area, flags));
         return;
@@ -799,7 +813,10 @@ export class Simulator {
         }
         // Enabling the tracer allocates every hart's ring buffer from this hart (ring_buffer_alloc).
         this.tracerOn = true;
-        for (const t of this.harts) {
+        // Frames run last-pushed first: push in reverse so the buffers are allocated in ascending
+        // hart order, as ring_buffer_alloc() walks the CPUs.
+        for (let k = this.harts.length - 1; k >= 0; k--) {
+          const t = this.harts[k]!;
           if (t.traceBuffer !== null) continue;
           const area = this.newArea(`ftrace/${t.hw.id}`, 'ftrace', this.kernel.traceBufferPages);
           t.traceBufferAllocating = true;
@@ -1203,6 +1220,13 @@ export class Simulator {
     } finally {
       ctx.queue = outer;
     }
+    if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+      throw new RunEnd('strategy-error', {
+        hart: h.hw.id,
+        step: this.hw.step,
+        message: `strategy '${this.strategy.slotOwner[slot] ?? '?'}' slot ${slot} returned a Promise: slots run synchronously inside one step (queue cross-hart work with ctx instead)`,
+      });
+    }
     for (let i = queue.length - 1; i >= 0; i--) h.frames.push(queue[i]!);
     return r;
   }
@@ -1233,7 +1257,7 @@ export class Simulator {
         h.hw.clock += costs.vmallocBase;
         const prev = this.getArea(a.name);
         if (prev && !prev.freed) throw new SimulationError(`area '${a.name}' mapped twice`);
-        const start = this.mm.allocVa(a.region, a.pages, this.kernel.guardPages);
+        const start = this.mm.allocVa(a.region, a.pages, this.kernel.guardPages, a.align ?? 1);
         if (start < 0) throw new SimulationError(`vmalloc space exhausted allocating '${a.name}'`);
         a.start = start;
         this.setArea(a);
@@ -1357,6 +1381,20 @@ export class Simulator {
         form === 'all' ? 'sfence.vma x0, x0' : form === 'asid' ? `sfence.vma x0, asid ${asid}` : form === 'va' ? `sfence.vma ${this.va(vpn)}, x0` : `sfence.vma ${this.va(vpn)}, asid ${asid}`;
       this.trace(h, 'fence', `${text} (${origin})`);
     }
+  }
+
+  /** Validate a strategy's fence operands (a bad form or a `va` form without a VA is a strategy bug). */
+  checkFence(form: FenceForm, vpn: number | undefined, asid: number): number {
+    if (form !== 'all' && form !== 'asid' && form !== 'va' && form !== 'va-asid') {
+      throw new SimulationError(`sfence.vma: unknown form ${JSON.stringify(form)} (expected 'all', 'asid', 'va' or 'va-asid')`);
+    }
+    if ((form === 'va' || form === 'va-asid') && (typeof vpn !== 'number' || !Number.isInteger(vpn) || vpn < 0)) {
+      throw new SimulationError(`sfence.vma ${form}: needs the VPN to fence (got ${JSON.stringify(vpn)})`);
+    }
+    if ((form === 'asid' || form === 'va-asid') && (!Number.isInteger(asid) || asid < 0 || asid > 0xfffe)) {
+      throw new SimulationError(`sfence.vma ${form}: bad ASID ${JSON.stringify(asid)}`);
+    }
+    return vpn ?? 0;
   }
 
   resolveMask(mask: HartMask, self: number): number[] {

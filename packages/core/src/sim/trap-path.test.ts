@@ -188,7 +188,14 @@ describe('trap path stages', () => {
       { traceBufferPages: 1 },
       2,
     );
-    const rec = runCell(cell(unmapOnly, tracing), { base: 0, count: 64 });
+    // Buffers go in hart order after pad's guard page: hart 1's lies 4 pages past pad's end, so
+    // this core's run-ahead reaches 5 pages.
+    const farRunAhead = defineMachine({
+      name: 'far-run-ahead',
+      extends: 'caches-invalid',
+      speculation: { ...PROFILES['caches-invalid']!.speculation!, runAhead: { p: 0.5, maxPages: 5, nearEndBytes: 512 } },
+    });
+    const rec = runCell({ strategy: unmapOnly, scenario: tracing, machine: farRunAhead, harts: 2 }, { base: 0, count: 64 });
     expect(rec.outcomes['panic:stack-overflow']).toBeGreaterThan(0);
   });
 });
