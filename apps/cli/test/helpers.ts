@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Io, main } from '../src/index.js';
+
+export const CLI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO = resolve(CLI_DIR, '../..');
+export const BIN = join(CLI_DIR, 'src/bin.ts');
+export const FIXTURES = join(CLI_DIR, 'test/fixtures');
+export const PLUGINS = join(FIXTURES, 'plugins.ts');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run the CLI as a child process, as `pnpm tlblab` does. */
+export function runCli(
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', BIN, ...args], {
+      cwd: opts.cwd ?? REPO,
+      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+/** Run `main` in this process with captured streams. */
+export async function runMain(args: readonly string[], cwd = REPO, builtins = true): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = {
+    stdout: { write: (s: string) => ((stdout += s), true) } as unknown as Io['stdout'],
+    stderr: { write: (s: string) => ((stderr += s), true) } as unknown as Io['stderr'],
+    cwd,
+    env: { NO_COLOR: '1' },
+  };
+  const code = await main(args, io, { builtins });
+  return { code, stdout, stderr };
+}
+
+/** A scratch folder inside the repository (so packages resolve), removed by the returned function. */
+export function scratchDir(prefix: string): { dir: string; cleanup: () => void } {
+  const base = join(CLI_DIR, 'test/.tmp');
+  mkdirSync(base, { recursive: true });
+  const dir = mkdtempSync(join(base, `${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A results document without its `createdAt` (the one field allowed to differ). */
+export function withoutCreatedAt(text: string): string {
+  return text.replace(/"createdAt":"[^"]*",/, '');
+}

@@ -1,0 +1,204 @@
+/**
+ * The sweep engine with an injected registry (the fixture plugins only, no built-in packages):
+ * determinism across --jobs and shards, resume, the watchdog, and merge's refusals.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseResultsDocument } from '@tlblab/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PLUGINS, runMain, scratchDir, withoutCreatedAt } from './helpers.js';
+
+const scratch = scratchDir('sweep');
+const at = (name: string) => join(scratch.dir, name);
+const SWEEP = [
+  'compare',
+  '--plugin',
+  PLUGINS,
+  '-s',
+  'flush-all,throws,flush-all+throws',
+  '-c',
+  'tiny-map,pair-only',
+  '-m',
+  'emulator,caches-invalid',
+  '--mode',
+  'sv39,sv48',
+  '--harts',
+  '1,2,3',
+  '--seeds',
+  '3',
+];
+const compare = (...args: string[]) => runMain([...SWEEP, ...args], scratch.dir, false);
+let reference = '';
+
+beforeAll(async () => {
+  const r = await compare('--jobs', '1', '--out', at('jobs1.jsonl'));
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  reference = withoutCreatedAt(readFileSync(at('jobs1.jsonl'), 'utf8'));
+}, 120_000);
+afterAll(() => scratch.cleanup());
+
+describe('a sweep', () => {
+  it('plans strategy sets x scenarios x machines x modes x harts, leaving out what a scenario does not apply to', () => {
+    const doc = parseResultsDocument(reference);
+    // tiny-map: 2 modes x 3 hart counts; pair-only: sv48 only, at least 2 harts.
+    expect(doc.meta.plan.totalCells).toBe(3 * 2 * (6 + 2));
+    expect(doc.cells.map((c) => c.index)).toEqual(doc.cells.map((_, i) => i));
+    expect(doc.cells.some((c) => c.scenario === 'pair-only' && (c.mode === 'sv39' || c.harts < 2))).toBe(
+      false,
+    );
+    expect(doc.meta.strategies['flush-all+throws']!.members.map((m) => m.name)).toEqual([
+      'flush-all',
+      'throws',
+    ]);
+    expect(doc.meta.machines['caches-invalid']!.costs).toBeDefined();
+  });
+
+  it('marks only the cells of the throwing strategy strategy-error', () => {
+    const doc = parseResultsDocument(reference);
+    for (const c of doc.cells) {
+      const throwing = c.strategy.includes('throws');
+      expect(c.verdict, c.id).toBe(throwing ? 'incorrect' : 'correct');
+      if (throwing)
+        expect(c.firstFailure?.failure?.message).toMatch(/deliberate failure in flush_cache_vmap/);
+    }
+  });
+
+  it('gives the same bytes with --jobs 2 as with --jobs 1', async () => {
+    expect((await compare('--jobs', '2', '--out', at('jobs2.jsonl'))).code).toBe(0);
+    expect(withoutCreatedAt(readFileSync(at('jobs2.jsonl'), 'utf8'))).toBe(reference);
+  }, 120_000);
+
+  it('gives the same bytes split into three shards and merged', async () => {
+    for (const i of [3, 1, 2]) {
+      expect((await compare('--jobs', '2', '--shard', `${i}/3`, '--out', at(`shard${i}.jsonl`))).code).toBe(
+        0,
+      );
+    }
+    const shard2 = parseResultsDocument(readFileSync(at('shard2.jsonl'), 'utf8'));
+    expect(shard2.meta.plan.shard).toEqual({ index: 2, count: 3 });
+    expect(shard2.cells.every((c) => c.index % 3 === 1)).toBe(true);
+    const r = await runMain(
+      ['merge', at('shard2.jsonl'), at('shard3.jsonl'), at('shard1.jsonl'), '--out', at('merged.jsonl')],
+      scratch.dir,
+      false,
+    );
+    expect(r.code).toBe(0);
+    expect(withoutCreatedAt(readFileSync(at('merged.jsonl'), 'utf8'))).toBe(reference);
+  }, 120_000);
+
+  it('resumes a file cut mid-line, with cells in completion order, into the same document', async () => {
+    const lines = readFileSync(at('jobs1.jsonl'), 'utf8').trimEnd().split('\n');
+    const [meta, ...cells] = lines;
+    // Finished cells arrive in completion order: keep a scattered subset, then half a record.
+    const kept = cells
+      .filter((_, i) => i % 3 !== 0)
+      .reverse()
+      .slice(0, 20);
+    writeFileSync(at('partial.jsonl'), `${[meta, ...kept].join('\n')}\n${cells[0]!.slice(0, 50)}`);
+    const r = await compare('--jobs', '2', '--resume', '--out', at('partial.jsonl'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/20 resumed/);
+    expect(withoutCreatedAt(readFileSync(at('partial.jsonl'), 'utf8'))).toBe(reference);
+  }, 120_000);
+
+  it('refuses to resume a file written by another plan', async () => {
+    writeFileSync(at('other.jsonl'), readFileSync(at('jobs1.jsonl')));
+    const r = await runMain(
+      [...SWEEP.slice(0, -1), '4', '--resume', '--out', at('other.jsonl')],
+      scratch.dir,
+      false,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/written by another plan: plan\.seeds differs/);
+  });
+
+  it('refuses to merge shards of different sweeps', async () => {
+    expect(
+      (
+        await runMain(
+          [...SWEEP.slice(0, -1), '2', '--shard', '2/3', '--out', at('other2.jsonl')],
+          scratch.dir,
+          false,
+        )
+      ).code,
+    ).toBe(0);
+    const r = await runMain(
+      ['merge', at('shard1.jsonl'), at('other2.jsonl'), at('shard3.jsonl'), '--out', '-'],
+      scratch.dir,
+      false,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/come from different sweeps: plan\.seeds differs/);
+  }, 60_000);
+
+  it('replays a failing cell from the file and refuses a file whose outcome it does not reproduce', async () => {
+    const id = 'throws|tiny-map|caches-invalid|sv48|h2';
+    const ok = await runMain(
+      ['replay', at('jobs1.jsonl'), '--plugin', PLUGINS, '--cell', id],
+      scratch.dir,
+      false,
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/slot/);
+    expect(ok.stderr).toMatch(/replayed .* strategy-error as recorded/);
+    const tampered = readFileSync(at('jobs1.jsonl'), 'utf8')
+      .split('\n')
+      .map((l) =>
+        l.includes(`"id":"${id}"`) ? l.replace('"outcome":"strategy-error"', '"outcome":"livelock"') : l,
+      )
+      .join('\n');
+    writeFileSync(at('tampered.jsonl'), tampered);
+    const bad = await runMain(
+      ['replay', at('tampered.jsonl'), '--plugin', PLUGINS, '--cell', id],
+      scratch.dir,
+      false,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(
+      /did not reproduce the recorded outcome \(recorded livelock, got strategy-error\)/,
+    );
+  });
+});
+
+describe('the watchdog', () => {
+  it('stops a strategy that never returns, marks only its cells, and the sweep goes on', async () => {
+    const r = await runMain(
+      [
+        'compare',
+        '--plugin',
+        PLUGINS,
+        '-s',
+        'hangs,flush-all',
+        '-c',
+        'tiny-map',
+        '-m',
+        'emulator',
+        '--harts',
+        '1,2',
+        '--seeds',
+        '2',
+        '--jobs',
+        '2',
+        '--cell-timeout',
+        '1',
+        '--out',
+        at('hangs.jsonl'),
+      ],
+      scratch.dir,
+      false,
+    );
+    expect(r.code).toBe(0);
+    const doc = parseResultsDocument(readFileSync(at('hangs.jsonl'), 'utf8'));
+    expect(doc.cells.map((c) => [c.strategy, c.verdict])).toEqual([
+      ['hangs', 'incorrect'],
+      ['hangs', 'incorrect'],
+      ['flush-all', 'correct'],
+      ['flush-all', 'correct'],
+    ]);
+    expect(doc.cells[0]!.outcomes).toEqual({ 'strategy-error': 2 });
+    expect(doc.cells[0]!.firstFailure?.failure?.message).toMatch(
+      /watchdog: the cell did not finish within 1 s/,
+    );
+  }, 60_000);
+});
