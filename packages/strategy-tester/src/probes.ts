@@ -39,6 +39,35 @@ export const crossHartVmalloc: Scenario<{ pages: number; spins: number }> = defi
   }),
 });
 
+/**
+ * `cross-hart-vmalloc` where the new buffer is the first area of a fresh 2 MiB region, so the
+ * mapping installs a new page-table page (a non-leaf V 0->1 store). Boot put each hart's 4-page
+ * stack and guard page at the start of vmalloc; `pad` fills the rest of that region. Hart 1's
+ * look-ahead at its own upcoming read walks the buffer's VA while the PMD entry is still V=0.
+ */
+export const crossHartFreshRegion: Scenario<{ spins: number }> = defineScenario({
+  id: 'probe-cross-hart-fresh-region',
+  meta: {
+    title: 'vmalloc into a fresh page-table page, first read on another hart',
+    story:
+      'As probe-cross-hart-vmalloc, but the buffer is the first area of a new 2 MiB region: vmalloc installs a new PTE table, and a hart that cached the V=0 non-leaf entry needs an x0-form sfence.vma (privileged spec: a changed non-leaf entry needs rs1 = x0).',
+    source: 'machine-model section 3 (page-walk cache); catalog: "beyond the thread"',
+  },
+  minHarts: 2,
+  modes: ['sv39'],
+  expect: 'ok',
+  params: z.object({ spins: z.number().int().nonnegative().default(6) }),
+  build: ({ spins }, env) => {
+    const bootPages = env.harts * (4 + 1);
+    return {
+      programs: [
+        [ops.vmalloc('pad', 512 - bootPages - 1), ops.signal('pad'), ops.wait('spinning'), ops.vmalloc('buf', 2), ops.write(area('buf', 0)), ops.signal('ready')],
+        [ops.wait('pad'), ops.signal('spinning'), ...spinUntil('ready', spins), ops.read(area('buf', 0))],
+      ],
+    };
+  },
+});
+
 /** Catalog `vmap-stack-migrate` in miniature: a task's vmap stack is made on hart 0, the task runs on hart 1. */
 export const vmapStackMigrate: Scenario<{ spins: number; stackPages: number }> = defineScenario({
   id: 'probe-vmap-stack-migrate',
@@ -115,16 +144,11 @@ export const tracingInFaultPath: Scenario<{ spins: number }> = defineScenario({
   modes: MODES_64,
   expect: 'ok',
   params: z.object({ spins: z.number().int().nonnegative().default(3) }),
+  // Hart 1 switches the tracer on; ring buffers are allocated in hart order right after `near`,
+  // so hart 0's buffer starts two pages past `near`'s end (after the guard page): within the
+  // run-ahead of hart 0, which streams `near` meanwhile.
   build: ({ spins }) => ({
     programs: [
-      [
-        ops.vmalloc('near', 2),
-        ops.signal('near'),
-        ops.wait('streaming'),
-        ops.tracing(true),
-        ops.vmalloc('buf', 2),
-        ops.signal('ready'),
-      ],
       [
         ops.wait('near'),
         ops.stream('near', 'read'),
@@ -132,6 +156,14 @@ export const tracingInFaultPath: Scenario<{ spins: number }> = defineScenario({
         ops.repeat(spins, [ops.stream('near', 'read')]),
         ops.wait('ready'),
         ops.read(area('buf', 0)),
+      ],
+      [
+        ops.vmalloc('near', 2),
+        ops.signal('near'),
+        ops.wait('streaming'),
+        ops.tracing(true),
+        ops.vmalloc('buf', 2),
+        ops.signal('ready'),
       ],
     ],
   }),
