@@ -61,10 +61,7 @@ function touch(name: string): Op {
   return ops.write(area(name, 0));
 }
 
-/**
- * One case as ops on worker `w`. Alignments (__vmalloc_node's align) are not modelled by the core's
- * allocator, so the align cases keep their sizes and lose their alignment.
- */
+/** One case as ops on worker `w` (alignments in pages; sub-page alignments are plain pages). */
 function testCase(c: VmallocTestCase, w: number, loop: number, p: VmallocStressParams, harts: number): Op[] {
   const n = (s: string) => `w${w}/${c}/${loop}/${s}`;
   const out: Op[] = [];
@@ -96,16 +93,17 @@ function testCase(c: VmallocTestCase, w: number, loop: number, p: VmallocStressP
       break;
     }
     case 'fix_align_alloc_test':
-      // __vmalloc_node(5 * PAGE_SIZE, THREAD_ALIGN << 1, ...)
-      out.push(ops.vmalloc(n('p'), 5), touch(n('p')), ops.vfree(n('p')));
+      // __vmalloc_node(5 * PAGE_SIZE, THREAD_ALIGN << 1, ...): 32 KiB = 8-page alignment.
+      out.push(ops.vmalloc(n('p'), 5, { align: 8 }), touch(n('p')), ops.vfree(n('p')));
       break;
     case 'random_size_align_alloc_test':
       // size in 1..PAGE_SIZE bytes: one page; align 2^(1..11) bytes, within a page.
       out.push(ops.vmalloc(n('p'), 1), touch(n('p')), ops.vfree(n('p')));
       break;
     case 'align_shift_alloc_test':
-      // __vmalloc_node(PAGE_SIZE, 1UL << i, ...) for growing shifts; the sub-page ones are plain pages.
-      for (let i = 0; i < 3; i++) out.push(ops.vmalloc(n(`s${i}`), 1), ops.vfree(n(`s${i}`)));
+      // __vmalloc_node(PAGE_SIZE, 1UL << i, ...) for growing shifts: the page-sized and larger
+      // ones (i = 12, 13, 14: 1, 2 and 4-page alignment).
+      for (let i = 0; i < 3; i++) out.push(ops.vmalloc(n(`s${i}`), 1, { align: 1 << i }), ops.vfree(n(`s${i}`)));
       break;
     case 'pcpu_alloc_test':
       // A new per-CPU chunk: pcpu_get_vm_areas() maps one unit per CPU; each worker writes its own.
