@@ -6,8 +6,8 @@
  * accesses. Writes bench-results/core.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { area, defineScenario, defineStrategy, type Op, ops, PROFILES, region, simulate } from '@tlblab/core';
 import { z } from 'zod';
-import { type Op, PROFILES, area, defineScenario, defineStrategy, ops, region, simulate } from '@tlblab/core';
 
 const fenceAll = defineStrategy({
   name: 'bench-fence-all',

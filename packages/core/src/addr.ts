@@ -145,5 +145,5 @@ export function isKernelVpn(layout: Layout, vpn: number): boolean {
  */
 export function levelIndex(vpn: number, level: number, bitsPerLevel: number): number {
   const shifted = Math.floor(vpn / 2 ** (level * bitsPerLevel));
-  return shifted % (2 ** bitsPerLevel);
+  return shifted % 2 ** bitsPerLevel;
 }

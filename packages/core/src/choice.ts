@@ -144,7 +144,9 @@ export class ReplayChooser implements Chooser {
   }
   private take(kind: ChoiceKind, n: number): number {
     if (this.pos >= this.values.length) {
-      throw new ReplayMismatchError(`choice list exhausted at choice ${this.pos} (${kind}): not the run it was recorded from`);
+      throw new ReplayMismatchError(
+        `choice list exhausted at choice ${this.pos} (${kind}): not the run it was recorded from`,
+      );
     }
     const v = this.values[this.pos++]!;
     if (v >= n) {
@@ -166,8 +168,10 @@ export class ReplayChooser implements Chooser {
     if (certain(p0, p1, p2)) return certainMask(p0, p1, p2);
     const v = this.take(kind, 8);
     // A recorded event whose probability is now 0 is a mismatch, not a silent divergence.
-    if (((v & 1) && p0 <= 0) || ((v & 2) && p1 <= 0) || ((v & 4) && p2 <= 0)) {
-      throw new ReplayMismatchError(`choice ${this.pos - 1} (${kind}) names an event that cannot happen here`);
+    if ((v & 1 && p0 <= 0) || (v & 2 && p1 <= 0) || (v & 4 && p2 <= 0)) {
+      throw new ReplayMismatchError(
+        `choice ${this.pos - 1} (${kind}) names an event that cannot happen here`,
+      );
     }
     return v;
   }

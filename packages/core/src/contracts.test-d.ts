@@ -13,7 +13,9 @@ test('defineStrategy keeps the options type and checks slot return values', () =
   expectTypeOf(s).toEqualTypeOf<Strategy<{ threshold: number }>>();
   expectTypeOf(s.options).toEqualTypeOf<{ threshold: number } | undefined>();
   expectTypeOf<ReturnType<NonNullable<StrategySlots['trapEntry']>>>().toEqualTypeOf<'replay' | 'continue'>();
-  expectTypeOf<ReturnType<NonNullable<StrategySlots['kernelFault']>>>().toEqualTypeOf<'handled' | 'unhandled'>();
+  expectTypeOf<ReturnType<NonNullable<StrategySlots['kernelFault']>>>().toEqualTypeOf<
+    'handled' | 'unhandled'
+  >();
 });
 
 test('defineScenario infers params from its schema', () => {

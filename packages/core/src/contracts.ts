@@ -201,14 +201,24 @@ export interface StrategySlots {
 }
 
 export type SlotName = keyof StrategySlots;
-export const SLOT_NAMES: readonly SlotName[] = ['trapEntry', 'kernelFault', 'flushCacheVmap', 'flushTlbKernelRange'];
+export const SLOT_NAMES: readonly SlotName[] = [
+  'trapEntry',
+  'kernelFault',
+  'flushCacheVmap',
+  'flushTlbKernelRange',
+];
 
 /** Static description of a strategy (ESLint-style `meta`, apart from behaviour). */
 export interface StrategyMeta {
   readonly title: string;
   readonly description: string;
   /** The kernel change it models. */
-  readonly source: { readonly commit?: string; readonly kernel?: string; readonly url?: string; readonly note?: string };
+  readonly source: {
+    readonly commit?: string;
+    readonly kernel?: string;
+    readonly url?: string;
+    readonly note?: string;
+  };
   /** Which slots it fills (for reports; checked against what setup returns). */
   readonly slots?: readonly SlotName[];
 }
@@ -250,12 +260,28 @@ export type OptionsSchema<T> = z.ZodType<T>;
 /** Where an access goes: a page of a named area created by an earlier op, or a fixed region. */
 export type Target =
   | { readonly area: string; readonly page?: number; readonly offset?: number }
-  | { readonly region: 'direct-map' | 'kernel-rodata' | 'kernel-data' | 'user'; readonly page?: number; readonly offset?: number };
+  | {
+      readonly region: 'direct-map' | 'kernel-rodata' | 'kernel-data' | 'user';
+      readonly page?: number;
+      readonly offset?: number;
+    };
 
 /** One operation of a hart's program (the scenario DSL; see `ops` in scenario.ts for builders). */
 export type Op =
-  | { readonly op: 'access'; readonly type: AccessType; readonly target: Target; readonly nofault?: boolean; readonly program?: true }
-  | { readonly op: 'stream'; readonly type: 'read' | 'write'; readonly area: string; readonly fromPage?: number; readonly pages?: number }
+  | {
+      readonly op: 'access';
+      readonly type: AccessType;
+      readonly target: Target;
+      readonly nofault?: boolean;
+      readonly program?: true;
+    }
+  | {
+      readonly op: 'stream';
+      readonly type: 'read' | 'write';
+      readonly area: string;
+      readonly fromPage?: number;
+      readonly pages?: number;
+    }
   | {
       readonly op: 'map';
       readonly kind: 'vmalloc' | 'vmap' | 'ioremap' | 'module';
@@ -306,11 +332,16 @@ export interface Scenario<Params extends Record<string, unknown> = Record<string
   /** Parameter schema (zod) with defaults. */
   readonly params: z.ZodType<Params>;
   /** Build the per-hart programs for `harts` harts. Must not depend on the strategy. */
-  build(params: Params, env: { readonly harts: number; readonly mode: Mode; readonly layout: Layout }): ScenarioPrograms;
+  build(
+    params: Params,
+    env: { readonly harts: number; readonly mode: Mode; readonly layout: Layout },
+  ): ScenarioPrograms;
 }
 
 /** Identity helper for typing a scenario. */
-export function defineScenario<Params extends Record<string, unknown>>(scenario: Scenario<Params>): Scenario<Params> {
+export function defineScenario<Params extends Record<string, unknown>>(
+  scenario: Scenario<Params>,
+): Scenario<Params> {
   return scenario;
 }
 

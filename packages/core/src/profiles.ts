@@ -165,9 +165,17 @@ const SPECULATIVE: SpeculationConfig = {
 const TLB = { entries: 64, ways: 4, replacement: 'lru' } as const;
 
 function preset(
-  m: Omit<MachineConfig, 'costs' | 'historyDepth' | 'tlb' | 'pwc' | 'ownStoresVisible'> & Partial<MachineConfig>,
+  m: Omit<MachineConfig, 'costs' | 'historyDepth' | 'tlb' | 'pwc' | 'ownStoresVisible'> &
+    Partial<MachineConfig>,
 ): MachineConfig {
-  return validateMachine({ tlb: TLB, pwc: { entries: 8 }, historyDepth: 4, ownStoresVisible: true, costs: DEFAULT_COSTS, ...m });
+  return validateMachine({
+    tlb: TLB,
+    pwc: { entries: 8 },
+    historyDepth: 4,
+    ownStoresVisible: true,
+    costs: DEFAULT_COSTS,
+    ...m,
+  });
 }
 
 /** The six built-in profiles of machine-model section 8. */
@@ -197,7 +205,7 @@ export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
     name: 'reorder-window',
     description: 'No V=0 caching, but a leaf PTE store may stay invisible to the walker for up to d steps.',
     evidence:
-      "The 2023 thread's \"small window where we could take a trap on a newly created vmalloc mapping\" even without V=0 caching; the spec's staleness rule allows it.",
+      'The 2023 thread\'s "small window where we could take a trap on a newly created vmalloc mapping" even without V=0 caching; the spec\'s staleness rule allows it.',
     cachesInvalid: 'none',
     invalidEvictBound: 0,
     svvptc: false,
@@ -206,7 +214,8 @@ export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
   }),
   'caches-invalid': preset({
     name: 'caches-invalid',
-    description: 'Speculative walks cache V=0 leaf entries in the TLB; leaf PTE stores visible within d steps.',
+    description:
+      'Speculative walks cache V=0 leaf entries in the TLB; leaf PTE stores visible within d steps.',
     evidence:
       'The out-of-order reports: the 2023 thread (speculation brought V=0 kernel entries into the TLB), the Andes rv64 vmap-stack hang, SiFive P550 first-access faults.',
     cachesInvalid: 'leaf',
@@ -229,8 +238,10 @@ export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
   }),
   svvptc: preset({
     name: 'svvptc',
-    description: 'Svvptc: V 0->1 stores become visible within a bound; cached V=0 entries are evicted within it.',
-    evidence: 'Svvptc extension (ratified 2024); Linux a6efe33cc594 / 7a21b2e370da patch the early sfence.vma to a nop.',
+    description:
+      'Svvptc: V 0->1 stores become visible within a bound; cached V=0 entries are evicted within it.',
+    evidence:
+      'Svvptc extension (ratified 2024); Linux a6efe33cc594 / 7a21b2e370da patch the early sfence.vma to a nop.',
     cachesInvalid: 'all',
     // The bound is in scheduler steps. Linux's Svvptc path (7a21b2e370da) replays the faulting
     // access once without a fence, so it relies on the bound being shorter than a trap round
@@ -253,7 +264,12 @@ function isMachineConfig(v: unknown): v is MachineConfig {
 export function defineMachine(input: MachineInput | MachineConfig): MachineConfig {
   if (isMachineConfig(input) && !('extends' in input)) return validateMachine(input);
   const { extends: base, costs, ...rest } = input as MachineInput;
-  const from = base === undefined ? PROFILES['caches-invalid']! : typeof base === 'string' ? PROFILES[base] : base;
-  if (!from) throw new ConfigError(`machine '${input.name}': extends = "${String(base)}": unknown profile`, { field: 'extends', value: base });
+  const from =
+    base === undefined ? PROFILES['caches-invalid']! : typeof base === 'string' ? PROFILES[base] : base;
+  if (!from)
+    throw new ConfigError(`machine '${input.name}': extends = "${String(base)}": unknown profile`, {
+      field: 'extends',
+      value: base,
+    });
   return validateMachine({ ...from, ...rest, costs: { ...from.costs, ...(costs ?? {}) } });
 }

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { layoutFor } from './addr.js';
-import { SeededChooser, decodeChoices, encodeChoices } from './choice.js';
+import { decodeChoices, encodeChoices, SeededChooser } from './choice.js';
 import { defineScenario, defineStrategy, type Op } from './contracts.js';
 import { PAGE_KERNEL } from './hw/pte.js';
 import { EMPTY, FLUSHED, Tlb } from './hw/tlb.js';
@@ -29,7 +29,10 @@ describe('invariants', () => {
     const base = layoutFor('sv39').vmalloc.start;
     fc.assert(
       fc.property(
-        fc.array(fc.record({ page: fc.integer({ min: 0, max: 7 }), unmap: fc.boolean() }), { minLength: 1, maxLength: 20 }),
+        fc.array(fc.record({ page: fc.integer({ min: 0, max: 7 }), unmap: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 20,
+        }),
         fc.integer({ min: 0, max: 7 }),
         fc.integer({ min: 0, max: 1000 }),
         (writes, probe, seed) => {
@@ -45,7 +48,8 @@ describe('invariants', () => {
           }
           hw.step++;
           hw.fence(h, 'all', 0, 0, 'local');
-          const mappedNow = mm.leafSlot(mm.initMm, base + probe) >= 0 && hw.mem.isValid(mm.leafSlot(mm.initMm, base + probe));
+          const mappedNow =
+            mm.leafSlot(mm.initMm, base + probe) >= 0 && hw.mem.isValid(mm.leafSlot(mm.initMm, base + probe));
           const r = hw.access(h, base + probe, 'read');
           expect(r === OK).toBe(mappedNow);
           if (r === OK) expect(hw.wPpn).toBe(0x100 + probe);
@@ -60,9 +64,16 @@ describe('invariants', () => {
       fc.property(
         fc.constantFrom(8, 16, 64),
         fc.constantFrom(1, 2, 4, 8),
-        fc.array(fc.record({ vpn: fc.integer({ min: 0, max: 200 }), level: fc.integer({ min: 0, max: 1 }), neg: fc.boolean() }), {
-          maxLength: 300,
-        }),
+        fc.array(
+          fc.record({
+            vpn: fc.integer({ min: 0, max: 200 }),
+            level: fc.integer({ min: 0, max: 1 }),
+            neg: fc.boolean(),
+          }),
+          {
+            maxLength: 300,
+          },
+        ),
         (entries, ways, fills) => {
           const tlb = new Tlb(entries, ways, 'random', 9, 3);
           const chooser = new SeededChooser(1);
@@ -92,9 +103,21 @@ describe('invariants', () => {
 
   /** Random small programs over a few areas on 2-3 harts. */
   const opArb: fc.Arbitrary<(names: string[]) => Op> = fc.oneof(
-    fc.record({ k: fc.constant('read'), a: fc.nat(2), p: fc.nat(3) }).map(({ a, p }) => (names: string[]) => ops.read(area(names[a]!, p))),
-    fc.record({ k: fc.constant('write'), a: fc.nat(2), p: fc.nat(3) }).map(({ a, p }) => (names: string[]) => ops.write(area(names[a]!, p))),
-    fc.record({ k: fc.constant('stream'), a: fc.nat(2) }).map(({ a }) => (names: string[]) => ops.stream(names[a]!)),
+    fc.record({ k: fc.constant('read'), a: fc.nat(2), p: fc.nat(3) }).map(
+      ({ a, p }) =>
+        (names: string[]) =>
+          ops.read(area(names[a]!, p)),
+    ),
+    fc.record({ k: fc.constant('write'), a: fc.nat(2), p: fc.nat(3) }).map(
+      ({ a, p }) =>
+        (names: string[]) =>
+          ops.write(area(names[a]!, p)),
+    ),
+    fc.record({ k: fc.constant('stream'), a: fc.nat(2) }).map(
+      ({ a }) =>
+        (names: string[]) =>
+          ops.stream(names[a]!),
+    ),
     fc.nat(500).map((c) => () => ops.compute(c)),
   );
 
@@ -117,7 +140,9 @@ describe('invariants', () => {
         build: (_p, env) => ({
           // Hart 0 maps the three areas (4 pages each) and publishes them; every hart then runs its body.
           programs: Array.from({ length: env.harts }, (_, h) => [
-            ...(h === 0 ? [...names.map((n) => ops.vmalloc(n, 4)), ops.signal('mapped')] : [ops.wait('mapped')]),
+            ...(h === 0
+              ? [...names.map((n) => ops.vmalloc(n, 4)), ops.signal('mapped')]
+              : [ops.wait('mapped')]),
             ...bodies[h]!.map((mk) => mk(names)),
           ]),
           userPages: 2,

@@ -234,10 +234,16 @@ export interface ResultsDocument {
 export function summarize(values: readonly number[]): MetricSummary {
   if (values.length === 0) return { mean: 0, p50: 0, p99: 0, max: 0 };
   const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+  const rank = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
   let sum = 0;
   for (const v of sorted) sum += v;
-  return { mean: round(sum / sorted.length), p50: rank(0.5), p99: rank(0.99), max: sorted[sorted.length - 1]! };
+  return {
+    mean: round(sum / sorted.length),
+    p50: rank(0.5),
+    p99: rank(0.99),
+    max: sorted[sorted.length - 1]!,
+  };
 }
 
 function round(x: number): number {
@@ -290,7 +296,9 @@ export function parseResultsDocument(
       JSON.parse(lines[lines.length - 1]!);
     } catch {
       if (!opts.allowTruncatedTail) {
-        throw new ResultsFormatError(`${where}:${lines.length}: truncated record (the file ends mid-line; --resume completes it)`);
+        throw new ResultsFormatError(
+          `${where}:${lines.length}: truncated record (the file ends mid-line; --resume completes it)`,
+        );
       }
       lines.pop();
       truncatedTail = true;
@@ -307,7 +315,9 @@ export function parseResultsDocument(
   const meta = parseMeta(records[0], `${where}:1`);
   const cells = records.slice(1).map((r, i) => {
     if (r && typeof r === 'object' && (r as { kind?: unknown }).kind === 'meta') {
-      throw new ResultsFormatError(`${where}:${i + 2}: a second meta record (mixed documents; use 'tlblab merge')`);
+      throw new ResultsFormatError(
+        `${where}:${i + 2}: a second meta record (mixed documents; use 'tlblab merge')`,
+      );
     }
     return parseCell(r, `${where}:${i + 2}`);
   });
@@ -326,13 +336,15 @@ function parseMeta(v: unknown, where: string): MetaRecord {
     throw new ResultsFormatError(`${where}: the first record is not a meta record`);
   }
   const parsed = metaRecordSchema.safeParse(v);
-  if (!parsed.success) throw new ResultsFormatError(`${where}: bad meta record: ${describeIssue(parsed.error)}`);
+  if (!parsed.success)
+    throw new ResultsFormatError(`${where}: bad meta record: ${describeIssue(parsed.error)}`);
   return parsed.data;
 }
 
 function parseCell(v: unknown, where: string): CellRecord {
   const parsed = cellRecordSchema.safeParse(v);
-  if (!parsed.success) throw new ResultsFormatError(`${where}: bad cell record: ${describeIssue(parsed.error)}`);
+  if (!parsed.success)
+    throw new ResultsFormatError(`${where}: bad cell record: ${describeIssue(parsed.error)}`);
   return parsed.data;
 }
 

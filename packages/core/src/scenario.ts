@@ -10,7 +10,11 @@ export function area(name: string, page = 0, offset = 0): Target {
 }
 
 /** A page of a fixed kernel region. */
-export function region(name: 'direct-map' | 'kernel-rodata' | 'kernel-data' | 'user', page = 0, offset = 0): Target {
+export function region(
+  name: 'direct-map' | 'kernel-rodata' | 'kernel-data' | 'user',
+  page = 0,
+  offset = 0,
+): Target {
   return { region: name, page, offset };
 }
 
@@ -33,13 +37,21 @@ export const ops = {
   }),
   /** vmalloc(pages * PAGE_SIZE), bound to `name`; `align` in pages (a power of two). */
   vmalloc: (name: string, pages: number, opts: { align?: number } = {}): Op =>
-    opts.align === undefined ? { op: 'map', kind: 'vmalloc', area: name, pages } : { op: 'map', kind: 'vmalloc', area: name, pages, align: opts.align },
+    opts.align === undefined
+      ? { op: 'map', kind: 'vmalloc', area: name, pages }
+      : { op: 'map', kind: 'vmalloc', area: name, pages, align: opts.align },
   /** vmap() of existing pages. */
   vmap: (name: string, pages: number): Op => ({ op: 'map', kind: 'vmap', area: name, pages }),
   /** ioremap() of MMIO. */
   ioremap: (name: string, pages: number): Op => ({ op: 'map', kind: 'ioremap', area: name, pages }),
   /** A module allocation (execmem) in the modules area; `exec` maps it executable. */
-  moduleAlloc: (name: string, pages: number, exec = true): Op => ({ op: 'map', kind: 'module', area: name, pages, exec }),
+  moduleAlloc: (name: string, pages: number, exec = true): Op => ({
+    op: 'map',
+    kind: 'module',
+    area: name,
+    pages,
+    exec,
+  }),
   vfree: (name: string): Op => ({ op: 'vfree', area: name }),
   /** set_memory_ro() on an area. */
   setMemoryRo: (name: string): Op => ({ op: 'set-memory-ro', area: name }),

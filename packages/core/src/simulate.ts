@@ -3,7 +3,7 @@
  * `runCell(cell, seeds)`. A run is a pure function of its inputs: same cell and seed, same bytes.
  */
 import type { z } from 'zod';
-import { type Mode, layoutFor } from './addr.js';
+import { layoutFor, type Mode } from './addr.js';
 import { type Chooser, ReplayChooser, ReplayMismatchError, SeededChooser } from './choice.js';
 import type {
   HartBitmap,
@@ -19,7 +19,14 @@ import { SLOT_NAMES } from './contracts.js';
 import { ConfigError, PluginOptionError } from './errors.js';
 import { type KernelConfig, resolveKernelConfig } from './kernel-config.js';
 import type { MachineConfig } from './profiles.js';
-import { type CellRecord, type Outcome, type RunResult, type TraceEvent, METRIC_NAMES, summarize } from './results.js';
+import {
+  type CellRecord,
+  METRIC_NAMES,
+  type Outcome,
+  type RunResult,
+  summarize,
+  type TraceEvent,
+} from './results.js';
 import { countersToMetrics, M, newCounters } from './sim/metrics.js';
 import { type ComposedStrategy, Simulator } from './sim/simulator.js';
 
@@ -72,7 +79,8 @@ export function parseOptions<T>(plugin: string, schema: z.ZodType<T>, input: unk
   const issue = r.error.issues[0]!;
   const option = issue.path.map(String).join('.') || '(options)';
   let value: unknown = input;
-  for (const k of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[k] : undefined;
+  for (const k of issue.path)
+    value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[k] : undefined;
   throw new PluginOptionError(plugin, option, value, issue.message);
 }
 
@@ -90,16 +98,26 @@ interface Prepared {
 export function prepareCell(cell: Cell): Prepared {
   const mode = cell.mode ?? cell.kernel?.mode ?? 'sv39';
   const { id, members } = strategyMembers(cell.strategy);
-  if (members.length === 0) throw new ConfigError(`strategy set '${id}' has no members`, { field: 'strategy', value: id });
+  if (members.length === 0)
+    throw new ConfigError(`strategy set '${id}' has no members`, { field: 'strategy', value: id });
   const sc = cell.scenario;
   if (!Number.isInteger(cell.harts) || cell.harts < 1 || cell.harts > 1024) {
-    throw new ConfigError(`harts = ${JSON.stringify(cell.harts)}: must be an integer from 1 to 1024`, { field: 'harts', value: cell.harts });
+    throw new ConfigError(`harts = ${JSON.stringify(cell.harts)}: must be an integer from 1 to 1024`, {
+      field: 'harts',
+      value: cell.harts,
+    });
   }
   if (cell.harts < sc.minHarts) {
-    throw new ConfigError(`scenario '${sc.id}' needs at least ${sc.minHarts} harts (got ${cell.harts})`, { field: 'harts', value: cell.harts });
+    throw new ConfigError(`scenario '${sc.id}' needs at least ${sc.minHarts} harts (got ${cell.harts})`, {
+      field: 'harts',
+      value: cell.harts,
+    });
   }
   if (!sc.modes.includes(mode)) {
-    throw new ConfigError(`scenario '${sc.id}' does not apply to ${mode} (it applies to ${sc.modes.join(', ')})`, { field: 'mode', value: mode });
+    throw new ConfigError(
+      `scenario '${sc.id}' does not apply to ${mode} (it applies to ${sc.modes.join(', ')})`,
+      { field: 'mode', value: mode },
+    );
   }
   const params = parseOptions(sc.id, sc.params, cell.params ?? {}) as Record<string, unknown>;
   const layout = layoutFor(mode);
@@ -125,7 +143,8 @@ export function prepareCell(cell: Cell): Prepared {
       filled = m.meta.slots ?? [];
     }
     for (const slot of filled) {
-      if (owner[slot] !== undefined && owner[slot] !== m.name) overrides.push({ slot, by: m.name, over: owner[slot]! });
+      if (owner[slot] !== undefined && owner[slot] !== m.name)
+        overrides.push({ slot, by: m.name, over: owner[slot]! });
       owner[slot] = m.name;
     }
   }
@@ -174,12 +193,22 @@ function strategySetup(
     hartBitmap: (name) => new Bitmap(name, harts, charge, current),
     perHart: <T>(init: (hart: number) => T): PerHart<T> => {
       const values = Array.from({ length: harts }, (_, i) => init(i));
-      return { get: (h) => values[h]!, set: (h, v) => void (values[h] = v) };
+      return {
+        get: (h) => values[h]!,
+        set: (h, v) => {
+          values[h] = v;
+        },
+      };
     },
   };
 }
 
-function compose(prepared: Prepared, machine: MachineConfig, harts: number, sim: () => Simulator): ComposedStrategy {
+function compose(
+  prepared: Prepared,
+  machine: MachineConfig,
+  harts: number,
+  sim: () => Simulator,
+): ComposedStrategy {
   const slots: StrategySlots = {};
   const slotOwner: Partial<Record<SlotName, string>> = {};
   const notrace = new Set<string>();
@@ -188,18 +217,27 @@ function compose(prepared: Prepared, machine: MachineConfig, harts: number, sim:
     sim().hw.harts[hart]!.clock += words * machine.costs.bitmapWordStore;
   };
   for (const m of prepared.members) {
-    const setup = strategySetup(prepared.mode, prepared.kernel, machine, harts, charge, () => sim().currentHart);
+    const setup = strategySetup(
+      prepared.mode,
+      prepared.kernel,
+      machine,
+      harts,
+      charge,
+      () => sim().currentHart,
+    );
     let got: StrategySlots;
     try {
       got = m.setup(setup);
     } catch (e) {
       throw new StrategySetupError(m.name, e);
     }
-    if (typeof got !== 'object' || got === null) throw new StrategySetupError(m.name, new Error(`setup returned ${String(got)}`));
+    if (typeof got !== 'object' || got === null)
+      throw new StrategySetupError(m.name, new Error(`setup returned ${String(got)}`));
     for (const slot of SLOT_NAMES) {
       const fn = got[slot];
       if (fn === undefined) continue;
-      if (typeof fn !== 'function') throw new StrategySetupError(m.name, new Error(`slot ${slot} is not a function`));
+      if (typeof fn !== 'function')
+        throw new StrategySetupError(m.name, new Error(`slot ${slot} is not a function`));
       (slots as Record<SlotName, unknown>)[slot] = fn;
       slotOwner[slot] = m.name;
       if (slot === 'kernelFault') kernelFaultFn = m.functions?.kernelFault ?? null;
@@ -279,7 +317,11 @@ function execute(
 }
 
 /** Run one cell once with `seed`. Pure: the same cell and seed give the same result. */
-export function simulate(cell: Cell, seed: number, opts: RunOptions = {}): RunResult & { trace: TraceEvent[] } {
+export function simulate(
+  cell: Cell,
+  seed: number,
+  opts: RunOptions = {},
+): RunResult & { trace: TraceEvent[] } {
   return execute(cell, prepareCell(cell), new SeededChooser(seed), seed, opts);
 }
 
@@ -288,11 +330,17 @@ export function simulate(cell: Cell, seed: number, opts: RunOptions = {}): RunRe
  * is identical to the recorded one; with `{ trace: true }` it also returns the step-by-step trace.
  * Throws `ReplayMismatchError` if the choices do not fit (other code or inputs).
  */
-export function replay(cell: Cell, choices: string, opts: RunOptions & { seed?: number } = {}): RunResult & { trace: TraceEvent[] } {
+export function replay(
+  cell: Cell,
+  choices: string,
+  opts: RunOptions & { seed?: number } = {},
+): RunResult & { trace: TraceEvent[] } {
   const chooser = new ReplayChooser(choices);
   const r = execute(cell, prepareCell(cell), chooser, opts.seed ?? -1, opts);
   if (chooser.consumed !== chooser.total) {
-    throw new ReplayMismatchError(`replay used ${chooser.consumed} of ${chooser.total} recorded choices: not the run it was recorded from`);
+    throw new ReplayMismatchError(
+      `replay used ${chooser.consumed} of ${chooser.total} recorded choices: not the run it was recorded from`,
+    );
   }
   return r;
 }
@@ -302,7 +350,13 @@ export function meetsExpectation(outcome: Outcome, expect: 'ok' | 'oops'): boole
   return outcome === expect;
 }
 
-export function cellId(strategyId: string, scenario: string, machine: string, mode: string, harts: number): string {
+export function cellId(
+  strategyId: string,
+  scenario: string,
+  machine: string,
+  mode: string,
+  harts: number,
+): string {
   return `${strategyId}|${scenario}|${machine}|${mode}|h${harts}`;
 }
 

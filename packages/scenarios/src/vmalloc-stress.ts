@@ -103,7 +103,8 @@ function testCase(c: VmallocTestCase, w: number, loop: number, p: VmallocStressP
     case 'align_shift_alloc_test':
       // __vmalloc_node(PAGE_SIZE, 1UL << i, ...) for growing shifts: the page-sized and larger
       // ones (i = 12, 13, 14: 1, 2 and 4-page alignment).
-      for (let i = 0; i < 3; i++) out.push(ops.vmalloc(n(`s${i}`), 1, { align: 1 << i }), ops.vfree(n(`s${i}`)));
+      for (let i = 0; i < 3; i++)
+        out.push(ops.vmalloc(n(`s${i}`), 1, { align: 1 << i }), ops.vfree(n(`s${i}`)));
       break;
     case 'pcpu_alloc_test':
       // A new per-CPU chunk: pcpu_get_vm_areas() maps one unit per CPU; each worker writes its own.

@@ -23,7 +23,11 @@ runStrategyConformance(rangedFlush(), {
   invalid: [
     // `sfence.vma va` orders leaf entries only: a stale invalid non-leaf entry (vmalloc installed a
     // new page-table page) survives it on a core that caches V=0 non-leaf entries.
-    { scenario: probes.crossHartFreshRegion, machine: 'caches-invalid-walk', outcome: 'panic:spurious-fault' },
+    {
+      scenario: probes.crossHartFreshRegion,
+      machine: 'caches-invalid-walk',
+      outcome: 'panic:spurious-fault',
+    },
   ],
 });
 

@@ -61,7 +61,14 @@ export const crossHartFreshRegion: Scenario<{ spins: number }> = defineScenario(
     const bootPages = env.harts * (4 + 1);
     return {
       programs: [
-        [ops.vmalloc('pad', 512 - bootPages - 1), ops.signal('pad'), ops.wait('spinning'), ops.vmalloc('buf', 2), ops.write(area('buf', 0)), ops.signal('ready')],
+        [
+          ops.vmalloc('pad', 512 - bootPages - 1),
+          ops.signal('pad'),
+          ops.wait('spinning'),
+          ops.vmalloc('buf', 2),
+          ops.write(area('buf', 0)),
+          ops.signal('ready'),
+        ],
         [ops.wait('pad'), ops.signal('spinning'), ...spinUntil('ready', spins), ops.read(area('buf', 0))],
       ],
     };

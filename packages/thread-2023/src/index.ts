@@ -11,5 +11,7 @@ import rangedFlush from '@tlblab/strategy-ranged-flush';
 import sv32VmallocFault from '@tlblab/strategy-sv32-vmalloc-fault';
 
 export function threadStrategies(): StrategySet[] {
-  return [baseline(), sv32VmallocFault(), notraceFault(), flushCacheVmap(), rangedFlush(), earlySfence()].map(onBaseline);
+  return [baseline(), sv32VmallocFault(), notraceFault(), flushCacheVmap(), rangedFlush(), earlySfence()].map(
+    onBaseline,
+  );
 }

@@ -35,15 +35,78 @@ type Expectation = 'correct' | 'fails' | Outcome;
 
 /** The catalog's table ("What the 2023 thread predicts"): caches-invalid, Sv39, VMAP_STACK on. */
 const CATALOG: Record<string, Record<string, Expectation>> = {
-  'cross-hart-vmalloc': { baseline: 'panic:spurious-fault', 'sv32-vmalloc-fault': 'panic:spurious-fault', 'notrace-fault': 'correct', 'flush-cache-vmap': 'correct', 'ranged-flush': 'correct', 'early-sfence': 'correct' },
-  'vmap-stack-migrate': { baseline: 'panic:stack-overflow', 'sv32-vmalloc-fault': 'panic:stack-overflow', 'notrace-fault': 'panic:stack-overflow', 'flush-cache-vmap': 'correct', 'ranged-flush': 'correct', 'early-sfence': 'correct' },
-  'module-load-exec': { baseline: 'panic:spurious-fault', 'sv32-vmalloc-fault': 'panic:spurious-fault', 'notrace-fault': 'correct', 'flush-cache-vmap': 'correct', 'ranged-flush': 'correct', 'early-sfence': 'correct' },
-  'tracing-in-fault-path': { baseline: 'fails', 'sv32-vmalloc-fault': 'fails', 'notrace-fault': 'panic:stack-overflow', 'flush-cache-vmap': 'correct', 'ranged-flush': 'correct', 'early-sfence': 'correct' },
-  'kernel-protection-fault': { baseline: 'correct', 'sv32-vmalloc-fault': 'correct', 'notrace-fault': 'livelock', 'flush-cache-vmap': 'correct', 'ranged-flush': 'correct', 'early-sfence': 'correct' },
-  'kernel-nofault-write': { baseline: 'correct', 'sv32-vmalloc-fault': 'correct', 'notrace-fault': 'livelock', 'flush-cache-vmap': 'correct', 'ranged-flush': 'correct', 'early-sfence': 'correct' },
-  'vmalloc-guard-page': { baseline: 'correct', 'sv32-vmalloc-fault': 'correct', 'notrace-fault': 'correct', 'flush-cache-vmap': 'correct', 'ranged-flush': 'correct', 'early-sfence': 'correct' },
-  'ioremap-irq': { baseline: 'fails', 'sv32-vmalloc-fault': 'fails', 'notrace-fault': 'correct', 'flush-cache-vmap': 'correct', 'ranged-flush': 'correct', 'early-sfence': 'correct' },
-  'vfree-reuse': { baseline: 'correct', 'sv32-vmalloc-fault': 'correct', 'notrace-fault': 'correct', 'flush-cache-vmap': 'correct', 'ranged-flush': 'correct', 'early-sfence': 'correct' },
+  'cross-hart-vmalloc': {
+    baseline: 'panic:spurious-fault',
+    'sv32-vmalloc-fault': 'panic:spurious-fault',
+    'notrace-fault': 'correct',
+    'flush-cache-vmap': 'correct',
+    'ranged-flush': 'correct',
+    'early-sfence': 'correct',
+  },
+  'vmap-stack-migrate': {
+    baseline: 'panic:stack-overflow',
+    'sv32-vmalloc-fault': 'panic:stack-overflow',
+    'notrace-fault': 'panic:stack-overflow',
+    'flush-cache-vmap': 'correct',
+    'ranged-flush': 'correct',
+    'early-sfence': 'correct',
+  },
+  'module-load-exec': {
+    baseline: 'panic:spurious-fault',
+    'sv32-vmalloc-fault': 'panic:spurious-fault',
+    'notrace-fault': 'correct',
+    'flush-cache-vmap': 'correct',
+    'ranged-flush': 'correct',
+    'early-sfence': 'correct',
+  },
+  'tracing-in-fault-path': {
+    baseline: 'fails',
+    'sv32-vmalloc-fault': 'fails',
+    'notrace-fault': 'panic:stack-overflow',
+    'flush-cache-vmap': 'correct',
+    'ranged-flush': 'correct',
+    'early-sfence': 'correct',
+  },
+  'kernel-protection-fault': {
+    baseline: 'correct',
+    'sv32-vmalloc-fault': 'correct',
+    'notrace-fault': 'livelock',
+    'flush-cache-vmap': 'correct',
+    'ranged-flush': 'correct',
+    'early-sfence': 'correct',
+  },
+  'kernel-nofault-write': {
+    baseline: 'correct',
+    'sv32-vmalloc-fault': 'correct',
+    'notrace-fault': 'livelock',
+    'flush-cache-vmap': 'correct',
+    'ranged-flush': 'correct',
+    'early-sfence': 'correct',
+  },
+  'vmalloc-guard-page': {
+    baseline: 'correct',
+    'sv32-vmalloc-fault': 'correct',
+    'notrace-fault': 'correct',
+    'flush-cache-vmap': 'correct',
+    'ranged-flush': 'correct',
+    'early-sfence': 'correct',
+  },
+  'ioremap-irq': {
+    baseline: 'fails',
+    'sv32-vmalloc-fault': 'fails',
+    'notrace-fault': 'correct',
+    'flush-cache-vmap': 'correct',
+    'ranged-flush': 'correct',
+    'early-sfence': 'correct',
+  },
+  'vfree-reuse': {
+    baseline: 'correct',
+    'sv32-vmalloc-fault': 'correct',
+    'notrace-fault': 'correct',
+    'flush-cache-vmap': 'correct',
+    'ranged-flush': 'correct',
+    'early-sfence': 'correct',
+  },
 };
 
 /**
@@ -112,12 +175,19 @@ describe('the verdict table on caches-invalid / Sv39 (catalog, "What the 2023 th
   });
 });
 
-const MAPPING_SCENARIOS = ['cross-hart-vmalloc', 'vmap-stack-migrate', 'module-load-exec', 'tracing-in-fault-path', 'ioremap-irq'];
+const MAPPING_SCENARIOS = [
+  'cross-hart-vmalloc',
+  'vmap-stack-migrate',
+  'module-load-exec',
+  'tracing-in-fault-path',
+  'ioremap-irq',
+];
 
 describe('the cross-profile claims', () => {
   for (const machine of ['emulator', 'no-invalid-caching']) {
     it(`the baseline survives every mapping scenario on ${machine} (why such cores "don't need it")`, () => {
-      for (const sc of MAPPING_SCENARIOS) expect(runCell(cell('baseline', sc, machine), SEEDS).verdict, sc).toBe('correct');
+      for (const sc of MAPPING_SCENARIOS)
+        expect(runCell(cell('baseline', sc, machine), SEEDS).verdict, sc).toBe('correct');
     });
   }
 
@@ -159,7 +229,10 @@ describe('the cross-profile claims', () => {
     // (flush-cache-vmap, early-sfence, the CIP-1200 preset of ranged-flush), not by per-page
     // `sfence.vma va` (ranged-flush's normal path, vmalloc_fault's local_flush_tlb_page()).
     const walk = (s: string | StrategySet) => {
-      const c: Cell = { ...cell('baseline', 'module-load-exec', 'caches-invalid-walk'), strategy: typeof s === 'string' ? strategy(s) : s };
+      const c: Cell = {
+        ...cell('baseline', 'module-load-exec', 'caches-invalid-walk'),
+        strategy: typeof s === 'string' ? strategy(s) : s,
+      };
       return { c, rec: runCell(c, SEEDS) };
     };
     for (const s of ['flush-cache-vmap', 'early-sfence']) expect(walk(s).rec.verdict, s).toBe('correct');
@@ -173,7 +246,8 @@ describe('the cross-profile claims', () => {
 });
 
 describe('the costs the thread argued about, as relations measured by the model', () => {
-  const run = (s: string, sc: string, harts: number, seed = 1) => simulate(cell(s, sc, 'caches-invalid', harts), seed);
+  const run = (s: string, sc: string, harts: number, seed = 1) =>
+    simulate(cell(s, sc, 'caches-invalid', harts), seed);
 
   it('IPIs per new mapping: harts-1 for flush-cache-vmap and ranged-flush, 0 for early-sfence', () => {
     for (const harts of [2, 4, 8]) {
@@ -196,7 +270,13 @@ describe('the costs the thread argued about, as relations measured by the model'
     expect(small.metrics.sfenceVa % harts).toBe(0);
     expect(small.metrics.sfenceVa / harts).toBeGreaterThanOrEqual(small.metrics.mappings);
     // Threshold 0 (CIP-1200): every range is "above" it, so each hart does one full fence per flush.
-    const full = simulate({ ...cell('ranged-flush', 'cross-hart-vmalloc', 'caches-invalid', harts), strategy: onBaseline(rangedFlush({ threshold: 0 })) }, 1);
+    const full = simulate(
+      {
+        ...cell('ranged-flush', 'cross-hart-vmalloc', 'caches-invalid', harts),
+        strategy: onBaseline(rangedFlush({ threshold: 0 })),
+      },
+      1,
+    );
     expect(full.metrics.sfenceVa).toBe(0);
     expect(full.metrics.sfenceAll).toBe(harts * full.metrics.mappings);
   });

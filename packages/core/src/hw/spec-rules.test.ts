@@ -5,11 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { formatVa, layoutFor, type Mode, vpnOf } from '../addr.js';
 import { SeededChooser } from '../choice.js';
+import { resolveKernelConfig } from '../kernel-config.js';
 import { defineMachine, PROFILES } from '../profiles.js';
 import { FAULT_INVALID, FAULT_PROTECTION, Hardware, OK } from '../sim/hardware.js';
 import { KernelMm } from '../sim/kernel-mm.js';
 import { M, newCounters } from '../sim/metrics.js';
-import { resolveKernelConfig } from '../kernel-config.js';
 import { PAGE_KERNEL, PAGE_KERNEL_READ, PTE_G, PTE_V } from './pte.js';
 import { NEGATIVE, VALID } from './tlb.js';
 
@@ -269,12 +269,21 @@ describe('machine config validation', () => {
   it.each([
     [{ tlb: { entries: -4, ways: 4, replacement: 'lru' } }, 'tlb.entries'],
     [{ tlb: { entries: 64, ways: 5, replacement: 'lru' } }, 'tlb.ways'],
-    [{ speculation: { lookahead: { window: 4, p: 1.5 }, runAhead: { p: 0.5, maxPages: 3, nearEndBytes: 512 }, wild: { p: 0, spread: 0 } } }, 'speculation.lookahead.p'],
+    [
+      {
+        speculation: {
+          lookahead: { window: 4, p: 1.5 },
+          runAhead: { p: 0.5, maxPages: 3, nearEndBytes: 512 },
+          wild: { p: 0, spread: 0 },
+        },
+      },
+      'speculation.lookahead.p',
+    ],
     [{ cachesInvalid: 'sometimes' }, 'cachesInvalid'],
   ])('a bad value throws a ConfigError naming the field (%j)', (patch, field) => {
-    expect(() => defineMachine({ name: 'bad', extends: 'caches-invalid', ...(patch as object) })).toThrowError(
-      expect.objectContaining({ name: 'ConfigError', field }),
-    );
+    expect(() =>
+      defineMachine({ name: 'bad', extends: 'caches-invalid', ...(patch as object) }),
+    ).toThrowError(expect.objectContaining({ name: 'ConfigError', field }));
   });
 
   it('an unknown mode is refused with the field named', () => {

@@ -39,7 +39,13 @@ export class Tlb {
   levelsPresent = 0;
   private readonly pow: Float64Array;
 
-  constructor(entries: number, ways: number, replacement: 'lru' | 'random', bitsPerLevel: number, maxLevels: number) {
+  constructor(
+    entries: number,
+    ways: number,
+    replacement: 'lru' | 'random',
+    bitsPerLevel: number,
+    maxLevels: number,
+  ) {
     this.entries = entries;
     this.ways = ways;
     this.sets = entries / ways;
@@ -136,7 +142,12 @@ export class Tlb {
       const e = base + w;
       const st = this.state[e]!;
       // Replace an existing entry for the same page rather than duplicating it.
-      if ((st === VALID || st === NEGATIVE) && this.level[e] === level && this.tag[e] === tag && this.asid[e] === asid) {
+      if (
+        (st === VALID || st === NEGATIVE) &&
+        this.level[e] === level &&
+        this.tag[e] === tag &&
+        this.asid[e] === asid
+      ) {
         victim = e;
         break;
       }
@@ -257,7 +268,11 @@ export class PageWalkCache {
   lookup(slot: number, asid: number): number {
     for (let e = 0; e < this.entries; e++) {
       const st = this.state[e]!;
-      if ((st === VALID || st === NEGATIVE) && this.slot[e] === slot && (this.asid[e] === asid || (this.flags[e]! & PTE_G) !== 0)) {
+      if (
+        (st === VALID || st === NEGATIVE) &&
+        this.slot[e] === slot &&
+        (this.asid[e] === asid || (this.flags[e]! & PTE_G) !== 0)
+      ) {
         this.lru[e] = ++this.clock;
         return e;
       }

@@ -10,10 +10,10 @@ import type { Layout } from '../addr.js';
 import type { Chooser } from '../choice.js';
 import type { AccessType, FenceForm, FenceOrigin } from '../contracts.js';
 import type { CostTable } from '../costs.js';
-import type { MachineConfig } from '../profiles.js';
 import { PageTableMemory } from '../hw/page-tables.js';
-import { PTE_G, PTE_R, PTE_V, PTE_W, PTE_X, isLeaf } from '../hw/pte.js';
+import { isLeaf, PTE_G, PTE_R, PTE_V, PTE_W, PTE_X } from '../hw/pte.js';
 import { NEGATIVE, PageWalkCache, Tlb } from '../hw/tlb.js';
+import type { MachineConfig } from '../profiles.js';
 import { M } from './metrics.js';
 
 /** Ticks order stores and fences inside a step: tick = step * TICKS_PER_STEP + sequence. */
@@ -59,7 +59,6 @@ export class Hardware {
   readonly counters: Float64Array;
   readonly chooser: Chooser;
   private readonly levels: number;
-  private readonly bits: number;
   private readonly entriesPerTable: number;
   private readonly cachesInvalidLeaf: boolean;
   private readonly cachesInvalidNonLeaf: boolean;
@@ -86,7 +85,13 @@ export class Hardware {
   /** 'negative' (cached V=0), 'walk' (walker met V=0), 'protection'. */
   faultKind: 'negative' | 'walk' | 'protection' | 'none' = 'none';
 
-  constructor(machine: MachineConfig, layout: Layout, harts: number, chooser: Chooser, counters: Float64Array) {
+  constructor(
+    machine: MachineConfig,
+    layout: Layout,
+    harts: number,
+    chooser: Chooser,
+    counters: Float64Array,
+  ) {
     this.machine = machine;
     this.costs = machine.costs;
     this.layout = layout;
@@ -94,7 +99,6 @@ export class Hardware {
     this.counters = counters;
     const g = layout.geometry;
     this.levels = g.levels;
-    this.bits = g.bitsPerLevel;
     this.entriesPerTable = g.entriesPerTable;
     this.mem = new PageTableMemory(g.entriesPerTable, machine.historyDepth);
     this.pow = new Float64Array(g.levels);
@@ -113,7 +117,13 @@ export class Hardware {
     for (let i = 0; i < harts; i++) {
       this.harts.push({
         id: i,
-        tlb: new Tlb(machine.tlb.entries, machine.tlb.ways, machine.tlb.replacement, g.bitsPerLevel, g.levels),
+        tlb: new Tlb(
+          machine.tlb.entries,
+          machine.tlb.ways,
+          machine.tlb.replacement,
+          g.bitsPerLevel,
+          g.levels,
+        ),
         pwc: machine.pwc.entries > 0 ? new PageWalkCache(machine.pwc.entries) : null,
         rootTable: 0,
         asid: 0,
@@ -157,7 +167,12 @@ export class Hardware {
     const tlb = hart.tlb;
     c[M.accesses]++;
     let e = tlb.lookup(vpn, hart.asid);
-    if (e >= 0 && tlb.state[e] === NEGATIVE && this.negBound > 0 && this.step - tlb.filledAt[e]! > this.negBound) {
+    if (
+      e >= 0 &&
+      tlb.state[e] === NEGATIVE &&
+      this.negBound > 0 &&
+      this.step - tlb.filledAt[e]! > this.negBound
+    ) {
       // Svvptc: a cached invalid entry is gone within the bound.
       tlb.state[e] = 0;
       e = -1;
@@ -211,7 +226,6 @@ export class Hardware {
    * follows a V=0 non-leaf entry.
    */
   walk(hart: HartHw, vpn: number, demand: boolean): boolean {
-    const mem = this.mem;
     const pwc = hart.pwc;
     const costs = this.costs;
     let table = hart.rootTable;
@@ -223,7 +237,12 @@ export class Hardware {
       let ppn: number;
       let since: number;
       let pe = level > 0 && pwc !== null ? pwc.lookup(slot, hart.asid) : -1;
-      if (pe >= 0 && pwc!.state[pe] === NEGATIVE && this.negBound > 0 && this.step - pwc!.filledAt[pe]! > this.negBound) {
+      if (
+        pe >= 0 &&
+        pwc!.state[pe] === NEGATIVE &&
+        this.negBound > 0 &&
+        this.step - pwc!.filledAt[pe]! > this.negBound
+      ) {
         pwc!.state[pe] = 0;
         pe = -1;
       }
@@ -256,7 +275,17 @@ export class Hardware {
       }
       if ((flags & PTE_G) !== 0) global = true;
       if (isLeaf(flags)) {
-        hart.tlb.fill(vpn, level, hart.asid, global ? flags | PTE_G : flags, ppn, false, since, this.step, this.chooser);
+        hart.tlb.fill(
+          vpn,
+          level,
+          hart.asid,
+          global ? flags | PTE_G : flags,
+          ppn,
+          false,
+          since,
+          this.step,
+          this.chooser,
+        );
         this.wFlags = global ? flags | PTE_G : flags;
         this.wPpn = ppn;
         this.wSince = since;

@@ -10,19 +10,19 @@
  *   `vmalloc_fault` copies it.
  * - Kernel mappings install lower-level tables on demand (a non-leaf V 0->1 store) then leaf PTEs.
  */
-import { type Layout, type VpnRange, levelIndex } from '../addr.js';
-import type { KernelConfig } from '../kernel-config.js';
-import { pgdPreallocOf } from '../kernel-config.js';
+import { type Layout, levelIndex, type VpnRange } from '../addr.js';
 import { PageTableMemory } from '../hw/page-tables.js';
 import {
+  isLeaf,
   PAGE_KERNEL,
   PAGE_KERNEL_READ,
   PAGE_KERNEL_READ_EXEC,
   PAGE_TABLE,
   PAGE_USER,
   PTE_V,
-  isLeaf,
 } from '../hw/pte.js';
+import type { KernelConfig } from '../kernel-config.js';
+import { pgdPreallocOf } from '../kernel-config.js';
 import type { Hardware } from './hardware.js';
 
 /** First user VPN of the background working set (VA 0x400000). */
@@ -119,7 +119,8 @@ export class KernelMm {
         this.hw.storePte(slot, PAGE_TABLE, PageTableMemory.ppnOfTable(t));
         table = t;
       } else {
-        if (isLeaf(flags)) throw new Error(`kernel-mm: ${vpn.toString(16)} is inside a huge leaf at level ${l}`);
+        if (isLeaf(flags))
+          throw new Error(`kernel-mm: ${vpn.toString(16)} is inside a huge leaf at level ${l}`);
         table = PageTableMemory.tableOfPpn(this.hw.mem.ppn[slot]!);
       }
     }
@@ -194,7 +195,8 @@ export class KernelMm {
     const first = levelIndex(this.layout.kernelStart, top, this.bits);
     for (let i = first; i < this.E; i++) {
       const src = this.initMm * this.E + i;
-      if (this.hw.mem.isValid(src)) this.hw.storePte(root * this.E + i, this.hw.mem.flags[src]!, this.hw.mem.ppn[src]!);
+      if (this.hw.mem.isValid(src))
+        this.hw.storePte(root * this.E + i, this.hw.mem.flags[src]!, this.hw.mem.ppn[src]!);
     }
     return root;
   }
@@ -211,7 +213,8 @@ export class KernelMm {
 
   /** Map `pages` user pages into a process root (the background working set). */
   mapUserPages(root: number, pages: number): void {
-    for (let i = 0; i < pages; i++) this.setLeaf(root, USER_BASE_VPN + i, 0, PAGE_USER, this.allocPage(), true);
+    for (let i = 0; i < pages; i++)
+      this.setLeaf(root, USER_BASE_VPN + i, 0, PAGE_USER, this.allocPage(), true);
   }
 
   /** alloc_vmap_area: the lowest free range of `pages + guard` pages in `region` whose start is a

@@ -9,7 +9,7 @@
  * inside a stage; their queued calls become frames pushed on top, so the kernel path that called
  * the slot continues only when they are done — as the C code after the call would.
  */
-import { type Layout, formatVa, isKernelVpn } from '../addr.js';
+import { formatVa, isKernelVpn, type Layout } from '../addr.js';
 import type { Chooser } from '../choice.js';
 import type {
   AccessType,
@@ -25,11 +25,11 @@ import type {
   Trap,
   TrapCause,
 } from '../contracts.js';
+import { PAGE_KERNEL, PAGE_KERNEL_EXEC, PAGE_KERNEL_READ, PTE_R, PTE_W, PTE_X } from '../hw/pte.js';
 import type { KernelConfig } from '../kernel-config.js';
 import type { MachineConfig } from '../profiles.js';
 import type { Outcome, RunFailure, TraceEvent, TraceKind } from '../results.js';
-import { PAGE_KERNEL, PAGE_KERNEL_EXEC, PAGE_KERNEL_READ, PTE_R, PTE_W, PTE_X } from '../hw/pte.js';
-import { FAULT_INVALID, FAULT_PROTECTION, Hardware, type HartHw, OK, permits } from './hardware.js';
+import { FAULT_PROTECTION, Hardware, type HartHw, OK, permits } from './hardware.js';
 import { type InitMmLeaf, KernelMm, USER_BASE_VPN } from './kernel-mm.js';
 import { M } from './metrics.js';
 
@@ -169,7 +169,11 @@ class AccessFrame implements Frame {
   run(sim: Simulator, h: HartExec): void {
     if (this.fixedUp) {
       h.frames.pop();
-      sim.trace(h, 'access', `${this.what}: ${this.type} ${sim.va(this.vpn)} -> -EFAULT (exception-table fixup)`);
+      sim.trace(
+        h,
+        'access',
+        `${this.what}: ${this.type} ${sim.va(this.vpn)} -> -EFAULT (exception-table fixup)`,
+      );
       this.onDone?.(sim, h, false);
       return;
     }
@@ -190,7 +194,7 @@ class AccessFrame implements Frame {
   }
 }
 
-const enum TrapStage {
+enum TrapStage {
   Entry,
   Save,
   DoPageFault,
@@ -389,7 +393,10 @@ class KernelContextImpl implements KernelContext {
     if (opts?.transport === 'sbi') this.enqueue(new SbiFenceFrame(all, 'all', null, 0));
     else this.enqueue(new CrossCallFrame(all, (t) => t.localSfence('all'), 'flush_tlb_all'));
   }
-  flushTlbRange(range: { start: number; end: number }, opts: { threshold: number; transport?: 'ipi' | 'sbi' }): void {
+  flushTlbRange(
+    range: { start: number; end: number },
+    opts: { threshold: number; transport?: 'ipi' | 'sbi' },
+  ): void {
     const all = this.sim.allHarts;
     const pages = range.end - range.start;
     const threshold = opts.threshold;
@@ -412,7 +419,9 @@ class KernelContextImpl implements KernelContext {
     this.enqueue(new CrossCallFrame(this.sim.resolveMask(mask, this.hart), fn, 'on_each_cpu_mask'));
   }
   sbiRemoteFence(mask: HartMask, form: FenceForm, range?: { start: number; end: number }): void {
-    this.enqueue(new SbiFenceFrame(this.sim.resolveMask(mask, this.hart), form, range ?? null, Number.POSITIVE_INFINITY));
+    this.enqueue(
+      new SbiFenceFrame(this.sim.resolveMask(mask, this.hart), form, range ?? null, Number.POSITIVE_INFINITY),
+    );
   }
   call(fnName: string, body: (ctx: KernelContext) => void): void {
     this.enqueue(
@@ -471,7 +480,6 @@ export class Simulator {
   private tracerOn: boolean;
   private readonly leaf: InitMmLeaf = { present: false, level: 0, flags: 0 };
   private readonly stepLimit: number;
-  private anonCount = 0;
 
   constructor(input: SimulatorInput) {
     this.machine = input.machine;
@@ -534,11 +542,14 @@ export class Simulator {
       h.ctx = new KernelContextImpl(this, h);
       h.ipiCtx = {
         hart: i,
-        localSfence: (form, vpn, asid = hw.asid) => this.fence(h, form, this.checkFence(form, vpn, asid), asid, this.ipiOrigin),
+        localSfence: (form, vpn, asid = hw.asid) =>
+          this.fence(h, form, this.checkFence(form, vpn, asid), asid, this.ipiOrigin),
       };
       this.harts.push(h);
     }
-    if (this.tracerOn) for (const h of this.harts) h.traceBuffer = this.bootArea(`ftrace/${h.hw.id}`, this.kernel.traceBufferPages, 'ftrace');
+    if (this.tracerOn)
+      for (const h of this.harts)
+        h.traceBuffer = this.bootArea(`ftrace/${h.hw.id}`, this.kernel.traceBufferPages, 'ftrace');
     // Boot is over: every hart starts with empty translation caches and a full fence behind every
     // boot-time PTE store (secondary harts run `local_flush_tlb_all()` as they come up).
     this.hw.step = 1;
@@ -552,8 +563,18 @@ export class Simulator {
   private bootArea(name: string, pages: number, kind: KernelRange['kind']): Area {
     const start = this.mm.allocVa('vmalloc', pages, this.kernel.guardPages);
     if (start < 0) throw new SimulationError('vmalloc space exhausted at boot');
-    for (let i = 0; i < pages; i++) this.mm.setLeaf(this.mm.initMm, start + i, 0, PAGE_KERNEL, this.mm.allocPage(), true);
-    const area: Area = { name, kind, region: 'vmalloc', start, pages, mapped: true, freed: false, clearTick: 0 };
+    for (let i = 0; i < pages; i++)
+      this.mm.setLeaf(this.mm.initMm, start + i, 0, PAGE_KERNEL, this.mm.allocPage(), true);
+    const area: Area = {
+      name,
+      kind,
+      region: 'vmalloc',
+      start,
+      pages,
+      mapped: true,
+      freed: false,
+      clearTick: 0,
+    };
     this.setArea(area);
     return area;
   }
@@ -613,7 +634,8 @@ export class Simulator {
       }
     } catch (e) {
       if (e instanceof RunEnd) {
-        if (this.tracing) this.traceRaw(e.failure?.hart ?? -1, 'outcome', `${e.outcome}: ${e.failure?.message ?? ''}`);
+        if (this.tracing)
+          this.traceRaw(e.failure?.hart ?? -1, 'outcome', `${e.outcome}: ${e.failure?.message ?? ''}`);
         return { outcome: e.outcome, failure: e.failure };
       }
       throw e;
@@ -623,7 +645,8 @@ export class Simulator {
   private waitReason(h: HartExec): string {
     if (h.waitingFlag !== null) return `waits for flag '${h.waitingFlag}'`;
     const top = h.frames[h.frames.length - 1];
-    if (top instanceof CrossCallFrame) return `waits for ${top.call.pending} IPI acknowledgement(s)${h.irqEnabled ? '' : ' with interrupts off'}`;
+    if (top instanceof CrossCallFrame)
+      return `waits for ${top.call.pending} IPI acknowledgement(s)${h.irqEnabled ? '' : ' with interrupts off'}`;
     if (top instanceof SbiFenceFrame) return `waits in firmware for ${top.call.pending} remote fence(s)`;
     return h.irqEnabled ? 'blocked' : 'blocked with interrupts off';
   }
@@ -682,7 +705,10 @@ export class Simulator {
     if (h.code[pc] === 1) {
       // The hot path: a compiled access.
       const vpn = this.opVpn(h, pc);
-      if (vpn < 0) throw new SimulationError(`access to ${JSON.stringify((op as { target: Target }).target)} before its area exists`);
+      if (vpn < 0)
+        throw new SimulationError(
+          `access to ${JSON.stringify((op as { target: Target }).target)} before its area exists`,
+        );
       h.pc = pc + 1;
       h.nearEndVpn = h.tNearEnd[pc] === 1 ? vpn : -1;
       this.programAccess(h, vpn, ACCESS_TYPES[h.tType[pc]!]!, h.tNofault[pc] === 1, 'access');
@@ -754,18 +780,32 @@ export class Simulator {
             freed: false,
             clearTick: 0,
           };
-          const task: Task = { name: op.task, stack: area, stackBase: -1, stackPages: pages, sp: pages * PAGE - this.kernel.trapFrameBytes };
+          const task: Task = {
+            name: op.task,
+            stack: area,
+            stackBase: -1,
+            stackPages: pages,
+            sp: pages * PAGE - this.kernel.trapFrameBytes,
+          };
           this.tasks.set(op.task, task);
           // copy_thread(): the child's pt_regs are written at the top of its new stack.
           h.frames.push(
-            new MapFrame(area, PAGE_KERNEL, (sim, hh) => {
+            new MapFrame(area, PAGE_KERNEL, (_sim, hh) => {
               task.stackBase = area.start;
-              hh.frames.push(new AccessFrame(area.start + pages - 1, 'write', true, false, `copy_thread(${op.task})`));
+              hh.frames.push(
+                new AccessFrame(area.start + pages - 1, 'write', true, false, `copy_thread(${op.task})`),
+              );
             }),
           );
         } else {
           const base = this.mm.allocDirectMapPages(pages);
-          this.tasks.set(op.task, { name: op.task, stack: null, stackBase: base, stackPages: pages, sp: pages * PAGE - this.kernel.trapFrameBytes });
+          this.tasks.set(op.task, {
+            name: op.task,
+            stack: null,
+            stackBase: base,
+            stackPages: pages,
+            sp: pages * PAGE - this.kernel.trapFrameBytes,
+          });
           h.hw.clock += costs.vmallocBase;
         }
         return;
@@ -773,12 +813,23 @@ export class Simulator {
       case 'switch-to': {
         h.pc++;
         const task = this.tasks.get(op.task);
-        if (!task || task.stackBase < 0) throw new SimulationError(`switch-to '${op.task}': no such task (spawn it first)`);
+        if (!task || task.stackBase < 0)
+          throw new SimulationError(`switch-to '${op.task}': no such task (spawn it first)`);
         h.hw.clock += costs.contextSwitch;
         h.task = task;
-        this.trace(h, 'op', `switch_to(${op.task}): sp in ${this.va(task.stackBase + Math.floor(task.sp / PAGE))}`);
+        this.trace(
+          h,
+          'op',
+          `switch_to(${op.task}): sp in ${this.va(task.stackBase + Math.floor(task.sp / PAGE))}`,
+        );
         // ret_from_fork / __switch_to return path restores registers from the new stack.
-        this.programAccess(h, task.stackBase + Math.floor(task.sp / PAGE), 'read', false, `restore from ${op.task}'s stack`);
+        this.programAccess(
+          h,
+          task.stackBase + Math.floor(task.sp / PAGE),
+          'read',
+          false,
+          `restore from ${op.task}'s stack`,
+        );
         return;
       }
       case 'irq':
@@ -892,7 +943,8 @@ export class Simulator {
       h.tType[i] = op.type === 'read' ? 0 : op.type === 'write' ? 1 : 2;
       h.tNofault[i] = op.nofault === true ? 1 : 0;
       const spec = this.machine.speculation;
-      h.tNearEnd[i] = spec !== null && ((op.target.offset ?? 0) % PAGE) >= PAGE - spec.runAhead.nearEndBytes ? 1 : 0;
+      h.tNearEnd[i] =
+        spec !== null && (op.target.offset ?? 0) % PAGE >= PAGE - spec.runAhead.nearEndBytes ? 1 : 0;
       const t = op.target;
       const page = (t.page ?? 0) + Math.floor((t.offset ?? 0) / PAGE);
       if ('area' in t) {
@@ -984,7 +1036,8 @@ export class Simulator {
     if (vpn < 0) return;
     if (this.hw.speculate(h.hw, vpn) && this.tracing) {
       const e = h.hw.tlb.peek(vpn, h.hw.asid);
-      const what = e < 0 ? 'nothing cached' : h.hw.tlb.state[e] === 2 ? 'cached V=0 (negative entry)' : 'cached valid';
+      const what =
+        e < 0 ? 'nothing cached' : h.hw.tlb.state[e] === 2 ? 'cached V=0 (negative entry)' : 'cached valid';
       this.trace(h, 'speculate', `speculative walk (${why}) of ${this.va(vpn)}: ${what}`);
     }
   }
@@ -1001,10 +1054,22 @@ export class Simulator {
     if (mapped) c[M.spuriousFaults]++;
     else c[M.genuineFaults]++;
     const cause: TrapCause =
-      access.type === 'read' ? 'load-page-fault' : access.type === 'write' ? 'store-page-fault' : 'instruction-page-fault';
+      access.type === 'read'
+        ? 'load-page-fault'
+        : access.type === 'write'
+          ? 'store-page-fault'
+          : 'instruction-page-fault';
     if (this.tracing) {
-      const why = protection ? 'protection' : this.hw.faultKind === 'negative' ? 'negative TLB entry' : 'walk found V=0';
-      this.trace(h, 'fault', `${cause} at ${this.va(vpn)} during ${access.what} (${why}; ${mapped ? 'mapped in init_mm' : 'not mapped'})`);
+      const why = protection
+        ? 'protection'
+        : this.hw.faultKind === 'negative'
+          ? 'negative TLB entry'
+          : 'walk found V=0';
+      this.trace(
+        h,
+        'fault',
+        `${cause} at ${this.va(vpn)} during ${access.what} (${why}; ${mapped ? 'mapped in init_mm' : 'not mapped'})`,
+      );
     }
     if (access.faults > this.kernel.livelockK) {
       throw new RunEnd('livelock', {
@@ -1042,7 +1107,11 @@ export class Simulator {
     switch (f.stage) {
       case TrapStage.Entry: {
         h.hw.clock += costs.trapEntry;
-        this.trace(h, 'trap', `handle_exception: ${f.trap.cause}, stval ${f.trap.stval}, depth ${f.trap.depth}`);
+        this.trace(
+          h,
+          'trap',
+          `handle_exception: ${f.trap.cause}, stval ${f.trap.stval}, depth ${f.trap.depth}`,
+        );
         if (s.slots.trapEntry) {
           const r = this.callSlot(h, 'trapEntry', () => s.slots.trapEntry!(h.ctx, f.trap));
           if (r === 'replay') {
@@ -1069,7 +1138,9 @@ export class Simulator {
         }
         h.task.sp = sp;
         f.stage = TrapStage.DoPageFault;
-        h.frames.push(new AccessFrame(h.task.stackBase + Math.floor(sp / PAGE), 'write', false, false, 'save trap frame'));
+        h.frames.push(
+          new AccessFrame(h.task.stackBase + Math.floor(sp / PAGE), 'write', false, false, 'save trap frame'),
+        );
         return;
       }
       case TrapStage.DoPageFault:
@@ -1107,7 +1178,8 @@ export class Simulator {
         }
         h.hw.clock += costs.kernelFunction;
         const r = this.callSlot(h, 'kernelFault', () => s.slots.kernelFault!(h.ctx, f.trap));
-        if (r !== 'handled' && r !== 'unhandled') this.badReturn(h, 'kernelFault', r, "'handled' or 'unhandled'");
+        if (r !== 'handled' && r !== 'unhandled')
+          this.badReturn(h, 'kernelFault', r, "'handled' or 'unhandled'");
         this.trace(h, 'slot', `kernelFault(${f.trap.stval}) -> ${r}`);
         f.handled = r === 'handled';
         f.stage = TrapStage.AfterKernelFault;
@@ -1191,7 +1263,9 @@ export class Simulator {
       h.hw.clock += this.machine.costs.tracerCall;
       const page = Math.floor(h.traceEntries / this.kernel.traceEntriesPerPage) % buf.pages;
       h.traceEntries++;
-      h.frames.push(new AccessFrame(buf.start + page, 'write', false, false, `ftrace(${f.fnName}) ring buffer`));
+      h.frames.push(
+        new AccessFrame(buf.start + page, 'write', false, false, `ftrace(${f.fnName}) ring buffer`),
+      );
       return;
     }
     h.frames.pop();
@@ -1262,7 +1336,11 @@ export class Simulator {
         a.start = start;
         this.setArea(a);
         f.stage = 1;
-        this.trace(h, 'map', `${a.kind} '${a.name}': reserved ${this.va(a.start)}..${this.va(a.start + a.pages)} (${a.pages} pages)`);
+        this.trace(
+          h,
+          'map',
+          `${a.kind} '${a.name}': reserved ${this.va(a.start)}..${this.va(a.start + a.pages)} (${a.pages} pages)`,
+        );
         return;
       }
       case 1: {
@@ -1280,7 +1358,12 @@ export class Simulator {
         f.stage = 3;
         const slot = this.strategy.slots.flushCacheVmap;
         if (slot) {
-          const range: KernelRange = { start: a.start, end: a.start + a.pages, pages: a.pages, kind: a.kind as KernelRange['kind'] };
+          const range: KernelRange = {
+            start: a.start,
+            end: a.start + a.pages,
+            pages: a.pages,
+            kind: a.kind as KernelRange['kind'],
+          };
           this.callSlot(h, 'flushCacheVmap', () => slot(h.ctx, range));
           this.trace(h, 'slot', `flush_cache_vmap(${this.va(range.start)}, ${this.va(range.end)})`);
         }
@@ -1318,7 +1401,11 @@ export class Simulator {
         h.hw.clock += costs.vmallocPerPage * a.pages;
         this.lazy.push(a);
         this.lazyPages += a.pages;
-        this.trace(h, 'unmap', `vfree('${a.name}'): ${a.pages} PTEs cleared; ${this.lazyPages} lazily freed pages pending`);
+        this.trace(
+          h,
+          'unmap',
+          `vfree('${a.name}'): ${a.pages} PTEs cleared; ${this.lazyPages} lazily freed pages pending`,
+        );
         if (this.lazyPages > this.kernel.lazyMaxPages) {
           f.purge = this.lazy;
           this.lazy = [];
@@ -1337,7 +1424,12 @@ export class Simulator {
         }
         const slot = this.strategy.slots.flushTlbKernelRange;
         if (slot) {
-          const range: KernelRange = { start, end, pages: end - start, kind: f.kind === 'vfree' ? 'vmalloc' : 'set-memory' };
+          const range: KernelRange = {
+            start,
+            end,
+            pages: end - start,
+            kind: f.kind === 'vfree' ? 'vmalloc' : 'set-memory',
+          };
           this.callSlot(h, 'flushTlbKernelRange', () => slot(h.ctx, range));
           this.trace(h, 'slot', `flush_tlb_kernel_range(${this.va(start)}, ${this.va(end)})`);
         }
@@ -1378,7 +1470,13 @@ export class Simulator {
     this.hw.fence(h.hw, form, vpn, asid, origin);
     if (this.tracing) {
       const text =
-        form === 'all' ? 'sfence.vma x0, x0' : form === 'asid' ? `sfence.vma x0, asid ${asid}` : form === 'va' ? `sfence.vma ${this.va(vpn)}, x0` : `sfence.vma ${this.va(vpn)}, asid ${asid}`;
+        form === 'all'
+          ? 'sfence.vma x0, x0'
+          : form === 'asid'
+            ? `sfence.vma x0, asid ${asid}`
+            : form === 'va'
+              ? `sfence.vma ${this.va(vpn)}, x0`
+              : `sfence.vma ${this.va(vpn)}, asid ${asid}`;
       this.trace(h, 'fence', `${text} (${origin})`);
     }
   }
@@ -1386,9 +1484,14 @@ export class Simulator {
   /** Validate a strategy's fence operands (a bad form or a `va` form without a VA is a strategy bug). */
   checkFence(form: FenceForm, vpn: number | undefined, asid: number): number {
     if (form !== 'all' && form !== 'asid' && form !== 'va' && form !== 'va-asid') {
-      throw new SimulationError(`sfence.vma: unknown form ${JSON.stringify(form)} (expected 'all', 'asid', 'va' or 'va-asid')`);
+      throw new SimulationError(
+        `sfence.vma: unknown form ${JSON.stringify(form)} (expected 'all', 'asid', 'va' or 'va-asid')`,
+      );
     }
-    if ((form === 'va' || form === 'va-asid') && (typeof vpn !== 'number' || !Number.isInteger(vpn) || vpn < 0)) {
+    if (
+      (form === 'va' || form === 'va-asid') &&
+      (typeof vpn !== 'number' || !Number.isInteger(vpn) || vpn < 0)
+    ) {
       throw new SimulationError(`sfence.vma ${form}: needs the VPN to fence (got ${JSON.stringify(vpn)})`);
     }
     if ((form === 'asid' || form === 'va-asid') && (!Number.isInteger(asid) || asid < 0 || asid > 0xfffe)) {
@@ -1401,7 +1504,8 @@ export class Simulator {
     if (mask === 'all') return [...this.allHarts];
     if (mask === 'others') return this.allHarts.filter((x) => x !== self);
     for (const x of mask) {
-      if (!Number.isInteger(x) || x < 0 || x >= this.harts.length) throw new SimulationError(`hart mask names hart ${x}, which does not exist`);
+      if (!Number.isInteger(x) || x < 0 || x >= this.harts.length)
+        throw new SimulationError(`hart mask names hart ${x}, which does not exist`);
     }
     return [...new Set(mask)].sort((a, b) => a - b);
   }
@@ -1529,7 +1633,13 @@ export class Simulator {
   }
 
   private traceRaw(hart: number, kind: TraceKind, text: string): void {
-    this.events.push({ step: this.hw.step, hart, cycle: hart >= 0 ? this.hw.harts[hart]!.clock : 0, kind, text });
+    this.events.push({
+      step: this.hw.step,
+      hart,
+      cycle: hart >= 0 ? this.hw.harts[hart]!.clock : 0,
+      kind,
+      text,
+    });
   }
 
   /** Cycle totals per hart for the metrics. */
@@ -1543,7 +1653,8 @@ export class Simulator {
     this.c[M.cycles] = max;
     this.c[M.cyclesBusy] = sum - this.c[M.cyclesWaitingIpi]! - this.c[M.cyclesHandlingIpi]!;
     const lat = this.mappingLatencies;
-    this.c[M.mappingLatency] = lat.length === 0 ? 0 : Math.round((lat.reduce((a, b) => a + b, 0) / lat.length) * 1000) / 1000;
+    this.c[M.mappingLatency] =
+      lat.length === 0 ? 0 : Math.round((lat.reduce((a, b) => a + b, 0) / lat.length) * 1000) / 1000;
   }
 }
 

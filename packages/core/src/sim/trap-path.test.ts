@@ -12,7 +12,12 @@ import { area, ops, region } from '../scenario.js';
 import { type Cell, replay, runCell, simulate } from '../simulate.js';
 
 function strategy(name: string, slots: StrategySlots, extra: Partial<Strategy> = {}): Strategy {
-  return defineStrategy({ name, meta: { title: name, description: 'test', source: {} }, setup: () => slots, ...extra });
+  return defineStrategy({
+    name,
+    meta: { title: name, description: 'test', source: {} },
+    setup: () => slots,
+    ...extra,
+  });
 }
 
 const flushAll = strategy('fence-all', {
@@ -21,7 +26,12 @@ const flushAll = strategy('fence-all', {
 });
 const unmapOnly = strategy('baseline-like', { flushTlbKernelRange: (ctx) => ctx.flushTlbAll() });
 
-function scenario(programs: (harts: number) => Op[][], expect: 'ok' | 'oops' = 'ok', kernelConfig = {}, minHarts = 1) {
+function scenario(
+  programs: (harts: number) => Op[][],
+  expect: 'ok' | 'oops' = 'ok',
+  kernelConfig = {},
+  minHarts = 1,
+) {
   return defineScenario({
     id: 'inline',
     meta: { title: 'inline', story: 'test', source: 'test' },
@@ -36,15 +46,35 @@ function scenario(programs: (harts: number) => Op[][], expect: 'ok' | 'oops' = '
 /** The cross-hart story: B streams P (run-ahead reaches Q's VA), A maps Q and publishes, B reads Q. */
 const crossHart = scenario(
   () => [
-    [ops.vmalloc('P', 4), ops.signal('p'), ops.compute(50), ops.vmalloc('Q', 4), ops.write(area('Q')), ops.signal('q')],
-    [ops.wait('p'), ops.stream('P'), ops.stream('P'), ops.wait('q'), ops.read(area('Q', 0)), ops.read(area('Q', 1))],
+    [
+      ops.vmalloc('P', 4),
+      ops.signal('p'),
+      ops.compute(50),
+      ops.vmalloc('Q', 4),
+      ops.write(area('Q')),
+      ops.signal('q'),
+    ],
+    [
+      ops.wait('p'),
+      ops.stream('P'),
+      ops.stream('P'),
+      ops.wait('q'),
+      ops.read(area('Q', 0)),
+      ops.read(area('Q', 1)),
+    ],
   ],
   'ok',
   {},
   2,
 );
 
-const cell = (s: Strategy | Strategy[], sc = crossHart, machine = 'caches-invalid', harts = 2, mode: Cell['mode'] = 'sv39'): Cell => ({
+const cell = (
+  s: Strategy | Strategy[],
+  sc = crossHart,
+  machine = 'caches-invalid',
+  harts = 2,
+  mode: Cell['mode'] = 'sv39',
+): Cell => ({
   strategy: s,
   scenario: sc,
   machine: PROFILES[machine]!,
@@ -111,7 +141,15 @@ describe('trap path stages', () => {
     const migrate = scenario(
       () => [
         // (The pause lets pad's own PTE stores age past the staleness window first.)
-        [ops.wait('pad'), ops.repeat(12, [ops.compute(10)]), ops.stream('pad', 'read', 500, 1), ops.stream('pad', 'read', 500, 1), ops.signal('near'), ops.wait('spawned'), ops.switchTo('T')],
+        [
+          ops.wait('pad'),
+          ops.repeat(12, [ops.compute(10)]),
+          ops.stream('pad', 'read', 500, 1),
+          ops.stream('pad', 'read', 500, 1),
+          ops.signal('near'),
+          ops.wait('spawned'),
+          ops.switchTo('T'),
+        ],
         [ops.vmalloc('pad', 501), ops.signal('pad'), ops.wait('near'), ops.spawn('T'), ops.signal('spawned')],
       ],
       'ok',
@@ -124,20 +162,33 @@ describe('trap path stages', () => {
     expect(rec.firstFailure!.failure!.message).toMatch(/Kernel stack overflow on hart 0/);
     expect(rec.metrics.maxTrapDepth!.max).toBeGreaterThan(40);
     // The same program with the flush every hart does after a mapping never overflows.
-    expect(runCell(cell(flushAll, migrate, 'caches-invalid-walk'), { base: 0, count: 32 }).verdict).toBe('correct');
+    expect(runCell(cell(flushAll, migrate, 'caches-invalid-walk'), { base: 0, count: 32 }).verdict).toBe(
+      'correct',
+    );
   });
 
   it('a kernel fault handled without fixing the cause is reported as livelock after K repeats', () => {
     const presenceOnly = strategy('presence-only', { kernelFault: (ctx, trap) => vmallocFault(ctx, trap) });
     const ro = scenario(() => [[ops.write(region('kernel-rodata'))]], 'oops');
-    const r = simulate({ strategy: presenceOnly, scenario: ro, machine: PROFILES.emulator!, harts: 1, kernel: { livelockK: 5 } }, 0);
+    const r = simulate(
+      {
+        strategy: presenceOnly,
+        scenario: ro,
+        machine: PROFILES.emulator!,
+        harts: 1,
+        kernel: { livelockK: 5 },
+      },
+      0,
+    );
     expect(r.outcome).toBe('livelock');
     expect(r.metrics.pageFaults).toBe(6);
     expect(r.metrics.replays).toBe(5);
   });
 
   it('no_context: an access with an exception-table fixup returns an error and the program goes on', () => {
-    const nofault = scenario(() => [[ops.vmalloc('A', 1), ops.nofault('read', area('A', 1)), ops.read(area('A', 0))]]);
+    const nofault = scenario(() => [
+      [ops.vmalloc('A', 1), ops.nofault('read', area('A', 1)), ops.read(area('A', 0))],
+    ]);
     const r = simulate({ strategy: unmapOnly, scenario: nofault, machine: PROFILES.emulator!, harts: 1 }, 0);
     expect(r.outcome).toBe('ok');
     expect(r.metrics.genuineFaults).toBe(1);
@@ -160,19 +211,35 @@ describe('trap path stages', () => {
   it('kernelFault "handled" returns from the trap and replays the access (Sv32 vmalloc_fault copies the PGD entry)', () => {
     const sv32 = scenario(() => [[ops.vmalloc('A', 1), ops.read(area('A'))]]);
     const fix = strategy('vmalloc-fault', { kernelFault: (ctx, trap) => vmallocFault(ctx, trap) });
-    const without = simulate({ strategy: unmapOnly, scenario: sv32, machine: PROFILES.emulator!, harts: 1, mode: 'sv32' }, 0);
+    const without = simulate(
+      { strategy: unmapOnly, scenario: sv32, machine: PROFILES.emulator!, harts: 1, mode: 'sv32' },
+      0,
+    );
     expect(without.outcome).toBe('panic:spurious-fault');
-    const withFix = simulate({ strategy: fix, scenario: sv32, machine: PROFILES.emulator!, harts: 1, mode: 'sv32' }, 0);
+    const withFix = simulate(
+      { strategy: fix, scenario: sv32, machine: PROFILES.emulator!, harts: 1, mode: 'sv32' },
+      0,
+    );
     expect(withFix.outcome).toBe('ok');
     expect(withFix.metrics.replays).toBe(1);
   });
 
   it('with the tracer on, traceable functions on the fault path run it; notrace ones do not', () => {
-    const fault = scenario(() => [[ops.vmalloc('A', 1), ops.nofault('read', area('A', 1))]], 'ok', { tracing: true });
-    const traced = simulate({ strategy: unmapOnly, scenario: fault, machine: PROFILES.emulator!, harts: 1 }, 0, { trace: true });
+    const fault = scenario(() => [[ops.vmalloc('A', 1), ops.nofault('read', area('A', 1))]], 'ok', {
+      tracing: true,
+    });
+    const traced = simulate(
+      { strategy: unmapOnly, scenario: fault, machine: PROFILES.emulator!, harts: 1 },
+      0,
+      { trace: true },
+    );
     expect(traced.trace.filter((e) => e.text.includes('ftrace(')).length).toBe(2);
     const quiet = strategy('quiet', {}, { notrace: ['do_page_fault', 'handle_page_fault'] });
-    const untraced = simulate({ strategy: [unmapOnly, quiet], scenario: fault, machine: PROFILES.emulator!, harts: 1 }, 0, { trace: true });
+    const untraced = simulate(
+      { strategy: [unmapOnly, quiet], scenario: fault, machine: PROFILES.emulator!, harts: 1 },
+      0,
+      { trace: true },
+    );
     expect(untraced.trace.filter((e) => e.text.includes('ftrace(')).length).toBe(0);
   });
 
@@ -182,7 +249,16 @@ describe('trap path stages', () => {
     const tracing = scenario(
       () => [
         [ops.vmalloc('pad', 1), ops.signal('pad'), ops.wait('near'), ops.tracing(true), ops.signal('on')],
-        [ops.wait('pad'), ops.stream('pad'), ops.stream('pad'), ops.stream('pad'), ops.signal('near'), ops.wait('on'), ops.vmalloc('X', 1), ops.nofault('read', area('X', 1))],
+        [
+          ops.wait('pad'),
+          ops.stream('pad'),
+          ops.stream('pad'),
+          ops.stream('pad'),
+          ops.signal('near'),
+          ops.wait('on'),
+          ops.vmalloc('X', 1),
+          ops.nofault('read', area('X', 1)),
+        ],
       ],
       'ok',
       { traceBufferPages: 1 },
@@ -193,9 +269,15 @@ describe('trap path stages', () => {
     const farRunAhead = defineMachine({
       name: 'far-run-ahead',
       extends: 'caches-invalid',
-      speculation: { ...PROFILES['caches-invalid']!.speculation!, runAhead: { p: 0.5, maxPages: 5, nearEndBytes: 512 } },
+      speculation: {
+        ...PROFILES['caches-invalid']!.speculation!,
+        runAhead: { p: 0.5, maxPages: 5, nearEndBytes: 512 },
+      },
     });
-    const rec = runCell({ strategy: unmapOnly, scenario: tracing, machine: farRunAhead, harts: 2 }, { base: 0, count: 64 });
+    const rec = runCell(
+      { strategy: unmapOnly, scenario: tracing, machine: farRunAhead, harts: 2 },
+      { base: 0, count: 64 },
+    );
     expect(rec.outcomes['panic:stack-overflow']).toBeGreaterThan(0);
   });
 });
@@ -237,7 +319,14 @@ describe('outcomes detected by the model', () => {
     const none = strategy('none', {});
     const reuse = scenario(
       () => [
-        [ops.vmalloc('P', 1), ops.signal('p'), ops.wait('read'), ops.vfree('P'), ops.vmalloc('P2', 1), ops.signal('p2')],
+        [
+          ops.vmalloc('P', 1),
+          ops.signal('p'),
+          ops.wait('read'),
+          ops.vfree('P'),
+          ops.vmalloc('P2', 1),
+          ops.signal('p2'),
+        ],
         [ops.wait('p'), ops.read(area('P')), ops.signal('read'), ops.wait('p2'), ops.read(area('P2'))],
       ],
       'ok',
@@ -280,7 +369,16 @@ describe('outcomes detected by the model', () => {
 
   it('step-limit: a run longer than its budget', () => {
     const long = scenario(() => [[ops.repeat(100, [ops.compute(1)])]]);
-    const r = simulate({ strategy: unmapOnly, scenario: long, machine: PROFILES.emulator!, harts: 1, kernel: { stepLimit: 50 } }, 0);
+    const r = simulate(
+      {
+        strategy: unmapOnly,
+        scenario: long,
+        machine: PROFILES.emulator!,
+        harts: 1,
+        kernel: { stepLimit: 50 },
+      },
+      0,
+    );
     expect(r.outcome).toBe('step-limit');
   });
 });
