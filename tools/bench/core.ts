@@ -6,8 +6,23 @@
  * accesses. Writes bench-results/core.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { area, defineScenario, defineStrategy, type Op, ops, PROFILES, region, simulate } from '@tlblab/core';
+import {
+  area,
+  defineScenario,
+  defineStrategy,
+  layoutFor,
+  type Op,
+  ops,
+  PROFILES,
+  prepareCell,
+  region,
+  SeededChooser,
+  simulate,
+} from '@tlblab/core';
 import { z } from 'zod';
+// The step loop alone, without building and compiling the programs (internal modules).
+import { newCounters } from '../../packages/core/src/sim/metrics.ts';
+import { Simulator } from '../../packages/core/src/sim/simulator.ts';
 
 const fenceAll = defineStrategy({
   name: 'bench-fence-all',
@@ -48,6 +63,36 @@ function workload(harts: number, accessesPerHart: number) {
       return { programs, userPages };
     },
   });
+}
+
+/** Time `Simulator.run()` only: the steady-state rate of the step loop. */
+function measureLoop(harts: number, accessesPerHart: number) {
+  const scenario = workload(harts, accessesPerHart);
+  const machine = PROFILES['caches-invalid']!;
+  const cell = { strategy: fenceAll, scenario, machine, harts, kernel: { stepLimit: 100_000_000 } };
+  const prep = prepareCell(cell);
+  const counters = newCounters();
+  const sim = new Simulator({
+    machine,
+    kernel: prep.kernel,
+    layout: layoutFor('sv39'),
+    harts,
+    programs: prep.programs.programs,
+    userPages: prep.programs.userPages ?? 0,
+    strategy: {
+      slots: fenceAll.setup({} as never),
+      slotOwner: {},
+      notrace: new Set(),
+      kernelFaultFn: null,
+    },
+    chooser: new SeededChooser(1),
+    counters,
+    trace: false,
+  });
+  const t0 = process.hrtime.bigint();
+  const r = sim.run();
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { outcome: r.outcome, accesses: counters[5]!, secs };
 }
 
 function measure(harts: number, accessesPerHart: number) {
@@ -107,6 +152,8 @@ const steady = measure(8, 250_000);
 const accesses = steady.r.metrics.accesses;
 const modelRate = accesses / steady.secs;
 const refRate = reference(8, accesses);
+measureLoop(8, 20_000);
+const loop = measureLoop(8, 250_000);
 
 const before = process.memoryUsage().rss;
 const big = measure(64, Math.ceil(1_000_000 / 64));
@@ -125,8 +172,16 @@ const out = {
     seconds: Number(steady.secs.toFixed(3)),
     accessesPerSecond: Math.round(modelRate),
   },
+  stepLoopOnly: {
+    note: 'Simulator.run() alone: programs built and compiled beforehand',
+    outcome: loop.outcome,
+    accesses: loop.accesses,
+    seconds: Number(loop.secs.toFixed(3)),
+    accessesPerSecond: Math.round(loop.accesses / loop.secs),
+  },
   reference: { accessesPerSecond: Math.round(refRate) },
   ratioModelToReference: Number((modelRate / refRate).toFixed(3)),
+  ratioStepLoopToReference: Number((loop.accesses / loop.secs / refRate).toFixed(3)),
   run64Harts: {
     outcome: big.r.outcome,
     accesses: big.r.metrics.accesses,

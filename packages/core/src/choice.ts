@@ -119,8 +119,14 @@ export class SeededChooser implements Chooser {
   }
   events(_kind: ChoiceKind, p0: number, p1: number, p2: number): number {
     if (certain(p0, p1, p2)) return certainMask(p0, p1, p2);
-    const r = this.prng;
-    const v = (r.next() < p0 ? 1 : 0) | (r.next() < p1 ? 2 : 0) | (r.next() < p2 ? 4 : 0);
+    // Two 32-bit draws give three independent uniforms of 16 bits (probabilities resolved to
+    // 1/65536, far below any profile's precision).
+    const a = this.prng.nextU32();
+    const b = this.prng.nextU32();
+    const v =
+      ((a & 0xffff) < p0 * 65536 ? 1 : 0) |
+      (a >>> 16 < p1 * 65536 ? 2 : 0) |
+      ((b & 0xffff) < p2 * 65536 ? 4 : 0);
     this.log.push(v);
     return v;
   }

@@ -16,6 +16,20 @@ import { NEGATIVE, PageWalkCache, Tlb } from '../hw/tlb.js';
 import type { MachineConfig } from '../profiles.js';
 import { M } from './metrics.js';
 
+// Counter indices as constants: the hot path increments typed-array slots directly.
+const C_ACCESSES = M.accesses;
+const C_TLB_HITS = M.tlbHits;
+const C_TLB_MISSES = M.tlbMisses;
+const C_NEG_HITS = M.tlbNegativeHits;
+const C_REFILLS = M.refillMisses;
+const C_WALKS_DEMAND = M.walksDemand;
+const C_WALKS_SPEC = M.walksSpeculative;
+const C_WALK_LEVELS = M.walkLevels;
+
+/** Permission bit each access type needs (read: R, write: W, execute: X). */
+const NEED = [PTE_R, PTE_W, PTE_X];
+const TYPE_CODE: Record<AccessType, number> = { read: 0, write: 1, execute: 2 };
+
 /** Ticks order stores and fences inside a step: tick = step * TICKS_PER_STEP + sequence. */
 export const TICKS_PER_STEP = 65536;
 
@@ -163,9 +177,15 @@ export class Hardware {
    * the translation came from.
    */
   access(hart: HartHw, vpn: number, type: AccessType): number {
+    return this.accessCode(hart, vpn, TYPE_CODE[type]);
+  }
+
+  /** `access` with the type as a code (0 read, 1 write, 2 execute): the hot path's form. */
+  accessCode(hart: HartHw, vpn: number, typeCode: number): number {
+    const need = NEED[typeCode]!;
     const c = this.counters;
     const tlb = hart.tlb;
-    c[M.accesses]++;
+    c[C_ACCESSES]++;
     let e = tlb.lookup(vpn, hart.asid);
     if (
       e >= 0 &&
@@ -180,29 +200,29 @@ export class Hardware {
     if (e >= 0) {
       hart.clock += this.costs.tlbHit;
       if (tlb.state[e] === NEGATIVE) {
-        c[M.tlbNegativeHits]++;
+        c[C_NEG_HITS]++;
         this.faultKind = 'negative';
         return FAULT_INVALID;
       }
-      c[M.tlbHits]++;
+      c[C_TLB_HITS]++;
       this.wFlags = tlb.flags[e]!;
       this.wPpn = tlb.ppn[e]!;
       this.wSince = tlb.versionSince[e]!;
-      if (!permits(this.wFlags, type)) {
+      if ((this.wFlags & need) === 0) {
         this.faultKind = 'protection';
         return FAULT_PROTECTION;
       }
       return OK;
     }
-    c[M.tlbMisses]++;
-    if (tlb.consumeFlushed(vpn, hart.asid)) c[M.refillMisses]++;
-    c[M.walksDemand]++;
+    c[C_TLB_MISSES]++;
+    if (tlb.consumeFlushed(vpn, hart.asid)) c[C_REFILLS]++;
+    c[C_WALKS_DEMAND]++;
     hart.clock += this.costs.tlbHit;
     if (!this.walk(hart, vpn, true)) {
       this.faultKind = 'walk';
       return FAULT_INVALID;
     }
-    if (!permits(this.wFlags, type)) {
+    if ((this.wFlags & need) === 0) {
       this.faultKind = 'protection';
       return FAULT_PROTECTION;
     }
@@ -215,7 +235,7 @@ export class Hardware {
    */
   speculate(hart: HartHw, vpn: number): boolean {
     if (hart.tlb.lookup(vpn, hart.asid) >= 0) return false;
-    this.counters[M.walksSpeculative]++;
+    this.counters[C_WALKS_SPEC]++;
     this.walk(hart, vpn, false);
     return true;
   }
@@ -256,7 +276,7 @@ export class Hardware {
         flags = this.wFlags;
         ppn = this.wPpn;
         since = this.wSince;
-        this.counters[M.walkLevels]++;
+        this.counters[C_WALK_LEVELS]++;
         if (demand) hart.clock += costs.walkLevelMemory;
         if (level > 0 && pwc !== null) {
           if ((flags & PTE_V) === 0) {

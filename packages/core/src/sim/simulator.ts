@@ -490,6 +490,7 @@ export class Simulator {
     this.c = input.counters;
     this.tracing = input.trace;
     this.stepLimit = input.kernel.stepLimit;
+    this.taskSize = input.layout.taskSize;
     this.hw = new Hardware(input.machine, input.layout, input.harts, input.chooser, input.counters);
     this.mm = new KernelMm(this.hw, input.kernel);
     this.allHarts = Array.from({ length: input.harts }, (_, i) => i);
@@ -664,6 +665,8 @@ export class Simulator {
     return true;
   }
 
+  private readonly taskSize: number;
+
   /** The hart running the current step (bitmap operations charge it). */
   currentHart = 0;
 
@@ -711,7 +714,7 @@ export class Simulator {
         );
       h.pc = pc + 1;
       h.nearEndVpn = h.tNearEnd[pc] === 1 ? vpn : -1;
-      this.programAccess(h, vpn, ACCESS_TYPES[h.tType[pc]!]!, h.tNofault[pc] === 1, 'access');
+      this.programAccess(h, vpn, h.tType[pc]!, h.tNofault[pc] === 1, 'access');
       return;
     }
     const costs = this.machine.costs;
@@ -730,7 +733,7 @@ export class Simulator {
           h.pc++;
           h.streamPos = 0;
         } else h.streamPos = i + 1;
-        this.programAccess(h, vpn, op.type, false, 'stream');
+        this.programAccess(h, vpn, op.type === 'read' ? 0 : 1, false, 'stream');
         return;
       }
       case 'map': {
@@ -826,7 +829,7 @@ export class Simulator {
         this.programAccess(
           h,
           task.stackBase + Math.floor(task.sp / PAGE),
-          'read',
+          0,
           false,
           `restore from ${op.task}'s stack`,
         );
@@ -889,16 +892,16 @@ export class Simulator {
    * A program access, run in this step. The common case (it completes) allocates nothing; only a
    * fault creates the frame that the trap returns to and replays.
    */
-  private programAccess(h: HartExec, vpn: number, type: AccessType, nofault: boolean, what: string): void {
-    const r = this.hw.access(h.hw, vpn, type);
+  private programAccess(h: HartExec, vpn: number, typeCode: number, nofault: boolean, what: string): void {
+    const r = this.hw.accessCode(h.hw, vpn, typeCode);
     if (r === OK) {
-      this.checkStale(h, vpn);
-      this.noteKernelVpn(vpn);
-      if (this.tracing) this.trace(h, 'access', `${what}: ${type} ${this.va(vpn)} ok`);
+      if (this.published.size !== 0) this.checkStale(h, vpn);
+      if (vpn >= this.taskSize) this.noteKernelVpn(vpn);
+      if (this.tracing) this.trace(h, 'access', `${what}: ${ACCESS_TYPES[typeCode]} ${this.va(vpn)} ok`);
       this.quiet = true;
       return;
     }
-    const frame = new AccessFrame(vpn, type, true, nofault, what);
+    const frame = new AccessFrame(vpn, ACCESS_TYPES[typeCode]!, true, nofault, what);
     frame.faults = 1;
     h.frames.push(frame);
     this.pageFault(h, frame, r === FAULT_PROTECTION);
