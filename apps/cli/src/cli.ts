@@ -105,7 +105,10 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--seed <s>', 'run this one seed per cell')
     .option('--param <scenario.key=value>', 'scenario parameter (repeatable; JSON values)', collect, [])
     .option('--jobs <n>', 'worker threads (default: the number of cores)')
-    .option('--shard <i/n>', 'run the deterministic slice i of n (cells with index % n = i-1)')
+    .option(
+      '--shard <i/n>',
+      'run the deterministic slice i of n (a fixed hash of each cell index picks its shard)',
+    )
     .option('--resume', 'continue an interrupted results file without redoing finished cells')
     .option('--out <file>', 'results file (JSON Lines; required)')
     .addOption(

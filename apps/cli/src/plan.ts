@@ -2,7 +2,7 @@
  * The plan of a sweep (architecture.md, "Data flow"): strategy sets x scenarios x machines x modes x
  * hart counts, in that nesting order, indexed from 0. Combinations a scenario does not apply to (a
  * mode outside `scenario.modes`, fewer harts than `minHarts`) are left out of the plan, the same way
- * every time, so indices are stable. `--shard i/n` keeps the cells with `index % n === i - 1`.
+ * every time, so indices are stable. `--shard i/n` keeps the cells with `shardOf(index, n) === i`.
  */
 import {
   type Cell,
@@ -163,7 +163,8 @@ export function buildPlan(registry: Registry, input: PlanInput): Plan {
       `--shard ${shard.index}/${shard.count}: the shard index must be from 1 to ${shard.count}`,
     );
   }
-  const selected = shard === null ? cells : cells.filter((c) => c.index % shard.count === shard.index - 1);
+  const selected =
+    shard === null ? cells : cells.filter((c) => shardOf(c.index, shard.count) === shard.index);
   const { mode: _mode, ...kernel } = DEFAULT_KERNEL;
   const meta = metaRecordSchema.parse({
     kind: 'meta',
@@ -211,6 +212,20 @@ export function coreCell(registry: Registry, planned: PlannedCell, params: PlanI
     mode: planned.mode,
     harts: planned.harts,
   };
+}
+
+/**
+ * The shard (1..n) a cell belongs to: a fixed integer hash of its plan index, modulo n. Not
+ * `index % n`: the innermost plan loop is the hart count, so `index % n` would hand every 8-hart
+ * cell to one shard whenever n divides the number of hart counts, and that shard would run longest.
+ */
+export function shardOf(index: number, count: number): number {
+  // murmur3's 32-bit finaliser: deterministic, spreads consecutive indices.
+  let h = index >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  return (h % count) + 1;
 }
 
 /** Parse `i/n`. */

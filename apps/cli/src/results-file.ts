@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type CellRecord, type MetaRecord, parseResultsDocument, type ResultsDocument } from '@tlblab/core';
 import { oneLine, UsageError } from './errors.js';
+import { shardOf } from './plan.js';
 import { normalizeCell, normalizeMeta, sameMeta } from './sweep.js';
 
 /** Read and validate a results document; any problem is a one-line `UsageError`. */
@@ -69,13 +70,14 @@ export function mergeDocuments(files: readonly { file: string; doc: ResultsDocum
   for (const f of files) {
     const shard = f.doc.meta.plan.shard;
     const expected = shard === null ? plan.totalCells : countInShard(plan.totalCells, shard);
+
     if (f.doc.cells.length !== expected) {
       throw new UsageError(
         `merge: ${f.file} is incomplete: ${f.doc.cells.length} of ${expected} cells (finish it with 'tlblab compare ... --resume')`,
       );
     }
     for (const c of f.doc.cells) {
-      if (shard !== null && c.index % shard.count !== shard.index - 1) {
+      if (shard !== null && shardOf(c.index, shard.count) !== shard.index) {
         throw new UsageError(`merge: ${f.file} holds cell ${c.index}, which belongs to another shard`);
       }
       if (byIndex.has(c.index))
@@ -101,6 +103,6 @@ export function mergeDocuments(files: readonly { file: string; doc: ResultsDocum
 
 function countInShard(total: number, shard: { index: number; count: number }): number {
   let n = 0;
-  for (let i = shard.index - 1; i < total; i += shard.count) n++;
+  for (let i = 0; i < total; i++) if (shardOf(i, shard.count) === shard.index) n++;
   return n;
 }

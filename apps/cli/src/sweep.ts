@@ -37,7 +37,7 @@ import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
 import { coreCell, type Plan, type PlannedCell } from './plan.js';
 import type { Registry } from './registry.js';
-import type { CellTask, WarmTask, WorkerResult } from './worker.js';
+import type { CellLine, CellTask, WarmTask, WorkerResult } from './worker.js';
 
 export interface SweepProgress {
   readonly done: number;
@@ -63,7 +63,8 @@ export interface SweepOptions {
 }
 
 export interface SweepResult {
-  readonly document: ResultsDocument;
+  /** The cells of the final document, in plan order (the file holds the records). */
+  readonly cells: readonly Pick<CellLine, 'index' | 'id' | 'verdict'>[];
   /** Cells run now (the rest came from the resumed file). */
   readonly ran: number;
   readonly resumed: number;
@@ -150,7 +151,7 @@ function workerEntry(): { filename: string; execArgv: string[] } {
 
 interface Existing {
   readonly meta: MetaRecord;
-  readonly cells: Map<number, CellRecord>;
+  readonly cells: Map<number, CellLine>;
   /** Byte length of the complete lines to keep. */
   readonly keepBytes: number;
 }
@@ -174,23 +175,33 @@ function readForResume(out: string, plan: Plan): Existing | null {
       `--resume: ${out} was written by another plan: ${diff}; drop --resume to start over`,
     );
   const byIndex = new Map(plan.selected.map((c) => [c.index, c]));
-  const cells = new Map<number, CellRecord>();
+  const cells = new Map<number, CellLine>();
   for (const c of doc.cells) {
     const planned = byIndex.get(c.index);
     if (!planned || planned.id !== c.id) {
       throw new UsageError(`--resume: ${out} holds cell ${c.index} '${c.id}', which is not in this plan`);
     }
-    cells.set(c.index, normalizeCell(c));
+    cells.set(c.index, toLine(c));
   }
   return { meta: doc.meta, cells, keepBytes: Buffer.byteLength(text) };
+}
+
+function toLine(record: unknown): CellLine {
+  const rec = normalizeCell(record);
+  return { index: rec.index, id: rec.id, verdict: rec.verdict, line: JSON.stringify(rec) };
+}
+
+/** Write text atomically (temp file + rename). */
+function writeAtomically(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
 }
 
 /** Write the whole document atomically (temp file + rename). */
 export function writeDocumentAtomically(file: string, doc: ResultsDocument): string {
   const text = serializeResultsDocument(doc);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  writeAtomically(file, text);
   return text;
 }
 
@@ -203,7 +214,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const meta = normalizeMeta(
     existing ? existing.meta : { ...plan.meta, createdAt: opts.createdAt ?? new Date().toISOString() },
   );
-  const done = new Map<number, CellRecord>(existing?.cells ?? []);
+  const done = new Map<number, CellLine>(existing?.cells ?? []);
 
   let fd: number;
   if (existing) {
@@ -227,12 +238,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   // only guards against the machine going down, so it runs at most once per FSYNC_INTERVAL_MS rather
   // than per cell (per-cell syncs made fast sweeps wait on the disk, not on the model).
   let lastSync = performance.now();
-  const append = (record: CellRecord) => {
-    const rec = normalizeCell(record);
-    done.set(rec.index, rec);
-    if (rec.verdict === 'incorrect') incorrect++;
+  const append = (cell: CellLine) => {
+    done.set(cell.index, cell);
+    if (cell.verdict === 'incorrect') incorrect++;
     // One write per record: a crash can cut only this line, never interleave two.
-    writeSync(fd, `${JSON.stringify(rec)}\n`);
+    writeSync(fd, `${cell.line}\n`);
     const now = performance.now();
     if (now - lastSync >= FSYNC_INTERVAL_MS) {
       fdatasyncSync(fd);
@@ -251,6 +261,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       idleTimeout: 60_000,
       // Tasks are handed out only when a thread is free (see below), so nothing queues.
       maxQueue: 'auto',
+      // A run allocates many short-lived objects; a larger young generation means fewer
+      // scavenges, whose helper threads otherwise compete with the other worker for the cores.
+      resourceLimits: { maxYoungGenerationSizeMb: 64 },
     });
     try {
       await Promise.all(Array.from({ length: jobs }, () => pool.run({ kind: 'warm', spec: opts.spec })));
@@ -265,23 +278,27 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
             seeds: plan.input.seeds,
             params: plan.input.params,
           };
-          let record: CellRecord;
+          let record: CellLine;
           try {
             // The watchdog: aborting a running task terminates its worker (piscina replaces it).
             const r = await pool.run(task, { signal: AbortSignal.timeout(timeout) });
             record =
-              r && 'record' in r
-                ? r.record
-                : failedCellRecord(registry, plan, planned, `cell failed: ${r ? r.error : 'no result'}`);
+              r && 'cell' in r
+                ? r.cell
+                : toLine(
+                    failedCellRecord(registry, plan, planned, `cell failed: ${r ? r.error : 'no result'}`),
+                  );
           } catch (e) {
             const aborted = (e as { name?: string }).name === 'AbortError';
-            record = failedCellRecord(
-              registry,
-              plan,
-              planned,
-              aborted
-                ? `watchdog: the cell did not finish within ${timeout / 1000} s of wall-clock time (a strategy slot that never returns?); its worker was terminated`
-                : `worker failed: ${oneLine(e)}`,
+            record = toLine(
+              failedCellRecord(
+                registry,
+                plan,
+                planned,
+                aborted
+                  ? `watchdog: the cell did not finish within ${timeout / 1000} s of wall-clock time (a strategy slot that never returns?); its worker was terminated`
+                  : `worker failed: ${oneLine(e)}`,
+              ),
             );
           }
           append(record);
@@ -297,8 +314,12 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     closeSync(fd);
   }
 
+  // Plan order; the same bytes as serializeResultsDocument({ meta, cells }) gives.
   const cells = plan.selected.map((c) => done.get(c.index)!);
-  const document: ResultsDocument = { meta, cells };
-  writeDocumentAtomically(out, document);
-  return { document, ran: todo.length, resumed: existing?.cells.size ?? 0 };
+  writeAtomically(out, `${[JSON.stringify(meta), ...cells.map((c) => c.line)].join('\n')}\n`);
+  return {
+    cells: cells.map(({ index, id, verdict }) => ({ index, id, verdict })),
+    ran: todo.length,
+    resumed: existing?.cells.size ?? 0,
+  };
 }

@@ -2,7 +2,7 @@
  * The piscina worker: rebuilds the registry from its spec (once per worker and spec), turns the
  * planned cell into a core cell and runs it. Everything crossing the thread boundary is plain data.
  */
-import { type CellRecord, runCell } from '@tlblab/core';
+import { cellRecordSchema, runCell } from '@tlblab/core';
 import { type LoadedRegistry, loadRegistry, type RegistrySpec } from './config.js';
 import { oneLine } from './errors.js';
 import { coreCell, type PlanInput, type PlannedCell } from './plan.js';
@@ -21,7 +21,19 @@ export interface WarmTask {
   readonly spec: RegistrySpec;
 }
 
-export type WorkerResult = { readonly record: CellRecord } | { readonly error: string };
+/**
+ * A finished cell as its JSON line (normalised through the schema, so the bytes are the same
+ * whichever path wrote them), with the fields the main thread needs: the main thread only appends
+ * lines, which keeps it off the critical path of the pool.
+ */
+export interface CellLine {
+  readonly index: number;
+  readonly id: string;
+  readonly verdict: 'correct' | 'incorrect';
+  readonly line: string;
+}
+
+export type WorkerResult = { readonly cell: CellLine } | { readonly error: string };
 
 const registries = new Map<string, Promise<LoadedRegistry>>();
 
@@ -35,15 +47,17 @@ function registryFor(spec: RegistrySpec): Promise<LoadedRegistry> {
   return r;
 }
 
-/** Run one task in this thread (the pool's workers and `--jobs 0`-style in-process use alike). */
+/** Run one task in this thread (the pool's workers and and tests alike). */
 export async function runTask(task: CellTask | WarmTask): Promise<WorkerResult | null> {
   try {
     const { registry } = await registryFor(task.spec);
     if (task.kind === 'warm') return null;
-    const record = runCell(coreCell(registry, task.cell, task.params), task.seeds, {
-      index: task.cell.index,
-    });
-    return { record };
+    const record = cellRecordSchema.parse(
+      runCell(coreCell(registry, task.cell, task.params), task.seeds, { index: task.cell.index }),
+    );
+    return {
+      cell: { index: record.index, id: record.id, verdict: record.verdict, line: JSON.stringify(record) },
+    };
   } catch (e) {
     return { error: oneLine(e) };
   }

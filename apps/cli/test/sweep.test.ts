@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseResultsDocument } from '@tlblab/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shardOf } from '../src/plan.js';
 import { PLUGINS, runMain, scratchDir, withoutCreatedAt } from './helpers.js';
 
 const scratch = scratchDir('sweep');
@@ -77,7 +78,13 @@ describe('a sweep', () => {
     }
     const shard2 = parseResultsDocument(readFileSync(at('shard2.jsonl'), 'utf8'));
     expect(shard2.meta.plan.shard).toEqual({ index: 2, count: 3 });
-    expect(shard2.cells.every((c) => c.index % 3 === 1)).toBe(true);
+    expect(shard2.cells.every((c) => shardOf(c.index, 3) === 2)).toBe(true);
+    // Every cell in exactly one shard, and the shards roughly even.
+    const sizes = [1, 2, 3].map(
+      (i) => Array.from({ length: 48 }, (_, k) => shardOf(k, 3)).filter((s) => s === i).length,
+    );
+    expect(sizes.reduce((a, b) => a + b)).toBe(48);
+    expect(Math.min(...sizes)).toBeGreaterThanOrEqual(10);
     const r = await runMain(
       ['merge', at('shard2.jsonl'), at('shard3.jsonl'), at('shard1.jsonl'), '--out', at('merged.jsonl')],
       scratch.dir,

@@ -135,7 +135,7 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
     if (started) bar?.stop();
   }
   const seconds = (performance.now() - t0) / 1000;
-  const cells = result.document.cells;
+  const cells = result.cells;
   const incorrect = cells.filter((c) => c.verdict === 'incorrect');
   if (opts.json) {
     println(
