@@ -21,9 +21,13 @@ if (unknown.length > 0) {
 let failed = 0;
 for (const name of wanted.length > 0 ? wanted : all) {
   process.stderr.write(`bench: ${name}\n`);
-  const r = spawnSync(process.execPath, ['--conditions=source', '--single-threaded-gc', '--import', 'tsx', join(dir, `${name}.ts`)], {
-    stdio: 'inherit',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--conditions=source', '--single-threaded-gc', '--import', 'tsx', join(dir, `${name}.ts`)],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (r.status !== 0) failed++;
 }
 process.exitCode = failed > 0 ? 1 : 0;

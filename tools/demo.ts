@@ -15,7 +15,24 @@ mkdirSync(dir, { recursive: true });
 
 const t0 = performance.now();
 const steps: string[][] = [
-  ['compare', '-s', 'all', '-c', 'all', '-m', 'all', '--mode', 'sv39,sv32', '--harts', '1,2,4,8', '--seeds', '8', ...process.argv.slice(2), '--out', results],
+  [
+    'compare',
+    '-s',
+    'all',
+    '-c',
+    'all',
+    '-m',
+    'all',
+    '--mode',
+    'sv39,sv32',
+    '--harts',
+    '1,2,4,8',
+    '--seeds',
+    '16',
+    ...process.argv.slice(2),
+    '--out',
+    results,
+  ],
   ['report', results, '--format', 'text'],
   ['report', results, '--format', 'html', '--out', `${dir}/report.html`],
 ];
@@ -27,5 +44,7 @@ for (const args of steps) {
   }
 }
 if (process.exitCode === undefined || process.exitCode === 0) {
-  process.stderr.write(`demo: ${results} and ${dir}/report.html in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(
+    `demo: ${results} and ${dir}/report.html in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
 }

@@ -10,10 +10,15 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Op, PROFILES, area, defineScenario, ops, region, runCell } from '@tlblab/core';
+import { area, defineScenario, type Op, ops, PROFILES, region, runCell } from '@tlblab/core';
 import { z } from 'zod';
 import { main } from '../../apps/cli/src/index.ts';
-import { builtinParts, createRegistry, resolveStrategySet, scenarioById } from '../../apps/cli/src/registry.ts';
+import {
+  builtinParts,
+  createRegistry,
+  resolveStrategySet,
+  scenarioById,
+} from '../../apps/cli/src/registry.ts';
 
 const quiet = { write: () => true } as unknown as NodeJS.WriteStream;
 const work = mkdtempSync(join(tmpdir(), 'tlblab-bench-'));
@@ -21,13 +26,21 @@ const work = mkdtempSync(join(tmpdir(), 'tlblab-bench-'));
 async function sweepSeconds(jobs: number, args: string[]): Promise<{ seconds: number; cells: number }> {
   let out = '';
   const io = {
-    stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream,
+    stdout: {
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream,
     stderr: quiet,
     cwd: work,
     env: {},
   };
   const t0 = performance.now();
-  const code = await main([...args, '--jobs', String(jobs), '--json', '--out', join(work, `jobs${jobs}.jsonl`)], io);
+  const code = await main(
+    [...args, '--jobs', String(jobs), '--json', '--out', join(work, `jobs${jobs}.jsonl`)],
+    io,
+  );
   const seconds = (performance.now() - t0) / 1000;
   if (code !== 0) throw new Error(`compare exited ${code}`);
   return { seconds, cells: (JSON.parse(out) as { cells: number }).cells };
@@ -44,7 +57,7 @@ const SWEEP = [
   '--harts',
   '2,4',
   '--seeds',
-  '24',
+  '48',
 ];
 
 const jobsRuns: Record<string, number[]> = { '1': [], '2': [] };
@@ -81,9 +94,10 @@ const seedCounts = [4, 8, 16, 32];
 // Warm the JIT first so the first row does not carry the compilation.
 for (const c of seedCells) runCell(c, { base: 0, count: 8 });
 const perSeeds = seedCounts.map((count) => {
-  const ms = timeCells(() => {
-    for (const c of seedCells) runCell(c, { base: 0, count });
-  }) / seedCells.length;
+  const ms =
+    timeCells(() => {
+      for (const c of seedCells) runCell(c, { base: 0, count });
+    }) / seedCells.length;
   return { seeds: count, msPerCell: Number(ms.toFixed(2)), msPerSeed: Number((ms / count).toFixed(3)) };
 });
 
@@ -101,7 +115,12 @@ const perHart = defineScenario({
     programs: Array.from({ length: env.harts }, (_, h) => {
       const body: Op[] = [ops.stream(`b${h}`, 'read')];
       for (let i = 0; i < 16; i++) body.push(ops.read(region('user', i)));
-      return [ops.vmalloc(`b${h}`, p.pages), ops.stream(`b${h}`, 'write'), ops.repeat(p.rounds, body), ops.read(area(`b${h}`, 0))];
+      return [
+        ops.vmalloc(`b${h}`, p.pages),
+        ops.stream(`b${h}`, 'write'),
+        ops.repeat(p.rounds, body),
+        ops.read(area(`b${h}`, 0)),
+      ];
     }),
   }),
 });
@@ -126,7 +145,10 @@ const perHarts = ['baseline', 'early-sfence', 'ranged-flush', 'flush-cache-vmap'
 
 const first = (rows: { msPerHart: number }[]) => rows[0]!.msPerHart;
 const out = {
-  machine: { cores: (await import('node:os')).availableParallelism(), loadavg: loadavg().map((x) => Number(x.toFixed(2))) },
+  machine: {
+    cores: (await import('node:os')).availableParallelism(),
+    loadavg: loadavg().map((x) => Number(x.toFixed(2))),
+  },
   jobs: {
     command: `tlblab ${SWEEP.join(' ')} --jobs N`,
     cells,
@@ -134,7 +156,10 @@ const out = {
     secondsJobs2: jobsRuns['2'],
     speedupBestOf3: Number(speedup.toFixed(2)),
   },
-  seeds: { cells: 'linux-6.12 x {cross-hart-vmalloc, vfree-reuse, tracing-in-fault-path} x caches-invalid x 4 harts', rows: perSeeds },
+  seeds: {
+    cells: 'linux-6.12 x {cross-hart-vmalloc, vfree-reuse, tracing-in-fault-path} x caches-invalid x 4 harts',
+    rows: perSeeds,
+  },
   harts: {
     scenario: 'every hart: vmalloc 8 pages, fill, 6 x (stream it + 16 user pages); caches-invalid, 4 seeds',
     note: 'msPerHart flat = linear in harts. flush-cache-vmap IPIs every hart per mapping and maps once per hart, so its simulated work (steps, IPIs) itself grows with harts^2',

@@ -228,7 +228,12 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     fdatasyncSync(fd);
   }
 
-  const todo = plan.selected.filter((c) => !done.has(c.index));
+  // Largest cells first (hart count is the best cheap proxy for a cell's cost), so the sweep does
+  // not end with one worker busy on an 8-hart cell while the others idle. The file's final order is
+  // the plan's whatever the completion order.
+  const todo = plan.selected
+    .filter((c) => !done.has(c.index))
+    .sort((a, b) => b.harts - a.harts || a.index - b.index);
   const total = plan.selected.length;
   let incorrect = [...done.values()].filter((c) => c.verdict === 'incorrect').length;
   const progress = () => opts.onProgress?.({ done: done.size, total, incorrect });

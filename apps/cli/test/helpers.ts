@@ -45,8 +45,18 @@ export async function runMain(args: readonly string[], cwd = REPO, builtins = tr
   let stdout = '';
   let stderr = '';
   const io: Io = {
-    stdout: { write: (s: string) => ((stdout += s), true) } as unknown as Io['stdout'],
-    stderr: { write: (s: string) => ((stderr += s), true) } as unknown as Io['stderr'],
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+        return true;
+      },
+    } as unknown as Io['stdout'],
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        return true;
+      },
+    } as unknown as Io['stderr'],
     cwd,
     env: { NO_COLOR: '1' },
   };
