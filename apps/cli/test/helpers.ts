@@ -66,7 +66,8 @@ export async function runMain(args: readonly string[], cwd = REPO, builtins = tr
 
 /** A scratch folder inside the repository (so packages resolve), removed by the returned function. */
 export function scratchDir(prefix: string): { dir: string; cleanup: () => void } {
-  const base = join(CLI_DIR, 'test/.tmp');
+  // Outside src/ and test/, so a leftover scaffold's tests are never collected by this project.
+  const base = join(CLI_DIR, '.tmp');
   mkdirSync(base, { recursive: true });
   const dir = mkdtempSync(join(base, `${prefix}-`));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
