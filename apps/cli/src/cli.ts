@@ -3,7 +3,7 @@
  * 0 success, 1 an incorrect verdict with `--fail-on incorrect`, 2 bad input — one line on stderr
  * naming the problem (and the close match), never a stack trace unless `--debug`.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { compareCommand } from './commands/compare.js';
 import { listCommand } from './commands/list.js';
 import { mergeCommand } from './commands/merge.js';
@@ -52,7 +52,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     )
     .version(TOOL_VERSION, '-V, --version', 'print the version')
     .option('--config <file>', 'config file (default: tlblab.config.{ts,mts,mjs,js,json} from here upward)')
-    .option('--plugin <package-or-path>', 'load a strategy or scenario package (repeatable)', collect, [])
+    .option('--plugin <package-or-path>', 'load a strategy or scenario package (repeatable)', collect)
     .option('--debug', 'print stack traces of errors')
     .exitOverride()
     .showSuggestionAfterError(true)
@@ -80,7 +80,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--harts <n>', 'number of harts (default: max(2, the scenario minimum))')
     .option('--seeds <n>', 'number of seeds, from 0 (default 20)')
     .option('--seed <s>', 'run this one seed')
-    .option('--param <key=value>', 'scenario parameter (repeatable; JSON values)', collect, [])
+    .option('--param <key=value>', 'scenario parameter (repeatable; JSON values)', collect)
     .option('--json', 'print the cell record as one JSON document')
     .option(
       '--trace <file>',
@@ -103,7 +103,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--harts <list>', 'hart counts, comma-separated (default 1,2,4)')
     .option('--seeds <n>', 'seeds per cell, from 0 (default 10)')
     .option('--seed <s>', 'run this one seed per cell')
-    .option('--param <scenario.key=value>', 'scenario parameter (repeatable; JSON values)', collect, [])
+    .option('--param <scenario.key=value>', 'scenario parameter (repeatable; JSON values)', collect)
     .option('--jobs <n>', 'worker threads (default: the number of cores)')
     .option(
       '--shard <i/n>',
@@ -111,9 +111,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     )
     .option('--resume', 'continue an interrupted results file without redoing finished cells')
     .option('--out <file>', 'results file (JSON Lines; required)')
-    .addOption(
-      new Option('--cell-timeout <seconds>', 'wall-clock watchdog per cell').default(undefined, '60'),
-    )
+    .option('--cell-timeout <seconds>', 'wall-clock watchdog per cell (default 60)')
     .option('--json', 'print a JSON summary instead of the text one')
     .option('--fail-on <what>', "exit 1 when any verdict is 'incorrect'")
     .action(async (opts, cmd: Command) => {

@@ -4,9 +4,13 @@
  * TypeScript at the versions toolchain.md found to work on Node 20.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
-import { TOOL_VERSION } from './version.js';
+
+/** The @tlblab/core this CLI runs on: the scaffold's peer range starts there. */
+const CORE_VERSION = (createRequire(import.meta.url)('@tlblab/core/package.json') as { version: string })
+  .version;
 
 export type PluginKind = 'strategy' | 'scenario';
 
@@ -28,7 +32,7 @@ function camel(name: string): string {
 }
 
 function packageJson(o: Required<Omit<ScaffoldOptions, 'cwd' | 'dir'>>): string {
-  const coreRange = `^${TOOL_VERSION}`;
+  const coreRange = `^${CORE_VERSION}`;
   return `${JSON.stringify(
     {
       name: o.packageName,

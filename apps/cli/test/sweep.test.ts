@@ -209,3 +209,33 @@ describe('the watchdog', () => {
     );
   }, 60_000);
 });
+
+describe('a config file', () => {
+  it('is found from the current folder upward and supplies plugins and sweep defaults', async () => {
+    const { mkdirSync } = await import('node:fs');
+    const dir = at('project');
+    mkdirSync(join(dir, 'deep/er'), { recursive: true });
+    writeFileSync(
+      join(dir, 'tlblab.config.ts'),
+      [
+        "import { defineConfig } from '@tlblab/core';",
+        `import { flushAll, tinyMap } from ${JSON.stringify(join(import.meta.dirname, 'fixtures/plugins.ts'))};`,
+        'export default defineConfig({',
+        '  strategies: [flushAll],',
+        '  scenarios: [tinyMap],',
+        "  sweep: { strategies: ['flush-all'], scenarios: ['tiny-map'], machines: ['emulator'], harts: [1, 2], seeds: 2 },",
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const r = await runMain(['compare', '--jobs', '2', '--out', 'r.jsonl'], join(dir, 'deep/er'), false);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const doc = parseResultsDocument(readFileSync(join(dir, 'deep/er/r.jsonl'), 'utf8'));
+    expect(doc.cells.map((c) => c.id)).toEqual([
+      'flush-all|tiny-map|emulator|sv39|h1',
+      'flush-all|tiny-map|emulator|sv39|h2',
+    ]);
+    expect(doc.meta.plan.seeds).toEqual({ base: 0, count: 2 });
+  }, 60_000);
+});
