@@ -87,6 +87,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
       'write the trace of the first failing seed (or of --seed): .jsonl = JSON Lines, else text',
     )
     .option('--fail-on <what>', "exit 1 when the verdict is 'incorrect'")
+    .option('--cell-timeout <seconds>', 'run the cell on a worker under this wall-clock watchdog')
     .action(async (opts, cmd: Command) => {
       need(opts, 'strategy', '-s, --strategy <names>');
       need(opts, 'scenario', '-c, --scenario <id>');

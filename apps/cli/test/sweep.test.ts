@@ -210,6 +210,40 @@ describe('the watchdog', () => {
   }, 60_000);
 });
 
+describe('run --cell-timeout', () => {
+  it('runs the cell under the watchdog and reports a slot that never returns', async () => {
+    const r = await runMain(
+      [
+        'run',
+        '--plugin',
+        PLUGINS,
+        '-s',
+        'hangs',
+        '-c',
+        'tiny-map',
+        '-m',
+        'emulator',
+        '--seeds',
+        '2',
+        '--cell-timeout',
+        '1',
+        '--json',
+      ],
+      scratch.dir,
+      false,
+    );
+    expect(r.code).toBe(0);
+    const record = JSON.parse(r.stdout) as {
+      verdict: string;
+      outcomes: Record<string, number>;
+      firstFailure: { failure: { message: string } };
+    };
+    expect(record.verdict).toBe('incorrect');
+    expect(record.outcomes).toEqual({ 'strategy-error': 2 });
+    expect(record.firstFailure.failure.message).toMatch(/watchdog/);
+  }, 60_000);
+});
+
 describe('a config file', () => {
   it('is found from the current folder upward and supplies plugins and sweep defaults', async () => {
     const { mkdirSync } = await import('node:fs');

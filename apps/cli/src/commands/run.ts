@@ -1,24 +1,32 @@
 /**
- * `tlblab run`: one cell over N seeds, in this process. Verdict, outcome counts, key metrics and the
+ * `tlblab run`: one cell over N seeds, in this process (or, with `--cell-timeout`, on a worker
+ * under the sweep's watchdog). Verdict, outcome counts, key metrics and the
  * first failing seed; `--json` prints the cell record and nothing else; `--trace <file>` writes the
  * step-by-step trace of the first failing seed (or of `--seed`).
  */
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import {
   type CellRecord,
   ConfigError,
   type Mode,
   PluginOptionError,
+  parseResultsDocument,
+  prepareCell,
   replay,
   runCell,
   simulate,
 } from '@tlblab/core';
+import type { RegistrySpec } from '../config.js';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
-import { parseFailOn, parseInteger, parseMode, parseParam } from '../options.js';
+import { parseFailOn, parseInteger, parseMode, parseNumber, parseParam } from '../options.js';
 import { colorEnabled, formatTrace, paint, println } from '../output.js';
+import { buildPlan, type PlanInput } from '../plan.js';
+import type { Registry } from '../registry.js';
 import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
+import { runSweep } from '../sweep.js';
 
 export interface RunOptions {
   strategy: string;
@@ -32,6 +40,7 @@ export interface RunOptions {
   json?: boolean;
   trace?: string;
   failOn?: string;
+  cellTimeout?: string;
 }
 
 /** The metrics `run` prints (the costs the thread argued about; catalog.md, last section). */
@@ -54,7 +63,7 @@ export function describeCell(r: CellRecord): string {
 
 export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise<number> {
   const failOn = parseFailOn(opts.failOn);
-  const { registry, sweep } = await loadContextRegistry(ctx);
+  const { registry, sweep, spec } = await loadContextRegistry(ctx);
   // `-s a,b` lists members in order; a single name is a set or a strategy on the baseline.
   const strategyId = opts.strategy
     .split(',')
@@ -80,15 +89,41 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
 
   let record: CellRecord;
   try {
-    record = runCell(cell, seeds);
+    // Checks harts, mode and --param before anything runs (core names the field).
+    prepareCell(cell);
   } catch (e) {
-    // Bad harts/mode for the scenario, or bad --param values: input mistakes, named by core.
     if (e instanceof ConfigError || e instanceof PluginOptionError) throw new UsageError(e.message);
     throw e;
   }
+  if (opts.cellTimeout !== undefined) {
+    // Under the sweep's wall-clock watchdog: the cell runs on a worker, which is terminated if a
+    // strategy slot never returns.
+    const timeoutMs = parseNumber('--cell-timeout', opts.cellTimeout, 0.001) * 1000;
+    record = await runGuarded(
+      ctx,
+      spec,
+      registry,
+      {
+        strategies: [strategyId],
+        scenarios: [scenario.id],
+        machines: [machine.name],
+        modes: [mode],
+        harts: [harts],
+        seeds,
+        params: { [scenario.id]: params },
+        shard: null,
+      },
+      timeoutMs,
+    );
+  } else {
+    record = runCell(cell, seeds);
+  }
 
-  let traceNote: string | null = null;
-  if (opts.trace !== undefined) {
+  let traceNote: string | null =
+    opts.trace !== undefined && record.firstFailure?.choices === ''
+      ? `no trace written: ${record.firstFailure.failure?.message ?? 'the cell did not run'}`
+      : null;
+  if (opts.trace !== undefined && record.firstFailure?.choices !== '') {
     const file = resolve(ctx.io.cwd, opts.trace);
     const ff = record.firstFailure;
     const traced =
@@ -141,6 +176,25 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
     if (traceNote) println(out, traceNote);
   }
   return failOn && record.verdict === 'incorrect' ? 1 : 0;
+}
+
+/** One cell through the sweep engine (worker + watchdog), via a scratch results file. */
+async function runGuarded(
+  _ctx: CommandContext,
+  spec: RegistrySpec,
+  registry: Registry,
+  input: PlanInput,
+  timeoutMs: number,
+): Promise<CellRecord> {
+  const plan = buildPlan(registry, input);
+  const dir = mkdtempSync(join(tmpdir(), 'tlblab-run-'));
+  try {
+    const out = join(dir, 'cell.jsonl');
+    await runSweep({ spec, registry, plan, out, jobs: 1, cellTimeoutMs: timeoutMs });
+    return parseResultsDocument(readFileSync(out, 'utf8')).cells[0]!;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function fmt(n: number): string {
