@@ -302,9 +302,16 @@ function execute(
     trace: opts.trace === true,
   });
   simRef = sim;
-  const { outcome, failure } = sim.run();
-  sim.finishCycles();
-  counters[M.steps] = sim.hw.step - 1;
+  let ended: ReturnType<Simulator['run']>;
+  try {
+    ended = sim.run();
+    sim.finishCycles();
+    counters[M.steps] = sim.hw.step - 1;
+  } finally {
+    // The run is over whatever happened: its page-table memory can serve the next run.
+    sim.hw.mem.release();
+  }
+  const { outcome, failure } = ended;
   return {
     seed,
     outcome,

@@ -15,7 +15,44 @@ import { PTE_V } from './pte.js';
 /** Physical page numbers of page-table pages start here (data pages are allocated below it). */
 export const TABLE_PPN_BASE = 0x80000;
 
+/** Released memories by geometry, reused by later runs in the same thread (a run allocates and
+ *  zeroes far less than it would build from scratch, and the GC sees no churn). */
+const POOL = new Map<string, PageTableMemory[]>();
+const POOL_LIMIT = 4;
+
 export class PageTableMemory {
+  /** A zeroed memory for `entriesPerTable`/`depth`, reused from an earlier run when one is free. */
+  static acquire(entriesPerTable: number, depth: number): PageTableMemory {
+    const reused = POOL.get(`${entriesPerTable}:${depth}`)?.pop();
+    if (reused) {
+      reused.reset();
+      return reused;
+    }
+    return new PageTableMemory(entriesPerTable, depth);
+  }
+
+  /** Give this memory back for reuse; it must not be used afterwards. */
+  release(): void {
+    const key = `${this.entries}:${this.depth}`;
+    let list = POOL.get(key);
+    if (!list) {
+      list = [];
+      POOL.set(key, list);
+    }
+    if (list.length < POOL_LIMIT && !list.includes(this)) list.push(this);
+  }
+
+  /** Back to the state of a new memory (only the parts a run touched are cleared). */
+  private reset(): void {
+    const used = this.tableCount * this.entries;
+    this.flags.fill(0, 0, used);
+    this.ppn.fill(0, 0, used);
+    this.histBlock.fill(-1, 0, this.tableCount);
+    this.tableSince.fill(0, 0, this.tableCount);
+    this.tableCount = 0;
+    this.blocks = 0;
+  }
+
   readonly entries: number;
   readonly depth: number;
   /** Current (newest) PTE flags per slot. */

@@ -40,7 +40,7 @@ export const FAULT_INVALID = 1;
 /** Page fault: a valid translation does not permit the access (no walk on a TLB hit). */
 export const FAULT_PROTECTION = 2;
 
-const VA_FENCE_SLOTS = 1024;
+const VA_FENCE_SLOTS = 256;
 const ANY_ASID = 0xffff;
 
 export interface HartHw {
@@ -114,7 +114,7 @@ export class Hardware {
     const g = layout.geometry;
     this.levels = g.levels;
     this.entriesPerTable = g.entriesPerTable;
-    this.mem = new PageTableMemory(g.entriesPerTable, machine.historyDepth);
+    this.mem = PageTableMemory.acquire(g.entriesPerTable, machine.historyDepth);
     this.pow = new Float64Array(g.levels);
     for (let l = 0; l < g.levels; l++) this.pow[l] = 2 ** (g.bitsPerLevel * l);
     this.indexMod = 2 ** g.bitsPerLevel;
