@@ -68,32 +68,47 @@ export class Prng {
   }
 }
 
-/** Append-only log of choice values, run-length encoded as it grows (logs are dominated by runs
- *  of the same answer, so memory stays proportional to the runs, not the choices). */
+/** Append-only log of choice values, run-length encoded into varint bytes as it grows (logs are
+ *  dominated by runs of the same answer; a run costs 2-4 bytes). */
 class ChoiceLog {
-  /** (value, run length) pairs. */
-  private pairs = new Uint32Array(1024);
-  private npairs = 0;
+  private bytes = new Uint8Array(4096);
+  private n = 0;
   private last = -1;
+  private run = 0;
   length = 0;
   push(v: number): void {
     this.length++;
     if (v === this.last) {
-      this.pairs[2 * this.npairs - 1]++;
+      this.run++;
       return;
     }
-    if (2 * this.npairs + 2 > this.pairs.length) {
-      const grown = new Uint32Array(this.pairs.length * 2);
-      grown.set(this.pairs);
-      this.pairs = grown;
-    }
-    this.pairs[2 * this.npairs] = v;
-    this.pairs[2 * this.npairs + 1] = 1;
-    this.npairs++;
+    if (this.run > 0) this.flush();
     this.last = v;
+    this.run = 1;
+  }
+  private varint(x: number): void {
+    if (this.n + 5 > this.bytes.length) {
+      const grown = new Uint8Array(this.bytes.length * 2);
+      grown.set(this.bytes);
+      this.bytes = grown;
+    }
+    let v = x >>> 0;
+    while (v >= 0x80) {
+      this.bytes[this.n++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.bytes[this.n++] = v;
+  }
+  private flush(): void {
+    this.varint(this.last);
+    this.varint(this.run);
   }
   encode(): string {
-    return encodeRuns(this.pairs.subarray(0, 2 * this.npairs));
+    const saved = this.n;
+    if (this.run > 0) this.flush();
+    const out = base64urlEncode(this.bytes.subarray(0, this.n));
+    this.n = saved;
+    return out;
   }
 }
 

@@ -598,40 +598,44 @@ export class Simulator {
   // The step loop
 
   run(): { outcome: Outcome; failure: RunFailure | null } {
+    const hw = this.hw;
+    const harts = this.harts;
+    const runnable = this.runnable;
+    const chooser = this.chooser;
+    const limit = this.stepLimit;
     try {
       for (;;) {
-        if (this.hw.step > this.stepLimit) {
+        if (hw.step > limit) {
           throw new RunEnd('step-limit', {
             hart: -1,
-            step: this.hw.step,
-            message: `the run exceeded its budget of ${this.stepLimit} steps`,
+            step: hw.step,
+            message: `the run exceeded its budget of ${limit} steps`,
           });
         }
         if (this.dirty) {
           // Recompute who can run only after a step that could have changed it (a plain
           // successful access cannot): keeps the common step O(1) in the hart count.
           let n = 0;
-          for (const h of this.harts) if (this.canRun(h)) this.runnable[n++] = h.hw.id;
+          for (let i = 0; i < harts.length; i++) if (this.canRun(harts[i]!)) runnable[n++] = i;
           this.runnableCount = n;
           this.dirty = false;
         }
         const n = this.runnableCount;
         if (n === 0) {
           let live = 0;
-          for (const h of this.harts) if (h.frames.length > 0 || h.pc < h.program.length) live++;
+          for (const h of harts) if (h.frames.length > 0 || h.pc < h.program.length) live++;
           if (live === 0) return { outcome: 'ok', failure: null };
           throw new RunEnd('deadlock', {
             hart: -1,
-            step: this.hw.step,
-            message: `every live hart waits on another (${this.harts
+            step: hw.step,
+            message: `every live hart waits on another (${harts
               .filter((h) => h.frames.length > 0 || h.pc < h.program.length)
               .map((h) => `hart ${h.hw.id}: ${this.waitReason(h)}`)
               .join('; ')})`,
           });
         }
-        const pick = this.runnable[this.chooser.choose('schedule', n)]!;
-        this.stepHart(this.harts[pick]!);
-        this.hw.step++;
+        this.stepHart(harts[n === 1 ? runnable[0]! : runnable[chooser.choose('schedule', n)]!]!);
+        hw.step++;
       }
     } catch (e) {
       if (e instanceof RunEnd) {
