@@ -231,7 +231,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   // Largest cells first (hart count is the best cheap proxy for a cell's cost), so the sweep does
   // not end with one worker busy on an 8-hart cell while the others idle. The file's final order is
   // the plan's whatever the completion order.
-  const todo = plan.selected
+  const remaining = plan.selected
     .filter((c) => !done.has(c.index))
     .sort((a, b) => b.harts - a.harts || a.index - b.index);
   const total = plan.selected.length;
@@ -256,7 +256,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     progress();
   };
 
-  if (todo.length > 0) {
+  if (remaining.length > 0) {
     const { filename, execArgv } = workerEntry();
     const pool = new Piscina<CellTask | WarmTask, WorkerResult | null>({
       filename,
@@ -274,8 +274,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       await Promise.all(Array.from({ length: jobs }, () => pool.run({ kind: 'warm', spec: opts.spec })));
       let next = 0;
       const lane = async (): Promise<void> => {
-        while (next < todo.length) {
-          const planned = todo[next++]!;
+        while (next < remaining.length) {
+          const planned = remaining[next++]!;
           const task: CellTask = {
             kind: 'cell',
             spec: opts.spec,
@@ -324,7 +324,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   writeAtomically(out, `${[JSON.stringify(meta), ...cells.map((c) => c.line)].join('\n')}\n`);
   return {
     cells: cells.map(({ index, id, verdict }) => ({ index, id, verdict })),
-    ran: todo.length,
+    ran: remaining.length,
     resumed: existing?.cells.size ?? 0,
   };
 }

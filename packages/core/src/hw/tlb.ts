@@ -63,25 +63,12 @@ export class Tlb {
     for (let l = 0; l < maxLevels; l++) this.pow[l] = 2 ** (bitsPerLevel * l);
   }
 
-  /** Find the entry translating `vpn` in address space `asid` (global entries match any ASID). -1 if none. */
+  /** Find the entry translating `vpn` in address space `asid` (global entries match any ASID), and
+   *  mark it most recently used. -1 if none. */
   lookup(vpn: number, asid: number): number {
-    let mask = this.levelsPresent;
-    for (let l = 0; mask !== 0; l++, mask >>>= 1) {
-      if ((mask & 1) === 0) continue;
-      const tag = Math.floor(vpn / this.pow[l]!);
-      const base = (tag % this.sets) * this.ways;
-      for (let w = 0; w < this.ways; w++) {
-        const e = base + w;
-        const st = this.state[e]!;
-        if ((st === VALID || st === NEGATIVE) && this.level[e] === l && this.tag[e] === tag) {
-          if (this.asid[e] === asid || (this.flags[e]! & PTE_G) !== 0) {
-            this.lru[e] = ++this.clock;
-            return e;
-          }
-        }
-      }
-    }
-    return -1;
+    const e = this.peek(vpn, asid);
+    if (e >= 0) this.lru[e] = ++this.clock;
+    return e;
   }
 
   /** `lookup` without touching replacement state (for traces and tests). */
