@@ -16,6 +16,17 @@ export class ConfigError extends TlblabError {
   }
 }
 
+/** A scenario's program used the DSL wrongly (an area used before it is mapped, a task switched to
+ *  before it is spawned ...): the scenario is broken, not the strategy or the machine. */
+export class ScenarioError extends TlblabError {
+  override name = 'ScenarioError';
+  readonly scenario: string;
+  constructor(scenario: string, reason: string) {
+    super(`scenario '${scenario}' is broken: ${reason}`);
+    this.scenario = scenario;
+  }
+}
+
 /** A plugin's options (strategy or scenario params) failed its schema. */
 export class PluginOptionError extends TlblabError {
   override name = 'PluginOptionError';

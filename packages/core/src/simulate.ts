@@ -16,7 +16,7 @@ import type {
   StrategySlots,
 } from './contracts.js';
 import { SLOT_NAMES } from './contracts.js';
-import { ConfigError, PluginOptionError } from './errors.js';
+import { ConfigError, PluginOptionError, ScenarioError } from './errors.js';
 import { type KernelConfig, resolveKernelConfig } from './kernel-config.js';
 import type { MachineConfig } from './profiles.js';
 import {
@@ -28,7 +28,17 @@ import {
   type TraceEvent,
 } from './results.js';
 import { countersToMetrics, M, newCounters } from './sim/metrics.js';
-import { type ComposedStrategy, Simulator } from './sim/simulator.js';
+import { type ComposedStrategy, SimulationError, Simulator } from './sim/simulator.js';
+
+/** DSL misuse surfacing from the simulator outside any slot is the scenario's fault. */
+function asScenarioError<T>(scenario: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof SimulationError) throw new ScenarioError(scenario, e.message);
+    throw e;
+  }
+}
 
 /** A scenario of any parameter type (the cell does not care which). */
 // biome-ignore lint/suspicious/noExplicitAny: parameter types are erased at the cell boundary; `build` is called with the scenario's own parsed params.
@@ -289,22 +299,26 @@ function execute(
       trace: [],
     };
   }
-  const sim = new Simulator({
-    machine: cell.machine,
-    kernel: prepared.kernel,
-    layout: layoutFor(prepared.mode),
-    harts: cell.harts,
-    programs: prepared.programs.programs,
-    userPages: prepared.programs.userPages ?? 0,
-    strategy,
-    chooser,
-    counters,
-    trace: opts.trace === true,
-  });
+  const sim = asScenarioError(
+    cell.scenario.id,
+    () =>
+      new Simulator({
+        machine: cell.machine,
+        kernel: prepared.kernel,
+        layout: layoutFor(prepared.mode),
+        harts: cell.harts,
+        programs: prepared.programs.programs,
+        userPages: prepared.programs.userPages ?? 0,
+        strategy,
+        chooser,
+        counters,
+        trace: opts.trace === true,
+      }),
+  );
   simRef = sim;
   let ended: ReturnType<Simulator['run']>;
   try {
-    ended = sim.run();
+    ended = asScenarioError(cell.scenario.id, () => sim.run());
     sim.finishCycles();
     counters[M.steps] = sim.hw.step - 1;
   } finally {
