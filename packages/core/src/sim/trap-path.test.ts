@@ -408,8 +408,8 @@ describe('cross-hart costs emerge from the model', () => {
 describe('scenario errors', () => {
   it('a program that uses an area before mapping it is reported as a broken scenario, naming it', () => {
     const broken = scenario(() => [[ops.read(area('nowhere'))]]);
-    expect(() => simulate({ strategy: unmapOnly, scenario: broken, machine: PROFILES.emulator!, harts: 1 }, 0)).toThrowError(
-      /scenario 'inline' is broken: access to .* before its area exists/,
-    );
+    expect(() =>
+      simulate({ strategy: unmapOnly, scenario: broken, machine: PROFILES.emulator!, harts: 1 }, 0),
+    ).toThrowError(/scenario 'inline' is broken: access to .* before its area exists/);
   });
 });
