@@ -498,8 +498,13 @@ export class Simulator {
     this.tracerOn = input.kernel.tracing;
     const spec = input.machine.speculation;
     if (spec !== null) {
+      this.speculative = true;
       this.pLookahead = spec.lookahead.p;
-      this.pRunAhead = spec.runAhead.p;
+      // No pages to run ahead to: the source never fires.
+      this.pRunAhead = spec.runAhead.maxPages > 0 ? spec.runAhead.p : 0;
+      this.lookaheadWindow = spec.lookahead.window;
+      this.runAheadPages = spec.runAhead.maxPages;
+      this.wildSpread = spec.wild.spread;
       this.pWild = spec.wild.p;
     }
     // Boot: the idle tasks' stacks first (on init_mm), then one process per hart whose root copies
@@ -680,20 +685,21 @@ export class Simulator {
   private runnableCount = 0;
 
   private stepHart(h: HartExec): void {
-    this.currentHart = h.hw.id;
-    this.hw.currentHart = h.hw.id;
+    const id = h.hw.id;
+    this.currentHart = id;
+    this.hw.currentHart = id;
     this.quiet = false;
     if (h.fwInbox.length > 0) {
       this.firmwareFence(h);
-    } else if (this.deliverable(h)) {
+    } else if (h.ipiInbox.length > 0 && h.irqEnabled && h.irqOffDepth === 0) {
       this.handleIpi(h);
     } else {
-      const top = h.frames[h.frames.length - 1];
-      if (top !== undefined) top.run(this, h);
+      const frames = h.frames;
+      if (frames.length > 0) frames[frames.length - 1]!.run(this, h);
       else this.runOp(h);
     }
     if (!this.quiet || h.pc >= h.program.length) this.dirty = true;
-    if (this.machine.speculation !== null) this.speculate(h);
+    if (this.speculative) this.speculate(h);
   }
 
   // -----------------------------------------------------------------------------------------
@@ -996,37 +1002,43 @@ export class Simulator {
   // Speculation (machine-model section 5). Each decision is a choice.
 
   private speculate(h: HartExec): void {
-    const spec = this.machine.speculation!;
     const ch = this.chooser;
+    const pc = h.pc;
+    const len = h.program.length;
     // Which of the three speculation sources fire this step: one choice.
     const fire = ch.events(
       'speculate',
-      h.pc < h.program.length ? this.pLookahead : 0,
-      h.nearEndVpn >= 0 && spec.runAhead.maxPages > 0 ? this.pRunAhead : 0,
+      pc < len ? this.pLookahead : 0,
+      h.nearEndVpn >= 0 ? this.pRunAhead : 0,
       this.recentCount > 0 ? this.pWild : 0,
     );
     if (fire === 0) return;
     if ((fire & 1) !== 0) {
       // Run-ahead execution reaches one of the next `window` ops; if it is an access whose VA is
       // already known (its area reserved), the walk happens.
-      const span = Math.min(h.program.length - h.pc, spec.lookahead.window + 1);
-      const vpn = this.upcomingVpn(h, h.pc + ch.choose('speculate', span));
+      const span = Math.min(len - pc, this.lookaheadWindow + 1);
+      const vpn = this.upcomingVpn(h, pc + ch.choose('speculate', span));
       if (vpn >= 0) this.specWalk(h, vpn, 'look-ahead');
     }
     if ((fire & 2) !== 0) {
-      const d = 1 + ch.choose('speculate', spec.runAhead.maxPages);
+      const d = 1 + ch.choose('speculate', this.runAheadPages);
       this.specWalk(h, h.nearEndVpn + d, 'run-ahead');
     }
     if ((fire & 4) !== 0) {
       const base = this.recent[ch.choose('speculate', this.recentCount)]!;
-      const off = ch.choose('speculate', 2 * spec.wild.spread + 1) - spec.wild.spread;
+      const off = ch.choose('speculate', 2 * this.wildSpread + 1) - this.wildSpread;
       this.specWalk(h, base + off, 'wild pointer');
     }
   }
 
+  /** The profile walks speculatively at all. */
+  private readonly speculative: boolean = false;
   private readonly pLookahead: number = 0;
   private readonly pRunAhead: number = 0;
   private readonly pWild: number = 0;
+  private readonly lookaheadWindow: number = 0;
+  private readonly runAheadPages: number = 0;
+  private readonly wildSpread: number = 0;
 
   private upcomingVpn(h: HartExec, i: number): number {
     if (h.code[i] === 1) return this.opVpn(h, i);
