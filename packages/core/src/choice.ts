@@ -71,7 +71,7 @@ export class Prng {
 /** Append-only log of choice values, run-length encoded into varint bytes as it grows (logs are
  *  dominated by runs of the same answer; a run costs 2-4 bytes). */
 class ChoiceLog {
-  private bytes = new Uint8Array(4096);
+  private bytes = new Uint8Array(256);
   private n = 0;
   private last = -1;
   private run = 0;

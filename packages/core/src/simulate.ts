@@ -323,7 +323,7 @@ function execute(
     counters[M.steps] = sim.hw.step - 1;
   } finally {
     // The run is over whatever happened: its page-table memory can serve the next run.
-    sim.hw.mem.release();
+    sim.hw.release();
   }
   const { outcome, failure } = ended;
   return {

@@ -71,6 +71,14 @@ export class Tlb {
     return e;
   }
 
+  /** Empty, as new (for reuse by a later run). */
+  reset(): void {
+    this.state.fill(EMPTY);
+    this.lru.fill(0);
+    this.clock = 0;
+    this.levelsPresent = 0;
+  }
+
   /** `lookup` without touching replacement state (for traces and tests). */
   peek(vpn: number, asid: number): number {
     let mask = this.levelsPresent;
@@ -291,6 +299,13 @@ export class PageWalkCache {
 
   fenceAll(): void {
     this.state.fill(EMPTY);
+  }
+
+  /** Empty, as new (for reuse by a later run). */
+  reset(): void {
+    this.state.fill(EMPTY);
+    this.lru.fill(0);
+    this.clock = 0;
   }
 
   fenceAsid(asid: number): void {

@@ -41,10 +41,29 @@ export const FAULT_INVALID = 1;
 export const FAULT_PROTECTION = 2;
 
 const VA_FENCE_SLOTS = 256;
+
+/** Released per-hart structures by geometry (see `Hardware.release`). */
+const HART_POOL = new Map<string, HartHw[]>();
+const HART_POOL_LIMIT = 256;
+
+function resetHart(h: HartHw, id: number): void {
+  h.id = id;
+  h.tlb.reset();
+  h.pwc?.reset();
+  h.rootTable = 0;
+  h.asid = 0;
+  h.clock = 0;
+  h.lastFullFence = 0;
+  h.asidFence.fill(0);
+  h.vaFenceVpn.fill(-1);
+  h.vaFenceAsid.fill(0);
+  h.vaFenceTick.fill(0);
+  h.vaFenceLost = 0;
+}
 const ANY_ASID = 0xffff;
 
 export interface HartHw {
-  readonly id: number;
+  id: number;
   readonly tlb: Tlb;
   readonly pwc: PageWalkCache | null;
   /** Root page table the hart translates with (satp.PPN, as a table number) and its ASID. */
@@ -127,8 +146,19 @@ export class Hardware {
     this.stD = st.kind === 'window' || st.kind === 'svvptc' ? st.d : 0;
     this.stBound = st.kind === 'svvptc' ? st.bound : 0;
     this.ownStoresVisible = machine.ownStoresVisible;
+    // Per-hart structures come from a pool of earlier runs' (reset), so a sweep's runs do not
+    // allocate and zero them again: allocation is what two worker threads contend on.
+    const asidLen = Math.max(64, harts * 4 + 8);
+    this.hartKey = `${machine.tlb.entries}:${machine.tlb.ways}:${machine.tlb.replacement}:${g.bitsPerLevel}:${g.levels}:${machine.pwc.entries}:${asidLen}`;
+    const pool = HART_POOL.get(this.hartKey);
     this.harts = [];
     for (let i = 0; i < harts; i++) {
+      const reused = pool?.pop();
+      if (reused) {
+        resetHart(reused, i);
+        this.harts.push(reused);
+        continue;
+      }
       this.harts.push({
         id: i,
         tlb: new Tlb(
@@ -143,13 +173,26 @@ export class Hardware {
         asid: 0,
         clock: 0,
         lastFullFence: 0,
-        asidFence: new Float64Array(Math.max(64, harts * 4 + 8)),
+        asidFence: new Float64Array(asidLen),
         vaFenceVpn: new Float64Array(VA_FENCE_SLOTS).fill(-1),
         vaFenceAsid: new Uint16Array(VA_FENCE_SLOTS),
         vaFenceTick: new Float64Array(VA_FENCE_SLOTS),
         vaFenceLost: 0,
       });
     }
+  }
+
+  private readonly hartKey: string;
+
+  /** Return this machine's memory and per-hart structures for reuse; it must not be used after. */
+  release(): void {
+    this.mem.release();
+    let pool = HART_POOL.get(this.hartKey);
+    if (!pool) {
+      pool = [];
+      HART_POOL.set(this.hartKey, pool);
+    }
+    for (const h of this.harts) if (pool.length < HART_POOL_LIMIT && !pool.includes(h)) pool.push(h);
   }
 
   /** Advance to the next tick within the current step (orders stores and fences). */
