@@ -98,7 +98,7 @@ export function gatherEvidence(cell: CellRecord): FailureEvidence {
 /** Why each failure kind means the kernel did not recover, in the kernel's words. */
 export const MECHANISMS: Readonly<Record<FailureKind, string>> = {
   'panic:spurious-fault':
-    'The address was mapped in init_mm when the fault was taken: the hart still held a stale translation (a cached V=0 entry, or a walk that returned an older PTE), no slot fenced it and replayed the access, so the fault fell through to no_context and the kernel died on a valid address.',
+    "The address was mapped in init_mm when the fault was taken: the hart still held a stale translation (a cached V=0 entry, or a walk that returned an older PTE) or its root lacked init_mm's top-level entry (no PGD pre-allocation), no slot repaired it and replayed the access, so the fault fell through to no_context and the kernel died on a valid address.",
   'panic:stack-overflow':
     "Nested traps ran off the bottom of the kernel stack: the trap path itself faulted again (the trap-frame store on a vmalloc'd stack, or a traced function entered before the fault handler) before anything repaired the translation.",
   livelock:

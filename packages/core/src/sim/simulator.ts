@@ -1079,11 +1079,14 @@ export class Simulator {
           ? 'store-page-fault'
           : 'instruction-page-fault';
     if (this.tracing) {
+      const top = this.layout.geometry.levels - 1;
       const why = protection
         ? 'protection'
         : this.hw.faultKind === 'negative'
           ? 'negative TLB entry'
-          : 'walk found V=0';
+          : this.hw.wLevel === top && isKernelVpn(this.layout, vpn) && mapped
+            ? "walk found V=0 in this root's top-level entry, which init_mm has"
+            : `walk found V=0 at level ${this.hw.wLevel}`;
       this.trace(
         h,
         'fault',
