@@ -7,6 +7,8 @@
 import {
   type Cell,
   type CellRecord,
+  defineMachine,
+  type MachineConfig,
   type Mode,
   type Outcome,
   PROFILES,
@@ -242,6 +244,36 @@ describe('the cross-profile claims', () => {
     check(notrace.rec, 'livelock', notrace.c);
     const cip1200 = walk(onBaseline(rangedFlush({ threshold: 0 })));
     expect(cip1200.rec.verdict).toBe('correct');
+  });
+});
+
+describe('beyond the thread: Svvptc', () => {
+  it("v6.12's unfenced replay under Svvptc works only while the visibility bound is shorter than a trap round trip", () => {
+    // a6efe33cc594 / 7a21b2e370da patch the early sfence.vma to a nop on Svvptc cores: the first
+    // fault replays at once with the bit cleared. The preset bound (2 steps) is shorter than the
+    // round trip; a core whose bound is longer still holds the V=0 entry at the replay.
+    const slow = defineMachine({
+      name: 'svvptc-slow',
+      extends: 'svvptc',
+      invalidEvictBound: 16,
+      staleness: { kind: 'svvptc', bound: 16, d: 8, levels: 'all' },
+    });
+    const at = (machine: MachineConfig) =>
+      runCell(
+        {
+          strategy: strategy('early-sfence'),
+          scenario: scenario('cross-hart-vmalloc'),
+          machine,
+          harts: 2,
+          mode: 'sv39',
+        },
+        SEEDS,
+      );
+    expect(at(PROFILES.svvptc!).verdict).toBe('correct');
+    const rec = at(slow);
+    expect(rec.outcomes['panic:spurious-fault'] ?? 0).toBeGreaterThan(0);
+    // The failing run did take the early path (a replay) before the fault that killed it.
+    expect(rec.firstFailure!.trace!.some((e) => e.text.includes('trapEntry -> replay'))).toBe(true);
   });
 });
 
