@@ -247,6 +247,21 @@ describe('the cross-profile claims', () => {
   });
 });
 
+describe("beyond the thread: Sv32's vmalloc_fault on a core that caches V=0 non-leaf entries", () => {
+  it('livelocks: the copied top-level entry is a non-leaf change, and local_flush_tlb_page() (sfence.vma va) does not reach the cached V=0', () => {
+    // arch/riscv/mm/fault.c vmalloc_fault(): set_pgd(pgd, *pgd_k); ... local_flush_tlb_page(addr).
+    // The spec: a changed non-leaf entry needs rs1 = x0.
+    const c: Cell = { ...cell('sv32-vmalloc-fault', 'sv32-new-pgd', 'caches-invalid-walk', 2, 'sv32') };
+    const rec = runCell(c, { base: 0, count: 16 });
+    check(rec, 'livelock', c);
+    // Where non-leaf V=0 entries are not cached, the same kernel survives.
+    expect(
+      runCell(cell('sv32-vmalloc-fault', 'sv32-new-pgd', 'caches-invalid', 2, 'sv32'), { base: 0, count: 16 })
+        .verdict,
+    ).toBe('correct');
+  });
+});
+
 describe('beyond the thread: Svvptc', () => {
   it("v6.12's unfenced replay under Svvptc works only while the visibility bound is shorter than a trap round trip", () => {
     // a6efe33cc594 / 7a21b2e370da patch the early sfence.vma to a nop on Svvptc cores: the first
