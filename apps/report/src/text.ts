@@ -37,11 +37,25 @@ function legendLines(entries: readonly string[]): string[] {
   return entries.length === 0 ? [] : wrap(entries.join('; '), TEXT_WIDTH, '  ', '');
 }
 
+/** Outcome names as the text matrix spells them, so that a verdict fits a narrow column (the
+ *  legend under the matrix heading spells them out). */
+const SHORT_OUTCOMES: readonly (readonly [string, string])[] = [
+  ['panic:spurious-fault', 'spurious'],
+  ['panic:stack-overflow', 'overflow'],
+  ['stale-access', 'stale'],
+];
+
+function shortLabel(label: string): string {
+  for (const [long, short] of SHORT_OUTCOMES)
+    if (label.startsWith(long)) return short + label.slice(long.length);
+  return label;
+}
+
 function matrixLines(m: VerdictMatrix): string[] {
   const render = (labels: Labels) => {
     const keys: TextColumn[] = [{ header: 'scenario', align: 'left' }];
     const values: TextColumn[] = m.strategies.map((s) => ({ header: labels.of(s), align: 'left' }));
-    const rows = m.scenarios.map((sc, i) => [toAscii(sc), ...m.rows[i]!.map((c) => c.label)]);
+    const rows = m.scenarios.map((sc, i) => [toAscii(sc), ...m.rows[i]!.map((c) => shortLabel(c.label))]);
     return textTable(keys, values, rows, TEXT_WIDTH, SCENARIO_COLUMN + 2);
   };
   // Full names unless codes save a column group (cells like `panic:spurious-fault 27/32` are
@@ -172,7 +186,7 @@ export function exportText(model: ReportModel): string {
   out.push(...heading('Verdicts (strategy set x scenario)', '='));
   out.push(
     ...wrap(
-      "ok = every run met the scenario's expectation; ok (oops) = the expected oops on every run; <outcome> n/m = n of m runs ended so (+ = other failure kinds too, see Failures); - = not run.",
+      "ok = every run met the scenario's expectation; ok (oops) = the expected oops on every run; <outcome> n/m = n of m runs ended so (+ = other failure kinds too, see Failures); - = not run. spurious = panic:spurious-fault, overflow = panic:stack-overflow, stale = stale-access.",
     ),
   );
   for (const m of s.matrices) {
