@@ -445,7 +445,6 @@ export interface SimulatorInput {
   readonly chooser: Chooser;
   readonly counters: Float64Array;
   readonly trace: boolean;
-  /** Per-strategy setup hook: called once the machine exists, returns slots. */
 }
 
 export class Simulator {
