@@ -79,3 +79,29 @@ export function unrelatedWork(env: Env, hart: number, gap: number): Op[] {
     out.push(ops.read(region('direct-map', directMapPage(env, hart, 2 + (i % 8)))));
   return out;
 }
+
+/**
+ * Where a store to read-only kernel memory lands: the kernel's .rodata (a read-only leaf since
+ * mark_rodata_ro()), or a vmalloc'd table write-protected by set_memory_ro() after it was filled.
+ */
+export const readOnlyTargetParams = {
+  target: z.enum(['rodata', 'vmalloc-ro']).default('rodata'),
+  /** Page of the target the store hits. */
+  page: z.number().int().min(0).max(255).default(0),
+  /** Pages of the vmalloc'd table (target `vmalloc-ro`). */
+  tablePages: z.number().int().min(1).max(64).default(2),
+};
+
+/** The page must lie inside the table when the target is the vmalloc'd one. */
+export function pageInsideTable(
+  p: { readonly target: 'rodata' | 'vmalloc-ro'; readonly page: number; readonly tablePages: number },
+  ctx: z.RefinementCtx,
+): void {
+  if (p.target === 'vmalloc-ro' && p.page >= p.tablePages) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['page'],
+      message: `page ${p.page} is outside the ${p.tablePages}-page table`,
+    });
+  }
+}

@@ -1,29 +1,17 @@
 import { area, defineScenario, type Op, ops, region } from '@tlblab/core';
 import { z } from 'zod';
-import { backgroundParams, withBackground } from './common.js';
+import { backgroundParams, pageInsideTable, readOnlyTargetParams, withBackground } from './common.js';
 
 const params = z
   .object({
-    /** Where copy_to_kernel_nofault() writes: .rodata, or a vmalloc'd table after set_memory_ro(). */
-    target: z.enum(['rodata', 'vmalloc-ro']).default('rodata'),
-    /** Page of the target written. */
-    page: z.number().int().min(0).max(255).default(0),
-    /** Pages of the vmalloc'd table (target `vmalloc-ro`). */
-    tablePages: z.number().int().min(1).max(64).default(2),
+    /** What the store hits (see readOnlyTargetParams). */
+    ...readOnlyTargetParams,
     /** Probes (e.g. a debugger or kprobes poking several words). */
     probes: z.number().int().min(1).max(64).default(2),
     ...backgroundParams,
   })
   .strict()
-  .superRefine((p, ctx) => {
-    if (p.target === 'vmalloc-ro' && p.page >= p.tablePages) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['page'],
-        message: `page ${p.page} is outside the ${p.tablePages}-page table`,
-      });
-    }
-  });
+  .superRefine(pageInsideTable);
 
 export type KernelNofaultWriteParams = z.infer<typeof params>;
 

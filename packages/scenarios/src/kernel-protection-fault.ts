@@ -1,29 +1,15 @@
 import { area, defineScenario, type Op, ops, region } from '@tlblab/core';
 import { z } from 'zod';
-import { backgroundParams, withBackground } from './common.js';
+import { backgroundParams, pageInsideTable, readOnlyTargetParams, withBackground } from './common.js';
 
 const params = z
   .object({
-    /** What the buggy store hits: the kernel's .rodata (a 2 MiB read-only leaf), or a vmalloc'd
-     *  table made read-only with set_memory_ro() (whose flush_tlb_kernel_range must drop the old
-     *  writable translations everywhere). */
-    target: z.enum(['rodata', 'vmalloc-ro']).default('rodata'),
-    /** Page of the target the store hits. */
-    page: z.number().int().min(0).max(255).default(0),
-    /** Pages of the vmalloc'd table (target `vmalloc-ro`). */
-    tablePages: z.number().int().min(1).max(64).default(2),
+    /** What the store hits (see readOnlyTargetParams). */
+    ...readOnlyTargetParams,
     ...backgroundParams,
   })
   .strict()
-  .superRefine((p, ctx) => {
-    if (p.target === 'vmalloc-ro' && p.page >= p.tablePages) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['page'],
-        message: `page ${p.page} is outside the ${p.tablePages}-page table`,
-      });
-    }
-  });
+  .superRefine(pageInsideTable);
 
 export type KernelProtectionFaultParams = z.infer<typeof params>;
 

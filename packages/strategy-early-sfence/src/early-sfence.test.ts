@@ -10,15 +10,7 @@ runStrategyConformance(earlySfence(), {
   factory: earlySfence,
   invalidOptions: [{ trigger: 'always' }, { svvptc: true }],
   valid: [
-    { scenario: probes.crossHartVmalloc },
-    { scenario: probes.vmapStackMigrate },
-    { scenario: probes.moduleLoadExec },
-    { scenario: probes.tracingInFaultPath },
-    { scenario: probes.kernelProtectionFault },
-    { scenario: probes.kernelNofaultWrite },
-    { scenario: probes.vmallocGuardPage },
-    { scenario: probes.ioremapIrq },
-    { scenario: probes.vfreeReuse },
+    ...probes.catalogRow,
     // The early fence is a full one: stale invalid non-leaf entries go too.
     { scenario: probes.crossHartVmalloc, machine: 'caches-invalid-walk' },
     { scenario: probes.vmapStackMigrate, machine: 'caches-invalid-walk' },

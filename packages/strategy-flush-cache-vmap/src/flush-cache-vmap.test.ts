@@ -10,15 +10,7 @@ runStrategyConformance(flushCacheVmap(), {
   factory: flushCacheVmap,
   invalidOptions: [{ transport: 'mmio' }, { threshold: 3 }],
   valid: [
-    { scenario: probes.crossHartVmalloc },
-    { scenario: probes.vmapStackMigrate },
-    { scenario: probes.moduleLoadExec },
-    { scenario: probes.tracingInFaultPath },
-    { scenario: probes.kernelProtectionFault },
-    { scenario: probes.kernelNofaultWrite },
-    { scenario: probes.vmallocGuardPage },
-    { scenario: probes.ioremapIrq },
-    { scenario: probes.vfreeReuse },
+    ...probes.catalogRow,
     // A full fence also drops stale invalid non-leaf entries.
     { scenario: probes.crossHartVmalloc, machine: 'caches-invalid-walk' },
     { scenario: probes.crossHartVmalloc, machine: 'svvptc' },

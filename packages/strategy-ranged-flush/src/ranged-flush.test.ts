@@ -9,17 +9,7 @@ runStrategyConformance(rangedFlush(), {
   packageName: '@tlblab/strategy-ranged-flush',
   factory: rangedFlush,
   invalidOptions: [{ threshold: -1 }, { threshold: 1.5 }, { transport: 'mmio' }],
-  valid: [
-    { scenario: probes.crossHartVmalloc },
-    { scenario: probes.vmapStackMigrate },
-    { scenario: probes.moduleLoadExec },
-    { scenario: probes.tracingInFaultPath },
-    { scenario: probes.kernelProtectionFault },
-    { scenario: probes.kernelNofaultWrite },
-    { scenario: probes.vmallocGuardPage },
-    { scenario: probes.ioremapIrq },
-    { scenario: probes.vfreeReuse },
-  ],
+  valid: [...probes.catalogRow],
   invalid: [
     // `sfence.vma va` orders leaf entries only: a stale invalid non-leaf entry (vmalloc installed a
     // new page-table page) survives it on a core that caches V=0 non-leaf entries.

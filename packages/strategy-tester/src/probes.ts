@@ -4,7 +4,7 @@
  * not the scenario library (`@tlblab/scenarios` has the full stories, parameters and sources);
  * each cites the catalog row it is a miniature of.
  */
-import { area, defineScenario, ops, region, type Scenario } from '@tlblab/core';
+import { type AnyScenario, area, defineScenario, ops, region, type Scenario } from '@tlblab/core';
 import { z } from 'zod';
 
 const ALL_MODES = ['sv32', 'sv39', 'sv48', 'sv57'] as const;
@@ -324,3 +324,19 @@ export const sv32NewPgd: Scenario<{ pages: number }> = defineScenario({
     ],
   }),
 });
+
+/**
+ * One probe per row of the catalog's verdict table (sv32-new-pgd aside), in catalog order: the
+ * `valid` list of a strategy that the catalog calls correct everywhere.
+ */
+export const catalogRow: readonly { readonly scenario: AnyScenario }[] = [
+  { scenario: crossHartVmalloc },
+  { scenario: vmapStackMigrate },
+  { scenario: moduleLoadExec },
+  { scenario: tracingInFaultPath },
+  { scenario: kernelProtectionFault },
+  { scenario: kernelNofaultWrite },
+  { scenario: vmallocGuardPage },
+  { scenario: ioremapIrq },
+  { scenario: vfreeReuse },
+];
