@@ -23,9 +23,9 @@ import {
   simulate,
 } from '@tlblab/core';
 import { z } from 'zod';
+import { Simulator } from '../../packages/core/src/engine/simulator.ts';
 // The step loop alone, without building and compiling the programs (internal modules).
 import { newCounters } from '../../packages/core/src/sim/metrics.ts';
-import { Simulator } from '../../packages/core/src/sim/simulator.ts';
 
 const fenceAll = defineStrategy({
   name: 'bench-fence-all',

@@ -16,6 +16,7 @@ import type {
   StrategySlots,
 } from './contracts.js';
 import { SLOT_NAMES } from './contracts.js';
+import { type ComposedStrategy, SimulationError, Simulator } from './engine/simulator.js';
 import { ConfigError, PluginOptionError, ScenarioError } from './errors.js';
 import { type KernelConfig, resolveKernelConfig } from './kernel-config.js';
 import type { MachineConfig } from './profiles.js';
@@ -28,7 +29,6 @@ import {
   type TraceEvent,
 } from './results.js';
 import { countersToMetrics, M, newCounters } from './sim/metrics.js';
-import { type ComposedStrategy, SimulationError, Simulator } from './sim/simulator.js';
 
 /** DSL misuse surfacing from the simulator outside any slot is the scenario's fault. */
 function asScenarioError<T>(scenario: string, fn: () => T): T {

@@ -4,12 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Op, Strategy, StrategySlots } from '../contracts.js';
-import { defineScenario, defineStrategy } from '../contracts.js';
-import { vmallocFault } from '../kernel/vmalloc-fault.js';
-import { defineMachine, PROFILES } from '../profiles.js';
-import { area, ops, region } from '../scenario.js';
-import { type Cell, replay, runCell, simulate } from '../simulate.js';
+import type { Op, Strategy, StrategySlots } from '../../contracts.js';
+import { defineScenario, defineStrategy } from '../../contracts.js';
+import { vmallocFault } from '../../kernel/vmalloc-fault.js';
+import { defineMachine, PROFILES } from '../../profiles.js';
+import { area, ops, region } from '../../scenario.js';
+import { type Cell, replay, runCell, simulate } from '../../simulate.js';
 
 function strategy(name: string, slots: StrategySlots, extra: Partial<Strategy> = {}): Strategy {
   return defineStrategy({

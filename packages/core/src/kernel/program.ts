@@ -1,0 +1,222 @@
+/**
+ * A hart's program of kernel operations (the scenario DSL): compiled for the hot path (accesses
+ * resolved to area ids and pages), then run one operation per step. Each operation either completes
+ * in the step (an access that hits, a compute, a signal) or pushes the kernel path that implements
+ * it (a mapping, a vfree, a fork) as frames.
+ */
+import type { AccessType, Op, Target } from '../contracts.js';
+import type { Simulator } from '../engine/simulator.js';
+import { type Area, type HartExec, PAGE, SimulationError } from '../engine/types.js';
+import { PAGE_KERNEL, PAGE_KERNEL_EXEC } from '../hw/pte.js';
+import { FAULT_PROTECTION, OK } from '../sim/hardware.js';
+import { USER_BASE_VPN } from '../sim/kernel-mm.js';
+import { AccessFrame } from './access.js';
+import { MapFrame, UnmapFrame } from './mm/vmap.js';
+
+const ACCESS_TYPES: readonly AccessType[] = ['read', 'write', 'execute'];
+
+/** Expand `repeat` ops. */
+export function flatten(ops: readonly Op[]): Op[] {
+  const out: Op[] = [];
+  const walk = (list: readonly Op[]) => {
+    for (const op of list) {
+      if (op.op === 'repeat') for (let i = 0; i < op.times; i++) walk(op.body);
+      else out.push(op);
+    }
+  };
+  walk(ops);
+  return out;
+}
+
+export class ProgramRunner {
+  /** Flags set by `signal` ops. */
+  readonly flags = new Set<string>();
+  private readonly taskSize: number;
+  constructor(private readonly sim: Simulator) {
+    this.taskSize = sim.layout.taskSize;
+  }
+
+  /** Compile a hart's access ops for the hot path (targets resolved to area ids / VPNs). */
+  compile(h: HartExec): void {
+    const sim = this.sim;
+    const p = h.program;
+    for (let i = 0; i < p.length; i++) {
+      const op = p[i]!;
+      if (op.op !== 'access') continue;
+      h.code[i] = 1;
+      h.tType[i] = op.type === 'read' ? 0 : op.type === 'write' ? 1 : 2;
+      h.tNofault[i] = op.nofault === true ? 1 : 0;
+      const spec = sim.machine.speculation;
+      h.tNearEnd[i] =
+        spec !== null && (op.target.offset ?? 0) % PAGE >= PAGE - spec.runAhead.nearEndBytes ? 1 : 0;
+      const t = op.target;
+      const page = (t.page ?? 0) + Math.floor((t.offset ?? 0) / PAGE);
+      if ('area' in t) {
+        h.tArea[i] = sim.areas.id(t.area);
+        h.tPage[i] = page;
+      } else {
+        h.tArea[i] = -1;
+        h.tPage[i] = this.regionVpn(t.region) + page;
+      }
+    }
+  }
+
+  private regionVpn(r: 'direct-map' | 'kernel-rodata' | 'kernel-data' | 'user'): number {
+    switch (r) {
+      case 'direct-map':
+        return this.sim.layout.directMap.start;
+      case 'kernel-rodata':
+        return this.sim.mm.rodata.start;
+      case 'kernel-data':
+        return this.sim.mm.data.start;
+      case 'user':
+        return USER_BASE_VPN;
+    }
+  }
+
+  /** VPN of program op `i`'s access target, or -1 if its area is not reserved yet. */
+  opVpn(h: HartExec, i: number): number {
+    const id = h.tArea[i]!;
+    if (id < 0) return h.tPage[i]!;
+    const a = this.sim.areas.list[id];
+    return a && a.start >= 0 ? a.start + h.tPage[i]! : -1;
+  }
+
+  /** Run the hart's next program operation (or finish its wait on a flag). */
+  runOp(h: HartExec): void {
+    const sim = this.sim;
+    if (h.waitingFlag !== null) {
+      // The flag is set (canRun checked it).
+      h.waitingFlag = null;
+      h.pc++;
+      h.hw.clock += sim.machine.costs.spin;
+      return;
+    }
+    const pc = h.pc;
+    const op = h.program[pc]!;
+    if (h.code[pc] === 1) {
+      // The hot path: a compiled access.
+      const vpn = this.opVpn(h, pc);
+      if (vpn < 0)
+        throw new SimulationError(
+          `access to ${JSON.stringify((op as { target: Target }).target)} before its area exists`,
+        );
+      h.pc = pc + 1;
+      h.nearEndVpn = h.tNearEnd[pc] === 1 ? vpn : -1;
+      this.programAccess(h, vpn, h.tType[pc]!, h.tNofault[pc] === 1, 'access');
+      return;
+    }
+    const costs = sim.machine.costs;
+    switch (op.op) {
+      case 'access':
+        return;
+      case 'stream': {
+        const area = sim.areas.area(op.area);
+        const from = op.fromPage ?? 0;
+        const pages = op.pages ?? area.pages - from;
+        // A stream is one access per page per step, each running to the page's end.
+        const i = h.streamPos;
+        const vpn = area.start + from + i;
+        h.nearEndVpn = vpn;
+        if (i + 1 >= pages) {
+          h.pc++;
+          h.streamPos = 0;
+        } else h.streamPos = i + 1;
+        this.programAccess(h, vpn, op.type === 'read' ? 0 : 1, false, 'stream');
+        return;
+      }
+      case 'map': {
+        h.pc++;
+        const region = op.kind === 'module' && sim.layout.geometry.is64 ? 'modules' : 'vmalloc';
+        const area: Area = {
+          name: op.area,
+          kind: op.kind,
+          region,
+          start: -1,
+          pages: op.pages,
+          mapped: false,
+          freed: false,
+          clearTick: 0,
+          align: op.align ?? 1,
+        };
+        const align = op.align ?? 1;
+        if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) {
+          throw new SimulationError(`map '${op.area}': align ${align} is not a power of two`);
+        }
+        const flags = op.kind === 'module' && op.exec ? PAGE_KERNEL_EXEC : PAGE_KERNEL;
+        h.frames.push(new MapFrame(area, flags));
+        return;
+      }
+      case 'vfree': {
+        h.pc++;
+        h.frames.push(new UnmapFrame(sim.areas.area(op.area), 'vfree'));
+        return;
+      }
+      case 'set-memory-ro': {
+        h.pc++;
+        h.frames.push(new UnmapFrame(sim.areas.area(op.area), 'set-memory-ro'));
+        return;
+      }
+      case 'spawn': {
+        h.pc++;
+        sim.tasks.spawn(h, op);
+        return;
+      }
+      case 'switch-to': {
+        h.pc++;
+        sim.tasks.switchTo(h, op);
+        return;
+      }
+      case 'irq':
+        h.pc++;
+        h.irqEnabled = op.enable;
+        sim.trace(h, 'op', op.enable ? 'local_irq_enable()' : 'local_irq_disable()');
+        return;
+      case 'signal':
+        h.pc++;
+        this.flags.add(op.flag);
+        h.hw.clock += costs.bitmapWordStore;
+        sim.trace(h, 'op', `signal '${op.flag}'`);
+        return;
+      case 'wait':
+        if (this.flags.has(op.flag)) {
+          h.pc++;
+          h.hw.clock += costs.spin;
+        } else {
+          h.waitingFlag = op.flag;
+          sim.trace(h, 'op', `wait for '${op.flag}'`);
+        }
+        return;
+      case 'compute':
+        h.pc++;
+        h.hw.clock += op.cycles;
+        return;
+      case 'tracing':
+        h.pc++;
+        sim.ftrace.setEnabled(h, op.enable);
+        return;
+      case 'repeat':
+        throw new SimulationError('repeat must be flattened');
+    }
+  }
+
+  /**
+   * A program access, run in this step. The common case (it completes) allocates nothing; only a
+   * fault creates the frame that the trap returns to and replays.
+   */
+  programAccess(h: HartExec, vpn: number, typeCode: number, nofault: boolean, what: string): void {
+    const sim = this.sim;
+    const r = sim.hw.accessCode(h.hw, vpn, typeCode);
+    if (r === OK) {
+      if (sim.vmap.published.size !== 0) sim.vmap.checkStale(h, vpn);
+      if (vpn >= this.taskSize) sim.speculation.noteKernelVpn(vpn);
+      if (sim.tracing) sim.trace(h, 'access', `${what}: ${ACCESS_TYPES[typeCode]} ${sim.va(vpn)} ok`);
+      sim.quiet = true;
+      return;
+    }
+    const frame = new AccessFrame(vpn, ACCESS_TYPES[typeCode]!, true, nofault, what);
+    frame.faults = 1;
+    h.frames.push(frame);
+    sim.trapPath.pageFault(h, frame, r === FAULT_PROTECTION);
+  }
+}
