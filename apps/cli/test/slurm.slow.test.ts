@@ -103,7 +103,7 @@ function slurm(cmd: string, args: readonly string[]): string {
 }
 
 /** `tlblab slurm ... --submit` as a user runs it from the repo; returns the two job ids. */
-function submit(dir: string): Promise<{ array: string; merge: string }> {
+function submit(dir: string): Promise<{ array: string; merge: string; stdout: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(
       process.execPath,
@@ -142,7 +142,7 @@ function submit(dir: string): Promise<{ array: string; merge: string }> {
       if (code !== 0 || !m) reject(new Error(`tlblab slurm --submit failed (${code}): ${out}${err}`));
       else {
         log(out.trim().split('\n').join(' | '));
-        resolvePromise({ array: m[1]!, merge: m[2]! });
+        resolvePromise({ array: m[1]!, merge: m[2]!, stdout: out });
       }
     });
   });
@@ -213,6 +213,8 @@ it('a 4-task Slurm array plus its merge job writes the document one unsharded ru
 
   const dir = join(scratch.dir, 'plain');
   const ids = await submit(dir);
+  // The plan `tlblab slurm` checked on the "login node" is the one the array's compare runs see.
+  expect(ids.stdout).toMatch(new RegExp(`^${totalCells} cells x 24 seeds in ${SHARDS} shards`));
   const tasks = await waitDone(ids);
   expect(tasks.map((t) => t.ArrayTaskId).sort()).toEqual(['1', '2', '3', '4']);
   const { runs, text } = shardLogs(dir);
