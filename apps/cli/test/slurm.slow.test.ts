@@ -276,7 +276,7 @@ it('an array task killed midway by scontrol requeue resumes its shard, and the m
   const merged = readFileSync(join(dir, 'results.jsonl'), 'utf8');
   const identical = withoutCreatedAt(merged) === withoutCreatedAt(unsharded);
   log(
-    `${runs.reduce((a, b) => a + b, 0)} array task runs (${SHARDS} tasks, task ${target} requeued once, its rerun resumed ${resumed![1]} cells); merged document byte-identical to the unsharded run apart from createdAt: ${identical ? 'yes' : 'NO'}`,
+    `${runs.reduce((a, b) => a + b, 0)} array task runs (${SHARDS} tasks, task ${target} requeued once, its rerun resumed ${resumed![1]} of ${sizes[target - 1]} cells); merged document byte-identical to the unsharded run apart from createdAt: ${identical ? 'yes' : 'NO'}`,
   );
   expect(withoutCreatedAt(merged)).toBe(withoutCreatedAt(unsharded));
 }, 400_000);

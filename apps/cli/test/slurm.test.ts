@@ -62,6 +62,14 @@ describe('tlblab slurm', () => {
     }
   }, 60_000);
 
+  it('has --help listing its sweep and resource flags', async () => {
+    const r = await runMain(['slurm', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: tlblab slurm/);
+    for (const flag of ['--shards', '--strategies', '--cpus-per-task', '--mem-per-cpu', '--time', '--submit'])
+      expect(r.stdout).toContain(flag);
+  });
+
   it('passes resources, extra sbatch options and --tlblab through, quoted for bash', async () => {
     const dir = join(scratch.dir, 'options');
     const r = await runMain([
