@@ -120,8 +120,7 @@ EOF
     --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket" \
     --pid-file="$dir/munge/munged.pid" --seed-file="$dir/munge/munged.seed" \
     --log-file="$dir/log/munged.log"
-  local i
-  for i in $(seq 1 50); do
+  for _ in $(seq 1 50); do
     [ -S "$dir/munge/munge.socket" ] && break
     sleep 0.1
   done
@@ -132,7 +131,7 @@ EOF
   start slurmctld slurmctld -D -i -f "$SLURM_CONF"
   start slurmd slurmd -D -N tlblab-node -f "$SLURM_CONF"
   local state=''
-  for i in $(seq 1 150); do
+  for _ in $(seq 1 150); do
     state=$(sinfo -h -n tlblab-node -o %T 2>/dev/null || true)
     [ "$state" = idle ] && break
     sleep 0.2
