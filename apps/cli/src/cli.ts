@@ -11,6 +11,7 @@ import { newCommand } from './commands/new.js';
 import { replayCommand } from './commands/replay.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
+import { slurmCommand, slurmOptions } from './commands/slurm.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 import { oneLine, UsageError } from './errors.js';
 import { collect } from './options.js';
@@ -129,6 +130,10 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
       need(opts, 'out', '--out <file>');
       done(await mergeCommand(ctxOf(cmd), files, opts));
     });
+
+  slurmOptions(program.command('slurm')).action(async (opts, cmd: Command) =>
+    done(await slurmCommand(ctxOf(cmd), opts)),
+  );
 
   program
     .command('report')
