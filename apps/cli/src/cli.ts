@@ -136,6 +136,12 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .argument('<results>', 'results file')
     .option('--format <format>', 'text | md | csv | json | html', 'text')
     .option('--out <file>', "output file, or '-' for stdout", '-')
+    .option('--full', 'text: everything, not the mail-sized digest')
+    .option('--strategy <list>', 'only these strategy sets (comma-separated)')
+    .option('--scenario <list>', 'only these scenarios')
+    .option('--machine <list>', 'only these machines')
+    .option('--mode <list>', 'only these modes')
+    .option('--harts <list>', 'only these hart counts')
     .action(async (results: string, opts, cmd: Command) =>
       done(await reportCommand(ctxOf(cmd), results, opts)),
     );

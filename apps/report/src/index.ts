@@ -19,6 +19,8 @@ export { exportMarkdown } from './markdown.js';
 export {
   buildReportModel,
   type CellTable,
+  describeFilter,
+  filterCells,
   type CostRow,
   type CostSection,
   type FailureCellRef,
@@ -27,6 +29,7 @@ export {
   failureKindOf,
   type MachineInfo,
   REPORT_FORMATS,
+  type ReportFilter,
   type ReportFormat,
   type ReportModel,
   type ReportOptions,
