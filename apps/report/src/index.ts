@@ -11,6 +11,20 @@ import { buildReportModel, type ReportOptions } from './model.js';
 import { exportText } from './text.js';
 
 export { exportCsv } from './csv.js';
+export {
+  type Change,
+  type CostChange,
+  DIFF_METRICS,
+  type DiffOptions,
+  type DiffResult,
+  diffDocuments,
+  diffJson,
+  diffMarkdown,
+  diffText,
+  hasRegression,
+  PlanMismatchError,
+  type VerdictChange,
+} from './diff.js';
 export { escapeHtml } from './escape.js';
 export { type FailureEvidence, MECHANISMS } from './explain.js';
 export { exportHtml } from './html.js';
@@ -19,14 +33,14 @@ export { exportMarkdown } from './markdown.js';
 export {
   buildReportModel,
   type CellTable,
-  describeFilter,
-  filterCells,
   type CostRow,
   type CostSection,
+  describeFilter,
   type FailureCellRef,
   type FailureClass,
   type FailureKind,
   failureKindOf,
+  filterCells,
   type MachineInfo,
   REPORT_FORMATS,
   type ReportFilter,

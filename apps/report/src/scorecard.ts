@@ -51,7 +51,11 @@ export interface ScoreRow {
   readonly strategy: string;
   readonly config: 'real' | 'what-if';
   readonly release: string | null;
-  readonly survived: readonly { readonly machine: string; readonly correct: number; readonly total: number }[];
+  readonly survived: readonly {
+    readonly machine: string;
+    readonly correct: number;
+    readonly total: number;
+  }[];
   readonly correct: number;
   readonly total: number;
   /** Failing verdict entries by their most frequent failure kind. */
@@ -288,6 +292,7 @@ export function formatRatio(x: number | null): string {
 /** `1.90-2.10` (or the one value when the spread is nil). */
 export function formatSpread(c: ScoreCost): string {
   if (c.min === null || c.max === null) return '-';
-  const f = (x: number) => (Number.isFinite(x) ? (x >= 100 ? String(Math.round(x)) : x.toPrecision(3)) : 'inf');
+  const f = (x: number) =>
+    Number.isFinite(x) ? (x >= 100 ? String(Math.round(x)) : x.toPrecision(3)) : 'inf';
   return c.min === c.max ? f(c.min) : `${f(c.min)}-${f(c.max)}`;
 }

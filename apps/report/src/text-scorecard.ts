@@ -4,7 +4,7 @@
  * count), the failures of each set that failed, and the cost ratios against the cheapest correct
  * set at every hart count.
  */
-import { type TextColumn, TEXT_WIDTH, textTable, toAscii, truncate, wrap } from './layout.js';
+import { TEXT_WIDTH, type TextColumn, textTable, toAscii, truncate, wrap } from './layout.js';
 import {
   formatRatio,
   formatSpread,

@@ -120,7 +120,12 @@ function cellList(cl: FailureClass, max: number): string {
   return `Cells: ${shown.join(', ')}${more > 0 ? `, and ${more} more` : ''}.`;
 }
 
-function failureLines(cl: FailureClass, n: number, resultsPath: string, maxCells = MAX_LISTED_CELLS): string[] {
+function failureLines(
+  cl: FailureClass,
+  n: number,
+  resultsPath: string,
+  maxCells = MAX_LISTED_CELLS,
+): string[] {
   const title = `${n}. ${cl.kind} under ${cl.strategy}: ${cl.failingRuns}/${cl.runs} runs in ${cl.cells.length} cell${cl.cells.length === 1 ? '' : 's'}`;
   return [
     ...wrap(title, TEXT_WIDTH, '   ', ''),
@@ -282,7 +287,10 @@ export function exportText(model: ReportModel): string {
       : [];
   const shown = s.matrices.filter((m) => machines.includes(m.machine));
   if (shown.length > 0) {
-    out.push(...heading(`Verdicts on ${machines.join(', ')} (strategy set x scenario)`, '='), ...verdictIntro());
+    out.push(
+      ...heading(`Verdicts on ${machines.join(', ')} (strategy set x scenario)`, '='),
+      ...verdictIntro(),
+    );
     for (const m of shown) out.push('', ...heading(`${m.machine} (${m.mode})`, '-'), ...matrixLines(m));
     out.push('');
   }

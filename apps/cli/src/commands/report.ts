@@ -41,10 +41,30 @@ export function reportFilter(doc: ResultsDocument, opts: ReportCommandOptions): 
     }
     return names;
   };
-  const strategies = check('strategy set', '--strategy', list(opts.strategy), known((c) => c.strategy));
-  const scenarios = check('scenario', '--scenario', list(opts.scenario), known((c) => c.scenario));
-  const machines = check('machine', '--machine', list(opts.machine), known((c) => c.machine));
-  const modes = check('mode', '--mode', list(opts.mode), known((c) => c.mode));
+  const strategies = check(
+    'strategy set',
+    '--strategy',
+    list(opts.strategy),
+    known((c) => c.strategy),
+  );
+  const scenarios = check(
+    'scenario',
+    '--scenario',
+    list(opts.scenario),
+    known((c) => c.scenario),
+  );
+  const machines = check(
+    'machine',
+    '--machine',
+    list(opts.machine),
+    known((c) => c.machine),
+  );
+  const modes = check(
+    'mode',
+    '--mode',
+    list(opts.mode),
+    known((c) => c.mode),
+  );
   const hartNames = check(
     'hart count',
     '--harts',
