@@ -27,7 +27,7 @@ export {
 } from './diff.js';
 export { escapeHtml } from './escape.js';
 export { type FailureEvidence, MECHANISMS } from './explain.js';
-export { exportHtml } from './html.js';
+export { CSP, exportHtml } from './html.js';
 export { exportJson } from './json.js';
 export { exportMarkdown } from './markdown.js';
 export {

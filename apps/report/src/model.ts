@@ -120,6 +120,8 @@ export interface CostRow {
   readonly spuriousFaults: number | null;
   readonly mappingLatencyP50: number | null;
   readonly mappingLatencyP99: number | null;
+  /** cycles.mean: the whole run. */
+  readonly cycles: number | null;
 }
 
 /** Costs of one scenario on one machine, rows ordered by hart count then strategy set. */
@@ -190,6 +192,8 @@ export interface MachineInfo {
   readonly settings: readonly (readonly [string, string])[];
   /** The cost table in cycles, in the recorded key order. */
   readonly costs: readonly (readonly [string, number])[];
+  /** The machine's clock, when its config names one (`frequencyMHz`). */
+  readonly frequencyMHz: number | null;
 }
 
 /** The aggregated summary: everything the text, markdown, json and html reports show. */
@@ -377,6 +381,7 @@ function costRow(cell: CellRecord): CostRow {
     spuriousFaults: mean('spuriousFaults'),
     mappingLatencyP50: metric(cell, 'mappingLatency')?.p50 ?? null,
     mappingLatencyP99: metric(cell, 'mappingLatency')?.p99 ?? null,
+    cycles: mean('cycles'),
   };
 }
 
@@ -407,6 +412,7 @@ function machineInfo(name: string, config: Record<string, unknown>): MachineInfo
     evidence: typeof evidence === 'string' ? evidence : '',
     settings,
     costs: costEntries,
+    frequencyMHz: frequencyOf(config),
   };
 }
 
