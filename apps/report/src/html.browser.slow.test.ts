@@ -168,7 +168,10 @@ describe('the HTML report in headless Chromium', () => {
     if (process.env.TLBLAB_REUSE_DEMO === '1' && existsSync(reuse)) {
       const doc = parseResultsDocument(readFileSync(reuse, 'utf8'));
       const page = join(OUT, 'tlblab-results/report.html');
-      writeFileSync(page, await renderReport(doc, { format: 'html', resultsPath: 'tlblab-results/results.jsonl' }));
+      writeFileSync(
+        page,
+        await renderReport(doc, { format: 'html', resultsPath: 'tlblab-results/results.jsonl' }),
+      );
       d = { doc, page, seconds: 0 };
       log(`reusing ${reuse} (TLBLAB_REUSE_DEMO=1); page rendered again`);
     } else {
@@ -263,9 +266,11 @@ describe('the HTML report in headless Chromium', () => {
     await p.locator('fieldset[data-dim="strategy"] input[value="baseline"]').check();
     await p.locator('#charts-grid').evaluate((e) => e.scrollIntoView({ block: 'center' }));
     await p.locator('figure.chart').first().waitFor();
-    const machines = await p.locator('figure.chart').evaluateAll((fs) =>
-      [...new Set(fs.map((f) => (f.getAttribute('data-chart') ?? '').split(' / ')[0]))].length,
-    );
+    const machines = await p
+      .locator('figure.chart')
+      .evaluateAll(
+        (fs) => [...new Set(fs.map((f) => (f.getAttribute('data-chart') ?? '').split(' / ')[0]))].length,
+      );
     expect(machines).toBe(6);
     // The last point drawn is on top of any it overlaps (curves meet at one hart, where nothing is
     // flushed).
@@ -314,7 +319,10 @@ describe('the HTML report in headless Chromium', () => {
     const n = await p.locator('#trace-index button[data-trace]').count();
     expect(n).toBeGreaterThan(5);
     for (let i = 0; i < n; i++) {
-      await p.locator('#trace-index button[data-trace]').nth(i).evaluate((e) => (e as { click(): void }).click());
+      await p
+        .locator('#trace-index button[data-trace]')
+        .nth(i)
+        .evaluate((e) => (e as { click(): void }).click());
       await p.locator('#viewer svg.timeline').waitFor();
     }
     expect(await p.locator('img').count()).toBe(0);
