@@ -74,4 +74,23 @@ describe('tlblab diff', () => {
     expect(overlap.code, overlap.stderr).toBe(0);
     expect(overlap.stdout).toMatch(/Compared 4 cells \(plans differ/);
   }, 120_000);
+
+  it('report filters by strategy and hart count in every format, and names a typo with its close match', async () => {
+    const file = join(scratch.dir, 'before.jsonl');
+    const text = await runMain(['report', file, '--strategy', 'early-sfence', '--harts', '2']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('Showing only: strategy early-sfence; harts 2.');
+    expect(text.stdout).not.toMatch(/^\d+ +baseline /m);
+    const csv = await runMain(['report', file, '--format', 'csv', '--scenario', 'vmalloc-stress']);
+    const cells = csv.stdout.split('\r\n').filter((l) => l.startsWith('cell,'));
+    expect(cells.length).toBe(2);
+    expect(cells.every((l) => l.includes('|vmalloc-stress|'))).toBe(true);
+    const typo = await runMain(['report', file, '--machine', 'caches-invalit']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(
+      /--machine: the document has no machine 'caches-invalit' — did you mean 'caches-invalid'\?/,
+    );
+    const full = await runMain(['report', file, '--full']);
+    expect(full.stdout).toContain('Costs against hart count');
+  }, 60_000);
 });

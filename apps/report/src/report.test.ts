@@ -213,6 +213,7 @@ describe('escaping in the HTML report', () => {
     };
     const csv = await renderReport(evil, { format: 'csv' });
     expect(csv).toContain(`"'=HYPERLINK(""http://x"")[2J"`);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
     expect(csv).not.toMatch(/[\u0000-\u0008\u001b\u202e]/);
   });
 

@@ -174,7 +174,7 @@ export function buildScorecard(input: ScorecardInput): Scorecard {
 
     const rows = strategies.map((strategy): Omit<ScoreRow, 'rank'> => {
       const kernel = meta.strategies[strategy]?.kernel;
-      const real = kernel !== undefined && kernel.modes.includes(mode);
+      const real = kernel?.modes.includes(mode) === true;
       const survived = ms.map((m) => {
         const j = m.strategies.indexOf(strategy);
         let correct = 0;

@@ -35,10 +35,6 @@ function cost(row: ScoreRow, metric: ScoreMetricId, harts: number): ScoreCost | 
   return row.costs.find((c) => c.metric === metric && c.harts === harts);
 }
 
-function kindLabel(r: ScoreRow): string {
-  return r.config === 'real' ? (r.release ?? 'real') : 'what-if';
-}
-
 function rankingLines(b: ScoreBlock): string[] {
   const maxHarts = b.hartCounts[b.hartCounts.length - 1];
   const codes = b.machines.map((_, i) => `M${i + 1}`);
@@ -103,11 +99,6 @@ function failureLines(b: ScoreBlock): string[] {
     );
   }
   return out.length ? ['Failed entries by kind, and the first failing cell:', ...out] : [];
-}
-
-function shortLabelOf(label: string): string {
-  const [kind, ...rest] = label.split(' ');
-  return [shortKind(kind ?? ''), ...rest].join(' ');
 }
 
 function costLines(b: ScoreBlock): string[] {

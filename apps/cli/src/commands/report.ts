@@ -36,7 +36,7 @@ export function reportFilter(doc: ResultsDocument, opts: ReportCommandOptions): 
     for (const n of names ?? []) {
       if (!candidates.includes(n)) {
         const e = unknownName(kind, n, candidates);
-        throw new UsageError(`${flag}: ${e.message.replace(/^unknown /, `no ${kind} in the document: `)}`);
+        throw new UsageError(`${flag}: ${e.message.replace(/^unknown /, 'the document has no ')}`);
       }
     }
     return names;
