@@ -208,7 +208,7 @@ describe('the HTML report in headless Chromium', () => {
 
   it("keeps the demo's text report mail-sized with the scorecard on its first screen", () => {
     expect(Buffer.byteLength(demoText)).toBeLessThanOrEqual(100 * 1024);
-    expect(demoText.split('\n').length - 1).toBeLessThanOrEqual(320);
+    expect(demoText.split('\n').length - 1).toBeLessThanOrEqual(300);
     const firstScreen = demoText.split('\n').slice(0, 24).join('\n');
     expect(firstScreen).toContain('Scorecard');
     expect(firstScreen).toMatch(/^1 {2}\S+ +\d+\/\d+ /m);

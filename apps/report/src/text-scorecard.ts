@@ -69,7 +69,6 @@ function rankingLines(b: ScoreBlock): string[] {
     );
   }
   if (whatIf.length > 0) {
-    if (out.length > 0) out.push('');
     out.push('What-if configurations:', ...table(whatIf));
   }
   out.push(
@@ -130,14 +129,16 @@ function costLines(b: ScoreBlock): string[] {
 }
 
 /**
- * One sentence per set that costs visibly more (>= 1.05x) than the cheapest correct set at the
- * largest hart count, real configurations first.
+ * One sentence per real configuration that costs visibly more (>= 1.05x) than the cheapest
+ * correct set at the largest hart count.
  */
 function keyRatioLines(b: ScoreBlock): string[] {
   const maxHarts = b.hartCounts[b.hartCounts.length - 1];
   if (maxHarts === undefined) return [];
   const out: string[] = [];
-  for (const r of b.rows) {
+  // Real configurations only (what-ifs when the mode has none): the full report has every set.
+  const anyReal = b.rows.some((r) => r.config === 'real');
+  for (const r of b.rows.filter((x) => !anyReal || x.config === 'real')) {
     const cyc = cost(r, 'cycles', maxHarts);
     if (!cyc || cyc.ratio === null || cyc.reference === null || cyc.ratio < 1.05) continue;
     const ipi = cost(r, 'ipisPerMapping', maxHarts);

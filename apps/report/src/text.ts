@@ -223,7 +223,7 @@ function headerLines(model: ReportModel): string[] {
 
 function verdictIntro(): string[] {
   return wrap(
-    "ok = every run met the scenario's expectation; ok (oops) = the expected oops on every run; <outcome> n/m = n of m runs ended so (+ = other failure kinds too, see Failures); - = not run. spurious = panic:spurious-fault, overflow = panic:stack-overflow, stale = stale-access.",
+    "ok = every run met the expectation; ok (oops) = the expected oops every run; <outcome> n/m = n of m runs ended so (+ = other kinds too); - = not run; spurious, overflow, stale = panic:spurious-fault, panic:stack-overflow, stale-access.",
   );
 }
 
@@ -316,7 +316,7 @@ export function exportText(model: ReportModel): string {
   const others = s.matrices.length - shown.length;
   out.push(
     ...wrap(
-      `Left out here${others > 0 ? `: the verdict matrices of ${others} other machine x mode pair(s) (--machine NAME)` : ''}; the ${s.costs.length} cost table(s); ${s.failureClasses.length - top.length} further failure class(es); the cycle cost tables. Everything: tlblab report ${s.resultsPath} --full (${fullLines} lines, ${Math.ceil(Buffer.byteLength(full) / 1024)} KB). Subsets: --strategy, --scenario, --machine, --mode, --harts.`,
+      `Left out: ${others > 0 ? `${others} other machine x mode matrices (--machine NAME), ` : ''}${s.costs.length} cost tables, ${s.failureClasses.length - top.length} failure classes, the cycle costs; all in tlblab report ${s.resultsPath} --full (${fullLines} lines). Subsets: --strategy --scenario --machine --mode --harts.`,
     ),
   );
   return finish(out);
