@@ -58,9 +58,15 @@ function browserDocument(): ResultsDocument {
   const extra = hostile.cells.filter((c) => !ids.has(c.id));
   const cells = [...real.cells, ...extra.map((c, i) => ({ ...c, index: real.cells.length + i }))];
   const union = (a: readonly string[], b: readonly string[]) => [...a, ...b.filter((x) => !a.includes(x))];
+  // A clock for caches-invalid, so the viewer's axis shows microseconds too.
+  const machines = {
+    ...real.meta.machines,
+    'caches-invalid': { ...real.meta.machines['caches-invalid'], frequencyMHz: 1000 },
+  };
   return {
     meta: {
       ...real.meta,
+      machines,
       plan: {
         ...real.meta.plan,
         strategies: union(real.meta.plan.strategies, hostile.meta.plan.strategies),
@@ -328,5 +334,14 @@ describe('the HTML report in headless Chromium', () => {
     expect(await p.locator('img').count()).toBe(0);
     expect(hostile.dialogs).toEqual([]);
     expect(hostile.consoleErrors).toEqual([]);
+  });
+
+  it('labels the trace axis in microseconds when the machine records its frequency', async () => {
+    const p = hostile.page;
+    const row = p.locator('#trace-index tr', { hasText: '|caches-invalid|' }).first();
+    await row.locator('button').evaluate((e) => (e as { click(): void }).click());
+    await p.locator('#viewer-title', { hasText: '|caches-invalid|' }).waitFor();
+    expect(await p.locator('#viewer-range').textContent()).toMatch(/cyc \/ [\d.]+ \u00b5s/);
+    expect(await p.locator('#viewer svg').textContent()).toContain('1000 MHz');
   });
 });

@@ -55,14 +55,17 @@ describe('a document with a cell of every outcome kind', () => {
     });
   }
 
-  it('keeps every text line within 78 columns of plain ASCII', async () => {
-    const text = await renderReport(doc, {
-      format: 'text',
-      resultsPath: '/a/rather/long/path/to/sweeps/2026-01-02/caches-invalid/results.jsonl',
-    });
-    for (const line of text.split('\n')) {
-      expect(line.length, line).toBeLessThanOrEqual(78);
-      expect(line, line).toMatch(/^[\x20-\x7e]*$/);
+  it('keeps every text line within 78 columns of plain ASCII, digest and full', async () => {
+    for (const full of [false, true]) {
+      const text = await renderReport(doc, {
+        format: 'text',
+        full,
+        resultsPath: '/a/rather/long/path/to/sweeps/2026-01-02/caches-invalid/results.jsonl',
+      });
+      for (const line of text.split('\n')) {
+        expect(line.length, line).toBeLessThanOrEqual(78);
+        expect(line, line).toMatch(/^[\x20-\x7e]*$/);
+      }
     }
   });
 });

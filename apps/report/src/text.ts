@@ -223,7 +223,7 @@ function headerLines(model: ReportModel): string[] {
 
 function verdictIntro(): string[] {
   return wrap(
-    "ok = every run met the expectation; ok (oops) = the expected oops every run; <outcome> n/m = n of m runs ended so (+ = other kinds too); - = not run; spurious, overflow, stale = panic:spurious-fault, panic:stack-overflow, stale-access.",
+    'ok = every run met the expectation; ok (oops) = the expected oops every run; <outcome> n/m = n of m runs ended so (+ = other kinds too); - = not run; spurious, overflow, stale = panic:spurious-fault, panic:stack-overflow, stale-access.',
   );
 }
 
