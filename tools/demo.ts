@@ -33,6 +33,7 @@ const steps: string[][] = [
     '--out',
     results,
   ],
+  // The mail-sized digest (scorecard first); `tlblab report <file> --full` prints everything.
   ['report', results, '--format', 'text'],
   ['report', results, '--format', 'html', '--out', `${dir}/report.html`],
 ];

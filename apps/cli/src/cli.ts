@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { compareCommand } from './commands/compare.js';
+import { diffCommand } from './commands/diff.js';
 import { listCommand } from './commands/list.js';
 import { mergeCommand } from './commands/merge.js';
 import { newCommand } from './commands/new.js';
@@ -141,8 +142,28 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .argument('<results>', 'results file')
     .option('--format <format>', 'text | md | csv | json | html', 'text')
     .option('--out <file>', "output file, or '-' for stdout", '-')
+    .option('--full', 'text: everything, not the mail-sized digest')
+    .option('--strategy <list>', 'only these strategy sets (comma-separated)')
+    .option('--scenario <list>', 'only these scenarios')
+    .option('--machine <list>', 'only these machines')
+    .option('--mode <list>', 'only these modes')
+    .option('--harts <list>', 'only these hart counts')
     .action(async (results: string, opts, cmd: Command) =>
       done(await reportCommand(ctxOf(cmd), results, opts)),
+    );
+
+  program
+    .command('diff')
+    .description('what changed between two results documents: verdicts, and costs beyond a noise threshold')
+    .argument('<before>', 'results file before the change')
+    .argument('<after>', 'results file after the change')
+    .option('--threshold <pct>', 'relative cost change counted as noise (default 5%)')
+    .option('--format <format>', 'text | md | json', 'text')
+    .option('--fail-on <what>', "exit 1 on any 'regression'")
+    .option('--overlap', 'compare the cells both documents have when their plans differ')
+    .option('--out <file>', "output file, or '-' for stdout", '-')
+    .action(async (before: string, after: string, opts, cmd: Command) =>
+      done(await diffCommand(ctxOf(cmd), before, after, opts)),
     );
 
   program

@@ -92,6 +92,9 @@ function jsonCopy<T>(v: T): T {
 export function strategyMeta(set: StrategySet): MetaRecord['strategies'][string] {
   return {
     title: set.title ?? set.members.map((m) => m.meta.title).join(' + '),
+    ...(set.kernel === undefined
+      ? {}
+      : { kernel: { release: set.kernel.release, modes: [...set.kernel.modes] } }),
     members: set.members.map((m) => {
       const source: Record<string, string> = {};
       for (const [k, v] of Object.entries(m.meta.source)) if (typeof v === 'string') source[k] = v;

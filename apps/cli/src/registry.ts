@@ -101,27 +101,35 @@ export function builtinParts(): RegistryParts {
   ] as Strategy[];
   // catalog.md, "Named strategy sets": the kernel's real history. linux-6.4's 64-bit
   // vmalloc_fault (vmalloc and modules ranges) came with no PGD pre-allocation (7d3332be011e added
-  // it in v6.5); the legacy64 option's kernelConfig says so.
+  // it in v6.5); the legacy64 option's kernelConfig says so. flush_cache_vmap() and the early
+  // check exist only on 64-bit (domain doc section 2), so linux-6.5 and later are real kernels in
+  // the 64-bit modes only; on Sv32 the reports show them as what-ifs.
+  const all = ['sv32', 'sv39', 'sv48', 'sv57'] as const;
+  const only64 = ['sv39', 'sv48', 'sv57'] as const;
   const sets: StrategySet[] = [
     defineStrategySet(
       'linux-6.4',
       [base, sv32VmallocFault({ legacy64: true })] as Strategy[],
       'Linux 6.4: 64-bit vmalloc_fault, no PGD pre-allocation',
+      { release: 'v6.4', modes: all },
     ),
     defineStrategySet(
       'linux-6.5',
       [base, vmallocFault, flushCacheVmap()] as Strategy[],
       'Linux 6.5: flush_cache_vmap flushes every hart (7e3811521dc3)',
+      { release: 'v6.5', modes: only64 },
     ),
     defineStrategySet(
       'linux-6.7',
       [base, vmallocFault, rangedFlush()] as Strategy[],
       'Linux 6.7: ranged flush_tlb_kernel_range (5e22bfd520ea)',
+      { release: 'v6.7', modes: only64 },
     ),
     defineStrategySet(
       'linux-6.12',
       [base, vmallocFault, rangedFlush(), earlySfence()] as Strategy[],
       'Linux 6.12: early sfence.vma in the trap entry (503638e0babf)',
+      { release: 'v6.12', modes: only64 },
     ),
   ];
   return {
@@ -155,7 +163,7 @@ export function resolveStrategySet(registry: Registry, id: string): StrategySet 
   if (single) {
     const set = registry.onBaseline(single);
     // The set must carry the name the user typed (reports and cell ids use it).
-    return set.id === id ? set : defineStrategySet(id, set.members, set.title);
+    return set.id === id ? set : defineStrategySet(id, set.members, set.title, set.kernel);
   }
   throw unknownName('strategy', id, [...registry.strategies.keys(), ...registry.sets.keys()]);
 }

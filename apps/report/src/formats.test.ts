@@ -47,8 +47,13 @@ describe('csv', () => {
   it('round-trips every cell id through an RFC 4180 parser, one row per cell', () => {
     const doc = everyOutcomeDocument();
     const rows = parseCsv(exportCsv(buildReportModel(doc)));
-    expect(rows[0]![0]).toBe('id');
-    expect(rows.slice(1).map((r) => r[0])).toEqual(doc.cells.map((c) => c.id));
+    expect(rows[0]!.slice(0, 2)).toEqual(['record', 'id']);
+    const cells = rows.filter((r) => r[0] === 'cell');
+    expect(cells.map((r) => r[1])).toEqual(doc.cells.map((c) => c.id));
+    // The scorecard comes first: one row per strategy set and mode.
+    const score = rows.slice(1, rows.length - cells.length);
+    expect(score.length).toBeGreaterThan(0);
+    expect(score.every((r) => r[0] === 'scorecard')).toBe(true);
     expect(new Set(rows.map((r) => r.length)).size).toBe(1);
   });
 

@@ -1,41 +1,46 @@
 /**
- * The HTML report: one self-contained page. No script, no external stylesheet, font or image:
- * charts are inline SVG rendered at generation time, and a Content-Security-Policy forbids any
- * load, so even a string that escaped escaping could not run or phone home. Every string from a
- * plugin or a results file goes through `escapeHtml`.
+ * The HTML report: one self-contained page, no network. The static parts (scorecard, verdict
+ * matrices, failure paragraphs, plugin metadata) are plain HTML; the interactive parts (filters,
+ * the sortable cost table, charts with hover values, the trace viewer) are drawn by one inline
+ * script that the Content-Security-Policy admits by its sha256 and nothing else. Data travels in a
+ * JSON island; traces are deflated and decoded only when opened (html-data.ts). Every string from
+ * a plugin or a results file goes through `escapeHtml` here, and through `textContent` in the script.
  */
-import { type Chart, costCharts, resetSVGDefIds } from './charts.js';
+import { createHash } from 'node:crypto';
 import { escapeHtml as e } from './escape.js';
+import { islandJson, pageData } from './html-data.js';
+import { PAGE_SCRIPT } from './html-script.js';
 import { formatNumber } from './layout.js';
-import type {
-  CostSection,
-  FailureClass,
-  ReportModel,
-  Timeline,
-  VerdictCell,
-  VerdictMatrix,
-} from './model.js';
-import { eventList, timelineLegend, timelineSvg } from './timeline.js';
+import type { FailureClass, ReportModel, VerdictCell, VerdictMatrix } from './model.js';
+import { formatRatio, formatSpread, type ScoreBlock, type Scorecard } from './scorecard.js';
 
-const CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+const SCRIPT_HASH = createHash('sha256').update(PAGE_SCRIPT, 'utf8').digest('base64');
+
+export const CSP = `default-src 'none'; script-src 'sha256-${SCRIPT_HASH}'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'`;
 
 const STYLE = `
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1200px;padding:0 16px 48px;color:#1a1a1a}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1360px;padding:0 16px 48px;color:#1a1a1a}
 h1{font-size:22px;margin:18px 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}h3{font-size:15px;margin:18px 0 6px}
 nav a{margin-right:12px}
-table{border-collapse:collapse;margin:6px 0 12px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.v{white-space:nowrap}.v-correct{background:#d9f2d9}.v-incorrect{background:#f8d0d0;font-weight:600}.v-not-run{background:#eee;color:#666}
+.scroll{max-width:100%;max-height:70vh;overflow:auto;border:1px solid #ddd;margin:6px 0 12px}
+table{border-collapse:separate;border-spacing:0}th,td{border-right:1px solid #ddd;border-bottom:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
+thead th{position:sticky;top:0;background:#f3f3f3;z-index:2}tbody th{position:sticky;left:0;background:#fafafa;z-index:1}
+table.sortable thead th{cursor:pointer;user-select:none}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.v{white-space:nowrap}.v-correct{background:#d9f2d9}.v-incorrect{background:#f8d0d0;font-weight:600}.v-not-run{background:#eee;color:#666}.v-partial{background:#fde9c4}
+tr.bad td{color:#a00}
 .sym{display:inline-block;width:1.2em;font-weight:700}
-.legend td{font-weight:400}
 pre{background:#f6f6f6;padding:6px 8px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
-figure{display:inline-block;margin:8px 12px 8px 0;vertical-align:top}figcaption{font-weight:600;margin-bottom:4px}
-svg{max-width:100%;height:auto}
-ul.kinds{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:4px 14px}
-ol.events{font-size:12px}.note{color:#555;font-size:12px}
-details{margin:6px 0}summary{cursor:pointer}
-.incorrect{color:#a00;font-weight:600}
+#filters{display:flex;flex-wrap:wrap;gap:6px 10px;padding:6px 0;border-bottom:1px solid #ddd}
+#filters fieldset{border:1px solid #ccc;padding:2px 8px;margin:0;font-size:12px}#filters label{margin-right:8px;white-space:nowrap}
+button.mini{font-size:11px;padding:0 4px;margin-right:6px}
+.hide{display:none!important}
+#charts-grid{display:flex;flex-wrap:wrap;gap:8px}
+figure.chart{margin:0;border:1px solid #eee;padding:4px}figcaption{font-size:12px;font-weight:600}
+#tip{position:absolute;display:none;background:#222;color:#fff;padding:3px 6px;font-size:12px;border-radius:3px;pointer-events:none;z-index:10;max-width:480px}
+#viewer{border:2px solid #888;padding:8px;margin:10px 0;background:#fff}#viewer-svg{overflow:hidden;cursor:grab}
+.note{color:#555;font-size:12px}.incorrect{color:#a00;font-weight:600}
+.kernel-real{color:#064}.kernel-whatif{color:#555;font-style:italic}
 `;
 
 const SYMBOL: Readonly<Record<VerdictCell['status'], string>> = {
@@ -58,12 +63,15 @@ function verdictTd(c: VerdictCell): string {
 
 function matrixHtml(m: VerdictMatrix, titles: ReadonlyMap<string, string>): string {
   const head = m.strategies
-    .map((s) => `<th scope="col" title="${e(titles.get(s) ?? s)}">${e(s)}</th>`)
+    .map((s) => `<th scope="col" data-strategy="${e(s)}" title="${e(titles.get(s) ?? s)}">${e(s)}</th>`)
     .join('');
   const rows = m.scenarios
-    .map((sc, i) => `<tr><th scope="row">${e(sc)}</th>${m.rows[i]!.map(verdictTd).join('')}</tr>`)
+    .map(
+      (sc, i) =>
+        `<tr data-scenario="${e(sc)}"><th scope="row">${e(sc)}</th>${m.rows[i]!.map((c, j) => verdictTd(c).replace('<td ', `<td data-strategy="${e(m.strategies[j]!)}" `)).join('')}</tr>`,
+    )
     .join('');
-  return `<h3>${e(m.machine)} (${e(m.mode)})</h3><table class="verdicts" data-machine="${e(m.machine)}"><thead><tr><th>scenario \\ strategy set</th>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+  return `<section data-machine="${e(m.machine)}" data-mode="${e(m.mode)}"><h3>${e(m.machine)} (${e(m.mode)})</h3><div class="scroll"><table class="verdicts" data-machine="${e(m.machine)}"><thead><tr><th>scenario \\ strategy set</th>${head}</tr></thead><tbody>${rows}</tbody></table></div></section>`;
 }
 
 function verdictLegend(): string {
@@ -81,56 +89,67 @@ function verdictLegend(): string {
   ].join('')}</tbody></table>`;
 }
 
-function costTableHtml(c: CostSection): string {
+function survivalTd(x: { machine: string; correct: number; total: number }): string {
+  const cls =
+    x.total === 0
+      ? 'v-not-run'
+      : x.correct === x.total
+        ? 'v-correct'
+        : x.correct === 0
+          ? 'v-incorrect'
+          : 'v-partial';
+  return `<td class="v num ${cls}" data-machine="${e(x.machine)}">${x.total === 0 ? '\u2013' : `${x.correct}/${x.total}`}</td>`;
+}
+
+function scoreBlockHtml(b: ScoreBlock): string {
+  const maxHarts = b.hartCounts[b.hartCounts.length - 1];
+  const cost = (r: ScoreBlock['rows'][number], metric: string, h: number | undefined) =>
+    r.costs.find((c) => c.metric === metric && c.harts === h);
   const head = [
-    'harts',
-    'strategy set',
-    'IPIs / mapping',
-    'sfence all',
-    'sfence asid',
-    'sfence va',
-    'sfence va+asid',
-    'refill misses',
-    'spurious faults',
-    'latency p50',
-    'latency p99',
-  ]
-    .map((h) => `<th>${h}</th>`)
-    .join('');
-  const rows = c.rows
+    '<th>#</th><th>strategy set</th><th>kernel</th>',
+    ...b.machines.map((m) => `<th data-machine="${e(m)}">${e(m)}</th>`),
+    ...b.hartCounts.map((h) => `<th data-harts="${h}">cycles, ${h} harts</th>`),
+    `<th>spread at ${maxHarts ?? '-'}</th><th>IPIs/map at ${maxHarts ?? '-'}</th><th>lat p50 at ${maxHarts ?? '-'}</th><th>failures; first failing cell</th>`,
+  ].join('');
+  const rows = b.rows
     .map((r) => {
-      const n = (x: number | null) => `<td class="num">${formatNumber(x)}</td>`;
-      return `<tr><td class="num">${r.harts}</td><td>${e(r.strategy)}${r.verdict === 'incorrect' ? ' <span class="incorrect">(incorrect)</span>' : ''}</td>${n(r.ipisPerMapping)}${n(r.sfence.all)}${n(r.sfence.asid)}${n(r.sfence.va)}${n(r.sfence.vaAsid)}${n(r.refillMisses)}${n(r.spuriousFaults)}${n(r.mappingLatencyP50)}${n(r.mappingLatencyP99)}</tr>`;
+      const c = cost(r, 'cycles', maxHarts);
+      const kernel =
+        r.config === 'real'
+          ? `<span class="kernel-real">${e(r.release ?? 'real')}</span>`
+          : '<span class="kernel-whatif">what-if</span>';
+      const fails = r.firstFailure
+        ? `${r.failures.map((f) => `${e(f.kind)} \u00d7${f.entries}`).join(', ')}; ${e(r.firstFailure.scenario)} on ${e(r.firstFailure.machine)} h${r.firstFailure.harts}`
+        : '';
+      return `<tr data-strategy="${e(r.strategy)}"><td class="num">${r.rank}</td><th scope="row">${e(r.strategy)}</th><td>${kernel}</td>${r.survived.map(survivalTd).join('')}${b.hartCounts.map((h) => `<td class="num" data-harts="${h}">${formatRatio(cost(r, 'cycles', h)?.ratio ?? null)}</td>`).join('')}<td class="num">${c ? formatSpread(c) : '-'}</td><td class="num">${formatRatio(cost(r, 'ipisPerMapping', maxHarts)?.ratio ?? null)}</td><td class="num">${formatRatio(cost(r, 'mappingLatencyP50', maxHarts)?.ratio ?? null)}</td><td>${fails}</td></tr>`;
     })
     .join('');
-  return `<h3>${e(c.scenario)} on ${e(c.machine)} (${e(c.mode)})</h3><table class="costs"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+  return `<section data-mode="${e(b.mode)}"><h3>${e(b.mode)}</h3><div class="scroll"><table class="scorecard"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div><p class="note">Survived = scenarios whose every run met the expectation, over every hart count, of those run on the machine. Costs are ratios to the cheapest correct set in each machine \u00d7 cost scenario (${b.costScenarios.map(e).join(', ') || 'none'}), geometric mean; spread = min\u2013max.</p></section>`;
 }
 
-function timelineHtml(t: Timeline, open: boolean): string {
-  return `<details class="trace" data-cell="${e(t.cellId)}"${open ? ' open' : ''}><summary>${e(t.cellId)}: ${e(t.outcome)}, seed ${t.seed}</summary>${timelineSvg(t)}<details><summary>Events as text</summary>${eventList(t.events)}</details></details>`;
+function scorecardHtml(sc: Scorecard): string {
+  return `<h2 id="scorecard">Scorecard</h2><p>${e(sc.rule)}</p>${sc.blocks.map(scoreBlockHtml).join('')}`;
 }
 
-function failureHtml(cl: FailureClass, i: number, timeline: Timeline | undefined): string {
+function failureHtml(cl: FailureClass, i: number, trace: number | undefined): string {
   const cells = cl.cells
-    .map((c) => `<li><code>${e(c.id)}</code>: ${c.failingRuns}/${c.runs} runs</li>`)
+    .map(
+      (c) =>
+        `<li data-machine="${e(c.machine)}" data-mode="${e(c.mode)}" data-scenario="${e(c.scenario)}" data-harts="${c.harts}"><code>${e(c.id)}</code>: ${c.failingRuns}/${c.runs} runs</li>`,
+    )
     .join('');
-  return `<section class="failure" id="failure-${i + 1}"><h3>${i + 1}. ${e(cl.kind)} under ${e(cl.strategy)}: ${cl.failingRuns}/${cl.runs} runs in ${cl.cells.length} cell${cl.cells.length === 1 ? '' : 's'}</h3><details><summary>Cells</summary><ul>${cells}</ul></details><p>${e(cl.explanation)}</p><p>Replay the example cell:</p><pre><code>${e(cl.replay)}</code></pre>${timeline ? timelineHtml(timeline, true) : ''}</section>`;
-}
-
-function chartHtml(c: Chart): string {
-  return `<figure class="chart" data-chart="${e(c.id)}"><figcaption>${e(c.title)}</figcaption>${c.svg}</figure>`;
-}
-
-function kvTable(rows: readonly (readonly [string, string])[], cls: string): string {
-  return `<table class="${cls}"><tbody>${rows.map(([k, v]) => `<tr><th scope="row">${e(k)}</th><td><code>${e(v)}</code></td></tr>`).join('')}</tbody></table>`;
+  const open =
+    trace === undefined
+      ? ''
+      : `<button type="button" data-trace="${trace}">Open the example's trace</button>`;
+  return `<section class="failure" id="failure-${i + 1}" data-strategy="${e(cl.strategy)}"><h3>${i + 1}. ${e(cl.kind)} under ${e(cl.strategy)}: ${cl.failingRuns}/${cl.runs} runs in ${cl.cells.length} cell${cl.cells.length === 1 ? '' : 's'}</h3><details><summary>Cells</summary><div class="scroll"><ul>${cells}</ul></div></details><p>${e(cl.explanation)}</p><p>Replay the example cell:</p><pre><code>${e(cl.replay)}</code></pre>${open}</section>`;
 }
 
 export async function exportHtml(model: ReportModel): Promise<string> {
-  // vega numbers clip paths and gradients with a process-wide counter; restart it so the same
-  // model always gives the same bytes, and ids stay unique within this page.
-  resetSVGDefIds();
   const s = model.summary;
   const titles = new Map(s.strategies.map((st) => [st.id, st.title]));
+  const data = pageData(model);
+  const traceOf = new Map(data.traces.map((t, i) => [String(t[0]), i]));
   const out: string[] = [];
   out.push(
     '<!DOCTYPE html>',
@@ -140,87 +159,79 @@ export async function exportHtml(model: ReportModel): Promise<string> {
     `<title>tlblab report: ${s.totals.incorrect} of ${s.totals.cells} cells incorrect</title>`,
     `<style>${STYLE}</style></head><body>`,
     '<h1>tlblab report</h1>',
-    `<p class="summary">${s.totals.cells} cells, <strong>${s.totals.incorrect} incorrect</strong>, ${s.totals.failingRuns} of ${s.totals.runs} runs failed. ${e(s.tool.name)} ${e(s.tool.version)}${s.createdAt ? `, ${e(s.createdAt)}` : ''}; mode ${e(s.plan.mode)}; harts ${s.plan.harts.join(', ')}; ${s.plan.seeds.count} seeds from ${s.plan.seeds.base}${s.plan.shard ? `; shard ${e(s.plan.shard)}` : ''}; results <code>${e(s.resultsPath)}</code>.</p>`,
-    '<nav><a href="#verdicts">Verdicts</a><a href="#failures">Failures</a><a href="#charts">Charts</a><a href="#costs">Cost tables</a><a href="#traces">Traces</a><a href="#plugins">Strategies and scenarios</a><a href="#machines">Machines</a></nav>',
+    `<p class="summary">${s.totals.cells} cells, <strong>${s.totals.incorrect} incorrect</strong>, ${s.totals.failingRuns} of ${s.totals.runs} runs failed. ${e(s.tool.name)} ${e(s.tool.version)}${s.createdAt ? `, ${e(s.createdAt)}` : ''}; mode ${e(s.plan.mode)}; harts ${s.plan.harts.join(', ')}; ${s.plan.seeds.count} seeds from ${s.plan.seeds.base}${s.plan.shard ? `; shard ${e(s.plan.shard)}` : ''}; results <code>${e(s.resultsPath)}</code>.${s.filter ? ` Showing only: ${e(s.filter)}.` : ''}</p>`,
+    '<nav><a href="#scorecard">Scorecard</a><a href="#verdicts">Verdicts</a><a href="#failures">Failures</a><a href="#charts">Charts</a><a href="#costs">Cost table</a><a href="#traces">Traces</a><a href="#plugins">Strategies and scenarios</a><a href="#machines">Machines</a></nav>',
+    '<div id="filters" aria-label="filters"></div>',
   );
-
+  out.push(scorecardHtml(s.scorecard));
   out.push('<h2 id="verdicts">Verdicts (strategy set \u00d7 scenario)</h2>', verdictLegend());
   for (const m of s.matrices) out.push(matrixHtml(m, titles));
 
-  const exampleTimelines = new Map(model.timelines.map((t) => [t.cellId, t]));
   out.push('<h2 id="failures">Failures</h2>');
   if (s.failureClasses.length === 0) out.push('<p>None: every cell met its expectation.</p>');
-  else out.push(timelineLegend());
   for (const [i, cl] of s.failureClasses.entries())
-    out.push(failureHtml(cl, i, exampleTimelines.get(cl.example.cellId)));
-
-  out.push('<h2 id="charts">Costs against hart count</h2>');
-  const chartSections = s.costs.filter((c) => c.machine === model.chartMachine);
-  if (chartSections.length === 0) out.push('<p>No cost data to chart.</p>');
-  else {
-    out.push(
-      `<p>Machine <strong>${e(model.chartMachine ?? '')}</strong>; one line per strategy set; means per run unless marked p50/p99. The cost tables below cover every machine.</p>`,
-    );
-  }
-  for (const c of chartSections) {
-    out.push(`<h3>${e(c.scenario)} on ${e(c.machine)} (${e(c.mode)})</h3>`);
-    for (const chart of await costCharts(c)) out.push(chartHtml(chart));
-  }
-
-  out.push('<h2 id="costs">Cost tables</h2>');
-  for (const c of s.costs) out.push(costTableHtml(c));
-
-  out.push('<h2 id="traces">Traces of failing cells</h2>');
-  if (model.timelines.length === 0) out.push('<p>No failing cell recorded a trace.</p>');
-  else out.push(timelineLegend());
-  const examples = new Set(s.failureClasses.map((cl) => cl.example.cellId));
-  const others = model.timelines.filter((t) => !examples.has(t.cellId));
-  if (examples.size > 0 && model.timelines.length > 0) {
-    out.push('<p>Each failure class above shows its example cell; the other failing cells follow.</p>');
-  }
-  for (const t of others) out.push(timelineHtml(t, false));
+    out.push(failureHtml(cl, i, traceOf.get(cl.example.cellId)));
 
   out.push(
-    '<h2 id="plugins">Strategies and scenarios</h2><table class="strategies"><thead><tr><th>strategy set</th><th>member</th><th>title</th><th>description</th><th>source</th><th>options</th></tr></thead><tbody>',
+    '<h2 id="charts">Costs against hart count</h2>',
+    '<p>One chart per machine, mode and cost scenario; one line per strategy set (sets with identical values share a line and a label); open points are incorrect cells. Hover a point for its value.</p>',
+    '<p><label>Metric <select id="chart-metric"></select></label> <label>Scale <select id="chart-log"><option value="auto">auto (log when values span two decades)</option><option value="linear">linear</option><option value="log">log</option></select></label></p>',
+    '<div id="charts-grid"></div>',
+    '<h2 id="costs">Cost table</h2>',
+    '<p>Means per run (latency: p50/p99 in cycles); click a header to sort. <span id="cost-count" class="note"></span></p>',
+    '<div id="cost-table" class="scroll"></div>',
+    '<h2 id="traces">Traces of failing cells</h2>',
+    '<p>The first failing seed of each failing cell (its last events). <span id="trace-count" class="note"></span></p>',
+    '<div id="trace-index" class="scroll"></div>',
+    '<section id="viewer" hidden><h3 id="viewer-title"></h3><p><button type="button" id="zoom-in">zoom in</button> <button type="button" id="zoom-out">zoom out</button> <button type="button" id="zoom-reset">whole trace</button> <label>Search <input id="viewer-search" type="search" placeholder="text or kind"></label> <button type="button" id="viewer-close">close</button> <span id="viewer-range" class="note"></span></p><div id="viewer-svg"></div><div id="viewer-events" class="scroll"></div></section>',
+  );
+
+  out.push(
+    '<h2 id="plugins">Strategies and scenarios</h2><div class="scroll"><table class="strategies"><thead><tr><th>strategy set</th><th>kernel</th><th>member</th><th>title</th><th>description</th><th>source</th><th>options</th></tr></thead><tbody>',
   );
   for (const st of s.strategies) {
     for (const [j, m] of st.members.entries()) {
       out.push(
-        `<tr>${j === 0 ? `<th scope="row" rowspan="${st.members.length}">${e(st.id)}<br><small>${e(st.title)}</small></th>` : ''}<td>${e(m.name)}</td><td>${e(m.title)}</td><td>${e(m.description)}</td><td>${m.source.map(([k, v]) => `${e(k)}: <code>${e(v)}</code>`).join('<br>')}</td><td>${m.options === null ? '' : `<code>${e(m.options)}</code>`}</td></tr>`,
+        `<tr data-strategy="${e(st.id)}">${j === 0 ? `<th scope="row" rowspan="${st.members.length}">${e(st.id)}<br><small>${e(st.title)}</small></th><td rowspan="${st.members.length}">${st.kernel ? `${e(st.kernel.release)} (${st.kernel.modes.map(e).join(', ')})` : 'what-if'}</td>` : ''}<td>${e(m.name)}</td><td>${e(m.title)}</td><td>${e(m.description)}</td><td>${m.source.map(([k, v]) => `${e(k)}: <code>${e(v)}</code>`).join('<br>')}</td><td>${m.options === null ? '' : `<code>${e(m.options)}</code>`}</td></tr>`,
       );
     }
   }
-  out.push('</tbody></table>');
+  out.push('</tbody></table></div>');
   out.push(
-    '<table class="scenarios"><thead><tr><th>scenario</th><th>title</th><th>expects</th><th>purpose</th><th>story</th><th>source</th></tr></thead><tbody>',
+    '<div class="scroll"><table class="scenarios"><thead><tr><th>scenario</th><th>title</th><th>expects</th><th>purpose</th><th>story</th><th>source</th></tr></thead><tbody>',
   );
   for (const sc of s.scenarios) {
     out.push(
-      `<tr><th scope="row">${e(sc.id)}</th><td>${e(sc.title)}</td><td>${e(sc.expect)}</td><td>${e(sc.purpose)}</td><td>${e(sc.story)}</td><td>${e(sc.source)}</td></tr>`,
+      `<tr data-scenario="${e(sc.id)}"><th scope="row">${e(sc.id)}</th><td>${e(sc.title)}</td><td>${e(sc.expect)}</td><td>${e(sc.purpose)}</td><td>${e(sc.story)}</td><td>${e(sc.source)}</td></tr>`,
     );
   }
-  out.push('</tbody></table>');
+  out.push('</tbody></table></div>');
 
   out.push('<h2 id="machines">Machines, cost table and kernel settings</h2>');
   for (const m of s.machines) {
     out.push(
-      `<h3>${e(m.name)}</h3><p>${e(m.description)}</p><p><em>Evidence:</em> ${e(m.evidence)}</p>`,
-      kvTable(m.settings, 'machine-settings'),
+      `<section data-machine="${e(m.name)}"><h3>${e(m.name)}</h3><p>${e(m.description)}</p><p><em>Evidence:</em> ${e(m.evidence)}</p><details><summary>Settings</summary>${kvTable(m.settings, 'machine-settings')}</details></section>`,
     );
   }
   const withCosts = s.machines.filter((m) => m.costs.length > 0);
   if (withCosts.length > 0) {
     const keys = [...new Set(withCosts.flatMap((m) => m.costs.map(([k]) => k)))];
     out.push(
-      `<h3>Cycle costs</h3><table class="cycle-costs"><thead><tr><th>cost (cycles)</th>${withCosts.map((m) => `<th>${e(m.name)}</th>`).join('')}</tr></thead><tbody>`,
+      `<h3>Cycle costs</h3><div class="scroll"><table class="cycle-costs"><thead><tr><th>cost (cycles)</th>${withCosts.map((m) => `<th data-machine="${e(m.name)}">${e(m.name)}</th>`).join('')}</tr></thead><tbody>`,
       ...keys.map(
         (k) =>
-          `<tr><th scope="row">${e(k)}</th>${withCosts.map((m) => `<td class="num">${formatNumber(m.costs.find(([n]) => n === k)?.[1] ?? null)}</td>`).join('')}</tr>`,
+          `<tr><th scope="row">${e(k)}</th>${withCosts.map((m) => `<td class="num" data-machine="${e(m.name)}">${formatNumber(m.costs.find(([n]) => n === k)?.[1] ?? null)}</td>`).join('')}</tr>`,
       ),
-      '</tbody></table>',
+      '</tbody></table></div>',
     );
   }
   out.push('<h3>Kernel</h3>', kvTable(s.kernel, 'kernel-settings'));
+  out.push(`<script type="application/json" id="tlb-data">${islandJson(data)}</script>`);
+  out.push(`<script>${PAGE_SCRIPT}</script>`);
   out.push('</body></html>');
   return `${out.join('\n')}\n`;
+}
+
+function kvTable(rows: readonly (readonly [string, string])[], cls: string): string {
+  return `<div class="scroll"><table class="${cls}"><tbody>${rows.map(([k, v]) => `<tr><th scope="row">${e(k)}</th><td><code>${e(v)}</code></td></tr>`).join('')}</tbody></table></div>`;
 }

@@ -11,9 +11,23 @@ import { buildReportModel, type ReportOptions } from './model.js';
 import { exportText } from './text.js';
 
 export { exportCsv } from './csv.js';
+export {
+  type Change,
+  type CostChange,
+  DIFF_METRICS,
+  type DiffOptions,
+  type DiffResult,
+  diffDocuments,
+  diffJson,
+  diffMarkdown,
+  diffText,
+  hasRegression,
+  PlanMismatchError,
+  type VerdictChange,
+} from './diff.js';
 export { escapeHtml } from './escape.js';
 export { type FailureEvidence, MECHANISMS } from './explain.js';
-export { exportHtml } from './html.js';
+export { CSP, exportHtml } from './html.js';
 export { exportJson } from './json.js';
 export { exportMarkdown } from './markdown.js';
 export {
@@ -21,12 +35,15 @@ export {
   type CellTable,
   type CostRow,
   type CostSection,
+  describeFilter,
   type FailureCellRef,
   type FailureClass,
   type FailureKind,
   failureKindOf,
+  filterCells,
   type MachineInfo,
   REPORT_FORMATS,
+  type ReportFilter,
   type ReportFormat,
   type ReportModel,
   type ReportOptions,

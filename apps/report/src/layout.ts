@@ -152,12 +152,15 @@ export function textTable(
   return lines;
 }
 
-/** A number for a table: `-` when absent; integers as is; otherwise 2, 1 or 0 decimals by size. */
+/**
+ * A number for a table, with the same precision everywhere: `-` when absent, whole numbers as they
+ * are, other values to three significant digits (`4.50`, `215`, `0.0123`), and whole from 1000 up.
+ */
 export function formatNumber(x: number | null): string {
   if (x === null || Number.isNaN(x)) return '-';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
   if (Number.isInteger(x)) return String(x);
-  const a = Math.abs(x);
-  if (a < 10) return x.toFixed(2);
-  if (a < 1000) return x.toFixed(1);
-  return x.toFixed(0);
+  if (Math.abs(x) >= 1000) return String(Math.round(x));
+  const p = x.toPrecision(3);
+  return p.includes('e') ? String(Number(p)) : p;
 }

@@ -1,13 +1,17 @@
 /**
  * The markdown report: the text report's content as GitHub tables.
  */
+import { stripControl } from './csv.js';
 import { formatNumber } from './layout.js';
 import type { CostSection, MachineInfo, ReportModel, VerdictMatrix } from './model.js';
+import { formatRatio, formatSpread, type Scorecard } from './scorecard.js';
 
 /** Escape text for markdown prose and table cells: no plugin string can open a tag, a link,
  *  emphasis or a new table cell, and line breaks cannot end the row. */
 export function mdEscape(s: string): string {
-  return s.replace(/[\\`*_[\]<>|&#~]/g, (c) => `\\${c}`).replace(/\r?\n|\r/g, ' ');
+  return stripControl(s)
+    .replace(/[\\`*_[\]<>|&#~]/g, (c) => `\\${c}`)
+    .replace(/\r?\n|\r|\t/g, ' ');
 }
 
 function row(cells: readonly string[]): string {
@@ -23,7 +27,8 @@ function table(
 }
 
 /** A fenced code block whose fence no backtick run inside the content can close. */
-function codeBlock(lang: string, content: string): string[] {
+function codeBlock(lang: string, raw: string): string[] {
+  const content = stripControl(raw);
   const longest = Math.max(0, ...(content.match(/`+/g) ?? []).map((r) => r.length));
   const fence = '`'.repeat(Math.max(3, longest + 1));
   return [`${fence}${lang}`, content, fence];
@@ -90,6 +95,61 @@ function cycleCostLines(machines: readonly MachineInfo[]): string[] {
   ];
 }
 
+function scorecardMd(sc: Scorecard): string[] {
+  const out: string[] = ['## Scorecard', '', mdEscape(sc.rule), ''];
+  for (const b of sc.blocks) {
+    const maxHarts = b.hartCounts[b.hartCounts.length - 1];
+    out.push(`### ${mdEscape(b.mode)}`, '');
+    const cost = (r: (typeof b.rows)[number], metric: string, h: number | undefined) =>
+      r.costs.find((c) => c.metric === metric && c.harts === h);
+    out.push(
+      ...table(
+        [
+          'rank',
+          'strategy set',
+          'kernel',
+          ...b.machines.map(mdEscape),
+          ...b.hartCounts.map((h) => `cycles h${h}`),
+          `spread h${maxHarts ?? ''}`,
+          `IPIs/map h${maxHarts ?? ''}`,
+          `lat p50 h${maxHarts ?? ''}`,
+          'failures (first failing cell)',
+        ],
+        b.rows.map((r) => {
+          const c = cost(r, 'cycles', maxHarts);
+          return [
+            `${r.config === 'real' ? '' : 'what-if '}${r.rank}`,
+            mdEscape(r.strategy),
+            r.config === 'real' ? mdEscape(r.release ?? '') : 'what-if',
+            ...r.survived.map((x) => (x.total === 0 ? '-' : `${x.correct}/${x.total}`)),
+            ...b.hartCounts.map((h) => formatRatio(cost(r, 'cycles', h)?.ratio ?? null)),
+            c ? formatSpread(c) : '-',
+            formatRatio(cost(r, 'ipisPerMapping', maxHarts)?.ratio ?? null),
+            formatRatio(cost(r, 'mappingLatencyP50', maxHarts)?.ratio ?? null),
+            r.firstFailure
+              ? `${r.failures.map((f) => `${mdEscape(f.kind)} ×${f.entries}`).join(', ')} (${mdEscape(r.firstFailure.scenario)} on ${mdEscape(r.firstFailure.machine)} h${r.firstFailure.harts})`
+              : '',
+          ];
+        }),
+        [
+          true,
+          false,
+          false,
+          ...b.machines.map(() => true),
+          ...b.hartCounts.map(() => true),
+          true,
+          true,
+          true,
+        ],
+      ),
+      '',
+      `Costs are ratios to the cheapest correct set in each machine × cost scenario (${b.costScenarios.map(mdEscape).join(', ')}), geometric mean; spread = min–max.`,
+      '',
+    );
+  }
+  return out;
+}
+
 export function exportMarkdown(model: ReportModel): string {
   const s = model.summary;
   const out: string[] = [];
@@ -101,6 +161,8 @@ export function exportMarkdown(model: ReportModel): string {
       `${s.plan.shard ? `; shard ${s.plan.shard}` : ''}; results \`${s.resultsPath.replace(/`/g, "'")}\`.`,
     '',
   );
+  if (s.filter) out.push(`Showing only: ${mdEscape(s.filter)}.`, '');
+  out.push(...scorecardMd(s.scorecard));
   out.push('## Verdicts (strategy set × scenario)', '');
   out.push(
     "`ok` = every run met the scenario's expectation; `ok (oops)` = the expected oops on every run; " +

@@ -14,6 +14,7 @@ import {
   type TraceEvent,
 } from '@tlblab/core';
 import { explainFailure, type FailureEvidence, gatherEvidence } from './explain.js';
+import { buildScorecard, type Scorecard } from './scorecard.js';
 import { shellQuote } from './shell.js';
 
 export type ReportFormat = 'text' | 'md' | 'csv' | 'json' | 'html';
@@ -26,6 +27,44 @@ export interface ReportOptions {
   /** Machine whose costs the HTML charts plot. Default `caches-invalid` when the document has it,
    *  else the first machine of the plan. */
   readonly chartMachine?: string;
+  /** Only these cells (every listed field must match); see `ReportFilter`. */
+  readonly filter?: ReportFilter;
+  /** Text: everything (every matrix, cost table and failure class) instead of the mail-sized digest. */
+  readonly full?: boolean;
+}
+
+/** A subset of the document: each present list keeps the cells whose field is in it. */
+export interface ReportFilter {
+  readonly strategies?: readonly string[];
+  readonly scenarios?: readonly string[];
+  readonly machines?: readonly string[];
+  readonly modes?: readonly string[];
+  readonly harts?: readonly number[];
+}
+
+/** The cells a filter keeps. */
+export function filterCells(cells: readonly CellRecord[], filter: ReportFilter | undefined): CellRecord[] {
+  if (!filter) return [...cells];
+  return cells.filter(
+    (c) =>
+      (!filter.strategies || filter.strategies.includes(c.strategy)) &&
+      (!filter.scenarios || filter.scenarios.includes(c.scenario)) &&
+      (!filter.machines || filter.machines.includes(c.machine)) &&
+      (!filter.modes || filter.modes.includes(c.mode)) &&
+      (!filter.harts || filter.harts.includes(c.harts)),
+  );
+}
+
+/** The filter as one line (`machine caches-invalid; harts 4, 8`), or null without one. */
+export function describeFilter(filter: ReportFilter | undefined): string | null {
+  if (!filter) return null;
+  const parts: string[] = [];
+  if (filter.strategies) parts.push(`strategy ${filter.strategies.join(', ')}`);
+  if (filter.scenarios) parts.push(`scenario ${filter.scenarios.join(', ')}`);
+  if (filter.machines) parts.push(`machine ${filter.machines.join(', ')}`);
+  if (filter.modes) parts.push(`mode ${filter.modes.join(', ')}`);
+  if (filter.harts) parts.push(`harts ${filter.harts.join(', ')}`);
+  return parts.length ? parts.join('; ') : null;
 }
 
 /**
@@ -81,6 +120,8 @@ export interface CostRow {
   readonly spuriousFaults: number | null;
   readonly mappingLatencyP50: number | null;
   readonly mappingLatencyP99: number | null;
+  /** cycles.mean: the whole run. */
+  readonly cycles: number | null;
 }
 
 /** Costs of one scenario on one machine, rows ordered by hart count then strategy set. */
@@ -120,6 +161,8 @@ export interface FailureClass {
 export interface StrategyInfo {
   readonly id: string;
   readonly title: string;
+  /** The kernel release it reproduces and the modes it is that kernel in; null: a what-if. */
+  readonly kernel: { readonly release: string; readonly modes: readonly string[] } | null;
   readonly members: readonly {
     readonly name: string;
     readonly title: string;
@@ -149,6 +192,8 @@ export interface MachineInfo {
   readonly settings: readonly (readonly [string, string])[];
   /** The cost table in cycles, in the recorded key order. */
   readonly costs: readonly (readonly [string, number])[];
+  /** The machine's clock, when its config names one (`frequencyMHz`). */
+  readonly frequencyMHz: number | null;
 }
 
 /** The aggregated summary: everything the text, markdown, json and html reports show. */
@@ -156,6 +201,8 @@ export interface ReportSummary {
   readonly tool: { readonly name: string; readonly version: string };
   readonly createdAt: string | null;
   readonly resultsPath: string;
+  /** The `--strategy/--scenario/...` subset shown, as one line; null for the whole document. */
+  readonly filter: string | null;
   readonly plan: {
     readonly strategies: readonly string[];
     readonly scenarios: readonly string[];
@@ -173,6 +220,8 @@ export interface ReportSummary {
     readonly runs: number;
     readonly failingRuns: number;
   };
+  /** Who survives and at what cost, per mode: what every format shows first. */
+  readonly scorecard: Scorecard;
   readonly strategies: readonly StrategyInfo[];
   readonly scenarios: readonly ScenarioInfo[];
   readonly matrices: readonly VerdictMatrix[];
@@ -190,9 +239,12 @@ export interface Timeline {
   readonly strategy: string;
   readonly scenario: string;
   readonly machine: string;
+  readonly mode: string;
   readonly harts: number;
   readonly outcome: Outcome;
   readonly seed: number;
+  /** The machine's clock (`frequencyMHz` in its config) when recorded, for a µs axis. */
+  readonly frequencyMHz: number | null;
   readonly events: readonly TraceEvent[];
 }
 
@@ -204,6 +256,10 @@ export interface CellTable {
 
 export interface ReportModel {
   readonly summary: ReportSummary;
+  /** Text only: the whole report rather than the digest. */
+  readonly full: boolean;
+  /** The subset asked for, as given (null: the whole document). */
+  readonly filter: ReportFilter | null;
   readonly cellTable: CellTable;
   readonly timelines: readonly Timeline[];
   /** Machine the HTML charts plot (`null` for an empty document). */
@@ -211,6 +267,11 @@ export interface ReportModel {
 }
 
 const DEFAULT_RESULTS_PATH = 'results.jsonl';
+
+function frequencyOf(config: Record<string, unknown> | undefined): number | null {
+  const f = config?.frequencyMHz;
+  return typeof f === 'number' && Number.isFinite(f) && f > 0 ? f : null;
+}
 
 function runsOf(cell: CellRecord): number {
   let n = 0;
@@ -320,6 +381,7 @@ function costRow(cell: CellRecord): CostRow {
     spuriousFaults: mean('spuriousFaults'),
     mappingLatencyP50: metric(cell, 'mappingLatency')?.p50 ?? null,
     mappingLatencyP99: metric(cell, 'mappingLatency')?.p99 ?? null,
+    cycles: mean('cycles'),
   };
 }
 
@@ -350,6 +412,7 @@ function machineInfo(name: string, config: Record<string, unknown>): MachineInfo
     evidence: typeof evidence === 'string' ? evidence : '',
     settings,
     costs: costEntries,
+    frequencyMHz: frequencyOf(config),
   };
 }
 
@@ -437,7 +500,9 @@ export function buildReportModel(
   doc: ResultsDocument,
   options: Omit<ReportOptions, 'format'> = {},
 ): ReportModel {
-  const { meta, cells } = doc;
+  const { meta } = doc;
+  const cells = filterCells(doc.cells, options.filter);
+  const filter = describeFilter(options.filter);
   const resultsPath = options.resultsPath ?? DEFAULT_RESULTS_PATH;
 
   const strategiesSeen = new Set<string>(cells.map((c) => c.strategy));
@@ -550,9 +615,11 @@ export function buildReportModel(
       strategy: c.strategy,
       scenario: c.scenario,
       machine: c.machine,
+      mode: c.mode,
       harts: c.harts,
       outcome: ff.outcome,
       seed: ff.seed,
+      frequencyMHz: frequencyOf(meta.machines[c.machine]),
       events: ff.trace,
     });
   }
@@ -565,7 +632,22 @@ export function buildReportModel(
     failingRuns: cells.reduce((s, c) => s + failureCounts(c).reduce((t, [, n]) => t + n, 0), 0),
   };
 
-  const strategyIds = orderBy(strategyOrder, Object.keys(meta.strategies));
+  const scorecard = buildScorecard({
+    meta,
+    cells,
+    strategyOrder,
+    scenarioOrder,
+    machineOrder,
+    matrices,
+    costScenarios,
+    costRow,
+    topFailure: (c) => failureCounts(c).sort((a, b) => b[1] - a[1])[0]?.[0] ?? null,
+  });
+
+  // A filtered report describes only what it shows.
+  const described = (ids: readonly string[], order: readonly string[]) =>
+    filter === null ? orderBy(order, ids) : order;
+  const strategyIds = described(Object.keys(meta.strategies), strategyOrder);
   const strategies: StrategyInfo[] = strategyIds.flatMap((id) => {
     const s = meta.strategies[id];
     if (!s) return [];
@@ -573,6 +655,7 @@ export function buildReportModel(
       {
         id,
         title: s.title,
+        kernel: s.kernel ? { release: s.kernel.release, modes: s.kernel.modes } : null,
         members: s.members.map((m) => ({
           name: m.name,
           title: m.title,
@@ -583,7 +666,7 @@ export function buildReportModel(
       },
     ];
   });
-  const scenarioIds = orderBy(scenarioOrder, Object.keys(meta.scenarios));
+  const scenarioIds = described(Object.keys(meta.scenarios), scenarioOrder);
   const scenarios: ScenarioInfo[] = scenarioIds.flatMap((id) => {
     const s = meta.scenarios[id];
     if (!s) return [];
@@ -600,7 +683,7 @@ export function buildReportModel(
       },
     ];
   });
-  const machineNames = orderBy(machineOrder, Object.keys(meta.machines));
+  const machineNames = described(Object.keys(meta.machines), machineOrder);
   const machines = machineNames.flatMap((name) => {
     const m = meta.machines[name];
     return m ? [machineInfo(name, m)] : [];
@@ -621,6 +704,7 @@ export function buildReportModel(
       tool: { name: meta.tool.name, version: meta.tool.version },
       createdAt: meta.createdAt ?? null,
       resultsPath,
+      filter,
       plan: {
         strategies: meta.plan.strategies,
         scenarios: meta.plan.scenarios,
@@ -632,6 +716,7 @@ export function buildReportModel(
         shard,
       },
       totals,
+      scorecard,
       strategies,
       scenarios,
       matrices,
@@ -641,6 +726,8 @@ export function buildReportModel(
       machines,
       kernel,
     },
+    full: options.full === true,
+    filter: options.filter ?? null,
     cellTable: cellTable(ordered),
     timelines,
     chartMachine,

@@ -4,6 +4,7 @@
 import { formatNumber, TEXT_WIDTH, type TextColumn, textTable, toAscii, truncate, wrap } from './layout.js';
 import type { CostSection, FailureClass, MachineInfo, ReportModel, VerdictMatrix } from './model.js';
 import { wrapCommand } from './shell.js';
+import { scorecardLines } from './text-scorecard.js';
 
 /** Longest strategy id shown as a column header before the report switches to `S1..Sn` codes. */
 const MAX_NAME = 20;
@@ -111,19 +112,24 @@ function costLines(section: CostSection, labels: Labels): string[] {
   return textTable(keys, values, rows);
 }
 
-function cellList(cl: FailureClass): string {
+function cellList(cl: FailureClass, max: number): string {
   const shown = cl.cells
-    .slice(0, MAX_LISTED_CELLS)
-    .map((c) => `${c.scenario} on ${c.machine} h${c.harts} (${c.failingRuns}/${c.runs})`);
+    .slice(0, max)
+    .map((c) => `${c.scenario} on ${c.machine}/${c.mode} h${c.harts} (${c.failingRuns}/${c.runs})`);
   const more = cl.cells.length - shown.length;
   return `Cells: ${shown.join(', ')}${more > 0 ? `, and ${more} more` : ''}.`;
 }
 
-function failureLines(cl: FailureClass, n: number, resultsPath: string): string[] {
+function failureLines(
+  cl: FailureClass,
+  n: number,
+  resultsPath: string,
+  maxCells = MAX_LISTED_CELLS,
+): string[] {
   const title = `${n}. ${cl.kind} under ${cl.strategy}: ${cl.failingRuns}/${cl.runs} runs in ${cl.cells.length} cell${cl.cells.length === 1 ? '' : 's'}`;
   return [
     ...wrap(title, TEXT_WIDTH, '   ', ''),
-    ...wrap(cellList(cl), TEXT_WIDTH, '   '),
+    ...wrap(cellList(cl, maxCells), TEXT_WIDTH, '   '),
     ...wrap(cl.explanation, TEXT_WIDTH, '   '),
     '   Replay:',
     ...wrapCommand(['tlblab', 'replay', resultsPath, '--cell', cl.example.cellId], TEXT_WIDTH, '     ').map(
@@ -167,40 +173,82 @@ function cycleCostLines(machines: readonly MachineInfo[]): string[] {
   return lines;
 }
 
-export function exportText(model: ReportModel): string {
+/**
+ * Failure classes for the digest: classes under a real kernel configuration first (a failure a
+ * shipped kernel has matters most), one per failure kind, then by size; shown in model order.
+ */
+export function topFailureClasses(
+  classes: readonly FailureClass[],
+  n: number,
+  isReal: (strategy: string, mode: string) => boolean,
+): FailureClass[] {
+  const real = (cl: FailureClass) => cl.cells.some((c) => isReal(cl.strategy, c.mode));
+  const order = [...classes].sort(
+    (a, b) => Number(real(b)) - Number(real(a)) || b.failingRuns - a.failingRuns,
+  );
+  const picked: FailureClass[] = [];
+  const kinds = new Set<string>();
+  for (const cl of order) {
+    if (picked.length >= n) break;
+    if (kinds.has(cl.kind)) continue;
+    kinds.add(cl.kind);
+    picked.push(cl);
+  }
+  for (const cl of order) {
+    if (picked.length >= n) break;
+    if (!picked.includes(cl)) picked.push(cl);
+  }
+  return classes.filter((cl) => picked.includes(cl));
+}
+
+/** Failure classes the digest explains. */
+const DIGEST_FAILURES = 3;
+/** Cells listed per failure class in the digest. */
+const DIGEST_CELLS = 3;
+
+function headerLines(model: ReportModel): string[] {
   const s = model.summary;
-  const out: string[] = [];
-  out.push(
+  const plan = s.plan;
+  return [
     ...wrap(
       `tlblab report: ${s.totals.cells} cells, ${s.totals.incorrect} incorrect, ${s.totals.failingRuns} of ${s.totals.runs} runs failed.`,
     ),
-  );
-  const plan = s.plan;
-  out.push(
     ...wrap(
       `${s.tool.name} ${s.tool.version}${s.createdAt ? `, ${s.createdAt}` : ''}; mode ${plan.mode}; harts ${plan.harts.join(', ')}; ${plan.seeds.count} seeds from ${plan.seeds.base}${plan.shard ? `; shard ${plan.shard}` : ''}; results ${s.resultsPath}.`,
     ),
-  );
-  out.push('');
+    ...(s.filter ? wrap(`Showing only: ${s.filter}.`) : []),
+    '',
+  ];
+}
 
-  out.push(...heading('Verdicts (strategy set x scenario)', '='));
-  out.push(
-    ...wrap(
-      "ok = every run met the scenario's expectation; ok (oops) = the expected oops on every run; <outcome> n/m = n of m runs ended so (+ = other failure kinds too, see Failures); - = not run. spurious = panic:spurious-fault, overflow = panic:stack-overflow, stale = stale-access.",
-    ),
+function verdictIntro(): string[] {
+  return wrap(
+    'ok = every run met the expectation; ok (oops) = the expected oops every run; <outcome> n/m = n of m runs ended so (+ = other kinds too); - = not run; spurious, overflow, stale = panic:spurious-fault, panic:stack-overflow, stale-access.',
   );
+}
+
+function costIntro(): string[] {
+  return wrap(
+    'Means per run. IPI/map = IPIs sent per new mapping; sf.* = SFENCE.VMA by form (all = x0,x0; asid = x0,asid; va = va,x0; va+asid); refill = TLB misses refilling what a flush removed; spurious = spurious faults taken; lat.p50/p99 = mapping latency in cycles, flush included. ! = the cell is incorrect.',
+  );
+}
+
+function finish(out: string[]): string {
+  while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  return `${out.map((l) => toAscii(l).replace(/\s+$/, '')).join('\n')}\n`;
+}
+
+function fullText(model: ReportModel): string {
+  const s = model.summary;
+  const out: string[] = [...headerLines(model), ...scorecardLines(s.scorecard, heading)];
+  out.push(...heading('Verdicts (strategy set x scenario)', '='), ...verdictIntro());
   for (const m of s.matrices) {
     out.push('', ...heading(`${m.machine} (${m.mode})`, '-'), ...matrixLines(m));
   }
   out.push('');
 
   if (s.costs.length > 0) {
-    out.push(...heading('Costs against hart count', '='));
-    out.push(
-      ...wrap(
-        'Means per run. IPI/map = IPIs sent per new mapping; sf.* = SFENCE.VMA by form (all = x0,x0; asid = x0,asid; va = va,x0; va+asid); refill = TLB misses refilling what a flush removed; spurious = spurious faults taken; lat.p50/p99 = mapping latency in cycles, flush included. ! = the cell is incorrect.',
-      ),
-    );
+    out.push(...heading('Costs against hart count', '='), ...costIntro());
     const strategies = [...new Set(s.costs.flatMap((c) => c.rows.map((r) => r.strategy)))];
     const labels = strategyLabels(strategies, false);
     for (const c of s.costs) {
@@ -219,6 +267,57 @@ export function exportText(model: ReportModel): string {
   }
   out.push('');
   out.push(...cycleCostLines(s.machines));
-  while (out.length > 0 && out[out.length - 1] === '') out.pop();
-  return `${out.map((l) => toAscii(l).replace(/\s+$/, '')).join('\n')}\n`;
+  return finish(out);
+}
+
+/**
+ * The text report. By default the mail-sized digest: the scorecard, the verdict matrices of the
+ * machines asked for (the chart machine when none was), the largest failure classes with their
+ * replay commands, and a pointer to the rest. `full` gives everything.
+ */
+export function exportText(model: ReportModel): string {
+  const full = fullText(model);
+  if (model.full) return full;
+  const s = model.summary;
+  const out: string[] = [...headerLines(model), ...scorecardLines(s.scorecard, heading)];
+  const machines = model.filter?.machines
+    ? [...new Set(s.matrices.map((m) => m.machine))]
+    : model.chartMachine
+      ? [model.chartMachine]
+      : [];
+  const shown = s.matrices.filter((m) => machines.includes(m.machine));
+  if (shown.length > 0) {
+    out.push(
+      ...heading(`Verdicts on ${machines.join(', ')} (strategy set x scenario)`, '='),
+      ...verdictIntro(),
+    );
+    for (const m of shown) out.push('', ...heading(`${m.machine} (${m.mode})`, '-'), ...matrixLines(m));
+    out.push('');
+  }
+  const kernels = new Map(s.strategies.map((st) => [st.id, st.kernel]));
+  const top = topFailureClasses(
+    s.failureClasses,
+    DIGEST_FAILURES,
+    (strategy, mode) => kernels.get(strategy)?.modes.includes(mode) === true,
+  );
+  out.push(
+    ...heading(
+      s.failureClasses.length > top.length
+        ? `Failures (the largest ${top.length} of ${s.failureClasses.length} classes)`
+        : 'Failures',
+      '=',
+    ),
+  );
+  if (s.failureClasses.length === 0) out.push('None: every cell met its expectation.');
+  for (const cl of top)
+    out.push('', ...failureLines(cl, s.failureClasses.indexOf(cl) + 1, s.resultsPath, DIGEST_CELLS));
+  out.push('');
+  const fullLines = full.split('\n').length - 1;
+  const others = s.matrices.length - shown.length;
+  out.push(
+    ...wrap(
+      `Left out: ${others > 0 ? `${others} other machine x mode matrices (--machine NAME), ` : ''}${s.costs.length} cost tables, ${s.failureClasses.length - top.length} failure classes, the cycle costs; all in tlblab report ${s.resultsPath} --full (${fullLines} lines). Subsets: --strategy --scenario --machine --mode --harts.`,
+    ),
+  );
+  return finish(out);
 }

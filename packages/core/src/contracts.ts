@@ -221,6 +221,24 @@ export interface StrategyMeta {
   };
   /** Which slots it fills (for reports; checked against what setup returns). */
   readonly slots?: readonly SlotName[];
+  /**
+   * The released kernel this strategy is when it runs as its own set (the CLI's single-name
+   * convention: the strategy on the baseline), and in which modes. Absent: a what-if.
+   */
+  readonly kernel?: KernelRelease;
+}
+
+/**
+ * A released kernel configuration a strategy set reproduces, and the translation modes in which
+ * it is that kernel. In any other mode the set is a what-if: e.g. `flush_cache_vmap()` and the
+ * early sfence.vma check exist only on 64-bit, and every Sv32 kernel keeps `vmalloc_fault()`
+ * (arch/riscv/mm/fault.c, `!CONFIG_64BIT` since 7d3332be011e), so a set without it is no Sv32
+ * kernel. Reports group real configurations apart from what-ifs by this.
+ */
+export interface KernelRelease {
+  /** The release, as the kernel tags it (`v6.12`). */
+  readonly release: string;
+  readonly modes: readonly Mode[];
 }
 
 /** A strategy instance: what a factory such as `earlySfence(options)` returns. */
@@ -350,6 +368,8 @@ export interface StrategySet {
   readonly id: string;
   readonly title?: string;
   readonly members: readonly Strategy[];
+  /** The released kernel this set is (and in which modes); absent: a what-if configuration. */
+  readonly kernel?: KernelRelease;
 }
 
 /** The project config file (`tlblab.config.ts`). */

@@ -198,6 +198,8 @@ export const metaRecordSchema = z.object({
     z.string(),
     z.object({
       title: z.string(),
+      /** The released kernel the set is, and in which modes (`StrategySet.kernel`); absent: a what-if. */
+      kernel: z.object({ release: z.string(), modes: z.array(z.string()) }).optional(),
       members: z.array(
         z.object({
           name: z.string(),

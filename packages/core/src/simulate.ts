@@ -7,6 +7,7 @@ import { layoutFor, type Mode } from './addr.js';
 import { type Chooser, ReplayChooser, ReplayMismatchError, SeededChooser } from './choice.js';
 import type {
   HartBitmap,
+  KernelRelease,
   PerHart,
   Scenario,
   SlotName,
@@ -77,9 +78,19 @@ export function strategyMembers(s: Cell['strategy']): { id: string; members: rea
   return { id: single.name, members: [single] };
 }
 
-/** Define a named strategy set (e.g. `linux-6.12`). */
-export function defineStrategySet(id: string, members: readonly Strategy[], title?: string): StrategySet {
-  return title === undefined ? { id, members } : { id, members, title };
+/** Define a named strategy set (e.g. `linux-6.12`), optionally naming the kernel release it is. */
+export function defineStrategySet(
+  id: string,
+  members: readonly Strategy[],
+  title?: string,
+  kernel?: KernelRelease,
+): StrategySet {
+  return {
+    id,
+    members,
+    ...(title === undefined ? {} : { title }),
+    ...(kernel === undefined ? {} : { kernel }),
+  };
 }
 
 /** Validate plugin options against a zod schema: typed error naming plugin, option and value. */

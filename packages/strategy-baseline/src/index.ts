@@ -46,6 +46,8 @@ export function baseline(options?: BaselineOptions): Strategy<ResolvedBaselineOp
         note: 'riscv: mm: Pre-allocate PGD entries for vmalloc/modules area; flush_tlb_kernel_range() = flush_tlb_all() until 5e22bfd520ea',
       },
       slots: ['flushTlbKernelRange'],
+      // 64-bit only: every Sv32 kernel keeps vmalloc_fault() (domain doc section 2).
+      kernel: { release: 'v6.5-rc1', modes: ['sv39', 'sv48', 'sv57'] },
     },
     options: opts,
     setup: () => ({
@@ -61,11 +63,13 @@ export function baseline(options?: BaselineOptions): Strategy<ResolvedBaselineOp
  * `baseline` itself stands alone (with the options it was given).
  */
 export function onBaseline(strategy: Strategy): StrategySet {
-  if (strategy.name === NAME) return defineStrategySet(NAME, [strategy], strategy.meta.title);
+  if (strategy.name === NAME)
+    return defineStrategySet(NAME, [strategy], strategy.meta.title, strategy.meta.kernel);
   return defineStrategySet(
     strategy.name,
     [baseline(), strategy],
     `${strategy.meta.title} on the v6.5-rc1 baseline`,
+    strategy.meta.kernel,
   );
 }
 

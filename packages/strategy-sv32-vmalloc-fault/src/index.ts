@@ -40,6 +40,9 @@ export function sv32VmallocFault(
         ? { kernel: 'v6.4', note: 'arch/riscv/mm/fault.c vmalloc_fault() before 7d3332be011e' }
         : { commit: '7d3332be011e', kernel: 'v6.5', note: 'vmalloc_fault() kept under !CONFIG_64BIT' },
       slots: ['kernelFault'],
+      // On the baseline this is v6.5-rc1 in every mode (compiled out on 64-bit, vmalloc_fault() on
+      // Sv32), or with legacy64 v6.4 (no PGD pre-allocation anywhere).
+      kernel: { release: opts.legacy64 ? 'v6.4' : 'v6.5-rc1', modes: ['sv32', 'sv39', 'sv48', 'sv57'] },
     },
     options: opts,
     // Before 7d3332be011e nothing pre-allocated the kernel PGD entries on 64-bit either.

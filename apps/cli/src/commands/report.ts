@@ -1,21 +1,107 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { REPORT_FORMATS, type ReportFormat, renderReport } from '@tlblab/report';
+import type { ResultsDocument } from '@tlblab/core';
+import { REPORT_FORMATS, type ReportFilter, type ReportFormat, renderReport } from '@tlblab/report';
 import type { CommandContext } from '../context.js';
-import { unknownName } from '../errors.js';
+import { UsageError, unknownName } from '../errors.js';
 import { readResults } from '../results-file.js';
 
-/** `tlblab report <results> --format text|md|csv|json|html --out <file|->`: delegates to @tlblab/report. */
+export interface ReportCommandOptions {
+  readonly format?: string;
+  readonly out?: string;
+  readonly full?: boolean;
+  readonly strategy?: string;
+  readonly scenario?: string;
+  readonly machine?: string;
+  readonly mode?: string;
+  readonly harts?: string;
+}
+
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  return items.length > 0 ? items : undefined;
+}
+
+/**
+ * The `--strategy/--scenario/--machine/--mode/--harts` subset, each name checked against the
+ * document (a typo is a one-line error with the close match, not an empty report).
+ */
+export function reportFilter(doc: ResultsDocument, opts: ReportCommandOptions): ReportFilter | undefined {
+  const known = (pick: (c: ResultsDocument['cells'][number]) => string) => [...new Set(doc.cells.map(pick))];
+  const check = (kind: string, flag: string, names: string[] | undefined, candidates: string[]) => {
+    for (const n of names ?? []) {
+      if (!candidates.includes(n)) {
+        const e = unknownName(kind, n, candidates);
+        throw new UsageError(`${flag}: ${e.message.replace(/^unknown /, 'the document has no ')}`);
+      }
+    }
+    return names;
+  };
+  const strategies = check(
+    'strategy set',
+    '--strategy',
+    list(opts.strategy),
+    known((c) => c.strategy),
+  );
+  const scenarios = check(
+    'scenario',
+    '--scenario',
+    list(opts.scenario),
+    known((c) => c.scenario),
+  );
+  const machines = check(
+    'machine',
+    '--machine',
+    list(opts.machine),
+    known((c) => c.machine),
+  );
+  const modes = check(
+    'mode',
+    '--mode',
+    list(opts.mode),
+    known((c) => c.mode),
+  );
+  const hartNames = check(
+    'hart count',
+    '--harts',
+    list(opts.harts),
+    known((c) => String(c.harts)),
+  );
+  const harts = hartNames?.map(Number);
+  const filter: ReportFilter = {
+    ...(strategies ? { strategies } : {}),
+    ...(scenarios ? { scenarios } : {}),
+    ...(machines ? { machines } : {}),
+    ...(modes ? { modes } : {}),
+    ...(harts ? { harts } : {}),
+  };
+  return Object.keys(filter).length > 0 ? filter : undefined;
+}
+
+/**
+ * `tlblab report <results> --format text|md|csv|json|html --out <file|-> [--full] [filters]`:
+ * delegates to @tlblab/report.
+ */
 export async function reportCommand(
   ctx: CommandContext,
   results: string,
-  opts: { format?: string; out?: string },
+  opts: ReportCommandOptions,
 ): Promise<number> {
   const format = opts.format ?? 'text';
   if (!(REPORT_FORMATS as readonly string[]).includes(format))
     throw unknownName('report format', format, REPORT_FORMATS);
   const doc = readResults(resolve(ctx.io.cwd, results));
-  const text = await renderReport(doc, { format: format as ReportFormat, resultsPath: results });
+  const filter = reportFilter(doc, opts);
+  const text = await renderReport(doc, {
+    format: format as ReportFormat,
+    resultsPath: results,
+    ...(filter ? { filter } : {}),
+    ...(opts.full ? { full: true } : {}),
+  });
   const out = opts.out ?? '-';
   if (out === '-') ctx.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   else writeFileSync(resolve(ctx.io.cwd, out), text);

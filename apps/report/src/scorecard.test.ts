@@ -1,0 +1,100 @@
+import type { ResultsDocument } from '@tlblab/core';
+import { describe, expect, it } from 'vitest';
+import { smallDocument } from '../test/fixtures.js';
+import { formatNumber } from './layout.js';
+import { buildReportModel } from './model.js';
+import { formatRatio } from './scorecard.js';
+
+/** The small document with early-sfence recorded as a real kernel in sv39. */
+function withKernel(doc: ResultsDocument, id: string, modes: string[]): ResultsDocument {
+  const st = doc.meta.strategies[id]!;
+  return {
+    ...doc,
+    meta: {
+      ...doc.meta,
+      strategies: { ...doc.meta.strategies, [id]: { ...st, kernel: { release: 'v9.9', modes } } },
+    },
+  };
+}
+
+describe('scorecard', () => {
+  it('counts survived scenarios per machine from the verdict matrix', () => {
+    const model = buildReportModel(smallDocument());
+    const [block] = model.summary.scorecard.blocks;
+    const m = model.summary.matrices[0]!;
+    for (const row of block!.rows) {
+      const j = m.strategies.indexOf(row.strategy);
+      const correct = m.rows.filter((r) => r[j]!.status === 'correct').length;
+      expect(row.survived).toEqual([{ machine: m.machine, correct, total: m.scenarios.length }]);
+    }
+  });
+
+  it('puts real kernel configurations first, by the recorded kernel field and its modes, not by name', () => {
+    const real = buildReportModel(withKernel(smallDocument(), 'notrace-fault', ['sv39']));
+    const rows = real.summary.scorecard.blocks[0]!.rows;
+    expect(rows[0]).toMatchObject({ strategy: 'notrace-fault', config: 'real', release: 'v9.9', rank: 1 });
+    expect(rows.slice(1).every((r) => r.config === 'what-if')).toBe(true);
+    // Real in another mode only: a what-if here.
+    const elsewhere = buildReportModel(withKernel(smallDocument(), 'notrace-fault', ['sv32']));
+    expect(elsewhere.summary.scorecard.blocks[0]!.rows.every((r) => r.config === 'what-if')).toBe(true);
+  });
+
+  it('ranks by failed scenarios, then by cycles against the cheapest correct set', () => {
+    const rows = buildReportModel(smallDocument()).summary.scorecard.blocks[0]!.rows;
+    const failed = rows.map((r) => r.total - r.correct);
+    expect([...failed].sort((a, b) => a - b)).toEqual(failed);
+    expect(rows.map((r) => r.rank)).toEqual(rows.map((_, i) => i + 1));
+  });
+
+  it('computes each ratio as value / cheapest correct value in the same context', () => {
+    const doc = smallDocument();
+    const model = buildReportModel(doc);
+    const block = model.summary.scorecard.blocks[0]!;
+    const harts = block.hartCounts[block.hartCounts.length - 1]!;
+    const context = doc.cells.filter((c) => c.scenario === 'vmalloc-stress' && c.harts === harts);
+    const correct = context.filter((c) => c.verdict === 'correct');
+    const cheapest = Math.min(...correct.map((c) => c.metrics.cycles!.mean));
+    for (const c of correct) {
+      const row = block.rows.find((r) => r.strategy === c.strategy)!;
+      const cost = row.costs.find((x) => x.metric === 'cycles' && x.harts === harts)!;
+      expect(cost.ratio).toBeCloseTo(c.metrics.cycles!.mean / cheapest, 3);
+      expect(cost.contexts).toBe(1);
+    }
+    // A set incorrect in the only context has no ratio.
+    for (const c of context.filter((x) => x.verdict === 'incorrect')) {
+      const row = block.rows.find((r) => r.strategy === c.strategy)!;
+      expect(row.costs.find((x) => x.metric === 'cycles' && x.harts === harts)!.ratio).toBeNull();
+    }
+  });
+
+  it('follows a filter: only the asked cells count', () => {
+    const model = buildReportModel(smallDocument(), { filter: { strategies: ['baseline'], harts: [2] } });
+    expect(model.summary.totals.cells).toBe(
+      smallDocument().cells.filter((c) => c.strategy === 'baseline' && c.harts === 2).length,
+    );
+    expect(model.summary.scorecard.blocks[0]!.rows.map((r) => r.strategy)).toEqual(['baseline']);
+    expect(model.summary.filter).toBe('strategy baseline; harts 2');
+  });
+});
+
+describe('number formatting', () => {
+  it('uses three significant digits everywhere, whole numbers as they are', () => {
+    expect([4.5, 215.1, 250, 0.012345, 18714.188, 3, 0].map(formatNumber)).toEqual([
+      '4.50',
+      '215',
+      '250',
+      '0.0123',
+      '18714',
+      '3',
+      '0',
+    ]);
+    expect([1, 2.1034, 35.12, 220.4, Number.POSITIVE_INFINITY, null].map(formatRatio)).toEqual([
+      '1.00x',
+      '2.10x',
+      '35.1x',
+      '220x',
+      'inf',
+      '-',
+    ]);
+  });
+});
