@@ -15,6 +15,7 @@ import {
   type Strategy,
   type StrategySet,
 } from '@tlblab/core';
+import { realScenarios } from '@tlblab/kernel-trace';
 import { scenarios as builtinScenarios } from '@tlblab/scenarios';
 import baseline, { onBaseline } from '@tlblab/strategy-baseline';
 import earlySfence from '@tlblab/strategy-early-sfence';
@@ -127,7 +128,7 @@ export function builtinParts(): RegistryParts {
   return {
     strategies,
     sets,
-    scenarios: (builtinScenarios ?? []) as readonly AnyScenario[],
+    scenarios: [...(builtinScenarios ?? []), ...realScenarios] as readonly AnyScenario[],
     machines: Object.values(PROFILES),
     onBaseline,
   };
