@@ -3,10 +3,11 @@
  * The workload is loaded on first use (fixtures are gunzipped and parsed once per process), so
  * listing scenarios costs nothing.
  */
+import { readFileSync } from 'node:fs';
 import { defineScenario, type Scenario } from '@tlblab/core';
 import { z } from 'zod';
 import { buildReplay, DEFAULT_FREQUENCY_MHZ } from './replay.js';
-import type { ImportedWorkload } from './workload.js';
+import { type ImportedWorkload, WORKLOAD_FORMAT, WORKLOAD_VERSION } from './workload.js';
 
 export const realWorkloadParams = z
   .object({
@@ -60,4 +61,31 @@ export function scenarioFromWorkload(
       };
     },
   });
+}
+
+/**
+ * A scenario over a workload file `tlblab import-trace` wrote, for a `tlblab.config.ts`:
+ * `scenarios: [workloadScenarioFromFile('my-boot.json', 'real-my-boot')]`.
+ */
+export function workloadScenarioFromFile(
+  file: string,
+  id: string,
+  title?: string,
+): Scenario<RealWorkloadParams> {
+  return scenarioFromWorkload(
+    {
+      id,
+      title: title ?? `the real kernel workload of ${file}`,
+      story: `The kernel events of a captured ftrace log (${file}), replayed on the model's harts.`,
+      source: file,
+    },
+    () => {
+      const w = JSON.parse(readFileSync(file, 'utf8')) as ImportedWorkload;
+      if (w.format !== WORKLOAD_FORMAT || w.version !== WORKLOAD_VERSION)
+        throw new Error(
+          `${file} is not a ${WORKLOAD_FORMAT} v${WORKLOAD_VERSION} file (tlblab import-trace writes one)`,
+        );
+      return w;
+    },
+  );
 }
