@@ -35,6 +35,7 @@ export {
   type AccessRule,
   buildReplay,
   DEFAULT_FREQUENCY_MHZ,
+  DEFAULT_MAX_GAP_CYCLES,
   type ExtraHarts,
   type ReplayOptions,
   type ReplayPrograms,

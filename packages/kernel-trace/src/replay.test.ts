@@ -46,12 +46,19 @@ describe('buildReplay', () => {
     );
     expect(spawnsPerHart).toEqual(stacksPerCpu);
     const cycles = (f: number) =>
-      buildReplay(w, opts({ frequencyMHz: f, backgroundRounds: 0 }))
+      buildReplay(w, opts({ frequencyMHz: f, backgroundRounds: 0, maxGapCycles: 1e15 }))
         .programs.flat()
         .reduce((s, o) => s + (o.op === 'compute' ? o.cycles : 0), 0);
     // Twice the clock, twice the cycles between the same events (up to rounding per gap).
     expect(Math.abs(cycles(2000) - 2 * cycles(1000))).toBeLessThan(w.events.length);
     expect(cycles(1000)).toBeGreaterThan(1e9);
+    // Gaps are cut at maxGapCycles; what was cut is accounted for.
+    const cut = buildReplay(w, opts({ backgroundRounds: 0 }));
+    const uncut = buildReplay(w, opts({ backgroundRounds: 0, maxGapCycles: 1e15 }));
+    expect(cut.programs.flat().every((o) => o.op !== 'compute' || o.cycles <= defaults.maxGapCycles)).toBe(
+      true,
+    );
+    expect(cut.gapCycles + cut.elidedCycles).toBe(uncut.gapCycles);
   });
 
   it('the access rule decides who touches a new mapping', () => {

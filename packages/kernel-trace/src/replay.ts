@@ -5,7 +5,11 @@
  * of its path (vmalloc, vmap, ioremap, a module-area allocation, a vmap stack as `spawn`), each
  * followed by the maker's first store into it (the kernel fills what it maps; copy_thread writes a
  * new stack's top), and every free of a mapped area as `vfree`, on the hart whose CPU emitted it,
- * in the log's order. Time between two ops of a hart becomes `compute` cycles at `frequencyMHz`.
+ * in the log's order. Time between two ops of a hart becomes `compute` cycles at `frequencyMHz`,
+ * each gap at most `maxGapCycles`: a long gap in the log is idle time or user work that an IPI
+ * interrupts at once, while the model's `compute` runs to its end before the hart takes an
+ * interrupt, so an uncut gap would charge its whole length to the flush waiting on that hart.
+ * Per-second rates come from the log's own clock (workload.ts), never from replayed cycles.
  *
  * Accesses from other harts (`accessRule`):
  * - `scheduling` (default): an area is touched by every other hart on which the task that mapped
@@ -40,9 +44,14 @@ export type ExtraHarts = 'mirror' | 'idle';
  */
 export const DEFAULT_FREQUENCY_MHZ = 1000;
 
+/** 20 us at 1 GHz: tens of IPI round trips (costs.ts), far below the log's idle gaps. */
+export const DEFAULT_MAX_GAP_CYCLES = 20_000;
+
 export interface ReplayOptions {
   readonly harts: number;
   readonly frequencyMHz: number;
+  /** Longest gap replayed as compute cycles (longer ones are shortened to it; see below). */
+  readonly maxGapCycles: number;
   readonly accessRule: AccessRule;
   readonly extraHarts: ExtraHarts;
   /** Replay only the events of this phase (`all` for the whole log). */
@@ -57,6 +66,9 @@ export interface ReplayPrograms {
   readonly emitted: Readonly<Record<string, number>>;
   /** Total ops over all harts (for the step budget). */
   readonly totalOps: number;
+  /** Cycles of log time replayed as compute, and cycles cut by `maxGapCycles`, over all harts. */
+  readonly gapCycles: number;
+  readonly elidedCycles: number;
 }
 
 interface Item {
@@ -228,12 +240,17 @@ export function buildReplay(w: ImportedWorkload, o: ReplayOptions): ReplayProgra
     lastNs.push(events[0]?.ns ?? 0);
   }
   let totalOps = 0;
+  let gapCycles = 0;
+  let elidedCycles = 0;
   for (const it of items) {
-    const cycles = Math.round(((it.ns - lastNs[it.hart]!) * o.frequencyMHz) / 1000);
+    const full = Math.round(((it.ns - lastNs[it.hart]!) * o.frequencyMHz) / 1000);
+    const cycles = Math.min(full, o.maxGapCycles);
+    gapCycles += cycles;
+    elidedCycles += full - cycles;
     if (cycles > 0) programs[it.hart]!.push(ops.compute(cycles));
     lastNs[it.hart] = it.ns;
     programs[it.hart]!.push(...it.ops);
   }
   for (const p of programs) totalOps += p.length;
-  return { programs, emitted, totalOps };
+  return { programs, emitted, totalOps, gapCycles, elidedCycles };
 }

@@ -6,13 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { defineScenario, type Scenario } from '@tlblab/core';
 import { z } from 'zod';
-import { buildReplay, DEFAULT_FREQUENCY_MHZ } from './replay.js';
+import { buildReplay, DEFAULT_FREQUENCY_MHZ, DEFAULT_MAX_GAP_CYCLES } from './replay.js';
 import { type ImportedWorkload, WORKLOAD_FORMAT, WORKLOAD_VERSION } from './workload.js';
 
 export const realWorkloadParams = z
   .object({
     /** Core clock the log's time between events is converted at (cycles = ns * MHz / 1000). */
     frequencyMHz: z.number().positive().max(100_000).default(DEFAULT_FREQUENCY_MHZ),
+    /** Longest gap between two events replayed as compute (replay.ts): 20 us at 1 GHz by default. */
+    maxGapCycles: z.number().int().min(0).default(DEFAULT_MAX_GAP_CYCLES),
     /** Which harts touch each new mapping (replay.ts). */
     accessRule: z.enum(['scheduling', 'maker-only', 'all-harts']).default('scheduling'),
     /** What harts beyond the captured count do (replay.ts). */
