@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fixtureTrace } from '@tlblab/kernel-trace';
 import { afterAll, describe, expect, it } from 'vitest';
+import { builtinParts, createRegistry } from '../src/registry.js';
 import { REPO, runMain, scratchDir } from './helpers.js';
 
 const scratch = scratchDir('import-trace');
@@ -109,6 +110,15 @@ describe('tlblab import-trace', () => {
 });
 
 describe('the shipped real workloads in compare', () => {
+  it('are known by name but left out of -c all (each replays a whole kernel log)', () => {
+    const r = createRegistry(builtinParts());
+    for (const id of ['real-boot', 'real-fork', 'real-modules', 'real-bpf']) {
+      expect(r.scenarios.has(id)).toBe(true);
+      expect(r.defaultScenarioIds).not.toContain(id);
+    }
+    expect(r.defaultScenarioIds).toContain('fork-storm');
+  });
+
   it('lists them and runs real-fork and real-boot at 1, 2 and 4 harts (2 captured)', async () => {
     const list = await runMain(['list', 'scenarios', '--json']);
     const ids = JSON.parse(list.stdout) as { id: string }[] | { scenarios: { id: string }[] } as unknown;
