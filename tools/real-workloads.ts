@@ -22,7 +22,9 @@ const out: string[] = [];
 const f1 = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
 out.push('## What the captured kernel did (Linux 6.12.117 riscv64, QEMU virt, 2 harts)', '');
-out.push('| workload | phase | s | new mappings | per s | stacks per fork | module-area maps per load | purges | flush_tlb_kernel_range | flush_tlb_all |');
+out.push(
+  '| workload | phase | s | new mappings | per s | stacks per fork | module-area maps per load | purges | flush_tlb_kernel_range | flush_tlb_all |',
+);
 out.push('|---|---|---|---|---|---|---|---|---|---|');
 for (const name of FIXTURES) {
   const w = fixtureWorkload(name);
@@ -48,8 +50,13 @@ for (const name of FIXTURES) {
   for (const m of machines) {
     const here = cells.filter((c) => c.machine === m);
     if (here.length === 0) continue;
-    out.push(`## ${id} on ${m} (${here[0]!.mode}; ${seconds.toFixed(2)} s of log; means over ${here[0]!.seeds.count} seed(s))`, '');
-    out.push('| harts | strategy set | verdict | IPIs | IPIs per s of log | sfence all | sfence va | refill misses | spurious faults | map latency p50 / p99 (cycles) |');
+    out.push(
+      `## ${id} on ${m} (${here[0]!.mode}; ${seconds.toFixed(2)} s of log; means over ${here[0]!.seeds.count} seed(s))`,
+      '',
+    );
+    out.push(
+      '| harts | strategy set | verdict | IPIs | IPIs per s of log | sfence all | sfence va | refill misses | spurious faults | map latency p50 / p99 (cycles) |',
+    );
     out.push('|---|---|---|---|---|---|---|---|---|---|');
     for (const c of [...here].sort((a, b) => a.harts - b.harts)) {
       const x = c.metrics;
