@@ -155,7 +155,9 @@ export function buildReplay(w: ImportedWorkload, o: ReplayOptions): ReplayProgra
   for (const e of events) {
     if (e.kind === 'map' && e.pages !== null) {
       const stack = e.map === 'stack' && e.child !== undefined;
-      const name = stack ? `stack:task${e.child}` : e.area;
+      // The area id keeps task names unique even if the log reuses a pid.
+      const task = `task${e.child}.${e.area}`;
+      const name = stack ? `stack:${task}` : e.area;
       const info: AreaInfo = {
         name,
         map: e.map,
@@ -170,7 +172,7 @@ export function buildReplay(w: ImportedWorkload, o: ReplayOptions): ReplayProgra
       areas.set(e.area, info);
       const h = hartOf(e.cpu);
       if (stack) {
-        push(e.ns, h, [ops.spawn(`task${e.child}`), ops.signal(`map:${name}`)]);
+        push(e.ns, h, [ops.spawn(task), ops.signal(`map:${name}`)]);
         count('spawn');
       } else {
         const touch = e.map === 'ioremap' ? ops.read(area(name, 0)) : ops.write(area(name, 0));
