@@ -86,4 +86,27 @@ describe.skipIf(missing !== null)('pnpm capture --workload boot --harts 2', () =
     expect(w.counts.forks).toBeGreaterThan(20);
     expect(new Set(w.events.filter((e) => e.kind === 'map').map((e) => e.cpu))).toEqual(new Set([0, 1]));
   }, 420_000);
+
+  it('stops QEMU at the time limit and says in which guest phase', async () => {
+    const r = await promisify(execFile)(
+      'node',
+      [
+        '--import',
+        'tsx',
+        'tools/capture/capture.ts',
+        '--workload',
+        'boot',
+        '--out',
+        join(out, 'limit'),
+        '--time-limit',
+        '2',
+      ],
+      { cwd: REPO, maxBuffer: 1 << 24 },
+    ).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/capture: error: time limit of 2 s reached in guest phase 'boot'/);
+  }, 120_000);
 });
