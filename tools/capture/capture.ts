@@ -209,7 +209,9 @@ function runQemu(args: readonly string[], o: CaptureOptions, consolePath: string
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
+    let timedOut = false;
     const timer = setTimeout(() => {
+      timedOut = true;
       child.kill('SIGKILL');
       reject(
         new CaptureError(
@@ -224,7 +226,11 @@ function runQemu(args: readonly string[], o: CaptureOptions, consolePath: string
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       file.end();
-      if (signal) return; // the time limit already rejected
+      if (timedOut) return; // the time limit already rejected
+      if (signal)
+        return reject(
+          new CaptureError(`qemu-system-riscv64 was killed by ${signal} (console: ${consolePath})`),
+        );
       const wallSeconds = (performance.now() - t0) / 1000;
       if (code !== 0)
         reject(new CaptureError(`qemu-system-riscv64 exited with ${code} (console: ${consolePath})`));
