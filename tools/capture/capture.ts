@@ -96,6 +96,8 @@ export interface CaptureOptions {
   readonly params: WorkloadParams;
   readonly memoryMiB: number;
   readonly gzip: boolean;
+  /** Kernel messages on the console (console.log) instead of `quiet`. */
+  readonly verbose?: boolean;
   readonly cache: string;
   readonly log: (line: string) => void;
 }
@@ -158,10 +160,10 @@ function buildInitramfs(f: Fetched, o: CaptureOptions, work: string): string {
   return out;
 }
 
-export function kernelCommandLine(o: Pick<CaptureOptions, 'mode'>): string {
+export function kernelCommandLine(o: Pick<CaptureOptions, 'mode'> & { verbose?: boolean }): string {
   return [
     'console=ttyS0',
-    'quiet',
+    o.verbose ? '' : 'quiet',
     'panic=-1',
     'rdinit=/init',
     MODE_ARG[o.mode],
@@ -436,7 +438,7 @@ export async function capture(o: CaptureOptions): Promise<Provenance> {
 
 const USAGE = `usage: pnpm capture --workload boot|fork|modules|bpf [--harts N] [--mode sv39|sv48|sv57]
        [--out DIR] [--time-limit SECONDS] [--gzip] [--fork-loops N] [--fork-burst N]
-       [--modules a,b,c] [--bpf-tests N] [--memory MiB]`;
+       [--modules a,b,c] [--bpf-tests N] [--memory MiB] [--verbose]`;
 
 function positiveInt(name: string, v: string | undefined, dflt: number, max: number): number {
   if (v === undefined) return dflt;
@@ -463,6 +465,7 @@ export async function cli(argv: readonly string[]): Promise<number> {
         modules: { type: 'string' },
         'bpf-tests': { type: 'string' },
         memory: { type: 'string' },
+        verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -491,10 +494,11 @@ export async function cli(argv: readonly string[]): Promise<number> {
       harts,
       mode,
       out,
-      timeLimitSeconds: positiveInt('time-limit', values['time-limit'], 600, 3600),
+      timeLimitSeconds: positiveInt('time-limit', values['time-limit'], 300, 3600),
       params,
       memoryMiB: positiveInt('memory', values.memory, 1024, 8192),
       gzip: values.gzip === true,
+      verbose: values.verbose === true,
       cache: cacheDir(),
       log,
     });
