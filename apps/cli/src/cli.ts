@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { compareCommand } from './commands/compare.js';
 import { diffCommand } from './commands/diff.js';
+import { importTraceCommand } from './commands/import-trace.js';
 import { listCommand } from './commands/list.js';
 import { mergeCommand } from './commands/merge.js';
 import { newCommand } from './commands/new.js';
@@ -175,6 +176,17 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .action(async (results: string, opts, cmd: Command) => {
       need(opts, 'cell', '--cell <id>');
       done(await replayCommand(ctxOf(cmd), results, opts));
+    });
+
+  program
+    .command('import-trace')
+    .description("turn a real kernel's ftrace log (pnpm capture) into a workload file")
+    .argument('<log>', 'ftrace text log (trace.txt or trace.txt.gz)')
+    .option('--out <file>', "workload JSON file ('-' for stdout; required)")
+    .option('--strict', 'an event the importer does not know is an error (exit 2)')
+    .action(async (log: string, opts, cmd: Command) => {
+      need(opts, 'out', '--out <file>');
+      done(await importTraceCommand(ctxOf(cmd), log, opts));
     });
 
   program

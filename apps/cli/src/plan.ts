@@ -76,7 +76,7 @@ export function expandNames(
   input: Pick<PlanInput, 'strategies' | 'scenarios' | 'machines'>,
 ) {
   const strategies = input.strategies.flatMap((s) => (s === 'all' ? registry.defaultStrategyIds : [s]));
-  const scenarios = input.scenarios.flatMap((s) => (s === 'all' ? [...registry.scenarios.keys()] : [s]));
+  const scenarios = input.scenarios.flatMap((s) => (s === 'all' ? registry.defaultScenarioIds : [s]));
   const machines = input.machines.flatMap((s) => (s === 'all' ? [...registry.machines.keys()] : [s]));
   return {
     strategies: unique(strategies, 'strategy'),

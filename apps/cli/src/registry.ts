@@ -15,6 +15,7 @@ import {
   type Strategy,
   type StrategySet,
 } from '@tlblab/core';
+import { realScenarios } from '@tlblab/kernel-trace';
 import { scenarios as builtinScenarios } from '@tlblab/scenarios';
 import baseline, { onBaseline } from '@tlblab/strategy-baseline';
 import earlySfence from '@tlblab/strategy-early-sfence';
@@ -35,12 +36,17 @@ export interface Registry {
   readonly onBaseline: (strategy: Strategy) => StrategySet;
   /** Default `-s all` order: strategies then sets, in registration order. */
   readonly defaultStrategyIds: readonly string[];
+  /** `-c all`: every scenario but the opt-in ones (the real-kernel workloads), in registration order. */
+  readonly defaultScenarioIds: readonly string[];
 }
 
 export interface RegistryParts {
   readonly strategies?: readonly Strategy[];
   readonly sets?: readonly StrategySet[];
   readonly scenarios?: readonly AnyScenario[];
+  /** Scenarios known by name but left out of `-c all` (each replays a whole captured kernel log:
+   *  a sweep of all of them over every strategy and machine would take hours on two cores). */
+  readonly optInScenarios?: readonly AnyScenario[];
   readonly machines?: readonly MachineConfig[];
   readonly onBaseline?: (strategy: Strategy) => StrategySet;
 }
@@ -51,11 +57,19 @@ export function createRegistry(...parts: RegistryParts[]): Registry {
   const sets = new Map<string, StrategySet>();
   const scenarios = new Map<string, AnyScenario>();
   const machines = new Map<string, MachineConfig>();
+  const optIn = new Set<string>();
   let onBaseline: (s: Strategy) => StrategySet = (s) => defineStrategySet(s.name, [s], s.meta.title);
   for (const p of parts) {
     for (const s of p.strategies ?? []) strategies.set(s.name, s);
     for (const s of p.sets ?? []) sets.set(s.id, s);
-    for (const s of p.scenarios ?? []) scenarios.set(s.id, s);
+    for (const s of p.scenarios ?? []) {
+      scenarios.set(s.id, s);
+      optIn.delete(s.id);
+    }
+    for (const s of p.optInScenarios ?? []) {
+      scenarios.set(s.id, s);
+      optIn.add(s.id);
+    }
     for (const m of p.machines ?? []) machines.set(m.name, m);
     if (p.onBaseline) onBaseline = p.onBaseline;
   }
@@ -70,6 +84,7 @@ export function createRegistry(...parts: RegistryParts[]): Registry {
     machines,
     onBaseline,
     defaultStrategyIds: [...strategies.keys(), ...sets.keys()],
+    defaultScenarioIds: [...scenarios.keys()].filter((id) => !optIn.has(id)),
   };
 }
 
@@ -136,6 +151,7 @@ export function builtinParts(): RegistryParts {
     strategies,
     sets,
     scenarios: (builtinScenarios ?? []) as readonly AnyScenario[],
+    optInScenarios: realScenarios as readonly AnyScenario[],
     machines: Object.values(PROFILES),
     onBaseline,
   };
