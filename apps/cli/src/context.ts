@@ -13,6 +13,8 @@ export interface CommandContext {
   readonly globals: GlobalOptions;
   /** Load the built-in strategies and scenarios (programmatic callers and tests may turn it off). */
   readonly builtins: boolean;
+  /** The command line as given (for the `--resume` hint after Ctrl-C). */
+  readonly argv?: readonly string[];
 }
 
 export function registrySpec(ctx: CommandContext): RegistrySpec {

@@ -2,7 +2,15 @@
  * The piscina worker: rebuilds the registry from its spec (once per worker and spec), turns the
  * planned cell into a core cell and runs it. Everything crossing the thread boundary is plain data.
  */
-import { cellRecordSchema, runCell } from '@tlblab/core';
+import {
+  cellRecordSchema,
+  type MachineConfig,
+  ReplayMismatchError,
+  replay,
+  runCell,
+  simulate,
+  type TraceEvent,
+} from '@tlblab/core';
 import { type LoadedRegistry, loadRegistry, type RegistrySpec } from './config.js';
 import { oneLine } from './errors.js';
 import { coreCell, type PlanInput, type PlannedCell } from './plan.js';
@@ -33,7 +41,29 @@ export interface CellLine {
   readonly line: string;
 }
 
-export type WorkerResult = { readonly cell: CellLine } | { readonly error: string };
+/** The trace of one seed: a replay of recorded choices, or a fresh run of `seed`. */
+export interface TraceTask {
+  readonly kind: 'trace';
+  readonly spec: RegistrySpec;
+  readonly cell: PlannedCell;
+  readonly params: PlanInput['params'];
+  readonly seed: number;
+  /** Recorded choices to replay; null runs the seed afresh. */
+  readonly choices: string | null;
+  /** The machine recorded in a results file, instead of the registry's of that name. */
+  readonly machine?: MachineConfig;
+}
+
+export interface TraceResult {
+  readonly seed: number;
+  readonly outcome: string;
+  readonly trace: readonly TraceEvent[];
+}
+
+export type WorkerResult =
+  | { readonly cell: CellLine }
+  | { readonly trace: TraceResult }
+  | { readonly error: string; readonly mismatch?: boolean };
 
 const registries = new Map<string, Promise<LoadedRegistry>>();
 
@@ -48,10 +78,19 @@ function registryFor(spec: RegistrySpec): Promise<LoadedRegistry> {
 }
 
 /** Run one task in this thread (the pool's workers and and tests alike). */
-export async function runTask(task: CellTask | WarmTask): Promise<WorkerResult | null> {
+export async function runTask(task: CellTask | WarmTask | TraceTask): Promise<WorkerResult | null> {
   try {
     const { registry } = await registryFor(task.spec);
     if (task.kind === 'warm') return null;
+    if (task.kind === 'trace') {
+      const base = coreCell(registry, task.cell, task.params);
+      const cell = task.machine ? { ...base, machine: task.machine } : base;
+      const run =
+        task.choices === null
+          ? simulate(cell, task.seed, { trace: true })
+          : replay(cell, task.choices, { trace: true, seed: task.seed });
+      return { trace: { seed: run.seed, outcome: run.outcome, trace: run.trace } };
+    }
     const record = cellRecordSchema.parse(
       runCell(coreCell(registry, task.cell, task.params), task.seeds, { index: task.cell.index }),
     );
@@ -59,7 +98,7 @@ export async function runTask(task: CellTask | WarmTask): Promise<WorkerResult |
       cell: { index: record.index, id: record.id, verdict: record.verdict, line: JSON.stringify(record) },
     };
   } catch (e) {
-    return { error: oneLine(e) };
+    return { error: oneLine(e), ...(e instanceof ReplayMismatchError ? { mismatch: true } : {}) };
   }
 }
 
