@@ -90,7 +90,11 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     )
     .option('--fail-on <what>', "exit 1 when the verdict is 'incorrect'")
     .option('--cell-timeout <seconds>', 'wall-clock watchdog of the cell, a backstop (default 600)')
-    .option('--limit <name=n>', 'raise a limit: runs (seeds x cells), harts, jobs, memory (MB per worker)', collect)
+    .option(
+      '--limit <name=n>',
+      'raise a limit: runs (seeds x cells), harts, jobs, memory (MB per worker)',
+      collect,
+    )
     .action(async (opts, cmd: Command) => {
       need(opts, 'strategy', '-s, --strategy <names>');
       need(opts, 'scenario', '-c, --scenario <id>');
@@ -116,7 +120,11 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--resume', 'continue an interrupted results file without redoing finished cells')
     .option('--out <file>', 'results file (JSON Lines; required)')
     .option('--cell-timeout <seconds>', 'wall-clock watchdog per cell, a backstop (default 600)')
-    .option('--limit <name=n>', 'raise a limit: runs (seeds x cells), harts, jobs, memory (MB per worker)', collect)
+    .option(
+      '--limit <name=n>',
+      'raise a limit: runs (seeds x cells), harts, jobs, memory (MB per worker)',
+      collect,
+    )
     .option('--json', 'print a JSON summary instead of the text one')
     .option('--fail-on <what>', "exit 1 when any verdict is 'incorrect'")
     .action(async (opts, cmd: Command) => {

@@ -65,7 +65,9 @@ export async function warmPool(
   );
   for (const r of results) {
     if (r.status === 'rejected') {
-      throw new UsageError(`loading the config and plugins in a worker: ${workerFailure(r.reason, timeoutMs)}`);
+      throw new UsageError(
+        `loading the config and plugins in a worker: ${workerFailure(r.reason, timeoutMs)}`,
+      );
     }
     if (r.value && 'error' in r.value)
       throw new UsageError(`loading the config and plugins in a worker: ${r.value.error}`);

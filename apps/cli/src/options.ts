@@ -16,7 +16,7 @@ function range(min: number, max: number, n: number): string {
  */
 export function parseInteger(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const t = text.trim();
-  if (!/^[+-]?\d+$/.test(t)) throw new UsageError(`${flag} ${clean(text)}: not a whole number`);
+  if (!/^[+-]?\d+$/.test(t)) throw new UsageError(`${flag} ${clean(text)}: not an integer`);
   const n = Number(t);
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new UsageError(`${flag} ${clean(text)}: must be ${range(min, max, n)}`);
@@ -93,7 +93,8 @@ export function parseParam(text: string): [string, unknown] {
   if (eq <= 0) throw new UsageError(`--param ${clean(text)}: expected key=value`);
   const key = text.slice(0, eq).trim();
   for (const part of key.split('.')) {
-    if (FORBIDDEN_KEYS.has(part)) throw new UsageError(`--param ${clean(text)}: the key '${part}' is not allowed`);
+    if (FORBIDDEN_KEYS.has(part))
+      throw new UsageError(`--param ${clean(text)}: the key '${part}' is not allowed`);
   }
   const raw = text.slice(eq + 1);
   let value: unknown = raw;

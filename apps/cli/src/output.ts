@@ -35,7 +35,9 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2
  * every remaining control character; a newline or tab becomes a space so one field stays one line.
  */
 export function clean(s: string): string {
-  return stripVTControlCharacters(s).replace(/[\n\t]/g, ' ').replace(CONTROL, '');
+  return stripVTControlCharacters(s)
+    .replace(/[\n\t]/g, ' ')
+    .replace(CONTROL, '');
 }
 
 /** Like `clean` but keeps newlines (multi-line text such as a trace or a report). */

@@ -44,9 +44,13 @@ export function completeness(doc: ResultsDocument): Completeness {
   const duplicates: string[] = [];
   for (const c of doc.cells) {
     if (c.index >= plan.totalCells)
-      throw new UsageError(`cell ${c.index} '${clean(c.id)}' is outside the plan of ${plan.totalCells} cells`);
+      throw new UsageError(
+        `cell ${c.index} '${clean(c.id)}' is outside the plan of ${plan.totalCells} cells`,
+      );
     if (shard !== null && shardOf(c.index, shard.count) !== shard.index)
-      throw new UsageError(`cell ${c.index} '${clean(c.id)}' belongs to another shard than ${shard.index}/${shard.count}`);
+      throw new UsageError(
+        `cell ${c.index} '${clean(c.id)}' belongs to another shard than ${shard.index}/${shard.count}`,
+      );
     if (seen.has(c.index)) duplicates.push(c.id);
     seen.add(c.index);
   }

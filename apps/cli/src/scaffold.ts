@@ -3,10 +3,12 @@
  * (issue 6). Standalone: it depends on the published `@tlblab/core` (peer + dev), tsup, vitest and
  * TypeScript at the versions toolchain.md found to work on Node 20.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { UsageError } from './errors.js';
+import { dirname, join, resolve } from 'node:path';
+import { oneLine, UsageError } from './errors.js';
+import { clean } from './output.js';
+import { pathError } from './output-file.js';
 
 /** The @tlblab/core this CLI runs on: the scaffold's peer range starts there. */
 const CORE_VERSION = (createRequire(import.meta.url)('@tlblab/core/package.json') as { version: string })
@@ -327,10 +329,27 @@ export function scaffold(o: ScaffoldOptions): string {
       `new ${o.kind} ${o.name}: the name must be kebab-case (lower-case letters, digits, single dashes)`,
     );
   }
-  const dir = resolve(o.cwd, o.dir ?? `${o.kind}-${o.name}`);
-  if (existsSync(dir)) throw new UsageError(`new ${o.kind} ${o.name}: ${dir} already exists`);
+  const given = o.dir ?? `${o.kind}-${o.name}`;
+  if (given === '') throw pathError('--dir', given, 'empty path');
+  const dir = resolve(o.cwd, given);
+  if (existsSync(dir)) throw pathError('--dir', given, 'already exists');
   const packageName = o.packageName ?? `tlblab-${o.kind}-${o.name}`;
-  mkdirSync(join(dir, 'src'), { recursive: true });
+  // The parent must exist: a recursive mkdir under a pseudo-filesystem such as /proc can spin, and
+  // creating a chain of folders the user did not ask for hides a typo.
+  const parent = dirname(dir);
+  let parentStat: ReturnType<typeof statSync>;
+  try {
+    parentStat = statSync(parent);
+  } catch {
+    throw pathError('--dir', given, `the folder ${clean(parent)} does not exist`);
+  }
+  if (!parentStat.isDirectory()) throw pathError('--dir', given, `${clean(parent)} is not a folder`);
+  try {
+    mkdirSync(dir);
+    mkdirSync(join(dir, 'src'));
+  } catch (e) {
+    throw pathError('--dir', given, `cannot create it: ${oneLine(e)}`);
+  }
   const files: Record<string, string> = {
     'package.json': packageJson({ kind: o.kind, name: o.name, packageName }),
     'tsconfig.json': TSCONFIG,
@@ -341,6 +360,10 @@ export function scaffold(o: ScaffoldOptions): string {
     'src/index.ts': o.kind === 'strategy' ? strategySource(o.name) : scenarioSource(o.name),
     'src/index.test.ts': o.kind === 'strategy' ? strategyTest(o.name) : scenarioTest(o.name),
   };
-  for (const [rel, text] of Object.entries(files)) writeFileSync(join(dir, rel), text);
+  try {
+    for (const [rel, text] of Object.entries(files)) writeFileSync(join(dir, rel), text);
+  } catch (e) {
+    throw pathError('--dir', given, `cannot write its files: ${oneLine(e)}`);
+  }
   return dir;
 }

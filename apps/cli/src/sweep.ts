@@ -8,7 +8,15 @@
  * file + rename, so the final document appears atomically): `--jobs 1`, `--jobs N`, shards + merge
  * and resumed sweeps all produce the same bytes apart from `createdAt`.
  */
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import {
   type CellRecord,
@@ -26,11 +34,11 @@ import {
 } from '@tlblab/core';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
+import { createPool, warmPool, workerFailure } from './isolate.js';
 import { clean } from './output.js';
 import { removeStaleTemps, writeOutput } from './output-file.js';
-import { type Plan, type PlannedCell } from './plan.js';
+import type { Plan, PlannedCell } from './plan.js';
 import { type Registry, resolveStrategySet } from './registry.js';
-import { createPool, warmPool, workerFailure } from './isolate.js';
 import type { CellLine, CellTask } from './worker.js';
 
 /** How long loading the config and plugins in a worker may take (an import that never settles). */
@@ -125,13 +133,17 @@ export function sameMeta(a: MetaRecord, b: MetaRecord, ignoreShard = false): str
  * The overrides a set's members declare (`meta.slots`), composed as core composes filled slots: what
  * a failed cell's record can say without calling any member's `setup()` in this thread.
  */
-function declaredOverrides(registry: Registry, strategy: string): { slot: string; by: string; over: string }[] {
+function declaredOverrides(
+  registry: Registry,
+  strategy: string,
+): { slot: string; by: string; over: string }[] {
   const overrides: { slot: string; by: string; over: string }[] = [];
   const owner: Partial<Record<SlotName, string>> = {};
   for (const m of resolveStrategySet(registry, strategy).members) {
     for (const slot of m.meta.slots ?? []) {
       if (!SLOT_NAMES.includes(slot)) continue;
-      if (owner[slot] !== undefined && owner[slot] !== m.name) overrides.push({ slot, by: m.name, over: owner[slot]! });
+      if (owner[slot] !== undefined && owner[slot] !== m.name)
+        overrides.push({ slot, by: m.name, over: owner[slot]! });
       owner[slot] = m.name;
     }
   }
@@ -148,10 +160,11 @@ function failedCellRecord(registry: Registry, plan: Plan, planned: PlannedCell, 
   const scenarioDef = registry.scenarios.get(planned.scenario)!;
   let params: Record<string, unknown>;
   try {
-    params = parseOptions(planned.scenario, scenarioDef.params, plan.input.params?.[planned.scenario] ?? {}) as Record<
-      string,
-      unknown
-    >;
+    params = parseOptions(
+      planned.scenario,
+      scenarioDef.params,
+      plan.input.params?.[planned.scenario] ?? {},
+    ) as Record<string, unknown>;
   } catch {
     params = { ...(plan.input.params?.[planned.scenario] ?? {}) };
   }
@@ -214,7 +227,9 @@ function readForResume(out: string, plan: Plan): Existing | null {
   for (const c of doc.cells) {
     const planned = byIndex.get(c.index);
     if (!planned || planned.id !== c.id) {
-      throw new UsageError(`--resume: ${out} holds cell ${c.index} '${clean(c.id)}', which is not in this plan`);
+      throw new UsageError(
+        `--resume: ${out} holds cell ${c.index} '${clean(c.id)}', which is not in this plan`,
+      );
     }
     // One append per finished cell: a second copy means two runs wrote this file at once, or it was
     // edited; neither copy can be trusted to be the one the other cells were run beside.

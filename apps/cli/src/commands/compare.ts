@@ -18,8 +18,8 @@ import {
   parseParam,
   parseTimeout,
 } from '../options.js';
-import { outputTarget } from '../output-file.js';
 import { clean, colorEnabled, paint, println } from '../output.js';
+import { outputTarget } from '../output-file.js';
 import { buildPlan, type PlanInput, parseShard } from '../plan.js';
 import { defaultJobs, runSweep, type SweepProgress } from '../sweep.js';
 
@@ -54,7 +54,8 @@ function sweepParams(list: readonly string[]): PlanInput['params'] {
     if (dot <= 0 || dot === key.length - 1)
       throw new UsageError(`--param ${text}: expected scenario.key=value`);
     const sc = key.slice(0, dot);
-    if (FORBIDDEN_KEYS.has(sc)) throw new UsageError(`--param ${clean(text)}: the key '${sc}' is not allowed`);
+    if (FORBIDDEN_KEYS.has(sc))
+      throw new UsageError(`--param ${clean(text)}: the key '${sc}' is not allowed`);
     params[sc] = { ...(Object.hasOwn(params, sc) ? params[sc] : {}), [key.slice(dot + 1)]: value };
   }
   return params;
@@ -82,7 +83,9 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
   const jobsFlag = opts.jobs !== undefined ? parseInteger('--jobs', opts.jobs, 1, 1024) : null;
   if (jobsFlag !== null) checkJobs(limits, jobsFlag);
   const cellTimeoutMs =
-    opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : DEFAULT_CELL_TIMEOUT_MS;
+    opts.cellTimeout !== undefined
+      ? parseTimeout('--cell-timeout', opts.cellTimeout)
+      : DEFAULT_CELL_TIMEOUT_MS;
   const { registry, sweep, spec } = await loadContextRegistry(ctx);
   const input: PlanInput = {
     strategies:

@@ -31,7 +31,9 @@ function treeOf(program: Command): Tree {
 }
 
 function bash(t: Tree): string {
-  const cases = t.commands.map((c) => `    ${c.name}) opts="${c.flags.join(' ')} ${t.globals.join(' ')}" ;;`).join('\n');
+  const cases = t.commands
+    .map((c) => `    ${c.name}) opts="${c.flags.join(' ')} ${t.globals.join(' ')}" ;;`)
+    .join('\n');
   return `# bash completion for tlblab (tlblab completion bash)
 _tlblab() {
   local cur cmd opts
@@ -93,7 +95,8 @@ function fish(t: Tree): string {
       lines.push(`complete -c tlblab -n '__fish_seen_subcommand_from ${c.name}' -l ${f.slice(2)}`);
     }
   }
-  for (const f of t.globals.filter((x) => x.startsWith('--'))) lines.push(`complete -c tlblab -l ${f.slice(2)}`);
+  for (const f of t.globals.filter((x) => x.startsWith('--')))
+    lines.push(`complete -c tlblab -l ${f.slice(2)}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -24,7 +24,8 @@ export async function describeCommand(
   name: string,
   opts: { json?: boolean },
 ): Promise<number> {
-  if (!(DESCRIBE_KINDS as readonly string[]).includes(kind)) throw unknownName('describe kind', kind, DESCRIBE_KINDS);
+  if (!(DESCRIBE_KINDS as readonly string[]).includes(kind))
+    throw unknownName('describe kind', kind, DESCRIBE_KINDS);
   const { registry } = await loadContextRegistry(ctx);
   const out = ctx.io.stdout;
   if (kind === 'scenario') {
@@ -50,7 +51,10 @@ export async function describeCommand(
     println(out);
     if (params.length === 0) println(out, 'no parameters');
     else {
-      println(out, `parameters (--param ${sc.id === name ? '' : `${clean(sc.id)}.`}key=value on run, --param ${clean(sc.id)}.key=value on compare):`);
+      println(
+        out,
+        `parameters (--param ${sc.id === name ? '' : `${clean(sc.id)}.`}key=value on run, --param ${clean(sc.id)}.key=value on compare):`,
+      );
       for (const l of paramLines(params)) println(out, `  ${l}`);
     }
     return 0;
@@ -100,6 +104,7 @@ export async function describeCommand(
   println(out, clean(`machine ${m.name}: ${m.description}`));
   const lines: string[] = [];
   leaves(m, '', lines);
-  for (const l of lines) if (!l.startsWith('name =') && !l.startsWith('description =')) println(out, `  ${clean(l)}`);
+  for (const l of lines)
+    if (!l.startsWith('name =') && !l.startsWith('description =')) println(out, `  ${clean(l)}`);
   return 0;
 }

@@ -2,8 +2,8 @@ import { resolve } from 'node:path';
 import { serializeResultsDocument } from '@tlblab/core';
 import type { CommandContext } from '../context.js';
 import { println } from '../output.js';
-import { mergeDocuments, readResults } from '../results-file.js';
 import { outputTarget, writeOutput } from '../output-file.js';
+import { mergeDocuments, readResults } from '../results-file.js';
 
 /** `tlblab merge <shards...> --out <file|->`. */
 export async function mergeCommand(

@@ -11,8 +11,8 @@ import { oneLine, UsageError, unknownName } from '../errors.js';
 import { runIsolated } from '../isolate.js';
 import { parseLimits } from '../limits.js';
 import { DEFAULT_CELL_TIMEOUT_MS, parseTimeout } from '../options.js';
-import { outputTarget, writeOutput } from '../output-file.js';
 import { clean, formatTrace, println } from '../output.js';
+import { outputTarget, writeOutput } from '../output-file.js';
 import type { PlannedCell } from '../plan.js';
 import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
 import { readResultsChecked } from '../results-file.js';
@@ -24,7 +24,9 @@ export async function replayCommand(
 ): Promise<number> {
   const limits = parseLimits(opts.limit);
   const timeoutMs =
-    opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : DEFAULT_CELL_TIMEOUT_MS;
+    opts.cellTimeout !== undefined
+      ? parseTimeout('--cell-timeout', opts.cellTimeout)
+      : DEFAULT_CELL_TIMEOUT_MS;
   const traceTarget = opts.trace !== undefined ? outputTarget('--trace', opts.trace, ctx.io.cwd) : null;
   const where = clean(results);
   const { doc, partialNote } = readResultsChecked(resolve(ctx.io.cwd, results), {
@@ -42,7 +44,9 @@ export async function replayCommand(
   const ff = record.firstFailure;
   if (!ff) throw new UsageError(`cell '${id}' has no failing seed to replay (verdict ${record.verdict})`);
   if (ff.choices === '') {
-    throw new UsageError(`cell '${id}' has no recorded run to replay: ${clean(ff.failure?.message ?? ff.outcome)}`);
+    throw new UsageError(
+      `cell '${id}' has no recorded run to replay: ${clean(ff.failure?.message ?? ff.outcome)}`,
+    );
   }
   const { registry, spec } = await loadContextRegistry(ctx);
   const strategy = resolveStrategySet(registry, record.strategy);

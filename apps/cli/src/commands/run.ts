@@ -22,8 +22,8 @@ import {
   parseParam,
   parseTimeout,
 } from '../options.js';
-import { outputTarget, writeOutput } from '../output-file.js';
 import { clean, colorEnabled, formatTrace, paint, println } from '../output.js';
+import { outputTarget, writeOutput } from '../output-file.js';
 import { buildPlan, type Plan, type PlanInput } from '../plan.js';
 import type { Registry } from '../registry.js';
 import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
@@ -69,7 +69,9 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
   // Output paths are checked before anything loads or runs.
   const traceTarget = opts.trace !== undefined ? outputTarget('--trace', opts.trace, ctx.io.cwd) : null;
   const timeoutMs =
-    opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : DEFAULT_CELL_TIMEOUT_MS;
+    opts.cellTimeout !== undefined
+      ? parseTimeout('--cell-timeout', opts.cellTimeout)
+      : DEFAULT_CELL_TIMEOUT_MS;
   if (opts.seed !== undefined && opts.seeds !== undefined)
     throw new UsageError('--seed and --seeds exclude each other');
   const { registry, sweep, spec } = await loadContextRegistry(ctx);
@@ -91,12 +93,16 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
       : {
           base: 0,
           count:
-            opts.seeds !== undefined ? parseInteger('--seeds', opts.seeds, 1, MAX_SEED + 1) : (sweep.seeds ?? 20),
+            opts.seeds !== undefined
+              ? parseInteger('--seeds', opts.seeds, 1, MAX_SEED + 1)
+              : (sweep.seeds ?? 20),
         };
   checkRuns(limits, seeds.count, 1);
   const params = Object.fromEntries((opts.param ?? []).map(parseParam));
   if (harts < scenario.minHarts)
-    throw new UsageError(`--harts ${harts}: scenario '${scenario.id}' needs at least ${scenario.minHarts} harts`);
+    throw new UsageError(
+      `--harts ${harts}: scenario '${scenario.id}' needs at least ${scenario.minHarts} harts`,
+    );
   if (!scenario.modes.includes(mode))
     throw new UsageError(
       `--mode ${mode}: scenario '${scenario.id}' does not apply to ${mode} (it applies to ${scenario.modes.join(', ')})`,
