@@ -100,7 +100,11 @@ export function readResultsChecked(
     );
   }
   const seen = new Set<number>();
-  const cells = doc.cells.filter((x) => !seen.has(x.index) && (seen.add(x.index), true));
+  const cells = doc.cells.filter((x) => {
+    if (seen.has(x.index)) return false;
+    seen.add(x.index);
+    return true;
+  });
   return {
     doc: { meta: doc.meta, cells },
     completeness: c,

@@ -80,7 +80,8 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
     .split(',')
     .map((s) => s.trim())
     .join('+');
-  const strategy = resolveStrategySet(registry, strategyId);
+  // Resolved here for its error message (unknown names, close matches) before anything runs.
+  resolveStrategySet(registry, strategyId);
   const scenario = scenarioById(registry, opts.scenario);
   const machine = machineByName(registry, opts.machine ?? 'caches-invalid');
   const mode: Mode = opts.mode !== undefined ? parseMode(opts.mode) : (sweep.mode ?? 'sv39');
