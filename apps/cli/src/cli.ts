@@ -55,6 +55,11 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .version(TOOL_VERSION, '-V, --version', 'print the version')
     .option('--config <file>', 'config file (default: tlblab.config.{ts,mts,mjs,js,json} from here upward)')
     .option('--plugin <package-or-path>', 'load a strategy or scenario package (repeatable)', collect)
+    .option(
+      '--limit <name=n>',
+      'raise a limit (repeatable): runs (seeds x cells), harts, jobs, memory (MB per worker), import (seconds)',
+      collect,
+    )
     .option('--debug', 'print stack traces of errors')
     .exitOverride()
     .showSuggestionAfterError(true)
@@ -161,7 +166,6 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--trace <file>', 'write the trace there (.jsonl = JSON Lines, else text) instead of stdout')
     .option('--partial', 'accept a document that lacks cells of its plan or repeats one')
     .option('--cell-timeout <seconds>', 'wall-clock watchdog of the replay (default 600)')
-    .option('--limit <name=n>', 'raise a limit: memory (MB per worker)', collect)
     .action(async (results: string, opts, cmd: Command) => {
       need(opts, 'cell', '--cell <id>');
       done(await replayCommand(ctxOf(cmd), results, opts));

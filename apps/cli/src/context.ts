@@ -1,4 +1,6 @@
 import { findConfig, type LoadedRegistry, loadRegistry, type RegistrySpec } from './config.js';
+import { createPool, warmPool } from './isolate.js';
+import { defaultLimits, type Limits } from './limits.js';
 import type { Io } from './output.js';
 
 /** Options every command that needs the registry accepts. */
@@ -6,6 +8,7 @@ export interface GlobalOptions {
   readonly config?: string;
   readonly plugin?: readonly string[];
   readonly debug?: boolean;
+  readonly limit?: readonly string[];
 }
 
 export interface CommandContext {
@@ -26,9 +29,24 @@ export function registrySpec(ctx: CommandContext): RegistrySpec {
   };
 }
 
+/**
+ * The registry of this command. A config file or `--plugin` is third-party code: it is first
+ * loaded in a worker under a time limit and a heap cap (issue 15), so an import that rejects, never
+ * settles, loops, exits or exhausts memory is reported as one line instead of hanging or killing
+ * this process. Only then is it loaded here (the plan needs the registry's names and schemas).
+ */
 export async function loadContextRegistry(
   ctx: CommandContext,
+  limits: Pick<Limits, 'import' | 'memory'> = defaultLimits(),
 ): Promise<LoadedRegistry & { spec: RegistrySpec }> {
   const spec = registrySpec(ctx);
+  if (spec.config !== null || spec.plugins.length > 0) {
+    const pool = createPool(1, limits.memory);
+    try {
+      await warmPool(pool, spec, 1, limits.import * 1000);
+    } finally {
+      await pool.destroy();
+    }
+  }
   return { ...(await loadRegistry(spec)), spec };
 }

@@ -16,6 +16,8 @@ export interface Limits {
   readonly jobs: number;
   /** Heap of one worker, MB: a scenario whose parameters build more than this fails its cell. */
   readonly memory: number;
+  /** Seconds loading the config and plugins may take (an import that never settles). */
+  readonly import: number;
 }
 
 /**
@@ -25,13 +27,19 @@ export interface Limits {
  * 2 GB per worker leaves the main process and the other workers room on an 8 GB machine.
  */
 export function defaultLimits(): Limits {
-  return { runs: 10_000_000, harts: 256, jobs: Math.max(4, 4 * availableParallelism()), memory: 2048 };
+  return {
+    runs: 10_000_000,
+    harts: 256,
+    jobs: Math.max(4, 4 * availableParallelism()),
+    memory: 2048,
+    import: 60,
+  };
 }
 
 /** The hard ceilings no flag can raise (what the model and Node can represent). */
-export const CEILINGS: Limits = { runs: 2 ** 40, harts: 1024, jobs: 1024, memory: 65_536 };
+export const CEILINGS: Limits = { runs: 2 ** 40, harts: 1024, jobs: 1024, memory: 65_536, import: 2_147_483 };
 
-export const LIMIT_NAMES = ['runs', 'harts', 'jobs', 'memory'] as const;
+export const LIMIT_NAMES = ['runs', 'harts', 'jobs', 'memory', 'import'] as const;
 
 /** `--limit runs=1e8` (repeatable). */
 export function parseLimits(list: readonly string[] | undefined): Limits {

@@ -21,7 +21,11 @@ const PNPM = ['-y', 'pnpm@12.4.2'];
 const work = mkdtempSync(join(tmpdir(), 'tlblab-registry-'));
 let registry = '';
 let verdaccio: ChildProcess | null = null;
-const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', NO_COLOR: '1' };
+// npm/npx hand their own settings to children as npm_config_* (the user config among them): drop
+// them, so every pnpm below reads only the config this test writes.
+const env: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries({ ...process.env, CI: 'true', NO_COLOR: '1' }).filter(([k]) => !/^npm_config_/i.test(k)),
+);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -147,7 +151,7 @@ beforeAll(async () => {
   const { token } = (await user.json()) as { token: string };
   const npmrc = join(work, 'publish.npmrc');
   writeFileSync(npmrc, `registry=${registry}/\n//127.0.0.1:${port}/:_authToken=${token}\n`);
-  env.NPM_CONFIG_USERCONFIG = npmrc;
+  env.npm_config_userconfig = npmrc;
   // Build every package (dist/ is what is published), then publish them all; pnpm rewrites the
   // workspace: ranges to the real versions, as it will on the public registry.
   pnpm(['-r', '--filter', './packages/*', '--filter', './apps/*', 'run', 'build'], REPO, 600_000);

@@ -21,8 +21,13 @@ const sh = (cmd: string, args: string[], cwd: string) =>
   execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: 'pipe' });
 
 beforeAll(() => {
-  if (!existsSync(join(REPO, 'packages/core/dist/index.js'))) sh('tsup', [], join(REPO, 'packages/core'));
-}, 120_000);
+  // The scaffold imports the packages' dist (as it would from npm): core, and the kit with the
+  // baseline it runs strategies on.
+  for (const pkg of ['core', 'strategy-baseline', 'strategy-tester']) {
+    if (!existsSync(join(REPO, `packages/${pkg}/dist/index.d.ts`)))
+      sh('tsup', [], join(REPO, `packages/${pkg}`));
+  }
+}, 180_000);
 afterAll(() => scratch.cleanup());
 
 describe.each(['strategy', 'scenario'])('tlblab new %s', (kind) => {

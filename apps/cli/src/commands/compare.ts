@@ -39,7 +39,6 @@ export interface CompareOptions {
   cellTimeout?: string;
   json?: boolean;
   failOn?: string;
-  limit?: string[];
 }
 
 /** Defaults of a sweep when neither flags nor the config's `sweep` say otherwise. */
@@ -75,7 +74,7 @@ export function resumeCommand(argv: readonly string[] | undefined): string {
 
 export async function compareCommand(ctx: CommandContext, opts: CompareOptions): Promise<number> {
   const failOn = parseFailOn(opts.failOn);
-  const limits = parseLimits(opts.limit);
+  const limits = parseLimits(ctx.globals.limit);
   // The output path first: a typo there must not cost a sweep.
   const target = outputTarget('--out', opts.out, ctx.io.cwd);
   if (opts.seed !== undefined && opts.seeds !== undefined)
@@ -86,7 +85,7 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
     opts.cellTimeout !== undefined
       ? parseTimeout('--cell-timeout', opts.cellTimeout)
       : DEFAULT_CELL_TIMEOUT_MS;
-  const { registry, sweep, spec } = await loadContextRegistry(ctx);
+  const { registry, sweep, spec } = await loadContextRegistry(ctx, limits);
   const input: PlanInput = {
     strategies:
       opts.strategies !== undefined

@@ -6,6 +6,7 @@ import type { CommandContext } from '../context.js';
 import { loadContextRegistry } from '../context.js';
 import { paramInfo, paramLines } from '../describe.js';
 import { unknownName } from '../errors.js';
+import { parseLimits } from '../limits.js';
 import { clean, println } from '../output.js';
 import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
 
@@ -26,7 +27,7 @@ export async function describeCommand(
 ): Promise<number> {
   if (!(DESCRIBE_KINDS as readonly string[]).includes(kind))
     throw unknownName('describe kind', kind, DESCRIBE_KINDS);
-  const { registry } = await loadContextRegistry(ctx);
+  const { registry } = await loadContextRegistry(ctx, parseLimits(ctx.globals.limit));
   const out = ctx.io.stdout;
   if (kind === 'scenario') {
     const sc = scenarioById(registry, name);

@@ -1,6 +1,7 @@
 import type { CommandContext } from '../context.js';
 import { loadContextRegistry } from '../context.js';
 import { unknownName } from '../errors.js';
+import { parseLimits } from '../limits.js';
 import { clean, println } from '../output.js';
 import { strategyMeta } from '../plan.js';
 import { resolveStrategySet } from '../registry.js';
@@ -22,7 +23,7 @@ export async function listCommand(
   opts: { json?: boolean },
 ): Promise<number> {
   if (!(LIST_KINDS as readonly string[]).includes(what)) throw unknownName('list', what, LIST_KINDS);
-  const { registry } = await loadContextRegistry(ctx);
+  const { registry } = await loadContextRegistry(ctx, parseLimits(ctx.globals.limit));
   const out = ctx.io.stdout;
   if (what === 'strategies') {
     const strategies = [...registry.strategies.values()].map((s) => ({

@@ -20,9 +20,9 @@ import { readResultsChecked } from '../results-file.js';
 export async function replayCommand(
   ctx: CommandContext,
   results: string,
-  opts: { cell: string; trace?: string; partial?: boolean; cellTimeout?: string; limit?: string[] },
+  opts: { cell: string; trace?: string; partial?: boolean; cellTimeout?: string },
 ): Promise<number> {
-  const limits = parseLimits(opts.limit);
+  const limits = parseLimits(ctx.globals.limit);
   const timeoutMs =
     opts.cellTimeout !== undefined
       ? parseTimeout('--cell-timeout', opts.cellTimeout)
@@ -48,7 +48,7 @@ export async function replayCommand(
       `cell '${id}' has no recorded run to replay: ${clean(ff.failure?.message ?? ff.outcome)}`,
     );
   }
-  const { registry, spec } = await loadContextRegistry(ctx);
+  const { registry, spec } = await loadContextRegistry(ctx, limits);
   const strategy = resolveStrategySet(registry, record.strategy);
   const recordedMembers = doc.meta.strategies[record.strategy]?.members.map((m) => m.name);
   const members = strategy.members.map((m) => m.name);

@@ -42,7 +42,6 @@ export interface RunOptions {
   trace?: string;
   failOn?: string;
   cellTimeout?: string;
-  limit?: string[];
 }
 
 /** The metrics `run` prints (the costs the thread argued about; catalog.md, last section). */
@@ -65,7 +64,7 @@ export function describeCell(r: CellRecord): string {
 
 export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise<number> {
   const failOn = parseFailOn(opts.failOn);
-  const limits = parseLimits(opts.limit);
+  const limits = parseLimits(ctx.globals.limit);
   // Output paths are checked before anything loads or runs.
   const traceTarget = opts.trace !== undefined ? outputTarget('--trace', opts.trace, ctx.io.cwd) : null;
   const timeoutMs =
@@ -74,7 +73,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
       : DEFAULT_CELL_TIMEOUT_MS;
   if (opts.seed !== undefined && opts.seeds !== undefined)
     throw new UsageError('--seed and --seeds exclude each other');
-  const { registry, sweep, spec } = await loadContextRegistry(ctx);
+  const { registry, sweep, spec } = await loadContextRegistry(ctx, limits);
   // `-s a,b` lists members in order; a single name is a set or a strategy on the baseline.
   const strategyId = opts.strategy
     .split(',')
