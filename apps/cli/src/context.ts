@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { findConfig, type LoadedRegistry, loadRegistry, type RegistrySpec } from './config.js';
 import { createPool, warmPool } from './isolate.js';
 import { defaultLimits, type Limits } from './limits.js';
@@ -29,6 +31,20 @@ export function registrySpec(ctx: CommandContext): RegistrySpec {
   };
 }
 
+/** Specs (with their files' mtimes) already loaded safely in a worker by this process. */
+const probed = new Set<string>();
+
+function probeKey(spec: RegistrySpec): string {
+  const files = [spec.config, ...spec.plugins.map((p) => resolve(spec.cwd, p))].map((f) => {
+    try {
+      return f === null ? null : [f, statSync(f).mtimeMs];
+    } catch {
+      return [f, null];
+    }
+  });
+  return JSON.stringify({ spec, files });
+}
+
 /**
  * The registry of this command. A config file or `--plugin` is third-party code: it is first
  * loaded in a worker under a time limit and a heap cap (issue 15), so an import that rejects, never
@@ -41,11 +57,15 @@ export async function loadContextRegistry(
 ): Promise<LoadedRegistry & { spec: RegistrySpec }> {
   const spec = registrySpec(ctx);
   if (spec.config !== null || spec.plugins.length > 0) {
-    const pool = createPool(1, limits.memory);
-    try {
-      await warmPool(pool, spec, 1, limits.import * 1000);
-    } finally {
-      await pool.destroy();
+    const key = probeKey(spec);
+    if (!probed.has(key)) {
+      const pool = createPool(1, limits.memory);
+      try {
+        await warmPool(pool, spec, 1, limits.import * 1000);
+      } finally {
+        await pool.destroy();
+      }
+      probed.add(key);
     }
   }
   return { ...(await loadRegistry(spec)), spec };

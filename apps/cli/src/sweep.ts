@@ -36,7 +36,7 @@ import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
 import { createPool, warmPool, workerFailure } from './isolate.js';
 import { clean } from './output.js';
-import { removeStaleTemps, writeOutput } from './output-file.js';
+import { pathError, removeStaleTemps, writeOutput } from './output-file.js';
 import type { Plan, PlannedCell } from './plan.js';
 import { type Registry, resolveStrategySet } from './registry.js';
 import type { CellLine, CellTask } from './worker.js';
@@ -248,6 +248,11 @@ function toLine(record: unknown): CellLine {
   return { index: rec.index, id: rec.id, verdict: rec.verdict, line: JSON.stringify(rec) };
 }
 
+/** A failed write to the journal, as the one-line error naming `--out` (a full disk, /dev/full). */
+function writeError(out: string, e: unknown): UsageError {
+  return pathError('--out', out, `cannot write: ${oneLine(e)}`);
+}
+
 /** Write a finished document to a resolved file: temp + fsync + rename, or in place for a device. */
 function writeFinal(file: string, direct: boolean, text: string): void {
   writeOutput({ flag: '--out', given: file, file, direct, exists: true }, text);
@@ -277,15 +282,19 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const done = new Map<number, CellLine>(existing?.cells ?? []);
 
   let fd: number;
-  if (existing) {
-    fd = openSync(out, 'r+');
-    ftruncateSync(fd, existing.keepBytes);
-    closeSync(fd);
-    fd = openSync(out, 'a');
-  } else {
-    fd = openSync(out, 'w');
-    writeSync(fd, `${JSON.stringify(meta)}\n`);
-    syncData(fd);
+  try {
+    if (existing) {
+      fd = openSync(out, 'r+');
+      ftruncateSync(fd, existing.keepBytes);
+      closeSync(fd);
+      fd = openSync(out, 'a');
+    } else {
+      fd = openSync(out, 'w');
+      writeSync(fd, `${JSON.stringify(meta)}\n`);
+      syncData(fd);
+    }
+  } catch (e) {
+    throw writeError(out, e);
   }
 
   // Largest cells first (hart count is the best cheap proxy for a cell's cost), so the sweep does
@@ -303,11 +312,19 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   // only guards against the machine going down, so it runs at most once per FSYNC_INTERVAL_MS rather
   // than per cell (per-cell syncs made fast sweeps wait on the disk, not on the model).
   let lastSync = performance.now();
+  // Set when the journal cannot be written: the lanes stop handing out cells.
+  let broken = false;
   const append = (cell: CellLine) => {
+    if (broken) return;
     done.set(cell.index, cell);
     if (cell.verdict === 'incorrect') incorrect++;
     // One write per record: a crash can cut only this line, never interleave two.
-    writeSync(fd, `${cell.line}\n`);
+    try {
+      writeSync(fd, `${cell.line}\n`);
+    } catch (e) {
+      broken = true;
+      throw writeError(out, e);
+    }
     const now = performance.now();
     if (now - lastSync >= FSYNC_INTERVAL_MS) {
       syncData(fd);
@@ -323,7 +340,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       await warmPool(pool, opts.spec, jobs, opts.importTimeoutMs ?? IMPORT_TIMEOUT_MS);
       let next = 0;
       const lane = async (): Promise<void> => {
-        while (next < remaining.length) {
+        while (!broken && next < remaining.length) {
           const planned = remaining[next++]!;
           const task: CellTask = {
             kind: 'cell',

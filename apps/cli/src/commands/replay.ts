@@ -32,7 +32,6 @@ export async function replayCommand(
   const { doc, partialNote } = readResultsChecked(resolve(ctx.io.cwd, results), {
     partial: opts.partial === true,
   });
-  if (partialNote !== null) println(ctx.io.stderr, `note: ${partialNote}`);
   const record = doc.cells.find((c) => c.id === opts.cell);
   if (!record)
     throw unknownName(
@@ -107,6 +106,8 @@ export async function replayCommand(
   const summary = clean(
     `replayed '${record.id}' seed ${ff.seed}: ${run.outcome} as recorded${failure ? ` (hart ${failure.hart}, step ${failure.step}: ${failure.message})` : ''}; ${run.trace.length} trace events`,
   );
+  // Said once the replay stands (a refusal stays one line).
+  if (partialNote !== null) println(ctx.io.stderr, `note: ${partialNote}`);
   if (traceTarget !== null) {
     writeOutput(traceTarget, formatTrace(run.trace, traceTarget.file));
     println(ctx.io.stdout, `${summary} written to ${clean(opts.trace!)}`);
