@@ -27,6 +27,18 @@ const env: NodeJS.ProcessEnv = Object.fromEntries(
   Object.entries({ ...process.env, CI: 'true', NO_COLOR: '1' }).filter(([k]) => !/^npm_config_/i.test(k)),
 );
 
+/**
+ * fetch with one retry: undici reuses a kept-alive socket that Verdaccio may have closed meanwhile
+ * (its keep-alive timeout is 5 s), which fails the first request with EPIPE/ECONNRESET.
+ */
+async function get(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch {
+    return fetch(url, init);
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -143,7 +155,7 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 250));
   }
   console.log(`registry test: verdaccio 6.8.0 at ${registry}, storage ${storage}`);
-  const user = await fetch(`${registry}/-/user/org.couchdb.user:tlblab`, {
+  const user = await get(`${registry}/-/user/org.couchdb.user:tlblab`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'tlblab', password: 'local-test-only' }),
@@ -171,7 +183,7 @@ afterAll(() => {
 describe('installed from a registry', () => {
   it('publishes every public package', async () => {
     for (const name of publicPackages()) {
-      const r = await fetch(`${registry}/${name.replace('/', '%2f')}`);
+      const r = await get(`${registry}/${name.replace('/', '%2f')}`);
       expect(r.status, name).toBe(200);
       const meta = (await r.json()) as {
         versions: Record<string, { dependencies?: Record<string, string> }>;
