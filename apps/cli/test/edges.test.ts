@@ -164,10 +164,23 @@ describe('incomplete and duplicated documents', () => {
   it('report refuses an incomplete document', async () => {
     refused(await cli(['report', at('short.jsonl')]), /holds 1 of 2 cells: .*--partial/);
   });
-  it('replay --partial says so', async () => {
-    const r = await cli(['replay', at('short.jsonl'), '--partial', '--plugin', PLUGINS, '--cell', 'nope']);
-    expect(r.stderr).toMatch(/^note: partial results: .*holds 1 of 2 cells \(--partial\)/);
-  });
+  it('replay --partial replays and says so', async () => {
+    const args = ['compare', '--plugin', PLUGINS, '-s', 'throws', '-c', 'tiny-map', '-m', 'caches-invalid'];
+    const full = at('throws.jsonl');
+    expect((await cli([...args, '--harts', '1,2', '--seeds', '2', '--jobs', '1', '--out', full])).code).toBe(
+      0,
+    );
+    const [meta, , h2] = readFileSync(full, 'utf8').trimEnd().split('\n');
+    writeFileSync(at('throws-short.jsonl'), `${meta}\n${h2}\n`);
+    const id = 'throws|tiny-map|caches-invalid|sv39|h2';
+    refused(
+      await cli(['replay', at('throws-short.jsonl'), '--plugin', PLUGINS, '--cell', id]),
+      /holds 1 of 2 cells/,
+    );
+    const r = await cli(['replay', at('throws-short.jsonl'), '--partial', '--plugin', PLUGINS, '--cell', id]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^note: partial results: .*holds 1 of 2 cells \(--partial\)\nreplayed /);
+  }, 120_000);
   it('--resume refuses a journal holding a cell twice', async () => {
     const out = at('dup-resume.jsonl');
     writeFileSync(out, readFileSync(at('dup.jsonl')));

@@ -165,7 +165,7 @@ describe('a sweep', () => {
     expect(bad.stderr).toMatch(
       /did not reproduce the recorded outcome \(recorded livelock, got strategy-error\)/,
     );
-  });
+  }, 120_000);
 });
 
 describe('the watchdog', () => {
