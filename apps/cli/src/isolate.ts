@@ -65,12 +65,14 @@ export async function warmPool(
   );
   for (const r of results) {
     if (r.status === 'rejected') {
-      throw new UsageError(
-        `loading the config and plugins in a worker: ${workerFailure(r.reason, timeoutMs)}`,
-      );
+      const why =
+        (r.reason as { name?: string }).name === 'AbortError'
+          ? `did not finish within ${timeoutMs / 1000} s (an import that never settles or loops? raise the limit with --limit import=SECONDS)`
+          : workerFailure(r.reason, timeoutMs);
+      throw new UsageError(`loading the config and plugins: ${why}`);
     }
-    if (r.value && 'error' in r.value)
-      throw new UsageError(`loading the config and plugins in a worker: ${r.value.error}`);
+    // The registry's own message (it names the file or plugin and the field), as the main thread would say it.
+    if (r.value && 'error' in r.value) throw new UsageError(r.value.error);
   }
 }
 

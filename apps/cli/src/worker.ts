@@ -12,8 +12,16 @@ import {
   type TraceEvent,
 } from '@tlblab/core';
 import { type LoadedRegistry, loadRegistry, type RegistrySpec } from './config.js';
-import { oneLine } from './errors.js';
+import {
+  changedIntrinsic,
+  type Fingerprint,
+  fingerprint,
+  restoreIntrinsics,
+  withRerunCheck,
+} from './cross-cell.js';
+import { oneLine, UsageError } from './errors.js';
 import { coreCell, type PlanInput, type PlannedCell } from './plan.js';
+import { isBuiltinCell } from './registry.js';
 
 export interface CellTask {
   readonly kind: 'cell';
@@ -65,13 +73,23 @@ export type WorkerResult =
   | { readonly trace: TraceResult }
   | { readonly error: string; readonly mismatch?: boolean };
 
-const registries = new Map<string, Promise<LoadedRegistry>>();
+const registries = new Map<string, Promise<LoadedRegistry & { intrinsics: Fingerprint }>>();
 
-function registryFor(spec: RegistrySpec): Promise<LoadedRegistry> {
+function registryFor(spec: RegistrySpec): Promise<LoadedRegistry & { intrinsics: Fingerprint }> {
   const key = JSON.stringify(spec);
   let r = registries.get(key);
   if (!r) {
-    r = loadRegistry(spec);
+    const before = fingerprint();
+    r = loadRegistry(spec).then((loaded) => {
+      const patched = changedIntrinsic(before);
+      if (patched !== null) {
+        restoreIntrinsics(before);
+        throw new UsageError(
+          `plugin fault: loading the config or plugins replaced ${patched}, which every cell would then run on; a plugin must not patch built-ins`,
+        );
+      }
+      return { ...loaded, intrinsics: before };
+    });
     registries.set(key, r);
   }
   return r;
@@ -80,7 +98,7 @@ function registryFor(spec: RegistrySpec): Promise<LoadedRegistry> {
 /** Run one task in this thread (the pool's workers and and tests alike). */
 export async function runTask(task: CellTask | WarmTask | TraceTask): Promise<WorkerResult | null> {
   try {
-    const { registry } = await registryFor(task.spec);
+    const { registry, intrinsics } = await registryFor(task.spec);
     if (task.kind === 'warm') return null;
     if (task.kind === 'trace') {
       const base = coreCell(registry, task.cell, task.params);
@@ -91,9 +109,22 @@ export async function runTask(task: CellTask | WarmTask | TraceTask): Promise<Wo
           : replay(cell, task.choices, { trace: true, seed: task.seed });
       return { trace: { seed: run.seed, outcome: run.outcome, trace: run.trace } };
     }
-    const record = cellRecordSchema.parse(
-      runCell(coreCell(registry, task.cell, task.params), task.seeds, { index: task.cell.index }),
-    );
+    const cell = coreCell(registry, task.cell, task.params);
+    const run = () => cellRecordSchema.parse(runCell(cell, task.seeds, { index: task.cell.index }));
+    // Built-in strategies and scenarios are known to keep no state between runs; plugin code is
+    // checked by re-running the first seed (two extra runs per cell).
+    const checked = isBuiltinCell(registry, task.cell)
+      ? { result: run(), fault: null }
+      : withRerunCheck(cell, task.seeds.base, run);
+    const patched = changedIntrinsic(intrinsics);
+    if (patched !== null) {
+      restoreIntrinsics(intrinsics);
+      return {
+        error: `plugin fault: the cell replaced ${patched}, which later cells in this worker would run on (undone); a strategy or scenario must not patch built-ins`,
+      };
+    }
+    if (checked.fault !== null) return { error: checked.fault };
+    const record = checked.result;
     return {
       cell: { index: record.index, id: record.id, verdict: record.verdict, line: JSON.stringify(record) },
     };

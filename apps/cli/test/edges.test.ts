@@ -339,6 +339,49 @@ describe('plugin code stays on workers', () => {
   }, 60_000);
 });
 
+describe('cross-cell state is a plugin fault', () => {
+  const sweepWith = (strategy: string, out: string) => [
+    'compare',
+    '--plugin',
+    PLUGINS,
+    '--plugin',
+    FAULTS,
+    '-s',
+    `${strategy},flush-all`,
+    '-c',
+    'tiny-map',
+    '-m',
+    'caches-invalid',
+    '--harts',
+    '2',
+    '--seeds',
+    '2',
+    '--jobs',
+    '1',
+    '--out',
+    out,
+  ];
+  it('a slot that patches Array.prototype.sort fails its own cell and is undone for the next', async () => {
+    const out = at('patch.jsonl');
+    expect((await cli(sweepWith('patches-sort', out))).code).toBe(0);
+    const doc = parseResultsDocument(readFileSync(out, 'utf8'));
+    expect(doc.cells[0]!.firstFailure?.failure?.message).toMatch(
+      /^cell failed: plugin fault: the cell replaced Array\.prototype\.sort/,
+    );
+    expect(doc.cells[1]!.verdict).toBe('correct');
+    expect(Array.prototype.sort.name).toBe('sort');
+  }, 120_000);
+  it('a module-level counter is caught by re-running the first seed', async () => {
+    const out = at('counter.jsonl');
+    expect((await cli(sweepWith('counts', out))).code).toBe(0);
+    const doc = parseResultsDocument(readFileSync(out, 'utf8'));
+    expect(doc.cells[0]!.firstFailure?.failure?.message).toMatch(
+      /plugin fault: seed 0 gave a different run after the cell/,
+    );
+    expect(doc.cells[1]!.verdict).toBe('correct');
+  }, 120_000);
+});
+
 describe('the terminal', () => {
   it('strips control characters from plugin strings in list', async () => {
     const r = await cli(['list', 'strategies', '--plugin', FAULTS]);
