@@ -315,6 +315,56 @@ describe('plugin code stays on workers', () => {
     expect(doc.cells[0]!.firstFailure?.failure?.message).toMatch(/worker failed|cell failed/);
   }, 120_000);
 
+  it('a scenario that exhausts memory fails its cell under the heap cap', async () => {
+    const out = at('hogs.jsonl');
+    const r = await cli([
+      '--limit',
+      'memory=96',
+      'compare',
+      '--plugin',
+      PLUGINS,
+      '--plugin',
+      FAULTS,
+      '-s',
+      'flush-all',
+      '-c',
+      'hogs-memory,tiny-map',
+      '-m',
+      'emulator',
+      '--harts',
+      '1',
+      '--seeds',
+      '1',
+      '--jobs',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    const doc = parseResultsDocument(readFileSync(out, 'utf8'));
+    expect(doc.cells[0]!.firstFailure?.failure?.message).toMatch(/out of memory.*--limit memory=MB/);
+    expect(doc.cells[1]!.verdict).toBe('correct');
+  }, 180_000);
+
+  it.each([
+    [
+      'never settles',
+      'await new Promise(() => {});\nexport default {};\n',
+      /did not finish within 3 s .*--limit import=SECONDS/,
+    ],
+    ['loops', 'for (;;) {}\n', /did not finish within 3 s/],
+    ['exits', 'process.exit(3);\n', /loading the config and plugins: worker failed/],
+    ['rejects', "throw new Error('boom at import');\n", /failed to load: boom at import/],
+  ])(
+    'a config whose import %s is contained',
+    async (_name, text, message) => {
+      const file = at(`import-${_name.replace(/ /g, '-')}.config.mjs`);
+      writeFileSync(file, text);
+      refused(await cli(['--limit', 'import=3', 'list', 'strategies', '--config', file]), message);
+    },
+    60_000,
+  );
+
   it('run: a slot that calls process.exit(0) is a failed cell, not an empty exit 0', async () => {
     const r = await cli([
       'run',
