@@ -106,7 +106,7 @@ describe('kill -9 at random points, then --resume', () => {
       const ok = r.code === 0 && withoutCreatedAt(readFileSync(out, 'utf8')) === reference;
       if (ok) same++;
       lines.push(
-        `  trial ${t}: killed at ${ms} ms with ${Math.max(0, cellsBefore)} lines journaled: ${ok ? 'same document' : `DIFFERENT (exit ${r.code}: ${r.stderr.trim()})`}`,
+        `  trial ${t}: killed ${ms} ms after the first ${from} line, ${Math.max(0, cellsBefore)} cells journaled: ${ok ? 'same document' : `DIFFERENT (exit ${r.code}: ${r.stderr.trim()})`}`,
       );
       expect(readdirSync(scratch.dir).filter((n) => n.startsWith(`trial-${t}.jsonl.tlblab-`))).toEqual([]);
     }
