@@ -94,7 +94,10 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
       'write the trace of the first failing seed (or of --seed): .jsonl = JSON Lines, else text',
     )
     .option('--fail-on <what>', "exit 1 when the verdict is 'incorrect'")
-    .option('--cell-timeout <seconds>', 'wall-clock watchdog of the cell, a backstop (default 600)')
+    .option(
+      '--cell-timeout <seconds>',
+      'wall-clock watchdog of the cell, a backstop (default 600 s + 0.1 s per seed)',
+    )
     .option(
       '--limit <name=n>',
       'raise a limit: runs (seeds x cells), harts, jobs, memory (MB per worker)',
@@ -124,7 +127,10 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     )
     .option('--resume', 'continue an interrupted results file without redoing finished cells')
     .option('--out <file>', 'results file (JSON Lines; required)')
-    .option('--cell-timeout <seconds>', 'wall-clock watchdog per cell, a backstop (default 600)')
+    .option(
+      '--cell-timeout <seconds>',
+      'wall-clock watchdog per cell, a backstop (default 600 s + 0.1 s per seed)',
+    )
     .option(
       '--limit <name=n>',
       'raise a limit: runs (seeds x cells), harts, jobs, memory (MB per worker)',

@@ -57,6 +57,14 @@ export function parseTimeout(flag: string, text: string): number {
  */
 export const DEFAULT_CELL_TIMEOUT_MS = 600_000;
 
+/**
+ * The default watchdog of a cell of `seeds` runs: ten minutes plus 100 ms per seed — a run takes a
+ * few milliseconds, so a big cell (400,000 seeds) is not cut off for being big, only for not ending.
+ */
+export function defaultCellTimeout(seeds: number): number {
+  return Math.min(MAX_TIMEOUT_MS, DEFAULT_CELL_TIMEOUT_MS + 100 * seeds);
+}
+
 /** Seeds are 32-bit (core's PRNG takes `seed >>> 0`): a larger seed would alias a smaller one. */
 export const MAX_SEED = 0xffff_ffff;
 

@@ -7,7 +7,7 @@ import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
 import { checkHarts, checkJobs, checkRuns, parseLimits } from '../limits.js';
 import {
-  DEFAULT_CELL_TIMEOUT_MS,
+  defaultCellTimeout,
   FORBIDDEN_KEYS,
   MAX_SEED,
   parseFailOn,
@@ -81,10 +81,8 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
     throw new UsageError('--seed and --seeds exclude each other');
   const jobsFlag = opts.jobs !== undefined ? parseInteger('--jobs', opts.jobs, 1, 1024) : null;
   if (jobsFlag !== null) checkJobs(limits, jobsFlag);
-  const cellTimeoutMs =
-    opts.cellTimeout !== undefined
-      ? parseTimeout('--cell-timeout', opts.cellTimeout)
-      : DEFAULT_CELL_TIMEOUT_MS;
+  const timeoutFlag =
+    opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : null;
   const { registry, sweep, spec } = await loadContextRegistry(ctx, limits);
   const input: PlanInput = {
     strategies:
@@ -117,6 +115,7 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
     shard: opts.shard !== undefined ? parseShard(opts.shard) : null,
   };
   checkHarts(limits, '--harts', input.harts);
+  const cellTimeoutMs = timeoutFlag ?? defaultCellTimeout(input.seeds.count);
   const jobs = jobsFlag ?? Math.min(defaultJobs(), limits.jobs);
   const plan = buildPlan(registry, input);
   if (plan.cells.length === 0)

@@ -14,7 +14,7 @@ import { UsageError } from '../errors.js';
 import { runIsolated } from '../isolate.js';
 import { checkHarts, checkRuns, parseLimits } from '../limits.js';
 import {
-  DEFAULT_CELL_TIMEOUT_MS,
+  defaultCellTimeout,
   MAX_SEED,
   parseFailOn,
   parseInteger,
@@ -67,10 +67,8 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
   const limits = parseLimits(ctx.globals.limit);
   // Output paths are checked before anything loads or runs.
   const traceTarget = opts.trace !== undefined ? outputTarget('--trace', opts.trace, ctx.io.cwd) : null;
-  const timeoutMs =
-    opts.cellTimeout !== undefined
-      ? parseTimeout('--cell-timeout', opts.cellTimeout)
-      : DEFAULT_CELL_TIMEOUT_MS;
+  const timeoutFlag =
+    opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : null;
   if (opts.seed !== undefined && opts.seeds !== undefined)
     throw new UsageError('--seed and --seeds exclude each other');
   const { registry, sweep, spec } = await loadContextRegistry(ctx, limits);
@@ -98,6 +96,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
               : (sweep.seeds ?? 20),
         };
   checkRuns(limits, seeds.count, 1);
+  const timeoutMs = timeoutFlag ?? defaultCellTimeout(seeds.count);
   const params = Object.fromEntries((opts.param ?? []).map(parseParam));
   if (harts < scenario.minHarts)
     throw new UsageError(
