@@ -10,12 +10,12 @@
  * Verdaccio proxies everything else to the npm registry (the only registry this project uses).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_DIR, REPO } from './helpers.js';
+import { buildDists, CLI_DIR, REPO } from './helpers.js';
 
 const PNPM = ['-y', 'pnpm@12.4.2'];
 const work = mkdtempSync(join(tmpdir(), 'tlblab-registry-'));
@@ -166,7 +166,19 @@ beforeAll(async () => {
   env.npm_config_userconfig = npmrc;
   // Build every package (dist/ is what is published), then publish them all; pnpm rewrites the
   // workspace: ranges to the real versions, as it will on the public registry.
-  pnpm(['-r', '--filter', './packages/*', '--filter', './apps/*', 'run', 'build'], REPO, 600_000);
+  const dirs = ['packages', 'apps'].flatMap((top) =>
+    readdirSync(join(REPO, top))
+      .map((d) => `${top}/${d}`)
+      .filter((d) => existsSync(join(REPO, d, 'tsup.config.ts'))),
+  );
+  // In dependency order (core first, the CLI last): each tsup's .d.ts step reads its dependencies' dist.
+  const order = ['packages/core', 'packages/scenarios', 'packages/strategy-baseline'];
+  const sorted = [
+    ...order.filter((d) => dirs.includes(d)),
+    ...dirs.filter((d) => !order.includes(d) && d !== 'apps/cli'),
+    'apps/cli',
+  ];
+  await buildDists(sorted, (dir) => sh(join(REPO, 'node_modules/.bin/tsup'), [], dir, 600_000));
   pnpm(
     ['-r', 'publish', '--registry', `${registry}/`, '--no-git-checks', '--access', 'public'],
     REPO,
