@@ -5,6 +5,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { compareCommand } from './commands/compare.js';
+import { completionCommand } from './commands/completion.js';
+import { describeCommand } from './commands/describe.js';
 import { diffCommand } from './commands/diff.js';
 import { importTraceCommand } from './commands/import-trace.js';
 import { listCommand } from './commands/list.js';
@@ -17,7 +19,7 @@ import { slurmCommand, slurmOptions } from './commands/slurm.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 import { oneLine, UsageError } from './errors.js';
 import { collect } from './options.js';
-import type { Io } from './output.js';
+import { clean, cleanLines, type Io } from './output.js';
 import { TOOL_VERSION } from './version.js';
 
 export interface MainOptions {
@@ -29,8 +31,8 @@ export interface MainOptions {
 function commanderLine(message: string): string {
   const text = message.replace(/^error:\s*/i, '').trim();
   const m = /^(.*?)\s*\(Did you mean (.+?)\?\)\s*$/s.exec(text);
-  if (m) return `${m[1]!.replace(/\s+/g, ' ')} — did you mean '${m[2]!.trim()}'?`;
-  return text.replace(/\s+/g, ' ');
+  if (m) return clean(`${m[1]!.replace(/\s+/g, ' ')} — did you mean '${m[2]!.trim()}'?`);
+  return clean(text.replace(/\s+/g, ' '));
 }
 
 export async function main(argv: readonly string[], io: Io, options: MainOptions = {}): Promise<number> {
@@ -40,7 +42,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
   const ctxOf = (cmd: Command): CommandContext => {
     const globals = cmd.optsWithGlobals() as GlobalOptions;
     debug = globals.debug === true;
-    return { io, globals, builtins: options.builtins !== false };
+    return { io, globals, builtins: options.builtins !== false, argv };
   };
   const need = (opts: Record<string, unknown>, key: string, flag: string) => {
     if (opts[key] === undefined) throw new UsageError(`missing ${flag}`);
@@ -56,6 +58,11 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .version(TOOL_VERSION, '-V, --version', 'print the version')
     .option('--config <file>', 'config file (default: tlblab.config.{ts,mts,mjs,js,json} from here upward)')
     .option('--plugin <package-or-path>', 'load a strategy or scenario package (repeatable)', collect)
+    .option(
+      '--limit <name=n>',
+      'raise a limit (repeatable): runs (seeds x cells), harts, jobs, memory (MB per worker), import (seconds)',
+      collect,
+    )
     .option('--debug', 'print stack traces of errors')
     .exitOverride()
     .showSuggestionAfterError(true)
@@ -90,7 +97,15 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
       'write the trace of the first failing seed (or of --seed): .jsonl = JSON Lines, else text',
     )
     .option('--fail-on <what>', "exit 1 when the verdict is 'incorrect'")
-    .option('--cell-timeout <seconds>', 'run the cell on a worker under this wall-clock watchdog')
+    .option(
+      '--cell-timeout <seconds>',
+      'wall-clock watchdog of the cell, a backstop (default 600 s + 0.1 s per seed)',
+    )
+    .option(
+      '--limit <name=n>',
+      'raise a limit: runs (seeds x cells), harts, jobs, memory (MB per worker)',
+      collect,
+    )
     .action(async (opts, cmd: Command) => {
       need(opts, 'strategy', '-s, --strategy <names>');
       need(opts, 'scenario', '-c, --scenario <id>');
@@ -115,7 +130,15 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     )
     .option('--resume', 'continue an interrupted results file without redoing finished cells')
     .option('--out <file>', 'results file (JSON Lines; required)')
-    .option('--cell-timeout <seconds>', 'wall-clock watchdog per cell (default 60)')
+    .option(
+      '--cell-timeout <seconds>',
+      'wall-clock watchdog per cell, a backstop (default 600 s + 0.1 s per seed)',
+    )
+    .option(
+      '--limit <name=n>',
+      'raise a limit: runs (seeds x cells), harts, jobs, memory (MB per worker)',
+      collect,
+    )
     .option('--json', 'print a JSON summary instead of the text one')
     .option('--fail-on <what>', "exit 1 when any verdict is 'incorrect'")
     .action(async (opts, cmd: Command) => {
@@ -149,6 +172,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--machine <list>', 'only these machines')
     .option('--mode <list>', 'only these modes')
     .option('--harts <list>', 'only these hart counts')
+    .option('--partial', 'render a document that lacks cells of its plan or repeats one (says so)')
     .action(async (results: string, opts, cmd: Command) =>
       done(await reportCommand(ctxOf(cmd), results, opts)),
     );
@@ -173,6 +197,8 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .argument('<results>', 'results file')
     .option('--cell <id>', 'cell id (strategy|scenario|machine|mode|hN)')
     .option('--trace <file>', 'write the trace there (.jsonl = JSON Lines, else text) instead of stdout')
+    .option('--partial', 'accept a document that lacks cells of its plan or repeats one')
+    .option('--cell-timeout <seconds>', 'wall-clock watchdog of the replay (default 600)')
     .action(async (results: string, opts, cmd: Command) => {
       need(opts, 'cell', '--cell <id>');
       done(await replayCommand(ctxOf(cmd), results, opts));
@@ -200,6 +226,22 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
       done(await newCommand(ctxOf(cmd), kind, name, opts)),
     );
 
+  program
+    .command('describe')
+    .description("show a scenario's parameters, a strategy's members and options, or a machine's fields")
+    .argument('<kind>', 'scenario | strategy | machine')
+    .argument('<name>', 'its name')
+    .option('--json', 'print one JSON document')
+    .action(async (kind: string, name: string, opts, cmd: Command) =>
+      done(await describeCommand(ctxOf(cmd), kind, name, opts)),
+    );
+
+  program
+    .command('completion')
+    .description('print a shell completion script')
+    .argument('<shell>', 'bash | zsh | fish')
+    .action((shell: string) => done(completionCommand(io, program, shell)));
+
   try {
     if (argv.length === 0) {
       io.stderr.write(program.helpInformation());
@@ -220,7 +262,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
       return 2;
     }
     if (debug && e instanceof Error && e.stack) {
-      io.stderr.write(`${e.stack}\n`);
+      io.stderr.write(`${cleanLines(e.stack)}\n`);
     } else if (e instanceof UsageError) {
       io.stderr.write(`tlblab: ${oneLine(e)}\n`);
     } else {

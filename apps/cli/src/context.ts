@@ -1,4 +1,8 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { findConfig, type LoadedRegistry, loadRegistry, type RegistrySpec } from './config.js';
+import { createPool, warmPool } from './isolate.js';
+import { defaultLimits, type Limits } from './limits.js';
 import type { Io } from './output.js';
 
 /** Options every command that needs the registry accepts. */
@@ -6,6 +10,7 @@ export interface GlobalOptions {
   readonly config?: string;
   readonly plugin?: readonly string[];
   readonly debug?: boolean;
+  readonly limit?: readonly string[];
 }
 
 export interface CommandContext {
@@ -13,6 +18,8 @@ export interface CommandContext {
   readonly globals: GlobalOptions;
   /** Load the built-in strategies and scenarios (programmatic callers and tests may turn it off). */
   readonly builtins: boolean;
+  /** The command line as given (for the `--resume` hint after Ctrl-C). */
+  readonly argv?: readonly string[];
 }
 
 export function registrySpec(ctx: CommandContext): RegistrySpec {
@@ -24,9 +31,42 @@ export function registrySpec(ctx: CommandContext): RegistrySpec {
   };
 }
 
+/** Specs (with their files' mtimes) already loaded safely in a worker by this process. */
+const probed = new Set<string>();
+
+function probeKey(spec: RegistrySpec): string {
+  const files = [spec.config, ...spec.plugins.map((p) => resolve(spec.cwd, p))].map((f) => {
+    try {
+      return f === null ? null : [f, statSync(f).mtimeMs];
+    } catch {
+      return [f, null];
+    }
+  });
+  return JSON.stringify({ spec, files });
+}
+
+/**
+ * The registry of this command. A config file or `--plugin` is third-party code: it is first
+ * loaded in a worker under a time limit and a heap cap (issue 15), so an import that rejects, never
+ * settles, loops, exits or exhausts memory is reported as one line instead of hanging or killing
+ * this process. Only then is it loaded here (the plan needs the registry's names and schemas).
+ */
 export async function loadContextRegistry(
   ctx: CommandContext,
+  limits: Pick<Limits, 'import' | 'memory'> = defaultLimits(),
 ): Promise<LoadedRegistry & { spec: RegistrySpec }> {
   const spec = registrySpec(ctx);
+  if (spec.config !== null || spec.plugins.length > 0) {
+    const key = probeKey(spec);
+    if (!probed.has(key)) {
+      const pool = createPool(1, limits.memory);
+      try {
+        await warmPool(pool, spec, 1, limits.import * 1000);
+      } finally {
+        await pool.destroy();
+      }
+      probed.add(key);
+    }
+  }
   return { ...(await loadRegistry(spec)), spec };
 }

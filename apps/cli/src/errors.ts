@@ -3,6 +3,7 @@
  * "2 for bad input (with a one-line message naming the bad flag or field, never a stack trace)").
  */
 import { closest, distance } from 'fastest-levenshtein';
+import { clean } from './output.js';
 
 /** Bad input: a flag, a name, a file or a config. Printed as one line; exit code 2. */
 export class UsageError extends Error {
@@ -26,17 +27,29 @@ export function closeMatch(name: string, candidates: Iterable<string>): string |
 export function unknownName(kind: string, name: string, candidates: Iterable<string>): UsageError {
   const list = [...candidates];
   const match = closeMatch(name, list);
-  if (match !== null) return new UsageError(`unknown ${kind} '${name}' — did you mean '${match}'?`);
+  if (match !== null)
+    return new UsageError(`unknown ${kind} '${clean(name)}' — did you mean '${clean(match)}'?`);
   const known = list.length <= 12 ? list.join(', ') : `${list.slice(0, 12).join(', ')}, ...`;
-  return new UsageError(`unknown ${kind} '${name}' (known: ${known || 'none'})`);
+  return new UsageError(`unknown ${kind} '${clean(name)}' (known: ${clean(known) || 'none'})`);
 }
 
-/** First line of an error's message (multi-line messages from libraries would break "one line"). */
+/**
+ * An error's message as one line (multi-line messages from libraries would break "one line"),
+ * stripped of control characters (a plugin's message must not drive the terminal).
+ */
 export function oneLine(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .join(' ');
+  let text: string;
+  try {
+    text = e instanceof Error ? String(e.message) : String(e);
+  } catch {
+    // A thrown value whose toString throws (or a revoked proxy).
+    text = 'a value that cannot be printed';
+  }
+  return clean(
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(' '),
+  );
 }

@@ -18,7 +18,9 @@ import {
   SCHEMA_VERSION,
   type StrategySet,
 } from '@tlblab/core';
+import { paramNames } from './describe.js';
 import { UsageError, unknownName } from './errors.js';
+import { clean } from './output.js';
 import { machineByName, type Registry, resolveStrategySet, scenarioById } from './registry.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 
@@ -133,7 +135,12 @@ export function buildPlan(registry: Registry, input: PlanInput): Plan {
     try {
       parseOptions(sc.id, sc.params, params[sc.id] ?? {});
     } catch (e) {
-      if (e instanceof PluginOptionError) throw new UsageError(`--param ${e.message}`);
+      if (e instanceof PluginOptionError) {
+        const known = paramNames(sc.params);
+        throw new UsageError(
+          `--param ${clean(e.message)}${known.length > 0 ? ` (parameters of '${sc.id}': ${known.join(', ')}; see tlblab describe scenario ${sc.id})` : ` ('${sc.id}' takes no parameters)`}`,
+        );
+      }
       throw e;
     }
   }
@@ -232,13 +239,17 @@ export function shardOf(index: number, count: number): number {
 }
 
 /** Parse `i/n`. */
+/** More shards than this would leave nearly all of them empty; it also keeps counts exact integers. */
+export const MAX_SHARDS = 1_000_000;
+
 export function parseShard(text: string): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());
-  if (!m) throw new UsageError(`--shard ${text}: expected i/n, e.g. 1/4`);
+  if (!m) throw new UsageError(`--shard ${clean(text)}: expected i/n, e.g. 1/4`);
   const index = Number(m[1]);
   const count = Number(m[2]);
-  if (count < 1) throw new UsageError(`--shard ${text}: the shard count must be at least 1`);
+  if (count < 1 || count > MAX_SHARDS)
+    throw new UsageError(`--shard ${clean(text)}: the shard count must be from 1 to ${MAX_SHARDS}`);
   if (index < 1 || index > count)
-    throw new UsageError(`--shard ${text}: the shard index must be from 1 to ${count}`);
+    throw new UsageError(`--shard ${clean(text)}: the shard index must be from 1 to ${count}`);
   return { index, count };
 }

@@ -147,6 +147,8 @@ export function builtinParts(): RegistryParts {
       { release: 'v6.12', modes: only64 },
     ),
   ];
+  for (const x of [...strategies, ...sets.flatMap((s) => s.members), ...(builtinScenarios ?? [])])
+    BUILTIN_OBJECTS.add(x as object);
   return {
     strategies,
     sets,
@@ -155,6 +157,22 @@ export function builtinParts(): RegistryParts {
     machines: Object.values(PROFILES),
     onBaseline,
   };
+}
+
+/** The built-in strategies and scenarios (this package's own code, known to keep no state between runs). */
+const BUILTIN_OBJECTS = new WeakSet<object>();
+
+/** The cell runs only built-in strategies and a built-in scenario. */
+export function isBuiltinCell(registry: Registry, planned: { strategy: string; scenario: string }): boolean {
+  const scenario = registry.scenarios.get(planned.scenario);
+  return (
+    scenario !== undefined &&
+    BUILTIN_OBJECTS.has(scenario) &&
+    resolveStrategySet(registry, planned.strategy).members.every(
+      // onBaseline() makes a fresh baseline(): the name counts when the registry's entry is built in.
+      (m) => BUILTIN_OBJECTS.has(m) || BUILTIN_OBJECTS.has(registry.strategies.get(m.name) ?? {}),
+    )
+  );
 }
 
 /** Core's machine profiles only (all that `list machines` needs). */

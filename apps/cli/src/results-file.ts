@@ -5,23 +5,111 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type CellRecord, type MetaRecord, parseResultsDocument, type ResultsDocument } from '@tlblab/core';
 import { oneLine, UsageError } from './errors.js';
+import { clean } from './output.js';
 import { shardOf } from './plan.js';
 import { normalizeCell, normalizeMeta, sameMeta } from './sweep.js';
 
-/** Read and validate a results document; any problem is a one-line `UsageError`. */
-export function readResults(file: string): ResultsDocument {
-  if (!existsSync(file)) throw new UsageError(`${file}: no such results file`);
+export interface ReadResultsOptions {
+  /** Accept a document that lacks cells of its plan or repeats one (the first copy is kept). */
+  readonly partial?: boolean;
+}
+
+/** How much of its plan a document holds. */
+export interface Completeness {
+  /** Cells the plan (or the shard) has. */
+  readonly expected: number;
+  /** Distinct cells present. */
+  readonly present: number;
+  /** Cells present more than once, by id. */
+  readonly duplicates: readonly string[];
+}
+
+/** `4 of 12 cells` / `cell 'x' twice`: what is wrong with a document, or null when it is whole. */
+export function completenessProblem(c: Completeness): string | null {
+  const parts: string[] = [];
+  if (c.present < c.expected) parts.push(`holds ${c.present} of ${c.expected} cells`);
+  if (c.duplicates.length > 0)
+    parts.push(
+      `holds ${c.duplicates.length === 1 ? 'a cell' : `${c.duplicates.length} cells`} twice ('${clean(c.duplicates[0]!)}'${c.duplicates.length > 1 ? ', ...' : ''})`,
+    );
+  return parts.length === 0 ? null : parts.join(' and ');
+}
+
+/** Check a document against its own plan: every cell of it (or of its shard) once. */
+export function completeness(doc: ResultsDocument): Completeness {
+  const plan = doc.meta.plan;
+  const shard = plan.shard;
+  const expected = shard === null ? plan.totalCells : countInShard(plan.totalCells, shard);
+  const seen = new Set<number>();
+  const duplicates: string[] = [];
+  for (const c of doc.cells) {
+    if (c.index >= plan.totalCells)
+      throw new UsageError(
+        `cell ${c.index} '${clean(c.id)}' is outside the plan of ${plan.totalCells} cells`,
+      );
+    if (shard !== null && shardOf(c.index, shard.count) !== shard.index)
+      throw new UsageError(
+        `cell ${c.index} '${clean(c.id)}' belongs to another shard than ${shard.index}/${shard.count}`,
+      );
+    if (seen.has(c.index)) duplicates.push(c.id);
+    seen.add(c.index);
+  }
+  return { expected, present: seen.size, duplicates };
+}
+
+/**
+ * Read and validate a results document; any problem is a one-line `UsageError`. A document that
+ * lacks cells of its plan (a sweep stopped by Ctrl-C, a meta-only file) or repeats one is refused
+ * unless `partial` is set (issue 15): rendering "4 cells" of a 12-cell sweep as if it were the
+ * sweep misleads. With `partial` a repeated cell keeps its first copy; `partialNote` says what the
+ * output stands on.
+ */
+export function readResults(file: string, opts: ReadResultsOptions = {}): ResultsDocument {
+  return readResultsChecked(file, opts).doc;
+}
+
+export function readResultsChecked(
+  file: string,
+  opts: ReadResultsOptions = {},
+): { doc: ResultsDocument; completeness: Completeness; partialNote: string | null } {
+  const where = clean(file);
+  if (!existsSync(file)) throw new UsageError(`${where}: no such results file`);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`${file}: cannot read: ${oneLine(e)}`);
+    throw new UsageError(`${where}: cannot read: ${oneLine(e)}`);
   }
+  let doc: ResultsDocument;
   try {
-    return parseResultsDocument(text, { source: file });
+    doc = parseResultsDocument(text, { source: file });
   } catch (e) {
     throw new UsageError(oneLine(e));
   }
+  let c: Completeness;
+  try {
+    c = completeness(doc);
+  } catch (e) {
+    throw new UsageError(`${where}: ${oneLine(e)}`);
+  }
+  const problem = completenessProblem(c);
+  if (problem === null) return { doc, completeness: c, partialNote: null };
+  if (!opts.partial) {
+    throw new UsageError(
+      `${where} ${problem}: finish it with 'tlblab compare ... --resume', or pass --partial to use it as it is`,
+    );
+  }
+  const seen = new Set<number>();
+  const cells = doc.cells.filter((x) => {
+    if (seen.has(x.index)) return false;
+    seen.add(x.index);
+    return true;
+  });
+  return {
+    doc: { meta: doc.meta, cells },
+    completeness: c,
+    partialNote: `partial results: ${where} ${problem} (--partial)`,
+  };
 }
 
 /**

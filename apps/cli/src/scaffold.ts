@@ -3,10 +3,12 @@
  * (issue 6). Standalone: it depends on the published `@tlblab/core` (peer + dev), tsup, vitest and
  * TypeScript at the versions toolchain.md found to work on Node 20.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { UsageError } from './errors.js';
+import { dirname, join, resolve } from 'node:path';
+import { oneLine, UsageError } from './errors.js';
+import { clean } from './output.js';
+import { pathError } from './output-file.js';
 
 /** The @tlblab/core this CLI runs on: the scaffold's peer range starts there. */
 const CORE_VERSION = (createRequire(import.meta.url)('@tlblab/core/package.json') as { version: string })
@@ -48,13 +50,22 @@ function packageJson(o: Required<Omit<ScaffoldOptions, 'cwd' | 'dir'>>): string 
       main: './dist/index.js',
       types: './dist/index.d.ts',
       files: ['dist'],
-      scripts: { build: 'tsup', test: 'vitest run', typecheck: 'tsc -p tsconfig.json' },
+      scripts: {
+        build: 'tsup',
+        test: 'vitest run',
+        typecheck: 'tsc -p tsconfig.json',
+        publint: 'publint',
+        changeset: 'changeset',
+      },
       keywords: ['tlblab', `tlblab-${o.kind}`, 'riscv'],
       dependencies: { zod: '^4.1.0' },
       peerDependencies: { '@tlblab/core': coreRange },
       devDependencies: {
+        '@changesets/cli': '2.31.1',
         '@tlblab/core': coreRange,
+        ...(o.kind === 'strategy' ? { '@tlblab/strategy-tester': coreRange } : {}),
         '@types/node': '^20.19.0',
+        publint: '0.3.25',
         tsup: '8.5.1',
         typescript: '5.9.3',
         vitest: '4.1.12',
@@ -80,6 +91,23 @@ const TSCONFIG = `${JSON.stringify(
       noEmit: true,
     },
     include: ['src', '*.config.ts'],
+  },
+  null,
+  2,
+)}\n`;
+
+/** changesets' defaults for a single package (`npx changeset init` writes the same). */
+const CHANGESET_CONFIG = `${JSON.stringify(
+  {
+    $schema: 'https://unpkg.com/@changesets/config@3.1.1/schema.json',
+    changelog: '@changesets/cli/changelog',
+    commit: false,
+    fixed: [],
+    linked: [],
+    access: 'public',
+    baseBranch: 'main',
+    updateInternalDependencies: 'patch',
+    ignore: [],
   },
   null,
   2,
@@ -145,51 +173,44 @@ export default function ${fn}(options?: z.input<typeof optionsSchema>): Strategy
 `;
 }
 
-function strategyTest(name: string): string {
+function strategyTest(name: string, packageName: string): string {
   const fn = camel(name);
-  return `import { PROFILES, area, defineScenario, ops, runCell } from '@tlblab/core';
+  // The kit checks that the package name ends in `strategy-<name>`; a custom name skips that check.
+  const pkgLine = packageName.endsWith(`strategy-${name}`) ? `\n  packageName: '${packageName}',` : '';
+  return `/**
+ * The tutorial's tests (docs/authoring-a-strategy.md, "Test it with the kit"): the conformance kit
+ * runs the strategy on the baseline kernel (onBaseline) over the catalog's probe scenarios.
+ */
+import { PROFILES, runCell } from '@tlblab/core';
+import { onBaseline, probes, runStrategyConformance } from '@tlblab/strategy-tester';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import ${fn} from './index.js';
 
-/** Hart 0 vmallocs and publishes a buffer; hart 1 reads it (the 2023 report, in small). */
-const crossHart = defineScenario({
-  id: 'cross-hart-read',
-  meta: { title: 'cross-hart read', story: 'hart 0 maps, hart 1 reads', source: 'conformance test' },
-  minHarts: 2,
-  modes: ['sv39'],
-  expect: 'ok',
-  params: z.object({ pages: z.number().int().min(1).default(4) }),
-  build: (p) => ({
-    programs: [
-      [ops.vmalloc('buf', p.pages), ops.stream('buf', 'write'), ops.signal('ready')],
-      [ops.wait('ready'), ops.read(area('buf', 0)), ops.stream('buf')],
-    ],
-  }),
+runStrategyConformance(${fn}(), {${pkgLine}
+  factory: ${fn},
+  invalidOptions: [{ transport: 'smoke-signals' }, { threshold: 3 }],
+  // The catalog row: the cells every strategy is judged on.
+  valid: [...probes.catalogRow],
+  invalid: [
+    // flush_cache_vmap() is a 64-bit hook: on Sv32 a new PGD still needs vmalloc_fault().
+    { scenario: probes.sv32NewPgd, mode: 'sv32', machine: 'emulator', outcome: 'panic:spurious-fault', always: true },
+  ],
 });
 
-const cell = { strategy: ${fn}(), scenario: crossHart, machine: PROFILES['caches-invalid']!, harts: 2 };
+describe('${name} on the baseline kernel', () => {
+  const cell = {
+    strategy: onBaseline(${fn}()),
+    scenario: probes.crossHartVmalloc,
+    machine: PROFILES['caches-invalid']!,
+    harts: 2,
+  };
 
-describe('${name}', () => {
-  it('carries its name and the options it resolved', () => {
-    const s = ${fn}({ transport: 'sbi' });
-    expect(s.name).toBe('${name}');
-    expect(s.options).toEqual({ transport: 'sbi' });
+  it('keeps a cross-hart vmalloc alive on a core that caches invalid entries', () => {
+    expect(runCell(cell, { base: 0, count: 20 }).verdict).toBe('correct');
   });
 
-  it('never throws, hangs or runs out of steps, and keeps the kernel alive on a caching core', () => {
-    const r = runCell(cell, { base: 0, count: 20 });
-    expect(r.outcomes['strategy-error'] ?? 0).toBe(0);
-    expect(r.outcomes['step-limit'] ?? 0).toBe(0);
-    expect(r.verdict).toBe('correct');
-  });
-
-  it('gives the same record for the same seeds', () => {
-    expect(runCell(cell, { base: 0, count: 5 })).toEqual(runCell(cell, { base: 0, count: 5 }));
-  });
-
-  it('rejects an unknown option value, naming it', () => {
-    expect(() => ${fn}({ transport: 'smoke-signals' as never })).toThrow(/transport/);
+  it('resolves its options', () => {
+    expect(${fn}({ transport: 'sbi' }).options).toEqual({ transport: 'sbi' });
   });
 });
 `;
@@ -313,6 +334,8 @@ export default defineConfig({ ${kind === 'strategy' ? 'strategies' : 'scenarios'
 npm install
 npm run build
 npm test
+npm run publint      # exports, main and types point at files in the package
+npx changeset        # record a release; \`npx changeset version\` then \`npm publish\`
 \`\`\`
 `;
 }
@@ -327,10 +350,28 @@ export function scaffold(o: ScaffoldOptions): string {
       `new ${o.kind} ${o.name}: the name must be kebab-case (lower-case letters, digits, single dashes)`,
     );
   }
-  const dir = resolve(o.cwd, o.dir ?? `${o.kind}-${o.name}`);
-  if (existsSync(dir)) throw new UsageError(`new ${o.kind} ${o.name}: ${dir} already exists`);
+  const given = o.dir ?? `${o.kind}-${o.name}`;
+  if (given === '') throw pathError('--dir', given, 'empty path');
+  const dir = resolve(o.cwd, given);
+  if (existsSync(dir)) throw pathError('--dir', given, 'already exists');
   const packageName = o.packageName ?? `tlblab-${o.kind}-${o.name}`;
-  mkdirSync(join(dir, 'src'), { recursive: true });
+  // The parent must exist: a recursive mkdir under a pseudo-filesystem such as /proc can spin, and
+  // creating a chain of folders the user did not ask for hides a typo.
+  const parent = dirname(dir);
+  let parentStat: ReturnType<typeof statSync>;
+  try {
+    parentStat = statSync(parent);
+  } catch {
+    throw pathError('--dir', given, `the folder ${clean(parent)} does not exist`);
+  }
+  if (!parentStat.isDirectory()) throw pathError('--dir', given, `${clean(parent)} is not a folder`);
+  try {
+    mkdirSync(dir);
+    mkdirSync(join(dir, 'src'));
+    mkdirSync(join(dir, '.changeset'));
+  } catch (e) {
+    throw pathError('--dir', given, `cannot create it: ${oneLine(e)}`);
+  }
   const files: Record<string, string> = {
     'package.json': packageJson({ kind: o.kind, name: o.name, packageName }),
     'tsconfig.json': TSCONFIG,
@@ -339,8 +380,14 @@ export function scaffold(o: ScaffoldOptions): string {
     'README.md': readme(o.kind, o.name, packageName),
     '.gitignore': 'node_modules/\ndist/\n',
     'src/index.ts': o.kind === 'strategy' ? strategySource(o.name) : scenarioSource(o.name),
-    'src/index.test.ts': o.kind === 'strategy' ? strategyTest(o.name) : scenarioTest(o.name),
+    'src/index.test.ts': o.kind === 'strategy' ? strategyTest(o.name, packageName) : scenarioTest(o.name),
+    '.changeset/config.json': CHANGESET_CONFIG,
+    [`.changeset/${o.name}-first-release.md`]: `---\n"${packageName}": minor\n---\n\nThe first release of the ${o.name} ${o.kind}.\n`,
   };
-  for (const [rel, text] of Object.entries(files)) writeFileSync(join(dir, rel), text);
+  try {
+    for (const [rel, text] of Object.entries(files)) writeFileSync(join(dir, rel), text);
+  } catch (e) {
+    throw pathError('--dir', given, `cannot write its files: ${oneLine(e)}`);
+  }
   return dir;
 }

@@ -15,8 +15,6 @@ import {
   ftruncateSync,
   openSync,
   readFileSync,
-  renameSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -26,18 +24,25 @@ import {
   METRIC_NAMES,
   type MetaRecord,
   metaRecordSchema,
+  parseOptions,
   parseResultsDocument,
-  prepareCell,
   type ResultsDocument,
+  SLOT_NAMES,
+  type SlotName,
   serializeResultsDocument,
   summarize,
 } from '@tlblab/core';
-import { Piscina } from 'piscina';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
-import { coreCell, type Plan, type PlannedCell } from './plan.js';
-import type { Registry } from './registry.js';
-import type { CellLine, CellTask, WarmTask, WorkerResult } from './worker.js';
+import { createPool, warmPool, workerFailure } from './isolate.js';
+import { clean } from './output.js';
+import { pathError, removeStaleTemps, writeOutput } from './output-file.js';
+import type { Plan, PlannedCell } from './plan.js';
+import { type Registry, resolveStrategySet } from './registry.js';
+import type { CellLine, CellTask } from './worker.js';
+
+/** How long loading the config and plugins in a worker may take (an import that never settles). */
+export const IMPORT_TIMEOUT_MS = 60_000;
 
 export interface SweepProgress {
   readonly done: number;
@@ -49,8 +54,14 @@ export interface SweepOptions {
   readonly spec: RegistrySpec;
   readonly registry: Registry;
   readonly plan: Plan;
-  /** Results file (JSON Lines). */
+  /** Results file (JSON Lines), symbolic links resolved (`outputTarget`). */
   readonly out: string;
+  /** `out` is a device or FIFO: written in place, never renamed over. */
+  readonly direct?: boolean;
+  /** Old-generation heap of one worker, MB (a cell that needs more fails alone). */
+  readonly memoryMb?: number;
+  /** Time limit of loading the config and plugins in each worker, ms. */
+  readonly importTimeoutMs?: number;
   /** Worker threads (default: the cores). */
   readonly jobs?: number;
   /** Continue an interrupted file instead of starting over. */
@@ -71,6 +82,16 @@ export interface SweepResult {
 }
 
 const FSYNC_INTERVAL_MS = 1000;
+
+/** fdatasync, except where the file cannot be synced (a device or FIFO: EINVAL) — nothing to make durable. */
+function syncData(fd: number): void {
+  try {
+    fdatasyncSync(fd);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EROFS') throw e;
+  }
+}
 
 export function defaultJobs(): number {
   return availableParallelism();
@@ -108,9 +129,45 @@ export function sameMeta(a: MetaRecord, b: MetaRecord, ignoreShard = false): str
   return null;
 }
 
-/** The record of a cell whose worker never came back (watchdog) or failed outside the model. */
+/**
+ * The overrides a set's members declare (`meta.slots`), composed as core composes filled slots: what
+ * a failed cell's record can say without calling any member's `setup()` in this thread.
+ */
+function declaredOverrides(
+  registry: Registry,
+  strategy: string,
+): { slot: string; by: string; over: string }[] {
+  const overrides: { slot: string; by: string; over: string }[] = [];
+  const owner: Partial<Record<SlotName, string>> = {};
+  for (const m of resolveStrategySet(registry, strategy).members) {
+    for (const slot of m.meta.slots ?? []) {
+      if (!SLOT_NAMES.includes(slot)) continue;
+      if (owner[slot] !== undefined && owner[slot] !== m.name)
+        overrides.push({ slot, by: m.name, over: owner[slot]! });
+      owner[slot] = m.name;
+    }
+  }
+  return overrides;
+}
+
+/**
+ * The record of a cell whose worker never came back (watchdog, exit, out of memory) or failed
+ * outside the model. Built from plain data and schemas only: no scenario `build()` and no strategy
+ * `setup()` runs in this thread (issue 15: a plugin that exits, loops or exhausts memory there
+ * would take the whole sweep down with it).
+ */
 function failedCellRecord(registry: Registry, plan: Plan, planned: PlannedCell, message: string): CellRecord {
-  const prepared = prepareCell(coreCell(registry, planned, plan.input.params));
+  const scenarioDef = registry.scenarios.get(planned.scenario)!;
+  let params: Record<string, unknown>;
+  try {
+    params = parseOptions(
+      planned.scenario,
+      scenarioDef.params,
+      plan.input.params?.[planned.scenario] ?? {},
+    ) as Record<string, unknown>;
+  } catch {
+    params = { ...(plan.input.params?.[planned.scenario] ?? {}) };
+  }
   const seeds = plan.input.seeds;
   const scenario = registry.scenarios.get(planned.scenario)!;
   const metrics: Record<string, ReturnType<typeof summarize>> = {};
@@ -124,7 +181,7 @@ function failedCellRecord(registry: Registry, plan: Plan, planned: PlannedCell, 
     machine: planned.machine,
     mode: planned.mode,
     harts: planned.harts,
-    params: prepared.params,
+    params,
     expect: scenario.expect,
     seeds: { base: seeds.base, count: seeds.count },
     verdict: 'incorrect',
@@ -135,18 +192,9 @@ function failedCellRecord(registry: Registry, plan: Plan, planned: PlannedCell, 
       failure: { hart: -1, step: 0, message },
       choices: '',
     },
-    overrides: prepared.overrides.map((o) => ({ ...o })),
+    overrides: declaredOverrides(registry, planned.strategy),
     metrics,
   });
-}
-
-function workerEntry(): { filename: string; execArgv: string[] } {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const filename = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href;
-  // From source the worker needs the TS loader and the `source` condition (to load sibling
-  // packages' src/), exactly as `pnpm tlblab` starts the main thread.
-  const execArgv = fromSource ? ['--import', import.meta.resolve('tsx'), '--conditions=source'] : [];
-  return { filename, execArgv };
 }
 
 interface Existing {
@@ -179,7 +227,16 @@ function readForResume(out: string, plan: Plan): Existing | null {
   for (const c of doc.cells) {
     const planned = byIndex.get(c.index);
     if (!planned || planned.id !== c.id) {
-      throw new UsageError(`--resume: ${out} holds cell ${c.index} '${c.id}', which is not in this plan`);
+      throw new UsageError(
+        `--resume: ${out} holds cell ${c.index} '${clean(c.id)}', which is not in this plan`,
+      );
+    }
+    // One append per finished cell: a second copy means two runs wrote this file at once, or it was
+    // edited; neither copy can be trusted to be the one the other cells were run beside.
+    if (cells.has(c.index)) {
+      throw new UsageError(
+        `--resume: ${out} holds cell ${c.index} '${clean(c.id)}' twice (two runs wrote the file at once?); drop --resume to start over`,
+      );
     }
     cells.set(c.index, toLine(c));
   }
@@ -191,25 +248,33 @@ function toLine(record: unknown): CellLine {
   return { index: rec.index, id: rec.id, verdict: rec.verdict, line: JSON.stringify(rec) };
 }
 
-/** Write text atomically (temp file + rename). */
-function writeAtomically(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+/** A failed write to the journal, as the one-line error naming `--out` (a full disk, /dev/full). */
+function writeError(out: string, e: unknown): UsageError {
+  return pathError('--out', out, `cannot write: ${oneLine(e)}`);
 }
 
-/** Write the whole document atomically (temp file + rename). */
-export function writeDocumentAtomically(file: string, doc: ResultsDocument): string {
-  const text = serializeResultsDocument(doc);
-  writeAtomically(file, text);
-  return text;
+/** Write a finished document to a resolved file: temp + fsync + rename, or in place for a device. */
+function writeFinal(file: string, direct: boolean, text: string): void {
+  writeOutput({ flag: '--out', given: file, file, direct, exists: true }, text);
+}
+
+/** Serialise a document for writing (kept for callers that wrote through this module). */
+export function documentText(doc: ResultsDocument): string {
+  return serializeResultsDocument(doc);
 }
 
 /** Run a plan into `out`. Resolves when the file holds the final document. */
 export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const { plan, out, registry } = opts;
-  const timeout = opts.cellTimeoutMs ?? 60_000;
+  // Timers take whole milliseconds below 2^31 (`The value of "delay" is out of range` otherwise).
+  const timeout = Math.min(2 ** 31 - 1, Math.max(1, Math.round(opts.cellTimeoutMs ?? 60_000)));
   const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, plan.selected.length)));
+  const direct = opts.direct === true;
+  if (opts.resume && direct)
+    throw new UsageError(`--resume: ${clean(out)} is not a regular file; there is nothing to resume`);
+  // A run killed inside its final write leaves `<out>.tlblab-<pid>.tmp`: the journal in `out` is
+  // still whole, so the temp is garbage.
+  if (opts.resume) removeStaleTemps(out);
   const existing = opts.resume ? readForResume(out, plan) : null;
   const meta = normalizeMeta(
     existing ? existing.meta : { ...plan.meta, createdAt: opts.createdAt ?? new Date().toISOString() },
@@ -217,15 +282,19 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const done = new Map<number, CellLine>(existing?.cells ?? []);
 
   let fd: number;
-  if (existing) {
-    fd = openSync(out, 'r+');
-    ftruncateSync(fd, existing.keepBytes);
-    closeSync(fd);
-    fd = openSync(out, 'a');
-  } else {
-    fd = openSync(out, 'w');
-    writeSync(fd, `${JSON.stringify(meta)}\n`);
-    fdatasyncSync(fd);
+  try {
+    if (existing) {
+      fd = openSync(out, 'r+');
+      ftruncateSync(fd, existing.keepBytes);
+      closeSync(fd);
+      fd = openSync(out, 'a');
+    } else {
+      fd = openSync(out, 'w');
+      writeSync(fd, `${JSON.stringify(meta)}\n`);
+      syncData(fd);
+    }
+  } catch (e) {
+    throw writeError(out, e);
   }
 
   // Largest cells first (hart count is the best cheap proxy for a cell's cost), so the sweep does
@@ -243,38 +312,35 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   // only guards against the machine going down, so it runs at most once per FSYNC_INTERVAL_MS rather
   // than per cell (per-cell syncs made fast sweeps wait on the disk, not on the model).
   let lastSync = performance.now();
+  // Set when the journal cannot be written: the lanes stop handing out cells.
+  let broken = false;
   const append = (cell: CellLine) => {
+    if (broken) return;
     done.set(cell.index, cell);
     if (cell.verdict === 'incorrect') incorrect++;
     // One write per record: a crash can cut only this line, never interleave two.
-    writeSync(fd, `${cell.line}\n`);
+    try {
+      writeSync(fd, `${cell.line}\n`);
+    } catch (e) {
+      broken = true;
+      throw writeError(out, e);
+    }
     const now = performance.now();
     if (now - lastSync >= FSYNC_INTERVAL_MS) {
-      fdatasyncSync(fd);
+      syncData(fd);
       lastSync = now;
     }
     progress();
   };
 
   if (remaining.length > 0) {
-    const { filename, execArgv } = workerEntry();
-    const pool = new Piscina<CellTask | WarmTask, WorkerResult | null>({
-      filename,
-      execArgv,
-      minThreads: jobs,
-      maxThreads: jobs,
-      idleTimeout: 60_000,
-      // Tasks are handed out only when a thread is free (see below), so nothing queues.
-      maxQueue: 'auto',
-      // A run allocates many short-lived objects; a larger young generation means fewer
-      // scavenges, whose helper threads otherwise compete with the other worker for the cores.
-      resourceLimits: { maxYoungGenerationSizeMb: 64 },
-    });
+    // Tasks are handed out only when a thread is free (the lanes below), so nothing queues.
+    const pool = createPool(jobs, opts.memoryMb ?? 2048);
     try {
-      await Promise.all(Array.from({ length: jobs }, () => pool.run({ kind: 'warm', spec: opts.spec })));
+      await warmPool(pool, opts.spec, jobs, opts.importTimeoutMs ?? IMPORT_TIMEOUT_MS);
       let next = 0;
       const lane = async (): Promise<void> => {
-        while (next < remaining.length) {
+        while (!broken && next < remaining.length) {
           const planned = remaining[next++]!;
           const task: CellTask = {
             kind: 'cell',
@@ -291,27 +357,22 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
               r && 'cell' in r
                 ? r.cell
                 : toLine(
-                    failedCellRecord(registry, plan, planned, `cell failed: ${r ? r.error : 'no result'}`),
+                    failedCellRecord(
+                      registry,
+                      plan,
+                      planned,
+                      `cell failed: ${r && 'error' in r ? r.error : 'no result'}`,
+                    ),
                   );
           } catch (e) {
-            const aborted = (e as { name?: string }).name === 'AbortError';
-            record = toLine(
-              failedCellRecord(
-                registry,
-                plan,
-                planned,
-                aborted
-                  ? `watchdog: the cell did not finish within ${timeout / 1000} s of wall-clock time (a strategy slot that never returns?); its worker was terminated`
-                  : `worker failed: ${oneLine(e)}`,
-              ),
-            );
+            record = toLine(failedCellRecord(registry, plan, planned, workerFailure(e, timeout)));
           }
           append(record);
         }
       };
       await Promise.all(Array.from({ length: jobs }, lane));
     } finally {
-      fdatasyncSync(fd);
+      syncData(fd);
       closeSync(fd);
       await pool.destroy();
     }
@@ -321,7 +382,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
 
   // Plan order; the same bytes as serializeResultsDocument({ meta, cells }) gives.
   const cells = plan.selected.map((c) => done.get(c.index)!);
-  writeAtomically(out, `${[JSON.stringify(meta), ...cells.map((c) => c.line)].join('\n')}\n`);
+  writeFinal(out, direct, `${[JSON.stringify(meta), ...cells.map((c) => c.line)].join('\n')}\n`);
   return {
     cells: cells.map(({ index, id, verdict }) => ({ index, id, verdict })),
     ran: remaining.length,

@@ -2,10 +2,26 @@
  * The piscina worker: rebuilds the registry from its spec (once per worker and spec), turns the
  * planned cell into a core cell and runs it. Everything crossing the thread boundary is plain data.
  */
-import { cellRecordSchema, runCell } from '@tlblab/core';
+import {
+  cellRecordSchema,
+  type MachineConfig,
+  ReplayMismatchError,
+  replay,
+  runCell,
+  simulate,
+  type TraceEvent,
+} from '@tlblab/core';
 import { type LoadedRegistry, loadRegistry, type RegistrySpec } from './config.js';
-import { oneLine } from './errors.js';
+import {
+  changedIntrinsic,
+  type Fingerprint,
+  fingerprint,
+  restoreIntrinsics,
+  withRerunCheck,
+} from './cross-cell.js';
+import { oneLine, UsageError } from './errors.js';
 import { coreCell, type PlanInput, type PlannedCell } from './plan.js';
+import { isBuiltinCell } from './registry.js';
 
 export interface CellTask {
   readonly kind: 'cell';
@@ -33,33 +49,87 @@ export interface CellLine {
   readonly line: string;
 }
 
-export type WorkerResult = { readonly cell: CellLine } | { readonly error: string };
+/** The trace of one seed: a replay of recorded choices, or a fresh run of `seed`. */
+export interface TraceTask {
+  readonly kind: 'trace';
+  readonly spec: RegistrySpec;
+  readonly cell: PlannedCell;
+  readonly params: PlanInput['params'];
+  readonly seed: number;
+  /** Recorded choices to replay; null runs the seed afresh. */
+  readonly choices: string | null;
+  /** The machine recorded in a results file, instead of the registry's of that name. */
+  readonly machine?: MachineConfig;
+}
 
-const registries = new Map<string, Promise<LoadedRegistry>>();
+export interface TraceResult {
+  readonly seed: number;
+  readonly outcome: string;
+  readonly trace: readonly TraceEvent[];
+}
 
-function registryFor(spec: RegistrySpec): Promise<LoadedRegistry> {
+export type WorkerResult =
+  | { readonly cell: CellLine }
+  | { readonly trace: TraceResult }
+  | { readonly error: string; readonly mismatch?: boolean };
+
+const registries = new Map<string, Promise<LoadedRegistry & { intrinsics: Fingerprint }>>();
+
+function registryFor(spec: RegistrySpec): Promise<LoadedRegistry & { intrinsics: Fingerprint }> {
   const key = JSON.stringify(spec);
   let r = registries.get(key);
   if (!r) {
-    r = loadRegistry(spec);
+    const before = fingerprint();
+    r = loadRegistry(spec).then((loaded) => {
+      const patched = changedIntrinsic(before);
+      if (patched !== null) {
+        restoreIntrinsics(before);
+        throw new UsageError(
+          `plugin fault: loading the config or plugins replaced ${patched}, which every cell would then run on; a plugin must not patch built-ins`,
+        );
+      }
+      return { ...loaded, intrinsics: before };
+    });
     registries.set(key, r);
   }
   return r;
 }
 
 /** Run one task in this thread (the pool's workers and and tests alike). */
-export async function runTask(task: CellTask | WarmTask): Promise<WorkerResult | null> {
+export async function runTask(task: CellTask | WarmTask | TraceTask): Promise<WorkerResult | null> {
   try {
-    const { registry } = await registryFor(task.spec);
+    const { registry, intrinsics } = await registryFor(task.spec);
     if (task.kind === 'warm') return null;
-    const record = cellRecordSchema.parse(
-      runCell(coreCell(registry, task.cell, task.params), task.seeds, { index: task.cell.index }),
-    );
+    if (task.kind === 'trace') {
+      const base = coreCell(registry, task.cell, task.params);
+      const cell = task.machine ? { ...base, machine: task.machine } : base;
+      const run =
+        task.choices === null
+          ? simulate(cell, task.seed, { trace: true })
+          : replay(cell, task.choices, { trace: true, seed: task.seed });
+      return { trace: { seed: run.seed, outcome: run.outcome, trace: run.trace } };
+    }
+    const cell = coreCell(registry, task.cell, task.params);
+    const run = () => cellRecordSchema.parse(runCell(cell, task.seeds, { index: task.cell.index }));
+    // Built-in strategies and scenarios are known to keep no state between runs; plugin code is
+    // checked by re-running the first seed (two extra runs per cell).
+    const checked = isBuiltinCell(registry, task.cell)
+      ? { result: run(), fault: null }
+      : withRerunCheck(cell, task.seeds.base, run);
+    const patched = changedIntrinsic(intrinsics);
+    if (patched !== null) {
+      restoreIntrinsics(intrinsics);
+      return {
+        error: `plugin fault: the cell replaced ${patched}, which later cells in this worker would run on (undone); a strategy or scenario must not patch built-ins`,
+      };
+    }
+    if (checked.fault !== null) return { error: checked.fault };
+    const record = checked.result;
     return {
       cell: { index: record.index, id: record.id, verdict: record.verdict, line: JSON.stringify(record) },
     };
   } catch (e) {
-    return { error: oneLine(e) };
+    return { error: oneLine(e), ...(e instanceof ReplayMismatchError ? { mismatch: true } : {}) };
   }
 }
 

@@ -92,7 +92,7 @@ describe('tlblab', () => {
       .map((l) => JSON.parse(l) as { kind: string; text: string });
     expect(trace.at(-1)!.kind).toBe('outcome');
     expect(trace.at(-1)!.text).toMatch(new RegExp(record.firstFailure.outcome.replace(':', '.')));
-  }, 60_000);
+  }, 180_000);
 
   it.concurrent('exits 1 on an incorrect verdict only with --fail-on incorrect', async () => {
     const args = ['run', '-s', 'baseline', '-c', 'cross-hart-vmalloc', '--seeds', '2'];

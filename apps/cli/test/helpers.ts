@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Io, main } from '../src/index.js';
@@ -76,4 +76,49 @@ export function scratchDir(prefix: string): { dir: string; cleanup: () => void }
 /** A results document without its `createdAt` (the one field allowed to differ). */
 export function withoutCreatedAt(text: string): string {
   return text.replace(/"createdAt":"[^"]*",/, '');
+}
+
+/** Newest modification time of the files under `dir` (0 when it does not exist). */
+function newest(dir: string): number {
+  let t = 0;
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else t = Math.max(t, statSync(p).mtimeMs);
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return t;
+}
+
+/**
+ * Build the named workspace packages (`packages/core`, `apps/cli`, ...) whose dist is missing or
+ * older than their sources, under one lock: the slow tests that need dists (scaffold, registry) run
+ * in parallel, and tsup empties dist/ before it writes, so two builds of one package must not
+ * overlap, nor a build and a reader.
+ */
+export async function buildDists(pkgs: readonly string[], run: (dir: string) => void): Promise<void> {
+  const lock = join(REPO, 'node_modules/.tlblab-build.lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock left by a killed run (no build takes 15 minutes) is taken over.
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 15 * 60_000)
+        rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    for (const pkg of pkgs) {
+      const dir = join(REPO, pkg);
+      const dist = join(dir, 'dist/index.js');
+      if (!existsSync(join(dir, 'dist/index.d.ts')) || newest(join(dir, 'src')) > statSync(dist).mtimeMs)
+        run(dir);
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }

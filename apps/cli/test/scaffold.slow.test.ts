@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, runCli, scratchDir } from './helpers.js';
+import { buildDists, REPO, runCli, scratchDir } from './helpers.js';
 
 const scratch = scratchDir('scaffold');
 const env = {
@@ -20,9 +20,13 @@ const env = {
 const sh = (cmd: string, args: string[], cwd: string) =>
   execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: 'pipe' });
 
-beforeAll(() => {
-  if (!existsSync(join(REPO, 'packages/core/dist/index.js'))) sh('tsup', [], join(REPO, 'packages/core'));
-}, 120_000);
+beforeAll(async () => {
+  // The scaffold imports the packages' dist (as it would from npm): core, and the kit with the
+  // baseline it runs strategies on (built under the lock the registry test shares).
+  await buildDists(['packages/core', 'packages/strategy-baseline', 'packages/strategy-tester'], (dir) =>
+    sh('tsup', [], dir),
+  );
+}, 600_000);
 afterAll(() => scratch.cleanup());
 
 describe.each(['strategy', 'scenario'])('tlblab new %s', (kind) => {

@@ -165,7 +165,7 @@ describe('a sweep', () => {
     expect(bad.stderr).toMatch(
       /did not reproduce the recorded outcome \(recorded livelock, got strategy-error\)/,
     );
-  });
+  }, 120_000);
 });
 
 describe('the watchdog', () => {
@@ -187,8 +187,10 @@ describe('the watchdog', () => {
         '2',
         '--jobs',
         '2',
+        // Generous: the well-behaved cells must finish inside it on a loaded machine too (a
+        // wall-clock limit is a backstop, never a verdict on a cell that was merely slow).
         '--cell-timeout',
-        '1',
+        '8',
         '--out',
         at('hangs.jsonl'),
       ],
@@ -205,7 +207,7 @@ describe('the watchdog', () => {
     ]);
     expect(doc.cells[0]!.outcomes).toEqual({ 'strategy-error': 2 });
     expect(doc.cells[0]!.firstFailure?.failure?.message).toMatch(
-      /watchdog: the cell did not finish within 1 s/,
+      /^timeout: no result within 8 s of wall-clock time/,
     );
   }, 60_000);
 });
@@ -240,7 +242,7 @@ describe('run --cell-timeout', () => {
     };
     expect(record.verdict).toBe('incorrect');
     expect(record.outcomes).toEqual({ 'strategy-error': 2 });
-    expect(record.firstFailure.failure.message).toMatch(/watchdog/);
+    expect(record.firstFailure.failure.message).toMatch(/^timeout: no result within 1 s/);
   }, 60_000);
 });
 

@@ -258,8 +258,27 @@ function isMachineConfig(v: unknown): v is MachineConfig {
 }
 
 /**
+ * Merge plain-data `patch` into `base` recursively: objects key by key, anything else (numbers,
+ * strings, arrays) replaced whole. `{"extends":"caches-invalid","tlb":{"entries":128}}` keeps the
+ * preset's `tlb.replacement` (issue 15: a shallow merge dropped it). Keys that would reach
+ * `Object.prototype` are skipped.
+ */
+function deepMerge(base: unknown, patch: unknown): unknown {
+  const isPlain = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isPlain(base) || !isPlain(patch)) return patch === undefined ? base : patch;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    if (k === '__proto__' || k === 'constructor' || k === 'prototype') continue;
+    out[k] = deepMerge(base[k], v);
+  }
+  return out;
+}
+
+/**
  * Define a machine (core profile): plain data, validated. With `extends`, starts from a preset and
- * overrides only the fields given (costs are merged key by key).
+ * overrides only the fields given, merged deeply (`tlb.entries` alone keeps the preset's other
+ * `tlb` fields; costs key by key).
  */
 export function defineMachine(input: MachineInput | MachineConfig): MachineConfig {
   if (isMachineConfig(input) && !('extends' in input)) return validateMachine(input);
@@ -271,5 +290,7 @@ export function defineMachine(input: MachineInput | MachineConfig): MachineConfi
       field: 'extends',
       value: base,
     });
-  return validateMachine({ ...from, ...rest, costs: { ...from.costs, ...(costs ?? {}) } });
+  return validateMachine(
+    deepMerge(from, { ...rest, ...(costs === undefined ? {} : { costs }) }) as MachineConfig,
+  );
 }

@@ -1,45 +1,7 @@
 import { defineScenario, ops, PluginOptionError, PROFILES, simulate } from '@tlblab/core';
-import { probes, runStrategyConformance } from '@tlblab/strategy-tester';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { baseline, onBaseline } from './index.js';
-
-runStrategyConformance(baseline(), {
-  packageName: '@tlblab/strategy-baseline',
-  factory: baseline,
-  invalidOptions: [{ transport: 'mmio' }, { threshold: 64 }],
-  valid: [
-    { scenario: probes.kernelProtectionFault },
-    { scenario: probes.kernelNofaultWrite },
-    { scenario: probes.vmallocGuardPage },
-    { scenario: probes.vfreeReuse },
-    // "Such cores don't need it": no V=0 caching and PTE stores visible at once.
-    { scenario: probes.crossHartVmalloc, machine: 'emulator' },
-    { scenario: probes.crossHartVmalloc, machine: 'no-invalid-caching' },
-    { scenario: probes.vmapStackMigrate, machine: 'no-invalid-caching' },
-  ],
-  invalid: [
-    { scenario: probes.crossHartVmalloc, outcome: 'panic:spurious-fault' },
-    { scenario: probes.moduleLoadExec, outcome: 'panic:spurious-fault' },
-    { scenario: probes.ioremapIrq, outcome: 'panic:spurious-fault' },
-    { scenario: probes.vmapStackMigrate, outcome: 'panic:stack-overflow' },
-    // The "small window": no V=0 caching, but a new PTE may be invisible to the walker for d steps.
-    {
-      scenario: probes.crossHartVmalloc,
-      machine: 'reorder-window',
-      outcome: 'panic:spurious-fault',
-      seeds: 40,
-    },
-    // Sv32 never got PGD pre-allocation: without vmalloc_fault an older root never sees the new entry.
-    {
-      scenario: probes.sv32NewPgd,
-      mode: 'sv32',
-      machine: 'emulator',
-      outcome: 'panic:spurious-fault',
-      always: true,
-    },
-  ],
-});
 
 const mapAndFree = defineScenario({
   id: 'map-and-free',

@@ -2,7 +2,7 @@
  * `runStrategyConformance(strategy, { valid, invalid })`: the one harness every strategy package's
  * tests use (ESLint's RuleTester): valid cases are cells that must be `correct` over their seeds,
  * invalid cases cells that must fail with a given outcome, plus the contract every strategy must
- * keep. It registers vitest `describe`/`it` blocks; the judging functions (`judgeValid`,
+ * keep. It registers `describe`/`it` blocks with vitest or the runner given; the judging functions (`judgeValid`,
  * `judgeInvalid`, `contractProblems`) are exported for use outside vitest.
  *
  * A case runs the strategy on the baseline kernel (`onBaseline`, the convention that a single
@@ -30,8 +30,32 @@ import {
   simulate,
 } from '@tlblab/core';
 import { onBaseline } from '@tlblab/strategy-baseline';
-import { describe, expect, it } from 'vitest';
 import { crossHartVmalloc, vfreeReuse } from './probes.js';
+
+/**
+ * The test runner the suite registers with (ESLint's RuleTester takes `describe`/`it` the same way):
+ * vitest, jest, mocha or node:test all fit. `expect` is optional; without it a failing case throws
+ * an `Error` listing its problems, which every runner reports.
+ */
+export interface TestRunner {
+  readonly describe: (name: string, fn: () => void) => unknown;
+  readonly it: (name: string, fn: () => void) => unknown;
+  readonly expect?: (actual: unknown) => { toEqual(expected: unknown): void };
+}
+
+/**
+ * vitest's `describe`/`it`/`expect`, when vitest is installed (an optional peer): the default
+ * runner. Loaded once, at import, so registration stays synchronous as runners require.
+ */
+const vitestRunner: TestRunner | null = await import('vitest').then(
+  (v) => ({ describe: v.describe, it: v.it, expect: v.expect }) as TestRunner,
+  () => null,
+);
+
+function assertNone(runner: TestRunner, problems: readonly string[]): void {
+  if (runner.expect) runner.expect(problems).toEqual([]);
+  else if (problems.length > 0) throw new Error(problems.join('\n'));
+}
 
 export interface CaseBase {
   /** Test title override. */
@@ -69,6 +93,8 @@ export interface ConformanceOptions {
    *  throw a `PluginOptionError` naming the strategy. */
   readonly factory?: (options?: never) => Strategy;
   readonly invalidOptions?: readonly unknown[];
+  /** The test runner (default: vitest's). */
+  readonly runner?: TestRunner;
 }
 
 function machineOf(m: CaseBase['machine']): MachineConfig {
@@ -277,8 +303,15 @@ const CONTRACT_CHECKS: readonly [string, string][] = [
   ['options', 'validates its options with a PluginOptionError naming it'],
 ];
 
-/** Register the conformance suite for `strategy` with vitest. */
+/** Register the conformance suite for `strategy` with the runner (default vitest). */
 export function runStrategyConformance(strategy: Strategy, opts: ConformanceOptions = {}): void {
+  const runner = opts.runner ?? vitestRunner;
+  if (runner === null) {
+    throw new Error(
+      'runStrategyConformance: vitest is not installed; pass { runner: { describe, it, expect } } from your test runner',
+    );
+  }
+  const { describe, it } = runner;
   describe(`${strategy.name}: conformance`, () => {
     describe('contract', () => {
       let problems: Record<string, string[]> | null = null;
@@ -289,7 +322,7 @@ export function runStrategyConformance(strategy: Strategy, opts: ConformanceOpti
       for (const [check, title] of CONTRACT_CHECKS) {
         if (check === 'options' && !opts.factory) continue;
         it(title, () => {
-          expect(get()[check] ?? []).toEqual([]);
+          assertNone(runner, get()[check] ?? []);
         });
       }
     });
@@ -297,7 +330,7 @@ export function runStrategyConformance(strategy: Strategy, opts: ConformanceOpti
       describe('valid', () => {
         for (const c of opts.valid!) {
           it(c.name ?? `is correct on ${describeCase(strategy, c)}`, () => {
-            expect(judgeValid(strategy, c).problems).toEqual([]);
+            assertNone(runner, judgeValid(strategy, c).problems);
           });
         }
       });
@@ -308,7 +341,7 @@ export function runStrategyConformance(strategy: Strategy, opts: ConformanceOpti
           it(
             c.name ?? `ends ${c.always ? 'always ' : ''}with ${c.outcome} on ${describeCase(strategy, c)}`,
             () => {
-              expect(judgeInvalid(strategy, c).problems).toEqual([]);
+              assertNone(runner, judgeInvalid(strategy, c).problems);
             },
           );
         }

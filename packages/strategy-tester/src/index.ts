@@ -13,6 +13,7 @@ export {
   judgeInvalid,
   judgeValid,
   runStrategyConformance,
+  type TestRunner,
   type ValidCase,
 } from './conformance.js';
 export { type FailingHow, type FailingSite, failingStrategy } from './failing.js';

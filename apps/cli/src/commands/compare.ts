@@ -2,20 +2,24 @@
  * `tlblab compare`: a sweep into a results document, on a worker pool, with a progress bar on a
  * terminal, deterministic shards and `--resume`.
  */
-import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
+import { checkHarts, checkJobs, checkRuns, parseLimits } from '../limits.js';
 import {
+  defaultCellTimeout,
+  FORBIDDEN_KEYS,
+  MAX_SEED,
   parseFailOn,
   parseHarts,
   parseInteger,
   parseList,
   parseMode,
-  parseNumber,
   parseParam,
+  parseTimeout,
 } from '../options.js';
-import { colorEnabled, paint, println } from '../output.js';
+import { clean, colorEnabled, paint, println } from '../output.js';
+import { outputTarget } from '../output-file.js';
 import { buildPlan, type PlanInput, parseShard } from '../plan.js';
 import { defaultJobs, runSweep, type SweepProgress } from '../sweep.js';
 
@@ -49,16 +53,37 @@ function sweepParams(list: readonly string[]): PlanInput['params'] {
     if (dot <= 0 || dot === key.length - 1)
       throw new UsageError(`--param ${text}: expected scenario.key=value`);
     const sc = key.slice(0, dot);
-    params[sc] = { ...(params[sc] ?? {}), [key.slice(dot + 1)]: value };
+    if (FORBIDDEN_KEYS.has(sc))
+      throw new UsageError(`--param ${clean(text)}: the key '${sc}' is not allowed`);
+    params[sc] = { ...(Object.hasOwn(params, sc) ? params[sc] : {}), [key.slice(dot + 1)]: value };
   }
   return params;
 }
 
+/** A word for a POSIX shell, quoted only when it needs to be. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command that continues this sweep: the same arguments plus `--resume`. */
+export function resumeCommand(argv: readonly string[] | undefined): string {
+  const args = [...(argv ?? ['compare', '...'])];
+  if (!args.includes('--resume')) args.push('--resume');
+  return clean(`tlblab ${args.map(shellWord).join(' ')}`);
+}
+
 export async function compareCommand(ctx: CommandContext, opts: CompareOptions): Promise<number> {
   const failOn = parseFailOn(opts.failOn);
-  const { registry, sweep, spec } = await loadContextRegistry(ctx);
+  const limits = parseLimits(ctx.globals.limit);
+  // The output path first: a typo there must not cost a sweep.
+  const target = outputTarget('--out', opts.out, ctx.io.cwd);
   if (opts.seed !== undefined && opts.seeds !== undefined)
     throw new UsageError('--seed and --seeds exclude each other');
+  const jobsFlag = opts.jobs !== undefined ? parseInteger('--jobs', opts.jobs, 1, 1024) : null;
+  if (jobsFlag !== null) checkJobs(limits, jobsFlag);
+  const timeoutFlag =
+    opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : null;
+  const { registry, sweep, spec } = await loadContextRegistry(ctx, limits);
   const input: PlanInput = {
     strategies:
       opts.strategies !== undefined
@@ -78,24 +103,24 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
         : [...(sweep.harts ?? COMPARE_DEFAULTS.harts)],
     seeds:
       opts.seed !== undefined
-        ? { base: parseInteger('--seed', opts.seed, 0), count: 1 }
+        ? { base: parseInteger('--seed', opts.seed, 0, MAX_SEED), count: 1 }
         : {
             base: 0,
             count:
               opts.seeds !== undefined
-                ? parseInteger('--seeds', opts.seeds, 1)
+                ? parseInteger('--seeds', opts.seeds, 1, MAX_SEED + 1)
                 : (sweep.seeds ?? COMPARE_DEFAULTS.seeds),
           },
     params: sweepParams(opts.param ?? []),
     shard: opts.shard !== undefined ? parseShard(opts.shard) : null,
   };
-  const jobs = opts.jobs !== undefined ? parseInteger('--jobs', opts.jobs, 1, 1024) : defaultJobs();
-  const cellTimeoutMs =
-    opts.cellTimeout !== undefined ? parseNumber('--cell-timeout', opts.cellTimeout, 0.001) * 1000 : 60_000;
+  checkHarts(limits, '--harts', input.harts);
+  const cellTimeoutMs = timeoutFlag ?? defaultCellTimeout(input.seeds.count);
+  const jobs = jobsFlag ?? Math.min(defaultJobs(), limits.jobs);
   const plan = buildPlan(registry, input);
   if (plan.cells.length === 0)
     throw new UsageError('the plan has no cells: no scenario applies to these modes and hart counts');
-  const out = resolve(ctx.io.cwd, opts.out);
+  checkRuns(limits, input.seeds.count, plan.selected.length);
 
   const showBar = ctx.io.stderr.isTTY === true;
   const bar = showBar
@@ -111,13 +136,27 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
       )
     : null;
   let started = false;
+  let last: SweepProgress = { done: 0, total: plan.selected.length, incorrect: 0 };
   const onProgress = (p: SweepProgress) => {
+    last = p;
     if (!bar) return;
     if (!started) {
       bar.start(p.total, p.done, { incorrect: p.incorrect });
       started = true;
     } else bar.update(p.done, { incorrect: p.incorrect });
   };
+  // Ctrl-C: the journal in --out already holds every finished cell (one write each), so the
+  // sweep can stop at once; restore the cursor the bar hid and say how to continue.
+  const onSigint = () => {
+    if (started) bar?.stop();
+    if (ctx.io.stderr.isTTY) ctx.io.stderr.write('\u001b[?25h');
+    println(
+      ctx.io.stderr,
+      `\ninterrupted: ${last.done} of ${last.total} cells are in ${clean(opts.out)}; continue with:\n  ${resumeCommand(ctx.argv)}`,
+    );
+    process.exit(130);
+  };
+  process.once('SIGINT', onSigint);
   const t0 = performance.now();
   let result: Awaited<ReturnType<typeof runSweep>>;
   try {
@@ -125,13 +164,16 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
       spec,
       registry,
       plan,
-      out,
+      out: target.file,
+      direct: target.direct,
       jobs,
       resume: opts.resume === true,
       cellTimeoutMs,
+      memoryMb: limits.memory,
       onProgress,
     });
   } finally {
+    process.removeListener('SIGINT', onSigint);
     if (started) bar?.stop();
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -141,7 +183,7 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
     println(
       ctx.io.stdout,
       JSON.stringify({
-        out: opts.out,
+        out: clean(opts.out),
         cells: cells.length,
         totalCells: plan.cells.length,
         shard: plan.meta.plan.shard,
@@ -159,7 +201,7 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
     const resumedText = result.resumed > 0 ? `, ${result.resumed} resumed` : '';
     println(
       ctx.io.stdout,
-      `${cells.length} cells${shardText} x ${input.seeds.count} seeds -> ${opts.out} in ${seconds.toFixed(1)} s (${jobs} job${jobs === 1 ? '' : 's'}${resumedText}): ${
+      `${cells.length} cells${shardText} x ${input.seeds.count} seeds -> ${clean(opts.out)} in ${seconds.toFixed(1)} s (${jobs} job${jobs === 1 ? '' : 's'}${resumedText}): ${
         incorrect.length === 0 ? p.green('0 incorrect') : p.red(`${incorrect.length} incorrect`)
       }`,
     );

@@ -1,13 +1,16 @@
 import type { CommandContext } from '../context.js';
 import { loadContextRegistry } from '../context.js';
 import { unknownName } from '../errors.js';
-import { println } from '../output.js';
+import { parseLimits } from '../limits.js';
+import { clean, println } from '../output.js';
 import { strategyMeta } from '../plan.js';
 import { resolveStrategySet } from '../registry.js';
 
 export const LIST_KINDS = ['strategies', 'scenarios', 'machines'] as const;
 
-function table(rows: readonly (readonly string[])[]): string {
+/** A table of plugin-provided strings: every cell made inert for the terminal first. */
+function table(raw: readonly (readonly string[])[]): string {
+  const rows = raw.map((r) => r.map(clean));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows
     .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '))
@@ -20,7 +23,7 @@ export async function listCommand(
   opts: { json?: boolean },
 ): Promise<number> {
   if (!(LIST_KINDS as readonly string[]).includes(what)) throw unknownName('list', what, LIST_KINDS);
-  const { registry } = await loadContextRegistry(ctx);
+  const { registry } = await loadContextRegistry(ctx, parseLimits(ctx.globals.limit));
   const out = ctx.io.stdout;
   if (what === 'strategies') {
     const strategies = [...registry.strategies.values()].map((s) => ({

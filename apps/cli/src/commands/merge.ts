@@ -2,8 +2,8 @@ import { resolve } from 'node:path';
 import { serializeResultsDocument } from '@tlblab/core';
 import type { CommandContext } from '../context.js';
 import { println } from '../output.js';
+import { outputTarget, writeOutput } from '../output-file.js';
 import { mergeDocuments, readResults } from '../results-file.js';
-import { writeDocumentAtomically } from '../sweep.js';
 
 /** `tlblab merge <shards...> --out <file|->`. */
 export async function mergeCommand(
@@ -11,12 +11,15 @@ export async function mergeCommand(
   files: readonly string[],
   opts: { out: string },
 ): Promise<number> {
-  const docs = files.map((f) => ({ file: f, doc: readResults(resolve(ctx.io.cwd, f)) }));
+  // The path is checked before the inputs are read: a typo in --out costs nothing.
+  const target = opts.out === '-' ? null : outputTarget('--out', opts.out, ctx.io.cwd);
+  // Shards are complete by construction; mergeDocuments names an incomplete one itself.
+  const docs = files.map((f) => ({ file: f, doc: readResults(resolve(ctx.io.cwd, f), { partial: true }) }));
   const doc = mergeDocuments(docs);
-  if (opts.out === '-') {
+  if (target === null) {
     ctx.io.stdout.write(serializeResultsDocument(doc));
   } else {
-    writeDocumentAtomically(resolve(ctx.io.cwd, opts.out), doc);
+    writeOutput(target, serializeResultsDocument(doc));
     println(
       ctx.io.stderr,
       `merged ${files.length} file${files.length === 1 ? '' : 's'}: ${doc.cells.length} cells -> ${opts.out}`,

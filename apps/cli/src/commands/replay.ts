@@ -4,44 +4,58 @@
  * A replay that does not reproduce the recorded outcome is an error (exit 2): the strategy, the
  * scenario or tlblab itself differs from the run that wrote the file.
  */
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Mode } from '@tlblab/core';
-import { type Cell, type MachineConfig, ReplayMismatchError, replay, validateMachine } from '@tlblab/core';
+import { type MachineConfig, MODES, type Mode, validateMachine } from '@tlblab/core';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { oneLine, UsageError, unknownName } from '../errors.js';
-import { formatTrace, println } from '../output.js';
+import { runIsolated } from '../isolate.js';
+import { parseLimits } from '../limits.js';
+import { DEFAULT_CELL_TIMEOUT_MS, parseTimeout } from '../options.js';
+import { clean, formatTrace, println } from '../output.js';
+import { outputTarget, writeOutput } from '../output-file.js';
+import type { PlannedCell } from '../plan.js';
 import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
-import { readResults } from '../results-file.js';
+import { readResultsChecked } from '../results-file.js';
 
 export async function replayCommand(
   ctx: CommandContext,
   results: string,
-  opts: { cell: string; trace?: string },
+  opts: { cell: string; trace?: string; partial?: boolean; cellTimeout?: string },
 ): Promise<number> {
-  const doc = readResults(resolve(ctx.io.cwd, results));
+  const limits = parseLimits(ctx.globals.limit);
+  const timeoutMs =
+    opts.cellTimeout !== undefined
+      ? parseTimeout('--cell-timeout', opts.cellTimeout)
+      : DEFAULT_CELL_TIMEOUT_MS;
+  const traceTarget = opts.trace !== undefined ? outputTarget('--trace', opts.trace, ctx.io.cwd) : null;
+  const where = clean(results);
+  const { doc, partialNote } = readResultsChecked(resolve(ctx.io.cwd, results), {
+    partial: opts.partial === true,
+  });
   const record = doc.cells.find((c) => c.id === opts.cell);
   if (!record)
     throw unknownName(
-      `cell in ${results}`,
+      `cell in ${where}`,
       opts.cell,
       doc.cells.map((c) => c.id),
     );
+  const id = clean(record.id);
   const ff = record.firstFailure;
-  if (!ff)
-    throw new UsageError(`cell '${record.id}' has no failing seed to replay (verdict ${record.verdict})`);
+  if (!ff) throw new UsageError(`cell '${id}' has no failing seed to replay (verdict ${record.verdict})`);
   if (ff.choices === '') {
     throw new UsageError(
-      `cell '${record.id}' has no recorded run to replay: ${ff.failure?.message ?? ff.outcome}`,
+      `cell '${id}' has no recorded run to replay: ${clean(ff.failure?.message ?? ff.outcome)}`,
     );
   }
-  const { registry } = await loadContextRegistry(ctx);
+  const { registry, spec } = await loadContextRegistry(ctx, limits);
   const strategy = resolveStrategySet(registry, record.strategy);
   const recordedMembers = doc.meta.strategies[record.strategy]?.members.map((m) => m.name);
   const members = strategy.members.map((m) => m.name);
   if (recordedMembers && recordedMembers.join('+') !== members.join('+')) {
     throw new UsageError(
-      `strategy set '${record.strategy}' is ${members.join('+')} here but ${recordedMembers.join('+')} in ${results}`,
+      clean(
+        `strategy set '${record.strategy}' is ${members.join('+')} here but ${recordedMembers.join('+')} in ${results}`,
+      ),
     );
   }
   let machine: MachineConfig;
@@ -49,37 +63,54 @@ export async function replayCommand(
   try {
     machine = recordedMachine ? validateMachine(recordedMachine) : machineByName(registry, record.machine);
   } catch (e) {
-    throw new UsageError(`${results}: machine '${record.machine}': ${oneLine(e)}`);
+    throw new UsageError(`${where}: machine '${clean(record.machine)}': ${oneLine(e)}`);
   }
-  const cell: Cell = {
-    strategy,
-    scenario: scenarioById(registry, record.scenario),
-    params: record.params,
-    machine,
+  const scenario = scenarioById(registry, record.scenario);
+  if (!(MODES as readonly string[]).includes(record.mode))
+    throw new UsageError(`${where}: cell '${id}' has an unknown mode '${clean(record.mode)}'`);
+  const planned: PlannedCell = {
+    index: record.index,
+    id: record.id,
+    strategy: record.strategy,
+    scenario: scenario.id,
+    machine: record.machine,
     mode: record.mode as Mode,
     harts: record.harts,
   };
-  let run: ReturnType<typeof replay>;
-  try {
-    run = replay(cell, ff.choices, { trace: true, seed: ff.seed });
-  } catch (e) {
-    if (e instanceof ReplayMismatchError) {
-      throw new UsageError(
-        `replay of '${record.id}' seed ${ff.seed} does not fit the recorded choices: ${oneLine(e)}`,
-      );
-    }
-    throw e;
+  // The replay runs the plugins' code, so it runs on a worker under the watchdog.
+  const r = await runIsolated(
+    {
+      kind: 'trace',
+      spec,
+      cell: planned,
+      params: { [scenario.id]: record.params },
+      seed: ff.seed,
+      choices: ff.choices,
+      machine,
+    },
+    { timeoutMs, memoryMb: limits.memory },
+  );
+  if (!('trace' in r)) {
+    const error = 'error' in r ? r.error : 'no result';
+    if ('mismatch' in r && r.mismatch)
+      throw new UsageError(`replay of '${id}' seed ${ff.seed} does not fit the recorded choices: ${error}`);
+    throw new UsageError(`replay of '${id}' seed ${ff.seed} failed: ${error}`);
   }
+  const run = r.trace;
   if (run.outcome !== ff.outcome) {
     throw new UsageError(
-      `replay of '${record.id}' seed ${ff.seed} did not reproduce the recorded outcome (recorded ${ff.outcome}, got ${run.outcome}): the strategy, scenario or tlblab version differs from the run that wrote ${results}`,
+      `replay of '${id}' seed ${ff.seed} did not reproduce the recorded outcome (recorded ${ff.outcome}, got ${run.outcome}): the strategy, scenario or tlblab version differs from the run that wrote ${where}`,
     );
   }
-  const summary = `replayed '${record.id}' seed ${ff.seed}: ${run.outcome} as recorded${run.failure ? ` (hart ${run.failure.hart}, step ${run.failure.step}: ${run.failure.message})` : ''}; ${run.trace.length} trace events`;
-  if (opts.trace !== undefined) {
-    const file = resolve(ctx.io.cwd, opts.trace);
-    writeFileSync(file, formatTrace(run.trace, file));
-    println(ctx.io.stdout, `${summary} written to ${opts.trace}`);
+  const failure = record.firstFailure?.failure;
+  const summary = clean(
+    `replayed '${record.id}' seed ${ff.seed}: ${run.outcome} as recorded${failure ? ` (hart ${failure.hart}, step ${failure.step}: ${failure.message})` : ''}; ${run.trace.length} trace events`,
+  );
+  // Said once the replay stands (a refusal stays one line).
+  if (partialNote !== null) println(ctx.io.stderr, `note: ${partialNote}`);
+  if (traceTarget !== null) {
+    writeOutput(traceTarget, formatTrace(run.trace, traceTarget.file));
+    println(ctx.io.stdout, `${summary} written to ${clean(opts.trace!)}`);
   } else {
     ctx.io.stdout.write(formatTrace(run.trace, 'trace.txt'));
     println(ctx.io.stderr, summary);

@@ -1,29 +1,30 @@
 /**
- * `tlblab run`: one cell over N seeds, in this process (or, with `--cell-timeout`, on a worker
- * under the sweep's watchdog). Verdict, outcome counts, key metrics and the
+ * `tlblab run`: one cell over N seeds, on a worker under the sweep's watchdog (no strategy or
+ * scenario code runs in this process). Verdict, outcome counts, key metrics and the
  * first failing seed; `--json` prints the cell record and nothing else; `--trace <file>` writes the
  * step-by-step trace of the first failing seed (or of `--seed`).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import {
-  type CellRecord,
-  ConfigError,
-  type Mode,
-  PluginOptionError,
-  parseResultsDocument,
-  prepareCell,
-  replay,
-  runCell,
-  simulate,
-} from '@tlblab/core';
+import { join } from 'node:path';
+import { type CellRecord, type Mode, parseResultsDocument } from '@tlblab/core';
 import type { RegistrySpec } from '../config.js';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
-import { parseFailOn, parseInteger, parseMode, parseNumber, parseParam } from '../options.js';
-import { colorEnabled, formatTrace, paint, println } from '../output.js';
-import { buildPlan, type PlanInput } from '../plan.js';
+import { runIsolated } from '../isolate.js';
+import { checkHarts, checkRuns, parseLimits } from '../limits.js';
+import {
+  defaultCellTimeout,
+  MAX_SEED,
+  parseFailOn,
+  parseInteger,
+  parseMode,
+  parseParam,
+  parseTimeout,
+} from '../options.js';
+import { clean, colorEnabled, formatTrace, paint, println } from '../output.js';
+import { outputTarget, writeOutput } from '../output-file.js';
+import { buildPlan, type Plan, type PlanInput } from '../plan.js';
 import type { Registry } from '../registry.js';
 import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
 import { runSweep } from '../sweep.js';
@@ -63,75 +64,89 @@ export function describeCell(r: CellRecord): string {
 
 export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise<number> {
   const failOn = parseFailOn(opts.failOn);
-  const { registry, sweep, spec } = await loadContextRegistry(ctx);
+  const limits = parseLimits(ctx.globals.limit);
+  // Output paths are checked before anything loads or runs.
+  const traceTarget = opts.trace !== undefined ? outputTarget('--trace', opts.trace, ctx.io.cwd) : null;
+  const timeoutFlag =
+    opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : null;
+  if (opts.seed !== undefined && opts.seeds !== undefined)
+    throw new UsageError('--seed and --seeds exclude each other');
+  const { registry, sweep, spec } = await loadContextRegistry(ctx, limits);
   // `-s a,b` lists members in order; a single name is a set or a strategy on the baseline.
   const strategyId = opts.strategy
     .split(',')
     .map((s) => s.trim())
     .join('+');
-  const strategy = resolveStrategySet(registry, strategyId);
+  // Resolved here for its error message (unknown names, close matches) before anything runs.
+  resolveStrategySet(registry, strategyId);
   const scenario = scenarioById(registry, opts.scenario);
   const machine = machineByName(registry, opts.machine ?? 'caches-invalid');
   const mode: Mode = opts.mode !== undefined ? parseMode(opts.mode) : (sweep.mode ?? 'sv39');
   const harts =
     opts.harts !== undefined ? parseInteger('--harts', opts.harts, 1, 1024) : Math.max(2, scenario.minHarts);
-  if (opts.seed !== undefined && opts.seeds !== undefined)
-    throw new UsageError('--seed and --seeds exclude each other');
+  checkHarts(limits, '--harts', [harts]);
   const seeds =
     opts.seed !== undefined
-      ? { base: parseInteger('--seed', opts.seed, 0), count: 1 }
+      ? { base: parseInteger('--seed', opts.seed, 0, MAX_SEED), count: 1 }
       : {
           base: 0,
-          count: opts.seeds !== undefined ? parseInteger('--seeds', opts.seeds, 1) : (sweep.seeds ?? 20),
+          count:
+            opts.seeds !== undefined
+              ? parseInteger('--seeds', opts.seeds, 1, MAX_SEED + 1)
+              : (sweep.seeds ?? 20),
         };
+  checkRuns(limits, seeds.count, 1);
+  const timeoutMs = timeoutFlag ?? defaultCellTimeout(seeds.count);
   const params = Object.fromEntries((opts.param ?? []).map(parseParam));
-  const cell = { strategy, scenario, params, machine, mode, harts };
-
-  let record: CellRecord;
-  try {
-    // Checks harts, mode and --param before anything runs (core names the field).
-    prepareCell(cell);
-  } catch (e) {
-    if (e instanceof ConfigError || e instanceof PluginOptionError) throw new UsageError(e.message);
-    throw e;
-  }
-  if (opts.cellTimeout !== undefined) {
-    // Under the sweep's wall-clock watchdog: the cell runs on a worker, which is terminated if a
-    // strategy slot never returns.
-    const timeoutMs = parseNumber('--cell-timeout', opts.cellTimeout, 0.001) * 1000;
-    record = await runGuarded(
-      ctx,
-      spec,
-      registry,
-      {
-        strategies: [strategyId],
-        scenarios: [scenario.id],
-        machines: [machine.name],
-        modes: [mode],
-        harts: [harts],
-        seeds,
-        params: { [scenario.id]: params },
-        shard: null,
-      },
-      timeoutMs,
+  if (harts < scenario.minHarts)
+    throw new UsageError(
+      `--harts ${harts}: scenario '${scenario.id}' needs at least ${scenario.minHarts} harts`,
     );
-  } else {
-    record = runCell(cell, seeds);
-  }
+  if (!scenario.modes.includes(mode))
+    throw new UsageError(
+      `--mode ${mode}: scenario '${scenario.id}' does not apply to ${mode} (it applies to ${scenario.modes.join(', ')})`,
+    );
+  const input: PlanInput = {
+    strategies: [strategyId],
+    scenarios: [scenario.id],
+    machines: [machine.name],
+    modes: [mode],
+    harts: [harts],
+    seeds,
+    params: { [scenario.id]: params },
+    shard: null,
+  };
+  // Checks --param against the scenario's schema (names the known parameters); no plugin code runs.
+  const plan = buildPlan(registry, input);
+  const planned = plan.cells[0]!;
+  // The cell runs on a worker (a heap cap and the watchdog): a strategy slot that loops or calls
+  // process.exit() fails this cell instead of hanging or ending the command.
+  const record = await runGuarded(spec, registry, plan, timeoutMs, limits.memory);
 
   let traceNote: string | null =
     opts.trace !== undefined && record.firstFailure?.choices === ''
       ? `no trace written: ${record.firstFailure.failure?.message ?? 'the cell did not run'}`
       : null;
-  if (opts.trace !== undefined && record.firstFailure?.choices !== '') {
-    const file = resolve(ctx.io.cwd, opts.trace);
+  if (traceTarget !== null && record.firstFailure?.choices !== '') {
     const ff = record.firstFailure;
-    const traced =
-      opts.seed === undefined && ff !== null
-        ? replay(cell, ff.choices, { trace: true, seed: ff.seed })
-        : simulate(cell, seeds.base, { trace: true });
-    writeFileSync(file, formatTrace(traced.trace, file));
-    traceNote = `trace of seed ${traced.seed} (${traced.outcome}, ${traced.trace.length} events) written to ${opts.trace}`;
+    const r = await runIsolated(
+      {
+        kind: 'trace',
+        spec,
+        cell: planned,
+        params: plan.input.params,
+        seed: opts.seed === undefined && ff !== null ? ff.seed : seeds.base,
+        choices: opts.seed === undefined && ff !== null ? ff.choices : null,
+      },
+      { timeoutMs, memoryMb: limits.memory },
+    );
+    if (!('trace' in r)) {
+      traceNote = `no trace written: ${'error' in r ? r.error : 'no result'}`;
+    } else {
+      const traced = r.trace;
+      writeOutput(traceTarget, formatTrace(traced.trace, traceTarget.file));
+      traceNote = `trace of seed ${traced.seed} (${traced.outcome}, ${traced.trace.length} events) written to ${clean(opts.trace!)}`;
+    }
   }
 
   if (opts.json) {
@@ -141,7 +156,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
     const out = ctx.io.stdout;
     const seedText =
       seeds.count === 1 ? `seed ${seeds.base}` : `seeds ${seeds.base}..${seeds.base + seeds.count - 1}`;
-    println(out, `${p.bold(describeCell(record))}, ${seedText}`);
+    println(out, `${p.bold(clean(describeCell(record)))}, ${seedText}`);
     const verdict = record.verdict === 'correct' ? p.green('correct') : p.red('incorrect');
     println(out, `verdict   ${verdict} (expects ${record.expect})`);
     println(
@@ -155,18 +170,21 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
       const s = record.metrics[m];
       if (s) println(out, `  ${m.padEnd(15)} ${fmt(s.mean)} / ${fmt(s.p99)} / ${fmt(s.max)}`);
     }
-    for (const o of record.overrides) println(out, p.dim(`override  ${o.slot}: ${o.by} over ${o.over}`));
+    for (const o of record.overrides)
+      println(out, p.dim(clean(`override  ${o.slot}: ${o.by} over ${o.over}`)));
     const ff = record.firstFailure;
     if (ff) {
       const where = ff.failure
         ? ` on hart ${ff.failure.hart} at step ${ff.failure.step}: ${ff.failure.message}`
         : '';
-      println(out, `first failing seed ${ff.seed}: ${p.red(ff.outcome)}${where}`);
+      println(out, `first failing seed ${ff.seed}: ${p.red(ff.outcome)}${clean(where)}`);
       if (opts.trace === undefined) {
         println(
           out,
           p.dim(
-            `trace it: tlblab run -s ${opts.strategy} -c ${scenario.id} -m ${machine.name} --mode ${mode} --harts ${harts} --seed ${ff.seed} --trace trace.txt`,
+            clean(
+              `trace it: tlblab run -s ${opts.strategy} -c ${record.scenario} -m ${record.machine} --mode ${record.mode} --harts ${record.harts} --seed ${ff.seed} --trace trace.txt`,
+            ),
           ),
         );
       }
@@ -180,17 +198,16 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
 
 /** One cell through the sweep engine (worker + watchdog), via a scratch results file. */
 async function runGuarded(
-  _ctx: CommandContext,
   spec: RegistrySpec,
   registry: Registry,
-  input: PlanInput,
+  plan: Plan,
   timeoutMs: number,
+  memoryMb: number,
 ): Promise<CellRecord> {
-  const plan = buildPlan(registry, input);
   const dir = mkdtempSync(join(tmpdir(), 'tlblab-run-'));
   try {
     const out = join(dir, 'cell.jsonl');
-    await runSweep({ spec, registry, plan, out, jobs: 1, cellTimeoutMs: timeoutMs });
+    await runSweep({ spec, registry, plan, out, jobs: 1, cellTimeoutMs: timeoutMs, memoryMb });
     return parseResultsDocument(readFileSync(out, 'utf8')).cells[0]!;
   } finally {
     rmSync(dir, { recursive: true, force: true });

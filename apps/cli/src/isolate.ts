@@ -1,0 +1,95 @@
+/**
+ * Worker threads for user code (issue 15, "Isolation like vitest's and Playwright's"): strategies'
+ * `setup()` and slots and scenarios' `build()` run in piscina workers with a heap cap and a
+ * wall-clock watchdog, so a plugin that loops, exits or exhausts memory fails its own task and the
+ * command goes on.
+ */
+import { Piscina } from 'piscina';
+import type { RegistrySpec } from './config.js';
+import { oneLine, UsageError } from './errors.js';
+import type { CellTask, TraceTask, WarmTask, WorkerResult } from './worker.js';
+
+export type AnyTask = CellTask | WarmTask | TraceTask;
+
+export function workerEntry(): { filename: string; execArgv: string[] } {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const filename = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href;
+  // From source the worker needs the TS loader and the `source` condition (to load sibling
+  // packages' src/), exactly as `pnpm tlblab` starts the main thread.
+  const execArgv = fromSource ? ['--import', import.meta.resolve('tsx'), '--conditions=source'] : [];
+  return { filename, execArgv };
+}
+
+export function createPool(jobs: number, memoryMb: number): Piscina<AnyTask, WorkerResult | null> {
+  const { filename, execArgv } = workerEntry();
+  return new Piscina<AnyTask, WorkerResult | null>({
+    filename,
+    execArgv,
+    minThreads: jobs,
+    maxThreads: jobs,
+    idleTimeout: 60_000,
+    // Tasks are handed out only when a thread is free, so nothing queues.
+    maxQueue: 'auto',
+    // A larger young generation means fewer scavenges, whose helper threads otherwise compete with
+    // the other workers for the cores. The old-generation cap turns a plugin that exhausts memory
+    // into a failed task (ERR_WORKER_OUT_OF_MEMORY) instead of an abort of the whole process.
+    resourceLimits: { maxYoungGenerationSizeMb: 64, maxOldGenerationSizeMb: memoryMb },
+  });
+}
+
+/** Why a worker task failed, as one line (with the flag that raises the limit it hit). */
+export function workerFailure(e: unknown, timeoutMs: number): string {
+  if ((e as { name?: string }).name === 'AbortError') {
+    return `timeout: no result within ${timeoutMs / 1000} s of wall-clock time (--cell-timeout; the machine may be loaded, or a plugin may never return); its worker was terminated`;
+  }
+  const code = (e as { code?: string }).code;
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY')
+    return `worker ran out of memory (raise the heap cap with --limit memory=MB): ${oneLine(e)}`;
+  return `worker failed: ${oneLine(e)}`;
+}
+
+/**
+ * Load the registry in every worker under a time limit: a config or plugin whose import never
+ * settles, loops or exits is reported as such instead of hanging the command.
+ */
+export async function warmPool(
+  pool: Piscina<AnyTask, WorkerResult | null>,
+  spec: RegistrySpec,
+  jobs: number,
+  timeoutMs: number,
+): Promise<void> {
+  const results = await Promise.allSettled(
+    Array.from({ length: jobs }, () =>
+      pool.run({ kind: 'warm', spec }, { signal: AbortSignal.timeout(timeoutMs) }),
+    ),
+  );
+  for (const r of results) {
+    if (r.status === 'rejected') {
+      const why =
+        (r.reason as { name?: string }).name === 'AbortError'
+          ? `did not finish within ${timeoutMs / 1000} s (an import that never settles or loops? raise the limit with --limit import=SECONDS)`
+          : workerFailure(r.reason, timeoutMs);
+      throw new UsageError(`loading the config and plugins: ${why}`);
+    }
+    // The registry's own message (it names the file or plugin and the field), as the main thread would say it.
+    if (r.value && 'error' in r.value) throw new UsageError(r.value.error);
+  }
+}
+
+/** Run one task on its own worker under the watchdog; the worker is gone afterwards. */
+export async function runIsolated(
+  task: AnyTask,
+  opts: { timeoutMs: number; memoryMb: number },
+): Promise<WorkerResult | { error: string }> {
+  const pool = createPool(1, opts.memoryMb);
+  try {
+    await warmPool(pool, task.spec, 1, opts.timeoutMs);
+    const r = await pool.run(task, { signal: AbortSignal.timeout(opts.timeoutMs) });
+    return r ?? { error: 'no result' };
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    return { error: workerFailure(e, opts.timeoutMs) };
+  } finally {
+    await pool.destroy();
+  }
+}
