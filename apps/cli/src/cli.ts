@@ -186,6 +186,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--format <format>', 'text | md | json', 'text')
     .option('--fail-on <what>', "exit 1 on any 'regression'")
     .option('--overlap', 'compare the cells both documents have when their plans differ')
+    .option('--partial', 'compare documents that lack cells of their plan or repeat one (says so)')
     .option('--out <file>', "output file, or '-' for stdout", '-')
     .action(async (before: string, after: string, opts, cmd: Command) =>
       done(await diffCommand(ctxOf(cmd), before, after, opts)),

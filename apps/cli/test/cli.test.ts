@@ -19,7 +19,20 @@ describe('tlblab', () => {
     expect(r).toMatchObject({ code: 0, stdout: `${TOOL_VERSION}\n`, stderr: '' });
   }, 60_000);
 
-  it.concurrent.each(['list', 'run', 'compare', 'merge', 'report', 'replay', 'new'])(
+  it.concurrent.each([
+    'list',
+    'run',
+    'compare',
+    'merge',
+    'report',
+    'diff',
+    'replay',
+    'new',
+    'describe',
+    'completion',
+    'slurm',
+    'import-trace',
+  ])(
     'has --help on %s',
     async (cmd) => {
       const r = await runCli([cmd, '--help']);

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   type DiffResult,
@@ -11,7 +10,8 @@ import {
 } from '@tlblab/report';
 import type { CommandContext } from '../context.js';
 import { UsageError, unknownName } from '../errors.js';
-import { readResults } from '../results-file.js';
+import { outputTarget, writeOutput } from '../output-file.js';
+import { readResultsChecked } from '../results-file.js';
 
 export interface DiffCommandOptions {
   readonly format?: string;
@@ -19,6 +19,7 @@ export interface DiffCommandOptions {
   readonly threshold?: string;
   readonly failOn?: string;
   readonly overlap?: boolean;
+  readonly partial?: boolean;
 }
 
 const FORMATS = ['text', 'md', 'json'] as const;
@@ -50,8 +51,14 @@ export async function diffCommand(
   if (opts.failOn !== undefined && opts.failOn !== 'regression')
     throw unknownName('--fail-on value', opts.failOn, ['regression']);
   const threshold = parseThreshold(opts.threshold);
-  const a = readResults(resolve(ctx.io.cwd, before));
-  const b = readResults(resolve(ctx.io.cwd, after));
+  const out = opts.out ?? '-';
+  const target = out === '-' ? null : outputTarget('--out', out, ctx.io.cwd);
+  const partial = { partial: opts.partial === true };
+  const ra = readResultsChecked(resolve(ctx.io.cwd, before), partial);
+  const rb = readResultsChecked(resolve(ctx.io.cwd, after), partial);
+  const a = ra.doc;
+  const b = rb.doc;
+  for (const n of [ra.partialNote, rb.partialNote]) if (n !== null) ctx.io.stderr.write(`note: ${n}\n`);
   let d: DiffResult;
   try {
     d = diffDocuments(a, b, {
@@ -67,8 +74,7 @@ export async function diffCommand(
   if (opts.overlap && d.compared === 0)
     throw new UsageError(`diff: ${before} and ${after} have no cell in common`);
   const text = format === 'json' ? diffJson(d) : format === 'md' ? diffMarkdown(d) : diffText(d);
-  const out = opts.out ?? '-';
-  if (out === '-') ctx.io.stdout.write(text);
-  else writeFileSync(resolve(ctx.io.cwd, out), text);
+  if (target === null) ctx.io.stdout.write(text);
+  else writeOutput(target, text);
   return opts.failOn === 'regression' && hasRegression(d) ? 1 : 0;
 }

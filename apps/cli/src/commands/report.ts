@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ResultsDocument } from '@tlblab/core';
 import { REPORT_FORMATS, type ReportFilter, type ReportFormat, renderReport } from '@tlblab/report';
 import type { CommandContext } from '../context.js';
 import { UsageError, unknownName } from '../errors.js';
-import { readResults } from '../results-file.js';
+import { outputTarget, writeOutput } from '../output-file.js';
+import { readResultsChecked } from '../results-file.js';
 
 export interface ReportCommandOptions {
   readonly format?: string;
@@ -15,6 +15,7 @@ export interface ReportCommandOptions {
   readonly machine?: string;
   readonly mode?: string;
   readonly harts?: string;
+  readonly partial?: boolean;
 }
 
 function list(value: string | undefined): string[] | undefined {
@@ -94,7 +95,12 @@ export async function reportCommand(
   const format = opts.format ?? 'text';
   if (!(REPORT_FORMATS as readonly string[]).includes(format))
     throw unknownName('report format', format, REPORT_FORMATS);
-  const doc = readResults(resolve(ctx.io.cwd, results));
+  const out = opts.out ?? '-';
+  // The output path is checked before any work (issue 15): a bad --out exits 2 naming it.
+  const target = out === '-' ? null : outputTarget('--out', out, ctx.io.cwd);
+  const { doc, partialNote } = readResultsChecked(resolve(ctx.io.cwd, results), {
+    partial: opts.partial === true,
+  });
   const filter = reportFilter(doc, opts);
   const text = await renderReport(doc, {
     format: format as ReportFormat,
@@ -102,8 +108,11 @@ export async function reportCommand(
     ...(filter ? { filter } : {}),
     ...(opts.full ? { full: true } : {}),
   });
-  const out = opts.out ?? '-';
-  if (out === '-') ctx.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-  else writeFileSync(resolve(ctx.io.cwd, out), text);
+  // A partial document says so: on stderr always, and at the top of the plain-text formats.
+  if (partialNote !== null) ctx.io.stderr.write(`note: ${partialNote}\n`);
+  const note = partialNote !== null && (format === 'text' || format === 'md') ? `${partialNote}\n\n` : '';
+  const body = note + (text.endsWith('\n') ? text : `${text}\n`);
+  if (target === null) ctx.io.stdout.write(body);
+  else writeOutput(target, body);
   return 0;
 }
