@@ -115,6 +115,8 @@ export class Hardware {
   tick = 0;
 
   // Walk / access results (no allocation).
+  /** Cycle (of the walking hart) at which the running walk started. */
+  private walkStart = 0;
   wFlags = 0;
   wPpn = 0;
   wSince = 0;
@@ -302,6 +304,8 @@ export class Hardware {
   walk(hart: HartHw, vpn: number, demand: boolean): boolean {
     const pwc = hart.pwc;
     const costs = this.costs;
+    // The staleness windows are measured to the start of the walk.
+    this.walkStart = hart.clock;
     let table = hart.rootTable;
     let global = false;
     for (let level = this.levels - 1; level >= 0; level--) {
@@ -392,7 +396,7 @@ export class Hardware {
       if (leafRead || !this.stLeafOnly) {
         const global = parentGlobal || (newestFlags & PTE_G) !== 0;
         const floor = this.fenceFloor(hart, vpn, leafRead, global);
-        const nowTick = hart.clock * TICKS_PER_CYCLE;
+        const nowTick = this.walkStart * TICKS_PER_CYCLE;
         let allowed = 1;
         for (let k = 1; k < n; k++) {
           const successorSince = mem.versionSince(slot, k - 1);

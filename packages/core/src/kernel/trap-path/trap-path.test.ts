@@ -141,10 +141,10 @@ describe('trap path stages', () => {
     // runs off the bottom of the stack.
     const migrate = scenario(
       () => [
-        // (The pause lets pad's own PTE stores age past the staleness window first.)
+        // (The pause, 480 cycles, lets pad's own PTE stores age past the 200-cycle staleness window first.)
         [
           ops.wait('pad'),
-          ops.repeat(12, [ops.compute(10)]),
+          ops.repeat(12, [ops.compute(40)]),
           ops.stream('pad', 'read', 500, 1),
           ops.stream('pad', 'read', 500, 1),
           ops.signal('near'),
