@@ -53,6 +53,8 @@ export class Simulator {
   readonly tracing: boolean;
   readonly events: TraceEvent[] = [];
   readonly mappingLatencies: number[] = [];
+  /** Cycles harts spent idle until an interrupt arrived (left out of `cyclesBusy`). */
+  idleCycles = 0;
 
   // The components.
   readonly areas = new AreaTable();
@@ -358,14 +360,13 @@ export class Simulator {
     this.events.push({ step: this.hw.step, hart: h.hw.id, cycle: h.hw.clock, kind, text });
   }
 
+  /** An event of the whole machine (hart -1: a deadlock, the step limit) is stamped with the latest
+   *  hart clock, the moment the run ended. */
   private traceRaw(hart: number, kind: TraceKind, text: string): void {
-    this.events.push({
-      step: this.hw.step,
-      hart,
-      cycle: hart >= 0 ? this.hw.harts[hart]!.clock : 0,
-      kind,
-      text,
-    });
+    let cycle = 0;
+    if (hart >= 0) cycle = this.hw.harts[hart]!.clock;
+    else for (const h of this.hw.harts) if (h.clock > cycle) cycle = h.clock;
+    this.events.push({ step: this.hw.step, hart, cycle, kind, text });
   }
 
   /** Cycle totals per hart for the metrics. */
@@ -377,7 +378,7 @@ export class Simulator {
       sum += h.clock;
     }
     this.c[M.cycles] = max;
-    this.c[M.cyclesBusy] = sum - this.c[M.cyclesWaitingIpi]! - this.c[M.cyclesHandlingIpi]!;
+    this.c[M.cyclesBusy] = sum - this.idleCycles - this.c[M.cyclesWaitingIpi]! - this.c[M.cyclesHandlingIpi]!;
     const lat = this.mappingLatencies;
     this.c[M.mappingLatency] =
       lat.length === 0 ? 0 : Math.round((lat.reduce((a, b) => a + b, 0) / lat.length) * 1000) / 1000;

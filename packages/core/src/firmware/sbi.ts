@@ -89,7 +89,11 @@ export class SbiFirmware {
     const inbox = h.fwInbox;
     const costs = sim.machine.costs;
     const arrive = inbox[0]!.arriveAt;
-    if (arrive > h.hw.clock) h.hw.clock = arrive;
+    if (arrive > h.hw.clock) {
+      // The hart had nothing to do until the interrupt arrived.
+      sim.idleCycles += arrive - h.hw.clock;
+      h.hw.clock = arrive;
+    }
     const before = h.hw.clock;
     h.hw.clock += costs.mTrapEntry;
     while (inbox.length > 0 && inbox[0]!.queuedAt <= h.hw.clock) {

@@ -145,7 +145,11 @@ export class CrossCalls {
     const inbox = h.ipiInbox;
     const costs = sim.machine.costs;
     const arrive = inbox[0]!.arriveAt;
-    if (arrive > h.hw.clock) h.hw.clock = arrive;
+    if (arrive > h.hw.clock) {
+      // The hart had nothing to do until the interrupt arrived.
+      sim.idleCycles += arrive - h.hw.clock;
+      h.hw.clock = arrive;
+    }
     const before = h.hw.clock;
     // Without S-mode IPIs firmware takes the M-mode software interrupt first and sets SSIP.
     if (!sim.sModeIpi) h.hw.clock += costs.mTrapEntry + costs.mTrapExit;
