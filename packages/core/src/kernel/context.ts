@@ -81,9 +81,11 @@ export class KernelContextImpl implements KernelContext {
   }
   flushTlbAll(opts?: { transport?: FenceTransport }): void {
     const all = this.sim.allHarts;
-    // flush_tlb_all(): sbi_remote_sfence_vma_asid(NULL, 0, FLUSH_TLB_NO_ASID, ...) is the whole
-    // address space on every hart; or on_each_cpu(__ipi_flush_tlb_all, NULL, 1).
-    if (this.viaSbi(opts?.transport)) this.enqueue(new SbiFenceFrame(all, 'all', null));
+    // flush_tlb_all(): with one online CPU, local_flush_tlb_all(); else
+    // sbi_remote_sfence_vma_asid(NULL, 0, FLUSH_TLB_NO_ASID, ...), the whole address space on every
+    // hart, or on_each_cpu(__ipi_flush_tlb_all, NULL, 1).
+    if (all.length === 1) this.localSfence('all');
+    else if (this.viaSbi(opts?.transport)) this.enqueue(new SbiFenceFrame(all, 'all', null));
     else this.enqueue(new CrossCallFrame(all, (t) => t.localSfence('all'), 'flush_tlb_all'));
   }
   flushTlbRange(
