@@ -74,7 +74,8 @@ export interface InitMmWalk {
 /** Which harts a cross-hart call targets. */
 export type HartMask = 'all' | 'others' | readonly number[];
 
-/** Transport for remote fences: IPIs handled by the kernel, or the SBI remote-fence call. */
+/** Transport for remote fences: IPIs handled by the kernel, or the SBI remote-fence call. Left out,
+ *  the platform decides as Linux does: IPIs where it has S-mode IPIs (`platform.sModeIpi`), else SBI. */
 export type FenceTransport = 'ipi' | 'sbi';
 
 /** What an IPI callback may do: it runs on the target hart, in its interrupt handler. */
@@ -98,7 +99,7 @@ export interface KernelContext {
   readonly kernel: Readonly<KernelConfig>;
   /** The machine implements Svvptc (the kernel patches the early `sfence.vma` to a `nop`). */
   readonly svvptc: boolean;
-  /** Simulation step (for strategies that keep generations; not wall time). */
+  /** Simulation step (for strategies that keep generations; a count, not time: see the hart clocks). */
   readonly step: number;
   /** Synchronous: `sfence.vma` on this hart. */
   localSfence(form: FenceForm, vpn?: number, asid?: number): void;
@@ -108,17 +109,21 @@ export interface KernelContext {
   /** Synchronous: copy init_mm's top-level entry covering `vpn` into the root this hart runs on
    *  (`satp`), as `vmalloc_fault` does. Returns false when init_mm has no such entry. One store. */
   copyPgdEntry(vpn: number): boolean;
-  /** Queued: `flush_tlb_all()`: a full `sfence.vma` on every hart, by IPI (`on_each_cpu(..., wait=1)`,
-   *  the default) or by SBI remote fence. */
+  /** Queued: `flush_tlb_all()`: a full `sfence.vma` on every hart, by IPI (`on_each_cpu(..., wait=1)`)
+   *  or by SBI remote fence; by default as the platform does. */
   flushTlbAll(opts?: { transport?: FenceTransport }): void;
-  /** Queued: v6.7's ranged `flush_tlb_kernel_range()` (5e22bfd520ea): every hart fences each page with
-   *  `sfence.vma va` when the range has at most `threshold` pages, else one full local fence. */
+  /** Queued: v6.7's ranged `flush_tlb_kernel_range()` (5e22bfd520ea): by IPI every hart fences each
+   *  page with `sfence.vma va` when the range has at most `threshold` pages, else one full local fence;
+   *  by SBI the range goes to firmware, which fences page by page only up to the platform's
+   *  `tlbRangeFlushLimit` bytes (OpenSBI), else fully. Transport by default as the platform does. */
   flushTlbRange(range: VpnRange, opts: { threshold: number; transport?: FenceTransport }): void;
-  /** Queued: `on_each_cpu_mask(mask, fn, wait=1)`: post IPIs, run `fn` here if in the mask, wait until
-   *  every target ran it (targets run it at their next step with interrupts enabled). */
+  /** Queued: `on_each_cpu_mask(mask, fn, wait=1)`: queue `fn` on every target's call-function queue,
+   *  raise IPIs, run `fn` here if in the mask, wait until every target ran it (a target runs it from
+   *  its IPI handler once the IPI arrived and its interrupts are enabled). */
   onEachCpu(mask: HartMask, fn: (t: IpiContext) => void): void;
   /** Queued: `sbi_remote_sfence_vma()`: trap to firmware, which fences each target with `form`
-   *  whatever its S-mode interrupt state; returns when all are done. */
+   *  whatever its S-mode interrupt state (a range above the platform's `tlbRangeFlushLimit` bytes
+   *  becomes a full flush); returns when all are done. */
   sbiRemoteFence(mask: HartMask, form: FenceForm, range?: VpnRange): void;
   /** Queued: call a traceable kernel function: on entry the function tracer runs unless `fnName`
    *  is `notrace` (it may fault and nest), then `body` runs. */

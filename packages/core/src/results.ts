@@ -20,7 +20,8 @@ export type Outcome = (typeof OUTCOMES)[number];
 
 /**
  * Per-run counters (machine-model section 11). Cycles: `cycles` is the makespan (the largest hart
- * clock); the busy/waiting/handling splits are summed over harts.
+ * clock); the busy/waiting/handling splits are summed over harts (a hart idle until an interrupt
+ * arrives is none of them). `steps` counts engine steps.
  */
 export const METRIC_NAMES = [
   'steps',
@@ -114,9 +115,12 @@ export type TraceKind = (typeof TRACE_KINDS)[number];
 
 /** One step-by-step trace event (from `replay(..., { trace: true })`). */
 export interface TraceEvent {
+  /** Engine step (an index, not time). */
   readonly step: number;
   readonly hart: number;
-  /** The hart's cycle clock after the event. */
+  /** Time: the hart's cycle clock after the event (hart -1: the latest hart clock). Divide by the
+   *  machine's `frequencyMHz` for µs. Events of one hart are in cycle order; across harts the
+   *  engine runs the earliest hart first, so a trace sorted by step is nearly sorted by cycle. */
   readonly cycle: number;
   readonly kind: TraceKind;
   /** Human-readable, in kernel words: `load page fault at 0xffffffc600003000 (negative TLB entry)`. */

@@ -228,7 +228,8 @@ describe('an obviously correct kernel on the emulator (quick pass)', () => {
       );
       expect(r.outcome).toBe('ok');
       expect(r.metrics.mappings).toBeGreaterThanOrEqual(4);
-      expect(r.metrics.ipisSent).toBeGreaterThan(0);
+      // Remote fences reached the other harts (by SBI RFENCE on this CLINT-only profile).
+      expect(r.metrics.sfenceIpi + r.metrics.sfenceFirmware).toBeGreaterThan(0);
       expect(r.metrics.refillMisses, s.id).toBeGreaterThan(0);
     }
   });

@@ -20,8 +20,9 @@ import { z } from 'zod';
 
 export const baselineOptionsSchema = z
   .object({
-    /** How `flush_tlb_all()` reaches the other harts: kernel IPIs (the default) or the SBI remote fence. */
-    transport: z.enum(['ipi', 'sbi']).default('ipi'),
+    /** How `flush_tlb_all()` reaches the other harts: as the platform does (the default: kernel IPIs
+     *  with S-mode IPIs, else the SBI remote fence, `riscv_use_sbi_for_rfence()`), or forced. */
+    transport: z.enum(['platform', 'ipi', 'sbi']).default('platform'),
   })
   .strict();
 
@@ -34,6 +35,8 @@ export const NAME = 'baseline';
 
 export function baseline(options?: BaselineOptions): Strategy<ResolvedBaselineOptions> {
   const opts = parseOptions(NAME, baselineOptionsSchema, options);
+  // 'platform': no transport named, so the kernel model picks as Linux does.
+  const via = opts.transport === 'platform' ? {} : { transport: opts.transport };
   return defineStrategy({
     name: NAME,
     meta: {
@@ -50,7 +53,7 @@ export function baseline(options?: BaselineOptions): Strategy<ResolvedBaselineOp
     options: opts,
     setup: () => ({
       // vfree's lazy purge and set_memory_ro(): the removal is published only after every hart fenced.
-      flushTlbKernelRange: (ctx) => ctx.flushTlbAll({ transport: opts.transport }),
+      flushTlbKernelRange: (ctx) => ctx.flushTlbAll(via),
     }),
   });
 }

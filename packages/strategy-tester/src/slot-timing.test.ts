@@ -3,7 +3,16 @@
  * one-hart and two-hart probe scenarios (emulator profile: no speculation, so every fault here is
  * the scenario's own).
  */
-import { area, defineScenario, ops, PROFILES, region, simulate, type TraceEvent } from '@tlblab/core';
+import {
+  area,
+  defineMachine,
+  defineScenario,
+  ops,
+  PROFILES,
+  region,
+  simulate,
+  type TraceEvent,
+} from '@tlblab/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { kernelProtectionFault } from './probes.js';
@@ -134,7 +143,13 @@ describe('slot timing', () => {
         programs: [vfreeThenVmalloc.build(p, env).programs[0]!, [ops.repeat(30, [ops.compute(5)])]],
       }),
     });
-    const r = simulate({ strategy: spy.strategy, scenario: twoHarts, machine: emulator, harts: 2 }, 3, {
+    // Kernel IPIs (a platform with S-mode IPIs), so the target's handler shows in the trace.
+    const imsic = defineMachine({
+      name: 'emulator-imsic',
+      extends: emulator,
+      platform: { sModeIpi: 'imsic' },
+    });
+    const r = simulate({ strategy: spy.strategy, scenario: twoHarts, machine: imsic, harts: 2 }, 3, {
       trace: true,
     });
     expect(r.outcome).toBe('ok');

@@ -3,8 +3,9 @@
  * kernel paths run as, and how a run ends. The components (kernel trap path, cross-calls, SBI
  * firmware, mm paths, speculation) each own one kind of frame; the engine runs them.
  *
- * Execution model: each hart has a stack of *frames* (an access, a trap, a mapping, a cross-call
- * ...). One scheduler step runs one stage of the top frame of one hart. Slots run synchronously
+ * Execution model: each hart has a cycle clock and a stack of *frames* (an access, a trap, a
+ * mapping, a cross-call ...). One engine step runs one stage of the top frame of the hart whose next
+ * event is earliest, and charges that hart's clock what the stage costs. Slots run synchronously
  * inside a stage; their queued calls become frames pushed on top, so the kernel path that called
  * the slot continues only when they are done — as the C code after the call would.
  */
@@ -108,4 +109,6 @@ export interface Frame {
   run(sim: Simulator, h: HartExec): void;
   /** True while it cannot make progress (waiting on other harts). */
   blocked(sim: Simulator, h: HartExec): boolean;
+  /** Once unblocked: the cycle it was released at (the hart's wait ends then; absent = at once). */
+  readyAt?(): number;
 }

@@ -26,6 +26,17 @@ function machine(profile: string, mode: Mode = 'sv39', harts = 2, seed = 1) {
   return { hw, mm, counters, layout: layoutFor(mode) };
 }
 
+/** Let `cycles` pass on every hart (windows are cycles of the walking hart's clock; stores made
+ *  outside any hart happen at the latest hart clock). */
+function elapse(hw: Hardware, cycles: number): void {
+  for (const h of hw.harts) h.clock += cycles;
+}
+
+function windowOf(profile: string): { d: number; bound: number } {
+  const st = PROFILES[profile]!.staleness;
+  return { d: 'd' in st ? st.d : 0, bound: st.kind === 'svvptc' ? st.bound : 0 };
+}
+
 /** Map one 4 KiB kernel page at `vpn` in init_mm. */
 function mapKernel(mm: KernelMm, vpn: number, flags = PAGE_KERNEL): number {
   return mm.setLeaf(mm.initMm, vpn, 0, flags, mm.allocPage());
@@ -86,7 +97,7 @@ describe('SFENCE.VMA operand forms (privileged spec, "Supervisor Memory-Manageme
     expect(h.pwc!.state.includes(NEGATIVE)).toBe(true);
     // vmalloc installs the table and the leaf; a per-page fence does not reach the PWC.
     mapKernel(mm, fresh);
-    hw.step += 100;
+    elapse(hw, 1000);
     hw.fence(h, 'va', fresh, 0, 'local');
     expect(hw.access(h, fresh, 'read')).toBe(FAULT_INVALID);
     // Only an x0 form does.
@@ -111,7 +122,7 @@ describe('the staleness rule', () => {
       const { hw, mm } = machine('reorder-window', 'sv39', 1, seed);
       const h = hw.harts[0]!;
       mapKernel(mm, VMALLOC); // creates the PTE table; the leaf PTE has versions V=0 then V=1
-      hw.step += 1;
+      elapse(hw, 1);
       if (hw.access(h, VMALLOC, 'read') === FAULT_INVALID) sawStale = true;
     }
     expect(sawStale).toBe(true);
@@ -122,7 +133,7 @@ describe('the staleness rule', () => {
       const { hw, mm } = machine('caches-invalid', 'sv39', 1, seed);
       const h = hw.harts[0]!;
       mapKernel(mm, VMALLOC);
-      hw.step += 1;
+      elapse(hw, 1);
       hw.fence(h, 'va', VMALLOC, 0, 'local');
       expect(hw.access(h, VMALLOC, 'read')).toBe(OK);
     }
@@ -133,7 +144,7 @@ describe('the staleness rule', () => {
       const { hw, mm } = machine('reorder-window', 'sv39', 1, seed);
       const h = hw.harts[0]!;
       mapKernel(mm, VMALLOC);
-      hw.step += 9; // d = 8
+      elapse(hw, windowOf('reorder-window').d + 1);
       expect(hw.access(h, VMALLOC, 'read')).toBe(OK);
     }
   });
@@ -150,7 +161,7 @@ describe('the staleness rule', () => {
     const { hw, mm } = machine('svvptc', 'sv39', 1, 3);
     const h = hw.harts[0]!;
     mapKernel(mm, VMALLOC);
-    hw.step += 17; // bound 16
+    elapse(hw, windowOf('svvptc').bound + 1);
     expect(hw.access(h, VMALLOC, 'read')).toBe(OK);
   });
 });
@@ -160,11 +171,11 @@ describe('invalid PTEs in the TLB ("This specification permits the caching of PT
     const { hw, mm, counters } = machine('caches-invalid');
     const h = hw.harts[0]!;
     mapKernel(mm, VMALLOC); // the PTE table exists
-    hw.step += 100;
+    elapse(hw, 1000);
     hw.speculate(h, VMALLOC + 1); // V=0 leaf next to it
     expect(h.tlb.state[h.tlb.peek(VMALLOC + 1, h.asid)]).toBe(NEGATIVE);
     mapKernel(mm, VMALLOC + 1);
-    hw.step += 100;
+    elapse(hw, 1000);
     const walks = counters[M.walksDemand]!;
     expect(hw.access(h, VMALLOC + 1, 'read')).toBe(FAULT_INVALID);
     expect(hw.faultKind).toBe('negative');
@@ -177,11 +188,11 @@ describe('invalid PTEs in the TLB ("This specification permits the caching of PT
     const { hw, mm } = machine('no-invalid-caching');
     const h = hw.harts[0]!;
     mapKernel(mm, VMALLOC);
-    hw.step += 100;
+    elapse(hw, 1000);
     hw.speculate(h, VMALLOC + 1);
     expect(h.tlb.peek(VMALLOC + 1, h.asid)).toBe(-1);
     mapKernel(mm, VMALLOC + 1);
-    hw.step += 100;
+    elapse(hw, 1000);
     expect(hw.access(h, VMALLOC + 1, 'read')).toBe(OK);
   });
 
@@ -200,7 +211,7 @@ describe('speculation ("exceptions are raised only for accesses made by instruct
   it('a speculative walk of an unmapped kernel VA raises nothing and fills a negative entry where V=0 is cached', () => {
     const { hw, mm, counters } = machine('caches-invalid');
     mapKernel(mm, VMALLOC);
-    hw.step += 100;
+    elapse(hw, 1000);
     const h = hw.harts[0]!;
     hw.speculate(h, VMALLOC + 5);
     expect(counters[M.pageFaults]).toBe(0);

@@ -29,8 +29,8 @@ export function flatten(ops: readonly Op[]): Op[] {
 }
 
 export class ProgramRunner {
-  /** Flags set by `signal` ops. */
-  readonly flags = new Set<string>();
+  /** Flags set by `signal` ops, with the cycle each became visible. */
+  readonly flags = new Map<string, number>();
   private readonly taskSize: number;
   constructor(private readonly sim: Simulator) {
     this.taskSize = sim.layout.taskSize;
@@ -86,10 +86,10 @@ export class ProgramRunner {
   runOp(h: HartExec): void {
     const sim = this.sim;
     if (h.waitingFlag !== null) {
-      // The flag is set (canRun checked it).
+      // The flag is set (the engine released this hart): the spin ended when it became visible.
+      this.endSpin(h, this.flags.get(h.waitingFlag)!);
       h.waitingFlag = null;
       h.pc++;
-      h.hw.clock += sim.machine.costs.spin;
       return;
     }
     const pc = h.pc;
@@ -174,19 +174,21 @@ export class ProgramRunner {
         return;
       case 'signal':
         h.pc++;
-        this.flags.add(op.flag);
         h.hw.clock += costs.bitmapWordStore;
+        if (!this.flags.has(op.flag)) this.flags.set(op.flag, h.hw.clock);
         sim.trace(h, 'op', `signal '${op.flag}'`);
         return;
-      case 'wait':
-        if (this.flags.has(op.flag)) {
+      case 'wait': {
+        const set = this.flags.get(op.flag);
+        if (set !== undefined) {
           h.pc++;
-          h.hw.clock += costs.spin;
+          this.endSpin(h, set);
         } else {
           h.waitingFlag = op.flag;
           sim.trace(h, 'op', `wait for '${op.flag}'`);
         }
         return;
+      }
       case 'compute':
         h.pc++;
         h.hw.clock += op.cycles;
@@ -198,6 +200,12 @@ export class ProgramRunner {
       case 'repeat':
         throw new SimulationError('repeat must be flattened');
     }
+  }
+
+  /** A spin on a flag ends once the flag is visible (at cycle `set`) and the hart has seen it. */
+  private endSpin(h: HartExec, set: number): void {
+    if (set > h.hw.clock) h.hw.clock = set;
+    h.hw.clock += this.sim.machine.costs.spin;
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * The hardware half of the machine: per-hart TLB and page-walk cache, the page-table walker with
  * the spec's staleness rule, SFENCE.VMA in its four forms, and speculative walks. The kernel half
- * (simulator.ts) drives it; nothing here knows about strategies.
+ * (engine/simulator.ts and the kernel components) drives it; nothing here knows about strategies.
  *
  * Hot path: `access` -> `Tlb.lookup` -> (miss) `walk` -> `readPte`. None of them allocates; results
  * come back in fields of this object (`wFlags`, `wPpn`, `wSince`, `faultKind`).
@@ -30,8 +30,12 @@ const C_WALK_LEVELS = M.walkLevels;
 const NEED = [PTE_R, PTE_W, PTE_X];
 const TYPE_CODE: Record<AccessType, number> = { read: 0, write: 1, execute: 2 };
 
-/** Ticks order stores and fences inside a step: tick = step * TICKS_PER_STEP + sequence. */
-export const TICKS_PER_STEP = 65536;
+/**
+ * A tick is a cycle timestamp that also orders stores and fences: tick = cycle * TICKS_PER_CYCLE +
+ * sequence, strictly increasing in execution order (an event executed after a later-stamped one is
+ * stamped just after it). The windows of the staleness rule compare ticks as cycles.
+ */
+export const TICKS_PER_CYCLE = 4096;
 
 /** Access results. */
 export const OK = 0;
@@ -106,11 +110,13 @@ export class Hardware {
   private readonly stBound: number;
   private readonly ownStoresVisible: boolean;
 
-  /** Current step and tick. */
+  /** Current step (a count of scheduler steps: budgets and traces) and tick. */
   step = 0;
   tick = 0;
 
   // Walk / access results (no allocation).
+  /** Cycle (of the walking hart) at which the running walk started. */
+  private walkStart = 0;
   wFlags = 0;
   wPpn = 0;
   wSince = 0;
@@ -195,11 +201,18 @@ export class Hardware {
     for (const h of this.harts) if (pool.length < HART_POOL_LIMIT && !pool.includes(h)) pool.push(h);
   }
 
-  /** Advance to the next tick within the current step (orders stores and fences). */
+  /** The next tick at the running hart's clock (outside any hart: the latest hart clock). */
   nextTick(): number {
-    const base = this.step * TICKS_PER_STEP;
+    const base =
+      (this.currentHart >= 0 ? this.harts[this.currentHart]!.clock : this.latestClock()) * TICKS_PER_CYCLE;
     this.tick = this.tick < base ? base : this.tick + 1;
     return this.tick;
+  }
+
+  private latestClock(): number {
+    let t = 0;
+    for (const h of this.harts) if (h.clock > t) t = h.clock;
+    return t;
   }
 
   /** Hart whose operation is running (the writer of PTE stores); -1 outside any hart. */
@@ -234,9 +247,9 @@ export class Hardware {
       e >= 0 &&
       tlb.state[e] === NEGATIVE &&
       this.negBound > 0 &&
-      this.step - tlb.filledAt[e]! > this.negBound
+      hart.clock - tlb.filledAt[e]! > this.negBound
     ) {
-      // Svvptc: a cached invalid entry is gone within the bound.
+      // Svvptc: a cached invalid entry is gone within the bound (in cycles).
       tlb.state[e] = 0;
       e = -1;
     }
@@ -291,6 +304,8 @@ export class Hardware {
   walk(hart: HartHw, vpn: number, demand: boolean): boolean {
     const pwc = hart.pwc;
     const costs = this.costs;
+    // The staleness windows are measured to the start of the walk.
+    this.walkStart = hart.clock;
     let table = hart.rootTable;
     let global = false;
     for (let level = this.levels - 1; level >= 0; level--) {
@@ -304,7 +319,7 @@ export class Hardware {
         pe >= 0 &&
         pwc!.state[pe] === NEGATIVE &&
         this.negBound > 0 &&
-        this.step - pwc!.filledAt[pe]! > this.negBound
+        hart.clock - pwc!.filledAt[pe]! > this.negBound
       ) {
         pwc!.state[pe] = 0;
         pe = -1;
@@ -323,15 +338,15 @@ export class Hardware {
         if (demand) hart.clock += costs.walkLevelMemory;
         if (level > 0 && pwc !== null) {
           if ((flags & PTE_V) === 0) {
-            if (this.cachesInvalidNonLeaf) pwc.fill(slot, hart.asid, flags, ppn, true, this.step);
+            if (this.cachesInvalidNonLeaf) pwc.fill(slot, hart.asid, flags, ppn, true, hart.clock);
           } else if (!isLeaf(flags)) {
-            pwc.fill(slot, hart.asid, flags, ppn, false, this.step);
+            pwc.fill(slot, hart.asid, flags, ppn, false, hart.clock);
           }
         }
       }
       if ((flags & PTE_V) === 0) {
         if (level === 0 && this.cachesInvalidLeaf) {
-          hart.tlb.fill(vpn, 0, hart.asid, flags, 0, true, since, this.step, this.chooser);
+          hart.tlb.fill(vpn, 0, hart.asid, flags, 0, true, since, hart.clock, this.chooser);
         }
         this.wLevel = level;
         return false;
@@ -346,7 +361,7 @@ export class Hardware {
           ppn,
           false,
           since,
-          this.step,
+          hart.clock,
           this.chooser,
         );
         this.wFlags = global ? flags | PTE_G : flags;
@@ -381,7 +396,7 @@ export class Hardware {
       if (leafRead || !this.stLeafOnly) {
         const global = parentGlobal || (newestFlags & PTE_G) !== 0;
         const floor = this.fenceFloor(hart, vpn, leafRead, global);
-        const nowTick = this.step * TICKS_PER_STEP;
+        const nowTick = this.walkStart * TICKS_PER_CYCLE;
         let allowed = 1;
         for (let k = 1; k < n; k++) {
           const successorSince = mem.versionSince(slot, k - 1);
@@ -393,7 +408,8 @@ export class Hardware {
             const zeroToOne =
               (mem.versionFlags(slot, k) & PTE_V) === 0 && (mem.versionFlags(slot, k - 1) & PTE_V) !== 0;
             const window = this.stKind === 2 && zeroToOne ? this.stBound : this.stD;
-            if (successorSince <= nowTick - window * TICKS_PER_STEP) break;
+            // Windows are cycles: a store older than the window is visible to every walk.
+            if (successorSince <= nowTick - window * TICKS_PER_CYCLE) break;
           }
           allowed++;
         }

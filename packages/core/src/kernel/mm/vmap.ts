@@ -98,11 +98,12 @@ export class Vmap {
         return;
       }
       case 1: {
-        // vmap_pages_range(): lower-level tables on demand, then the leaf PTEs.
+        // vmap_pages_range(): lower-level tables on demand, then the leaf PTEs, one page after
+        // another (each PTE store happens once its page is allocated: its cycle is its own).
         for (let i = 0; i < a.pages; i++) {
+          h.hw.clock += costs.vmallocPerPage;
           sim.mm.setLeaf(sim.mm.initMm, a.start + i, 0, f.flags, sim.mm.allocPage());
         }
-        h.hw.clock += costs.vmallocPerPage * a.pages;
         a.mapped = true;
         f.stage = 2;
         sim.trace(h, 'map', `'${a.name}': ${a.pages} PTEs stored`);
