@@ -55,10 +55,26 @@ export const ops = {
   vfree: (name: string): Op => ({ op: 'vfree', area: name }),
   /** set_memory_ro() on an area. */
   setMemoryRo: (name: string): Op => ({ op: 'set-memory-ro', area: name }),
+  /** set_memory_<prot>() on an area (or `pages` of it from `fromPage`); `resetPerms` first calls
+   *  set_vm_flush_reset_perms() (as bpf_prog_lock_ro does) so vfree resets the direct map. */
+  setMemory: (
+    name: string,
+    prot: 'ro' | 'rox' | 'nx' | 'rw' | 'x',
+    opts: { fromPage?: number; pages?: number; resetPerms?: boolean } = {},
+  ): Op => ({ op: 'set-memory', area: name, prot, ...opts }),
+  /** The end of load_module(): flush_module_icache() and, with CONFIG_STRICT_MODULE_RWX, the
+   *  set_memory_rox pass over the first `textPages` pages (default: all) before init runs. */
+  moduleFinalize: (name: string, textPages?: number): Op =>
+    textPages === undefined ? { op: 'module-finalize', area: name } : { op: 'module-finalize', area: name, textPages },
   /** Create a task (a vmap stack under VMAP_STACK; copy_thread writes its top). */
   spawn: (task: string): Op => ({ op: 'spawn', task }),
   /** Run `task` on this hart (migration = switch-to on another hart). */
   switchTo: (task: string): Op => ({ op: 'switch-to', task }),
+  /** The running task exits; this hart switches to `next` and releases the dead task's stack. */
+  exit: (next: string): Op => ({ op: 'exit', next }),
+  /** switch_mm() to process address space `mm` (its own root and user pages; an ASID if the
+   *  kernel uses the ASID allocator, else satp write + local full flush). */
+  switchMm: (mm: string): Op => ({ op: 'switch-mm', mm }),
   irqOff: (): Op => ({ op: 'irq', enable: false }),
   irqOn: (): Op => ({ op: 'irq', enable: true }),
   signal: (flag: string): Op => ({ op: 'signal', flag }),

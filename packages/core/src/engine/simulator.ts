@@ -13,6 +13,7 @@ import { Speculation } from '../hw/speculation.js';
 import { KernelContextImpl } from '../kernel/context.js';
 import { CrossCallFrame, CrossCalls } from '../kernel/cross-call/cross-call.js';
 import { Ftrace } from '../kernel/ftrace.js';
+import { AddressSpaces } from '../kernel/mm/address-spaces.js';
 import { AreaTable } from '../kernel/mm/areas.js';
 import { Tasks } from '../kernel/mm/tasks.js';
 import { Vmap } from '../kernel/mm/vmap.js';
@@ -58,6 +59,7 @@ export class Simulator {
   readonly areas = new AreaTable();
   readonly vmap: Vmap;
   readonly tasks: Tasks;
+  readonly addressSpaces: AddressSpaces;
   readonly program: ProgramRunner;
   readonly trapPath: TrapPath;
   readonly ftrace: Ftrace;
@@ -83,6 +85,7 @@ export class Simulator {
     this.runnable = new Int32Array(input.harts);
     this.vmap = new Vmap(this);
     this.tasks = new Tasks(this);
+    this.addressSpaces = new AddressSpaces(this, input.userPages);
     this.program = new ProgramRunner(this);
     this.trapPath = new TrapPath(this);
     this.ftrace = new Ftrace(this);
@@ -96,7 +99,7 @@ export class Simulator {
     for (let i = 0; i < input.harts; i++) {
       const hw = this.hw.harts[i]!;
       hw.rootTable = this.mm.newProcessRoot();
-      hw.asid = i + 1;
+      hw.asid = this.addressSpaces.bootMm(i, hw.rootTable);
       this.mm.mapUserPages(hw.rootTable, input.userPages);
       const task = bootTasks[i]!;
       const program = flatten(input.programs[i] ?? []);

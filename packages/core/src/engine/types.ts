@@ -55,6 +55,12 @@ export interface Area {
   clearTick: number;
   /** Alignment of the start, in pages. */
   align?: number;
+  /** VM_FLUSH_RESET_PERMS (mm/vmalloc.c vm_reset_perms): vfree resets the direct-map alias of every
+   *  page and flushes with _vm_unmap_aliases(). Set by module/execmem allocations and by
+   *  set_vm_flush_reset_perms() (bpf_prog_lock_ro). */
+  resetPerms?: boolean;
+  /** Physical frames of the area's pages (first, count), for their direct-map alias. */
+  ppn?: number;
 }
 
 export interface Task {

@@ -11,7 +11,8 @@ import { M } from '../sim/metrics.js';
 export interface FwCall {
   pending: number;
   doneCycle: number;
-  readonly form: FenceForm;
+  /** `fence.i` = sbi_remote_fence_i (no instruction cache is modelled: delivery cost only). */
+  readonly form: FenceForm | 'fence.i';
   readonly range: { start: number; end: number } | null;
   readonly threshold: number;
 }
@@ -27,7 +28,7 @@ export class SbiFenceFrame implements Frame {
   readonly call: FwCall;
   constructor(
     readonly targets: readonly number[],
-    form: FenceForm,
+    form: FenceForm | 'fence.i',
     range: { start: number; end: number } | null,
     threshold: number,
   ) {
@@ -60,7 +61,7 @@ export class SbiFirmware {
         f.call.pending++;
         sim.harts[t]!.fwInbox.push({ call: f.call, sentAt: h.hw.clock });
       }
-      sim.trace(h, 'sbi', `sbi_remote_sfence_vma(${f.call.form}) to ${f.targets.length} hart(s)`);
+      sim.trace(h, 'sbi', `${f.call.form === 'fence.i' ? 'sbi_remote_fence_i' : `sbi_remote_sfence_vma(${f.call.form})`} to ${f.targets.length} hart(s)`);
       return;
     }
     h.frames.pop();
@@ -88,6 +89,7 @@ export class SbiFirmware {
   private apply(h: HartExec, call: FwCall): void {
     const sim = this.sim;
     const r = call.range;
+    if (call.form === 'fence.i') return;
     if (r !== null && (call.form === 'va' || call.form === 'va-asid') && r.end - r.start <= call.threshold) {
       for (let v = r.start; v < r.end; v++) sim.fence(h, call.form, v, h.hw.asid, 'firmware');
     } else if (r !== null && (call.form === 'va' || call.form === 'va-asid')) {

@@ -113,12 +113,15 @@ export class CrossCalls {
     if (arrive > h.hw.clock) h.hw.clock = arrive;
     const before = h.hw.clock;
     h.hw.clock += costs.ipiHandlerEntry;
-    this.runFn(h, req.call);
-    h.hw.clock += costs.ipiHandlerExit;
-    sim.c[M.cyclesHandlingIpi] += h.hw.clock - before;
-    sim.c[M.ipisReceived]++;
-    req.call.pending--;
-    if (h.hw.clock > req.call.doneCycle) req.call.doneCycle = h.hw.clock;
-    sim.trace(h, 'ipi-handle', `IPI: ran ${req.call.owner} callback`);
+    // Interrupt entry saves a trap frame on the current stack first (kernel/trap-path).
+    sim.trapPath.interruptEntry(h, `IPI (${req.call.owner})`, () => {
+      this.runFn(h, req.call);
+      h.hw.clock += costs.ipiHandlerExit;
+      sim.c[M.cyclesHandlingIpi] += h.hw.clock - before;
+      sim.c[M.ipisReceived]++;
+      req.call.pending--;
+      if (h.hw.clock > req.call.doneCycle) req.call.doneCycle = h.hw.clock;
+      sim.trace(h, 'ipi-handle', `IPI: ran ${req.call.owner} callback`);
+    });
   }
 }
