@@ -132,8 +132,8 @@ describe('trap path stages', () => {
   });
 
   it('a fault while storing the trap frame nests and overflows the vmap stack', () => {
-    // Boot put two 4-page stacks (+ guards) at the start of vmalloc; `pad` fills the rest of that
-    // 2 MiB region, so T's stack is the first area of a fresh one. Hart 0's run-ahead past pad's
+    // Boot put two 4-page stacks (+ guards) at THREAD_ALIGN (8 pages) at the start of vmalloc
+    // (pages 0-4 and 8-12); `pad` fills the rest of that 2 MiB region, so T's stack is the first area of a fresh one. Hart 0's run-ahead past pad's
     // end walks into the fresh region while its PMD entry is still V=0: a core that caches V=0
     // non-leaf entries keeps it, and then *every* access to T's stack faults without a walk. The
     // restore from T's stack faults, each trap-frame store below it faults again, and the nesting
@@ -144,13 +144,13 @@ describe('trap path stages', () => {
         [
           ops.wait('pad'),
           ops.repeat(12, [ops.compute(10)]),
-          ops.stream('pad', 'read', 500, 1),
-          ops.stream('pad', 'read', 500, 1),
+          ops.stream('pad', 'read', 497, 1),
+          ops.stream('pad', 'read', 497, 1),
           ops.signal('near'),
           ops.wait('spawned'),
           ops.switchTo('T'),
         ],
-        [ops.vmalloc('pad', 501), ops.signal('pad'), ops.wait('near'), ops.spawn('T'), ops.signal('spawned')],
+        [ops.vmalloc('pad', 498), ops.signal('pad'), ops.wait('near'), ops.spawn('T'), ops.signal('spawned')],
       ],
       'ok',
       {},
@@ -224,7 +224,7 @@ describe('trap path stages', () => {
     expect(withFix.metrics.replays).toBe(1);
   });
 
-  it('with the tracer on, traceable functions on the fault path run it; notrace ones do not', () => {
+  it('with the tracer on, traceable functions on the fault path run it; notrace ones do not; do_page_fault is noinstr (arch/riscv/kernel/traps.c, f0bddf50586d)', () => {
     const fault = scenario(() => [[ops.vmalloc('A', 1), ops.nofault('read', area('A', 1))]], 'ok', {
       tracing: true,
     });
@@ -233,8 +233,10 @@ describe('trap path stages', () => {
       0,
       { trace: true },
     );
-    expect(traced.trace.filter((e) => e.text.includes('ftrace(')).length).toBe(2);
-    const quiet = strategy('quiet', {}, { notrace: ['do_page_fault', 'handle_page_fault'] });
+    // handle_page_fault only: do_page_fault is noinstr, the tracer never runs there.
+    const entries = traced.trace.filter((e) => e.text.includes('ftrace('));
+    expect(entries.map((e) => e.text.match(/ftrace\((\w+)\)/)![1])).toEqual(['handle_page_fault']);
+    const quiet = strategy('quiet', {}, { notrace: ['handle_page_fault'] });
     const untraced = simulate(
       { strategy: [unmapOnly, quiet], scenario: fault, machine: PROFILES.emulator!, harts: 1 },
       0,
@@ -248,7 +250,7 @@ describe('trap path stages', () => {
     // switches the tracer on (allocating it), then hart 1 takes an ordinary fault.
     const tracing = scenario(
       () => [
-        [ops.vmalloc('pad', 1), ops.signal('pad'), ops.wait('near'), ops.tracing(true), ops.signal('on')],
+        [ops.vmalloc('pad', 3), ops.signal('pad'), ops.wait('near'), ops.tracing(true), ops.signal('on')],
         [
           ops.wait('pad'),
           ops.stream('pad'),
@@ -264,8 +266,9 @@ describe('trap path stages', () => {
       { traceBufferPages: 1 },
       2,
     );
-    // Buffers go in hart order after pad's guard page: hart 1's lies 4 pages past pad's end, so
-    // this core's run-ahead reaches 5 pages.
+    // Boot stacks sit at THREAD_ALIGN (pages 0-4, 8-12); pad (3 pages + guard) goes after them,
+    // hart 0's buffer fills the hole at page 5, hart 1's lies right after pad's guard page, within
+    // this core's 5-page run-ahead.
     const farRunAhead = defineMachine({
       name: 'far-run-ahead',
       extends: 'caches-invalid',
@@ -317,6 +320,7 @@ describe('outcomes detected by the model', () => {
 
   it('stale-access: without an unmap flush, a reused VA is reached through the freed translation', () => {
     const none = strategy('none', {});
+    // Purge at every vfree (lazyMaxPages 0), so the VA is reused at once.
     const reuse = scenario(
       () => [
         [
@@ -330,7 +334,7 @@ describe('outcomes detected by the model', () => {
         [ops.wait('p'), ops.read(area('P')), ops.signal('read'), ops.wait('p2'), ops.read(area('P2'))],
       ],
       'ok',
-      {},
+      { lazyMaxPages: 0 },
       2,
     );
     const r = simulate({ strategy: none, scenario: reuse, machine: PROFILES.emulator!, harts: 2 }, 0);
