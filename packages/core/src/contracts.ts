@@ -310,6 +310,8 @@ export type Op =
       readonly op: 'module-finalize';
       readonly area: string;
       readonly textPages?: number;
+      /** The module's data allocation (set_memory_nx in the same pass). */
+      readonly data?: string;
     }
   | { readonly op: 'spawn'; readonly task: string }
   | { readonly op: 'switch-to'; readonly task: string }

@@ -64,8 +64,11 @@ export const ops = {
   ): Op => ({ op: 'set-memory', area: name, prot, ...opts }),
   /** The end of load_module(): flush_module_icache() and, with CONFIG_STRICT_MODULE_RWX, the
    *  set_memory_rox pass over the first `textPages` pages (default: all) before init runs. */
-  moduleFinalize: (name: string, textPages?: number): Op =>
-    textPages === undefined ? { op: 'module-finalize', area: name } : { op: 'module-finalize', area: name, textPages },
+  moduleFinalize: (name: string, opts: { textPages?: number; data?: string } = {}): Op => ({
+    op: 'module-finalize',
+    area: name,
+    ...opts,
+  }),
   /** Create a task (a vmap stack under VMAP_STACK; copy_thread writes its top). */
   spawn: (task: string): Op => ({ op: 'spawn', task }),
   /** Run `task` on this hart (migration = switch-to on another hart). */

@@ -126,6 +126,9 @@ export const moduleLoadExec: Scenario<{ pages: number; spins: number }> = define
     spins: z.number().int().nonnegative().default(6),
   }),
   build: ({ pages, spins }) => ({
+    // CONFIG_STRICT_MODULE_RWX=n: the module is mapped executable at once and no set_memory_rox
+    // flush_tlb_all follows, so the probe still tests the strategy's own handling of the fault.
+    kernelConfig: { strictModuleRwx: false },
     programs: [
       [ops.moduleAlloc('mod', pages), ops.write(area('mod', 0)), ops.signal('loaded')],
       [...spinUntil('loaded', spins), ops.exec(area('mod', 0)), ops.exec(area('mod', pages - 1))],

@@ -183,6 +183,10 @@ export class ProgramRunner {
         // complete_formation(): module_enable_data_nx(), module_enable_text_rox().
         if (sim.kernel.strictModuleRwx) {
           if (text > 0) h.frames.push(new SetMemoryFrame(a, 'rox', 0, text, 'module_enable_text_rox'));
+          if (op.data !== undefined) {
+            const d = sim.areas.area(op.data);
+            h.frames.push(new SetMemoryFrame(d, 'nx', 0, d.pages, 'module_enable_data_nx'));
+          }
           if (text < a.pages)
             h.frames.push(new SetMemoryFrame(a, 'nx', text, a.pages - text, 'module_enable_data_nx'));
         }
