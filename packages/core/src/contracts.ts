@@ -381,6 +381,8 @@ export interface StrategySet {
   readonly id: string;
   readonly title?: string;
   readonly members: readonly Strategy[];
+  /** Kernel settings of the kernel version the set stands for (after its members'). */
+  readonly kernelConfig?: Partial<KernelConfig>;
 }
 
 /** The project config file (`tlblab.config.ts`). */
@@ -396,6 +398,8 @@ export interface TlblabConfig {
     readonly seeds?: number;
     readonly mode?: Mode;
   };
+  /** Kernel settings for every cell (`--kernel key=value` overrides them). */
+  readonly kernel?: Partial<KernelConfig>;
 }
 
 /** Identity helper for `tlblab.config.ts`. */

@@ -6,15 +6,7 @@ import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
-import {
-  parseFailOn,
-  parseHarts,
-  parseInteger,
-  parseList,
-  parseMode,
-  parseNumber,
-  parseParam,
-} from '../options.js';
+import { parseFailOn, parseHarts, parseInteger, parseKernelFlags, parseList, parseMode, parseNumber, parseParam } from '../options.js';
 import { colorEnabled, paint, println } from '../output.js';
 import { buildPlan, type PlanInput, parseShard } from '../plan.js';
 import { defaultJobs, runSweep, type SweepProgress } from '../sweep.js';
@@ -28,6 +20,7 @@ export interface CompareOptions {
   seeds?: string;
   seed?: string;
   param?: string[];
+  kernel?: string[];
   jobs?: string;
   shard?: string;
   resume?: boolean;
@@ -87,6 +80,7 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
                 : (sweep.seeds ?? COMPARE_DEFAULTS.seeds),
           },
     params: sweepParams(opts.param ?? []),
+    kernel: { ...(sweep.kernel ?? {}), ...parseKernelFlags(opts.kernel) },
     shard: opts.shard !== undefined ? parseShard(opts.shard) : null,
   };
   const jobs = opts.jobs !== undefined ? parseInteger('--jobs', opts.jobs, 1, 1024) : defaultJobs();

@@ -21,7 +21,7 @@ import {
 import type { RegistrySpec } from '../config.js';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
-import { parseFailOn, parseInteger, parseMode, parseNumber, parseParam } from '../options.js';
+import { parseFailOn, parseInteger, parseKernelFlags, parseMode, parseNumber, parseParam } from '../options.js';
 import { colorEnabled, formatTrace, paint, println } from '../output.js';
 import { buildPlan, type PlanInput } from '../plan.js';
 import type { Registry } from '../registry.js';
@@ -37,6 +37,7 @@ export interface RunOptions {
   seeds?: string;
   seed?: string;
   param?: string[];
+  kernel?: string[];
   json?: boolean;
   trace?: string;
   failOn?: string;
@@ -85,7 +86,8 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
           count: opts.seeds !== undefined ? parseInteger('--seeds', opts.seeds, 1) : (sweep.seeds ?? 20),
         };
   const params = Object.fromEntries((opts.param ?? []).map(parseParam));
-  const cell = { strategy, scenario, params, machine, mode, harts };
+  const kernel = { ...(sweep.kernel ?? {}), ...parseKernelFlags(opts.kernel) };
+  const cell = { strategy, scenario, params, machine, mode, harts, kernel };
 
   let record: CellRecord;
   try {
@@ -111,6 +113,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
         harts: [harts],
         seeds,
         params: { [scenario.id]: params },
+        kernel,
         shard: null,
       },
       timeoutMs,
