@@ -9,10 +9,10 @@ import { createRequire } from 'node:module';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  type KernelConfig,
-  kernelConfigSchema,
   type AnyScenario,
   defineMachine,
+  type KernelConfig,
+  kernelConfigSchema,
   type MachineConfig,
   MODES,
   type Mode,

@@ -136,10 +136,10 @@ export function parseKernelSetting(text: string): Partial<KernelConfig> {
   const key = eq < 0 ? text : text.slice(0, eq);
   const raw = eq < 0 ? '' : text.slice(eq + 1);
   if (!(KERNEL_KEYS as string[]).includes(key)) {
-    throw new ConfigError(
-      `kernel: unknown setting '${key}' (valid: ${KERNEL_KEYS.join(', ')})`,
-      { field: `kernel.${key}`, value: raw },
-    );
+    throw new ConfigError(`kernel: unknown setting '${key}' (valid: ${KERNEL_KEYS.join(', ')})`, {
+      field: `kernel.${key}`,
+      value: raw,
+    });
   }
   if (eq < 0)
     throw new ConfigError(`kernel: '${key}' needs a value (--kernel ${key}=VALUE)`, {

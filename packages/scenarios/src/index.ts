@@ -19,9 +19,9 @@ import { vmallocGuardPage } from './vmalloc-guard-page.js';
 import { vmallocStress } from './vmalloc-stress.js';
 import { vmapStackMigrate } from './vmap-stack-migrate.js';
 
+export { type BpfProgLifecycleParams, bpfProgLifecycle } from './bpf-prog-lifecycle.js';
 export type { BackgroundParams } from './common.js';
 export { backgroundParams, backgroundProgram, withBackground, workingSetPass } from './common.js';
-export { type BpfProgLifecycleParams, bpfProgLifecycle } from './bpf-prog-lifecycle.js';
 export { type CrossHartVmallocParams, crossHartVmalloc } from './cross-hart-vmalloc.js';
 export { type ForkStormParams, forkStorm } from './fork-storm.js';
 export { type IoremapIrqParams, ioremapIrq } from './ioremap-irq.js';

@@ -12,9 +12,9 @@ import {
   ops,
   PROFILES,
   resolveKernelConfig,
-  simulate,
   type Strategy,
   type StrategySlots,
+  simulate,
 } from '@tlblab/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -61,7 +61,9 @@ describe('kernel/fork.c: the per-CPU vmap stack cache (NR_CACHED_STACKS = 2, ac4
     const sc = inline(() => [
       [ops.vmalloc('a', 1), ops.spawn('T1'), ops.vmalloc('b', 3), ops.spawn('T2'), ops.spawn('T3')],
     ]);
-    const r = simulate({ strategy: unmapOnly, scenario: sc, machine: emulator, harts: 1 }, 0, { trace: true });
+    const r = simulate({ strategy: unmapOnly, scenario: sc, machine: emulator, harts: 1 }, 0, {
+      trace: true,
+    });
     const bases = r.trace
       .filter((e) => e.kind === 'map' && e.text.startsWith("stack 'stack:T"))
       .map((e) => BigInt(e.text.match(/reserved (0x[0-9a-f]+)/)![1]!));
@@ -141,7 +143,9 @@ describe('module load: flush_icache_all and the STRICT_MODULE_RWX pass', () => {
           seed,
           { trace: true },
         );
-        faults += r.trace.filter((e) => e.kind === 'fault' && e.hart === 1 && e.text.startsWith('instruction')).length;
+        faults += r.trace.filter(
+          (e) => e.kind === 'fault' && e.hart === 1 && e.text.startsWith('instruction'),
+        ).length;
       }
       return faults;
     };
@@ -169,7 +173,11 @@ describe('arch/riscv/mm/fault.c and arch/riscv/kernel/entry.S: the trap path', (
       build: () => ({
         kernelConfig: { lazyMaxPages: 0 },
         programs: [
-          [ops.vmalloc('A', 1), ops.signal('a'), ...Array.from({ length: 6 }, (_, i) => [ops.vmalloc(`x${i}`, 1), ops.vfree(`x${i}`)]).flat()],
+          [
+            ops.vmalloc('A', 1),
+            ops.signal('a'),
+            ...Array.from({ length: 6 }, (_, i) => [ops.vmalloc(`x${i}`, 1), ops.vfree(`x${i}`)]).flat(),
+          ],
           [ops.wait('a'), ...Array.from({ length: 6 }, () => ops.nofault('read', area('A', 200)))],
         ],
       }),
@@ -177,7 +185,9 @@ describe('arch/riscv/mm/fault.c and arch/riscv/kernel/entry.S: the trap path', (
     let windows = 0;
     let sentInWindow = 0;
     for (let seed = 0; seed < 32; seed++) {
-      const r = simulate({ strategy: fixer, scenario: sc, machine: emulator, harts: 2 }, seed, { trace: true });
+      const r = simulate({ strategy: fixer, scenario: sc, machine: emulator, harts: 2 }, seed, {
+        trace: true,
+      });
       expect(r.outcome).toBe('ok');
       let open = false;
       for (const e of r.trace) {
@@ -185,7 +195,8 @@ describe('arch/riscv/mm/fault.c and arch/riscv/kernel/entry.S: the trap path', (
         else if (e.hart === 1 && e.kind === 'slot' && e.text.startsWith('kernelFault(')) {
           if (open) windows++;
           open = false;
-        } else if (open && e.hart === 1 && e.kind === 'ipi-handle') throw new Error(`IPI handled in the window (seed ${seed})`);
+        } else if (open && e.hart === 1 && e.kind === 'ipi-handle')
+          throw new Error(`IPI handled in the window (seed ${seed})`);
         else if (open && e.hart === 0 && e.kind === 'ipi-send') sentInWindow++;
       }
     }
@@ -198,7 +209,13 @@ describe('arch/riscv/mm/fault.c and arch/riscv/kernel/entry.S: the trap path', (
     const sc = inline(() => [[ops.vmalloc('A', 1), ops.nofault('read', area('A', 1))]]);
     const stores = (trapFrameBytes: number) =>
       simulate(
-        { strategy: unmapOnly, scenario: sc, machine: emulator, harts: 1, kernel: { stackPages: 2, trapFrameBytes } },
+        {
+          strategy: unmapOnly,
+          scenario: sc,
+          machine: emulator,
+          harts: 1,
+          kernel: { stackPages: 2, trapFrameBytes },
+        },
         0,
         { trace: true },
       ).trace.filter((e) => e.kind === 'access' && e.text.startsWith('save trap frame'));
@@ -218,7 +235,9 @@ describe('arch/riscv/mm/fault.c and arch/riscv/kernel/entry.S: the trap path', (
       { trace: true },
     );
     const h1 = r.trace.filter((e) => e.hart === 1);
-    const save = h1.findIndex((e) => e.kind === 'access' && e.text.startsWith('IPI (flush_tlb_all): save trap frame'));
+    const save = h1.findIndex(
+      (e) => e.kind === 'access' && e.text.startsWith('IPI (flush_tlb_all): save trap frame'),
+    );
     const handled = h1.findIndex((e) => e.kind === 'ipi-handle');
     expect(save).toBeGreaterThanOrEqual(0);
     expect(handled).toBeGreaterThan(save);
@@ -245,7 +264,10 @@ describe('arch/riscv/mm/context.c: switch_mm with and without ASIDs', () => {
       2,
     );
     const run = (asidAllocator: boolean) =>
-      simulate({ strategy: unmapOnly, scenario: sc, machine: cachesInvalid, harts: 2, kernel: { asidAllocator } }, 0);
+      simulate(
+        { strategy: unmapOnly, scenario: sc, machine: cachesInvalid, harts: 2, kernel: { asidAllocator } },
+        0,
+      );
     expect(run(false).outcome).toBe('ok');
     expect(run(true).outcome).toBe('panic:spurious-fault');
   });

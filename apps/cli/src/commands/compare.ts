@@ -6,7 +6,16 @@ import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
-import { parseFailOn, parseHarts, parseInteger, parseKernelFlags, parseList, parseMode, parseNumber, parseParam } from '../options.js';
+import {
+  parseFailOn,
+  parseHarts,
+  parseInteger,
+  parseKernelFlags,
+  parseList,
+  parseMode,
+  parseNumber,
+  parseParam,
+} from '../options.js';
 import { colorEnabled, paint, println } from '../output.js';
 import { buildPlan, type PlanInput, parseShard } from '../plan.js';
 import { defaultJobs, runSweep, type SweepProgress } from '../sweep.js';

@@ -21,7 +21,14 @@ import {
 import type { RegistrySpec } from '../config.js';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
-import { parseFailOn, parseInteger, parseKernelFlags, parseMode, parseNumber, parseParam } from '../options.js';
+import {
+  parseFailOn,
+  parseInteger,
+  parseKernelFlags,
+  parseMode,
+  parseNumber,
+  parseParam,
+} from '../options.js';
 import { colorEnabled, formatTrace, paint, println } from '../output.js';
 import { buildPlan, type PlanInput } from '../plan.js';
 import type { Registry } from '../registry.js';

@@ -61,7 +61,11 @@ export class SbiFirmware {
         f.call.pending++;
         sim.harts[t]!.fwInbox.push({ call: f.call, sentAt: h.hw.clock });
       }
-      sim.trace(h, 'sbi', `${f.call.form === 'fence.i' ? 'sbi_remote_fence_i' : `sbi_remote_sfence_vma(${f.call.form})`} to ${f.targets.length} hart(s)`);
+      sim.trace(
+        h,
+        'sbi',
+        `${f.call.form === 'fence.i' ? 'sbi_remote_fence_i' : `sbi_remote_sfence_vma(${f.call.form})`} to ${f.targets.length} hart(s)`,
+      );
       return;
     }
     h.frames.pop();

@@ -170,7 +170,9 @@ export class ProgramRunner {
         const from = op.fromPage ?? 0;
         const pages = op.pages ?? a.pages - from;
         if (from < 0 || pages < 0 || from + pages > a.pages)
-          throw new SimulationError(`set-memory '${op.area}': pages ${from}..${from + pages} outside the area`);
+          throw new SimulationError(
+            `set-memory '${op.area}': pages ${from}..${from + pages} outside the area`,
+          );
         if (op.resetPerms) a.resetPerms = true;
         h.frames.push(new SetMemoryFrame(a, op.prot, from, pages, `set_memory_${op.prot}`));
         return;

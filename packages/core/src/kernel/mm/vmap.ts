@@ -54,7 +54,7 @@ export class UnmapFrame implements Frame {
   }
 }
 
-const enum UnmapStage {
+enum UnmapStage {
   Clear,
   DirectMapInvalid,
   Aliases,
