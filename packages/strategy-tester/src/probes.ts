@@ -58,7 +58,8 @@ export const crossHartFreshRegion: Scenario<{ spins: number }> = defineScenario(
   expect: 'ok',
   params: z.object({ spins: z.number().int().nonnegative().default(6) }),
   build: ({ spins }, env) => {
-    const bootPages = env.harts * (4 + 1);
+    // Boot stacks sit at THREAD_ALIGN (8 pages for 4-page stacks), each followed by its guard.
+    const bootPages = 8 * (env.harts - 1) + 4 + 1;
     return {
       programs: [
         [
@@ -282,6 +283,9 @@ export const vfreeReuse: Scenario<{ pages: number; settle: number }> = defineSce
     const pad = Array.from({ length: 4 }, () => ops.compute(20));
     const wait = Array.from({ length: settle }, () => ops.compute(20));
     return {
+      // The VA is reused only after a purge: purge at every vfree (a real kernel gets there once
+      // lazy_max_pages() of frees wait) so the one vfree stands for them.
+      kernelConfig: { lazyMaxPages: 0 },
       programs: [
         [
           ops.vmalloc('a', pages),
