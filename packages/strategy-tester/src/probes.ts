@@ -58,11 +58,15 @@ export const crossHartFreshRegion: Scenario<{ spins: number }> = defineScenario(
   expect: 'ok',
   params: z.object({ spins: z.number().int().nonnegative().default(6) }),
   build: ({ spins }, env) => {
-    // Boot stacks sit at THREAD_ALIGN (8 pages for 4-page stacks), each followed by its guard.
+    // Boot stacks sit at THREAD_ALIGN (8 pages for 4-page stacks), each followed by its guard,
+    // leaving a 3-page hole after every stack but the last: fillers take those holes first (lowest
+    // fit would put the buffer there), then `pad` fills the region.
     const bootPages = 8 * (env.harts - 1) + 4 + 1;
+    const fillers = Array.from({ length: env.harts - 1 }, (_, i) => ops.vmalloc(`hole${i}`, 2));
     return {
       programs: [
         [
+          ...fillers,
           ops.vmalloc('pad', 512 - bootPages - 1),
           ops.signal('pad'),
           ops.wait('spinning'),
