@@ -331,6 +331,15 @@ export type Op =
   | { readonly op: 'wait'; readonly flag: string }
   | { readonly op: 'compute'; readonly cycles: number }
   | { readonly op: 'tracing'; readonly enable: boolean }
+  | {
+      /** Attach a BPF program (its JIT image `image`, its map `map`) to kernel function `fn` with
+       *  fentry; `detach: true` removes it. */
+      readonly op: 'fentry';
+      readonly fn: string;
+      readonly image?: string;
+      readonly map?: string;
+      readonly detach?: boolean;
+    }
   | { readonly op: 'repeat'; readonly times: number; readonly body: readonly Op[] };
 
 /** What a scenario's `build` returns: one program per hart (shorter lists leave harts idle). */

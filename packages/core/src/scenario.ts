@@ -85,5 +85,10 @@ export const ops = {
   compute: (cycles: number): Op => ({ op: 'compute', cycles }),
   /** Switch the function tracer on (allocating every hart's ring buffer) or off. */
   tracing: (enable: boolean): Op => ({ op: 'tracing', enable }),
+  /** Attach a BPF program (JIT image area `image`, map area `map`) to `fn` with fentry. */
+  fentry: (fn: string, image: string, map?: string): Op =>
+    map === undefined ? { op: 'fentry', fn, image } : { op: 'fentry', fn, image, map },
+  /** Detach the fentry program from `fn`. */
+  fentryDetach: (fn: string): Op => ({ op: 'fentry', fn, detach: true }),
   repeat: (times: number, body: readonly Op[]): Op => ({ op: 'repeat', times, body }),
 };

@@ -142,26 +142,26 @@ export const moduleLoadExec: Scenario<{ pages: number; spins: number }> = define
 });
 
 /**
- * Catalog `tracing-in-fault-path` in miniature: hart 0 switches the function tracer on, which
- * vmallocs every hart's ring buffer right after an area hart 1 is streaming through (so hart 1's
- * run-ahead may have cached its own buffer's VA as invalid); then hart 0 vmallocs a buffer hart 1
- * reads: a fault there runs the tracer inside the fault path.
+ * Catalog `tracing-in-fault-path` in miniature: hart 1 creates a BPF map (vmalloc'd, right after an
+ * area hart 0 is streaming through, so hart 0's run-ahead may have cached the map's VA as invalid)
+ * and attaches a program with fentry to handle_page_fault; then hart 1 vmallocs a buffer hart 0
+ * reads: a fault there runs the program inside the fault path, which updates the map.
  */
 export const tracingInFaultPath: Scenario<{ spins: number }> = defineScenario({
   id: 'probe-tracing-in-fault-path',
   meta: {
-    title: 'the tracer writes its vmalloc ring buffer inside the fault path',
+    title: 'a fentry program on handle_page_fault touches a vmalloc map inside the fault path',
     story:
-      "The function tracer's per-hart ring buffers are vmalloc'd; a hart whose TLB holds a stale entry for its buffer takes an ordinary kernel fault, and do_page_fault's tracer call faults again before any handler runs. The reason 7d3332be011e dropped vmalloc_fault.",
-    source: 'catalog: tracing-in-fault-path; 7d3332be011e',
+      "A BPF program attached with fentry to handle_page_fault() (traceable; do_page_fault is noinstr) updates a vmalloc'd map; a hart whose TLB holds a V=0 entry for the map takes an ordinary kernel fault, and the program's store faults again before any handler runs (the nested entry skips the program: prog->active). The function tracer's ring buffer is in the linear map and is not the hazard.",
+    source: 'catalog: tracing-in-fault-path; 7d3332be011e; kernel/bpf/trampoline.c; kernel/bpf/syscall.c bpf_map_area_alloc()',
   },
   minHarts: 2,
   modes: MODES_64,
   expect: 'ok',
   params: z.object({ spins: z.number().int().nonnegative().default(3) }),
-  // Hart 1 switches the tracer on; ring buffers are allocated in hart order right after `near`,
-  // so hart 0's buffer starts two pages past `near`'s end (after the guard page): within the
-  // run-ahead of hart 0, which streams `near` meanwhile.
+  // The map is allocated right after `near` (past its guard page), within the run-ahead of hart 0,
+  // which streams `near` meanwhile. `near` is 4 pages so that it does not fit the holes between the
+  // boot stacks (THREAD_ALIGN).
   build: ({ spins }) => ({
     programs: [
       [
@@ -173,10 +173,13 @@ export const tracingInFaultPath: Scenario<{ spins: number }> = defineScenario({
         ops.read(area('buf', 0)),
       ],
       [
-        ops.vmalloc('near', 2),
+        ops.moduleAlloc('pack', 1, true),
+        ops.setMemory('pack', 'rox'),
+        ops.vmalloc('near', 4),
         ops.signal('near'),
         ops.wait('streaming'),
-        ops.tracing(true),
+        ops.vmalloc('map', 9),
+        ops.fentry('handle_page_fault', 'pack', 'map'),
         ops.vmalloc('buf', 2),
         ops.signal('ready'),
       ],

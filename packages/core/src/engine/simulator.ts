@@ -123,9 +123,9 @@ export class Simulator {
         waitingFlag: null,
         nearEndVpn: -1,
         streamPos: 0,
-        traceBuffer: null,
-        traceBufferAllocating: false,
+        traceBuffer: -1,
         traceEntries: 0,
+        bpfActive: false,
         ctx: undefined as unknown as KernelContextImpl,
         ipiCtx: undefined as unknown as IpiContext,
       };
@@ -138,9 +138,7 @@ export class Simulator {
       };
       this.harts.push(h);
     }
-    if (this.ftrace.on)
-      for (const h of this.harts)
-        h.traceBuffer = this.vmap.bootArea(`ftrace/${h.hw.id}`, this.kernel.traceBufferPages, 'ftrace');
+    if (this.ftrace.on) this.ftrace.allocateBuffers();
     // Boot is over: every hart starts with empty translation caches and a full fence behind every
     // boot-time PTE store (secondary harts run `local_flush_tlb_all()` as they come up).
     this.hw.step = 1;

@@ -100,10 +100,12 @@ export interface HartExec {
   nearEndVpn: number;
   /** Page index within the current `stream` op. */
   streamPos: number;
-  /** The tracer's ring buffer of this hart (vmalloc'd on first use). */
-  traceBuffer: Area | null;
-  traceBufferAllocating: boolean;
+  /** First VPN of the tracer's ring-buffer pages of this hart (linear map), or -1 before the
+   *  buffers are allocated. */
+  traceBuffer: number;
   traceEntries: number;
+  /** A fentry BPF program runs on this hart (its per-CPU `prog->active` recursion guard). */
+  bpfActive: boolean;
   ctx: KernelContextImpl;
   ipiCtx: IpiContext;
 }

@@ -243,6 +243,15 @@ export class ProgramRunner {
         h.pc++;
         sim.ftrace.setEnabled(h, op.enable);
         return;
+      case 'fentry': {
+        h.pc++;
+        if (op.detach) sim.ftrace.detach(h, op.fn);
+        else {
+          if (op.image === undefined) throw new SimulationError(`fentry ${op.fn}: needs the program's image`);
+          sim.ftrace.attach(h, op.fn, sim.areas.area(op.image), op.map === undefined ? null : sim.areas.area(op.map));
+        }
+        return;
+      }
       case 'repeat':
         throw new SimulationError('repeat must be flattened');
     }
