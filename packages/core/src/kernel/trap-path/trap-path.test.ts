@@ -8,6 +8,7 @@ import type { Op, Strategy, StrategySlots } from '../../contracts.js';
 import { defineScenario, defineStrategy } from '../../contracts.js';
 import { vmallocFault } from '../../kernel/vmalloc-fault.js';
 import { defineMachine, PROFILES } from '../../profiles.js';
+import { layoutFor, vpnOf } from '../../addr.js';
 import { area, ops, region } from '../../scenario.js';
 import { type Cell, replay, runCell, simulate } from '../../simulate.js';
 
@@ -245,43 +246,63 @@ describe('trap path stages', () => {
     expect(untraced.trace.filter((e) => e.text.includes('ftrace(')).length).toBe(0);
   });
 
-  it('a stale entry on the tracer ring buffer makes every traced fault nest until the stack overflows', () => {
-    // Hart 1 speculates over the region where hart 0 will put hart 1's ring buffer, then hart 0
-    // switches the tracer on (allocating it), then hart 1 takes an ordinary fault.
-    const tracing = scenario(
+  it('the ring buffer is in the linear map (ring_buffer.c __rb_allocate_pages: alloc_pages_node)', () => {
+    const fault = scenario(() => [[ops.vmalloc('A', 1), ops.tracing(true), ops.nofault('read', area('A', 1))]]);
+    const r = simulate({ strategy: unmapOnly, scenario: fault, machine: PROFILES.emulator!, harts: 1 }, 0, {
+      trace: true,
+    });
+    const writes = r.trace.filter((e) => e.kind === 'access' && e.text.includes('ring buffer'));
+    expect(writes.length).toBeGreaterThan(0);
+    const dm = layoutFor('sv39').directMap;
+    for (const w of writes) {
+      const vpn = vpnOf(w.text.match(/(0x[0-9a-f]+) ok/)![1]!);
+      expect(vpn >= dm.start && vpn < dm.end).toBe(true);
+    }
+    expect(r.metrics.mappings).toBe(1);
+  });
+
+  it("a fentry program's store to a map the hart holds V=0 for faults in the fault path; the nested entry skips the program (kernel/bpf/trampoline.c prog->active)", () => {
+    const bpf = scenario(
       () => [
-        [ops.vmalloc('pad', 3), ops.signal('pad'), ops.wait('near'), ops.tracing(true), ops.signal('on')],
         [
-          ops.wait('pad'),
-          ops.stream('pad'),
-          ops.stream('pad'),
-          ops.stream('pad'),
+          ops.wait('near'),
+          ops.stream('near'),
+          ops.signal('streamed'),
+          ops.stream('near'),
+          ops.stream('near'),
+          ops.wait('attached'),
+          ops.nofault('read', area('near', 8)),
+        ],
+        [
+          ops.moduleAlloc('pack', 1, true),
+          ops.vmalloc('near', 4),
           ops.signal('near'),
-          ops.wait('on'),
-          ops.vmalloc('X', 1),
-          ops.nofault('read', area('X', 1)),
+          ops.wait('streamed'),
+          ops.vmalloc('map', 9),
+          ops.fentry('handle_page_fault', 'pack', 'map'),
+          ops.signal('attached'),
         ],
       ],
       'ok',
-      { traceBufferPages: 1 },
+      { strictModuleRwx: false },
       2,
     );
-    // Boot stacks sit at THREAD_ALIGN (pages 0-4, 8-12); pad (3 pages + guard) goes after them,
-    // hart 0's buffer fills the hole at page 5, hart 1's lies right after pad's guard page, within
-    // this core's 5-page run-ahead.
-    const farRunAhead = defineMachine({
-      name: 'far-run-ahead',
-      extends: 'caches-invalid',
-      speculation: {
-        ...PROFILES['caches-invalid']!.speculation!,
-        runAhead: { p: 0.5, maxPages: 5, nearEndBytes: 512 },
-      },
-    });
-    const rec = runCell(
-      { strategy: unmapOnly, scenario: tracing, machine: farRunAhead, harts: 2 },
-      { base: 0, count: 64 },
-    );
-    expect(rec.outcomes['panic:stack-overflow']).toBeGreaterThan(0);
+    let skipped = 0;
+    let spurious = 0;
+    for (let seed = 0; seed < 32; seed++) {
+      const r = simulate({ strategy: unmapOnly, scenario: bpf, machine: PROFILES['caches-invalid']!, harts: 2 }, seed, {
+        trace: true,
+      });
+      // (Other seeds fail elsewhere: the mapping hart's own first touches, the staleness window.)
+      if (r.outcome === 'panic:spurious-fault' && /bpf map map/.test(r.failure!.message)) {
+        spurious++;
+        // The program ran at the first fault; the nested fault's entry skipped it.
+        if (r.trace.some((e) => e.text.includes('recursion, program skipped'))) skipped++;
+        expect(r.metrics.maxTrapDepth).toBe(2);
+      }
+    }
+    expect(spurious).toBeGreaterThan(0);
+    expect(skipped).toBe(spurious);
   });
 });
 
