@@ -69,6 +69,13 @@ export function describeCell(r: CellRecord): string {
   return `${r.strategy} on ${r.scenario}, ${r.machine}, ${r.mode}, ${r.harts} hart${r.harts === 1 ? '' : 's'}`;
 }
 
+/** The --param and --kernel flags as given, for the replay hint (the run depends on them). */
+function replayFlags(opts: RunOptions): string {
+  const param = (opts.param ?? []).map((x) => ` --param ${x}`).join('');
+  const kernel = (opts.kernel ?? []).map((x) => ` --kernel ${x}`).join('');
+  return param + kernel;
+}
+
 export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise<number> {
   const failOn = parseFailOn(opts.failOn);
   const { registry, sweep, spec } = await loadContextRegistry(ctx);
@@ -176,7 +183,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
         println(
           out,
           p.dim(
-            `trace it: tlblab run -s ${opts.strategy} -c ${scenario.id} -m ${machine.name} --mode ${mode} --harts ${harts} --seed ${ff.seed} --trace trace.txt`,
+            `trace it: tlblab run -s ${opts.strategy} -c ${scenario.id} -m ${machine.name} --mode ${mode} --harts ${harts}${replayFlags(opts)} --seed ${ff.seed} --trace trace.txt`,
           ),
         );
       }
