@@ -153,7 +153,8 @@ export const tracingInFaultPath: Scenario<{ spins: number }> = defineScenario({
     title: 'a fentry program on handle_page_fault touches a vmalloc map inside the fault path',
     story:
       "A BPF program attached with fentry to handle_page_fault() (traceable; do_page_fault is noinstr) updates a vmalloc'd map; a hart whose TLB holds a V=0 entry for the map takes an ordinary kernel fault, and the program's store faults again before any handler runs (the nested entry skips the program: prog->active). The function tracer's ring buffer is in the linear map and is not the hazard.",
-    source: 'catalog: tracing-in-fault-path; 7d3332be011e; kernel/bpf/trampoline.c; kernel/bpf/syscall.c bpf_map_area_alloc()',
+    source:
+      'catalog: tracing-in-fault-path; 7d3332be011e; kernel/bpf/trampoline.c; kernel/bpf/syscall.c bpf_map_area_alloc()',
   },
   minHarts: 2,
   modes: MODES_64,

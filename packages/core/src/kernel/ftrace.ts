@@ -152,7 +152,9 @@ export class Ftrace {
       // A shared counter in the map's first page (an array map's key 0).
       if (att.map !== null)
         h.frames.push(new AccessFrame(att.map.start, 'write', false, false, `bpf map ${att.map.name}`));
-      h.frames.push(new AccessFrame(att.image.start, 'execute', false, false, `fentry/${att.fn} ${att.image.name}`));
+      h.frames.push(
+        new AccessFrame(att.image.start, 'execute', false, false, `fentry/${att.fn} ${att.image.name}`),
+      );
       return;
     }
     h.bpfActive = false;

@@ -248,7 +248,12 @@ export class ProgramRunner {
         if (op.detach) sim.ftrace.detach(h, op.fn);
         else {
           if (op.image === undefined) throw new SimulationError(`fentry ${op.fn}: needs the program's image`);
-          sim.ftrace.attach(h, op.fn, sim.areas.area(op.image), op.map === undefined ? null : sim.areas.area(op.map));
+          sim.ftrace.attach(
+            h,
+            op.fn,
+            sim.areas.area(op.image),
+            op.map === undefined ? null : sim.areas.area(op.map),
+          );
         }
         return;
       }

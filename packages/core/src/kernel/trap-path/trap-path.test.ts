@@ -4,11 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { layoutFor, vpnOf } from '../../addr.js';
 import type { Op, Strategy, StrategySlots } from '../../contracts.js';
 import { defineScenario, defineStrategy } from '../../contracts.js';
 import { vmallocFault } from '../../kernel/vmalloc-fault.js';
 import { defineMachine, PROFILES } from '../../profiles.js';
-import { layoutFor, vpnOf } from '../../addr.js';
 import { area, ops, region } from '../../scenario.js';
 import { type Cell, replay, runCell, simulate } from '../../simulate.js';
 
@@ -247,7 +247,9 @@ describe('trap path stages', () => {
   });
 
   it('the ring buffer is in the linear map (ring_buffer.c __rb_allocate_pages: alloc_pages_node)', () => {
-    const fault = scenario(() => [[ops.vmalloc('A', 1), ops.tracing(true), ops.nofault('read', area('A', 1))]]);
+    const fault = scenario(() => [
+      [ops.vmalloc('A', 1), ops.tracing(true), ops.nofault('read', area('A', 1))],
+    ]);
     const r = simulate({ strategy: unmapOnly, scenario: fault, machine: PROFILES.emulator!, harts: 1 }, 0, {
       trace: true,
     });
@@ -290,9 +292,13 @@ describe('trap path stages', () => {
     let skipped = 0;
     let spurious = 0;
     for (let seed = 0; seed < 32; seed++) {
-      const r = simulate({ strategy: unmapOnly, scenario: bpf, machine: PROFILES['caches-invalid']!, harts: 2 }, seed, {
-        trace: true,
-      });
+      const r = simulate(
+        { strategy: unmapOnly, scenario: bpf, machine: PROFILES['caches-invalid']!, harts: 2 },
+        seed,
+        {
+          trace: true,
+        },
+      );
       // (Other seeds fail elsewhere: the mapping hart's own first touches, the staleness window.)
       if (r.outcome === 'panic:spurious-fault' && /bpf map map/.test(r.failure!.message)) {
         spurious++;
