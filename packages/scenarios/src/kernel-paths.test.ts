@@ -18,6 +18,7 @@ import {
 } from '@tlblab/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { bpfProgLifecycle } from './bpf-prog-lifecycle.js';
 import { forkStorm } from './fork-storm.js';
 import { moduleLoadExec } from './module-load-exec.js';
 import { moduleLoadUnload } from './module-load-unload.js';
@@ -107,11 +108,54 @@ describe('mm/vmalloc.c: the lazy purge (lazy_max_pages, __purge_vmap_area_lazy)'
     // The union: from the first area's start to the last one's end, guard page included.
     const starts = r.trace
       .filter((e) => e.kind === 'map' && e.text.includes(': reserved'))
-      .map((e) => BigInt(e.text.match(/reserved (0x[0-9a-f]+)/)![1]!) / 4096n);
-    const lo = starts.reduce((a, b) => (a < b ? a : b));
-    const hi = starts.reduce((a, b) => (a > b ? a : b)) + BigInt(pages + 1);
-    expect(BigInt(ranges[0]!.start)).toBe(lo);
-    expect(BigInt(ranges[0]!.end)).toBe(hi);
+      .map((e) => Number(BigInt(e.text.match(/reserved (0x[0-9a-f]+)/)![1]!) / 4096n));
+    const lo = Math.min(...starts);
+    const hi = Math.max(...starts) + pages + 1;
+    expect(ranges[0]!.start).toBe(lo);
+    expect(ranges[0]!.end).toBe(hi);
+  });
+});
+
+describe('vfree with VM_FLUSH_RESET_PERMS (mm/vmalloc.c vm_reset_perms, arch/riscv/mm/pageattr.c 311cd2f6e253)', () => {
+  it("resets each page's direct-map alias with a flush_tlb_all each since v6.7, none before, around one _vm_unmap_aliases flush", () => {
+    const progPages = 3;
+    const run = (setMemoryFlush: 'all' | 'kernel-range') => {
+      const ranges: KernelRange[] = [];
+      const recorder = strategy('recorder', {
+        flushTlbKernelRange: (ctx, range) => {
+          ranges.push(range);
+          ctx.flushTlbAll();
+        },
+      });
+      const r = simulate(
+        {
+          strategy: recorder,
+          scenario: bpfProgLifecycle,
+          params: { programs: 1, progPages },
+          machine: emulator,
+          harts: 2,
+          kernel: { setMemoryFlush },
+        },
+        0,
+        { trace: true },
+      );
+      const direct = r.trace.filter((e) => e.kind === 'slot' && /set_direct_map_\w+_noflush/.test(e.text));
+      const aliases = r.trace.filter((e) => e.kind === 'slot' && e.text.startsWith('_vm_unmap_aliases'));
+      return { r, direct, aliases, ranges };
+    };
+    const v67 = run('all');
+    expect(v67.r.outcome).toBe('ok');
+    expect(v67.direct).toHaveLength(2 * progPages);
+    expect(v67.aliases).toHaveLength(1);
+    // set_memory_ro went to flush_tlb_all, so the only kernel-range flush is the purge's, whose
+    // union reaches from the direct-map alias to the vmalloc area: far over any ranged threshold.
+    expect(v67.ranges).toHaveLength(1);
+    expect(v67.ranges[0]!.pages).toBeGreaterThan(1 << 20);
+    const v65 = run('kernel-range');
+    expect(v65.direct).toHaveLength(0);
+    expect(v65.aliases).toHaveLength(1);
+    // set_memory_ro's flush_tlb_kernel_range, then the purge.
+    expect(v65.ranges.map((x) => x.kind)).toEqual(['set-memory', 'vmalloc']);
   });
 });
 
