@@ -82,6 +82,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--seeds <n>', 'number of seeds, from 0 (default 20)')
     .option('--seed <s>', 'run this one seed')
     .option('--param <key=value>', 'scenario parameter (repeatable; JSON values)', collect)
+    .option('--kernel <key=value>', 'kernel setting, e.g. lazyMaxPages=0 (repeatable; validated)', collect)
     .option('--json', 'print the cell record as one JSON document')
     .option(
       '--trace <file>',
@@ -106,6 +107,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--seeds <n>', 'seeds per cell, from 0 (default 10)')
     .option('--seed <s>', 'run this one seed per cell')
     .option('--param <scenario.key=value>', 'scenario parameter (repeatable; JSON values)', collect)
+    .option('--kernel <key=value>', 'kernel setting, e.g. lazyMaxPages=0 (repeatable; validated)', collect)
     .option('--jobs <n>', 'worker threads (default: the number of cores)')
     .option(
       '--shard <i/n>',

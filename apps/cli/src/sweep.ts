@@ -110,7 +110,7 @@ export function sameMeta(a: MetaRecord, b: MetaRecord, ignoreShard = false): str
 
 /** The record of a cell whose worker never came back (watchdog) or failed outside the model. */
 function failedCellRecord(registry: Registry, plan: Plan, planned: PlannedCell, message: string): CellRecord {
-  const prepared = prepareCell(coreCell(registry, planned, plan.input.params));
+  const prepared = prepareCell(coreCell(registry, planned, plan.input.params, plan.input.kernel));
   const seeds = plan.input.seeds;
   const scenario = registry.scenarios.get(planned.scenario)!;
   const metrics: Record<string, ReturnType<typeof summarize>> = {};
@@ -282,6 +282,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
             cell: planned,
             seeds: plan.input.seeds,
             params: plan.input.params,
+            ...(plan.input.kernel === undefined ? {} : { kernel: plan.input.kernel }),
           };
           let record: CellLine;
           try {

@@ -13,6 +13,7 @@ export interface CellTask {
   readonly cell: PlannedCell;
   readonly seeds: PlanInput['seeds'];
   readonly params: PlanInput['params'];
+  readonly kernel?: PlanInput['kernel'];
 }
 
 /** Load the registry ahead of the first cell, so loading does not count against a cell's watchdog. */
@@ -53,7 +54,9 @@ export async function runTask(task: CellTask | WarmTask): Promise<WorkerResult |
     const { registry } = await registryFor(task.spec);
     if (task.kind === 'warm') return null;
     const record = cellRecordSchema.parse(
-      runCell(coreCell(registry, task.cell, task.params), task.seeds, { index: task.cell.index }),
+      runCell(coreCell(registry, task.cell, task.params, task.kernel), task.seeds, {
+        index: task.cell.index,
+      }),
     );
     return {
       cell: { index: record.index, id: record.id, verdict: record.verdict, line: JSON.stringify(record) },

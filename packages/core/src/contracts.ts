@@ -298,13 +298,53 @@ export type Op =
     }
   | { readonly op: 'vfree'; readonly area: string }
   | { readonly op: 'set-memory-ro'; readonly area: string }
+  | {
+      /** `set_memory_<prot>(addr, pages)` on an area (arch/riscv/mm/pageattr.c __set_memory). */
+      readonly op: 'set-memory';
+      readonly area: string;
+      readonly prot: 'ro' | 'rox' | 'nx' | 'rw' | 'x';
+      readonly fromPage?: number;
+      readonly pages?: number;
+      /** set_vm_flush_reset_perms() first (bpf_prog_lock_ro): vfree will reset the direct map. */
+      readonly resetPerms?: boolean;
+    }
+  | {
+      /** The end of load_module() for a module area: flush_module_icache() (flush_icache_all, a
+       *  remote fence.i), then complete_formation()'s CONFIG_STRICT_MODULE_RWX pass
+       *  (set_memory_rox on the first `textPages` pages, set_memory_nx on the rest). */
+      readonly op: 'module-finalize';
+      readonly area: string;
+      readonly textPages?: number;
+      /** The module's data allocation (set_memory_nx in the same pass). */
+      readonly data?: string;
+    }
   | { readonly op: 'spawn'; readonly task: string }
   | { readonly op: 'switch-to'; readonly task: string }
+  | {
+      /** do_exit() of the running task, then the final switch to `next` (finish_task_switch()
+       *  releases the dead task's stack on this hart: the per-CPU stack cache, else vfree). */
+      readonly op: 'exit';
+      readonly next: string;
+    }
+  | {
+      /** switch_mm() to the process address space `mm` (created with its own root on first use). */
+      readonly op: 'switch-mm';
+      readonly mm: string;
+    }
   | { readonly op: 'irq'; readonly enable: boolean }
   | { readonly op: 'signal'; readonly flag: string }
   | { readonly op: 'wait'; readonly flag: string }
   | { readonly op: 'compute'; readonly cycles: number }
   | { readonly op: 'tracing'; readonly enable: boolean }
+  | {
+      /** Attach a BPF program (its JIT image `image`, its map `map`) to kernel function `fn` with
+       *  fentry; `detach: true` removes it. */
+      readonly op: 'fentry';
+      readonly fn: string;
+      readonly image?: string;
+      readonly map?: string;
+      readonly detach?: boolean;
+    }
   | { readonly op: 'repeat'; readonly times: number; readonly body: readonly Op[] };
 
 /** What a scenario's `build` returns: one program per hart (shorter lists leave harts idle). */
@@ -355,6 +395,8 @@ export interface StrategySet {
   readonly id: string;
   readonly title?: string;
   readonly members: readonly Strategy[];
+  /** Kernel settings of the kernel version the set stands for (after its members'). */
+  readonly kernelConfig?: Partial<KernelConfig>;
 }
 
 /** The project config file (`tlblab.config.ts`). */
@@ -370,6 +412,8 @@ export interface TlblabConfig {
     readonly seeds?: number;
     readonly mode?: Mode;
   };
+  /** Kernel settings for every cell (`--kernel key=value` overrides them). */
+  readonly kernel?: Partial<KernelConfig>;
 }
 
 /** Identity helper for `tlblab.config.ts`. */

@@ -78,8 +78,18 @@ export function strategyMembers(s: Cell['strategy']): { id: string; members: rea
 }
 
 /** Define a named strategy set (e.g. `linux-6.12`). */
-export function defineStrategySet(id: string, members: readonly Strategy[], title?: string): StrategySet {
-  return title === undefined ? { id, members } : { id, members, title };
+export function defineStrategySet(
+  id: string,
+  members: readonly Strategy[],
+  title?: string,
+  kernelConfig?: Partial<KernelConfig>,
+): StrategySet {
+  return {
+    id,
+    members,
+    ...(title === undefined ? {} : { title }),
+    ...(kernelConfig === undefined ? {} : { kernelConfig }),
+  };
 }
 
 /** Validate plugin options against a zod schema: typed error naming plugin, option and value. */
@@ -136,6 +146,7 @@ export function prepareCell(cell: Cell): Prepared {
     { mode },
     programs.kernelConfig,
     ...members.map((m) => m.kernelConfig),
+    isStrategySet(cell.strategy) ? cell.strategy.kernelConfig : undefined,
     cell.kernel,
   );
   // Overrides as the slots really compose: from what each member's setup returns on this machine

@@ -48,7 +48,11 @@ const mapAndFree = defineScenario({
   modes: ['sv39'],
   expect: 'ok',
   params: z.object({ free: z.boolean().default(true) }),
-  build: ({ free }) => ({ programs: [[ops.vmalloc('a', 2), ...(free ? [ops.vfree('a')] : [])]] }),
+  // lazyMaxPages 0: the one vfree reaches the purge (and its flush) at once.
+  build: ({ free }) => ({
+    programs: [[ops.vmalloc('a', 2), ...(free ? [ops.vfree('a')] : [])]],
+    kernelConfig: { lazyMaxPages: 0 },
+  }),
 });
 
 describe('baseline', () => {

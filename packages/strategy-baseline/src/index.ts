@@ -51,6 +51,8 @@ export function baseline(options?: BaselineOptions): Strategy<ResolvedBaselineOp
       slots: ['flushTlbKernelRange'],
     },
     options: opts,
+    // v6.5-rc1's __set_memory() ends in flush_tlb_kernel_range() (311cd2f6e253 came in v6.7).
+    kernelConfig: { setMemoryFlush: 'kernel-range' },
     setup: () => ({
       // vfree's lazy purge and set_memory_ro(): the removal is published only after every hart fenced.
       flushTlbKernelRange: (ctx) => ctx.flushTlbAll(via),

@@ -10,6 +10,7 @@ import {
   parseFailOn,
   parseHarts,
   parseInteger,
+  parseKernelFlags,
   parseList,
   parseMode,
   parseNumber,
@@ -28,6 +29,7 @@ export interface CompareOptions {
   seeds?: string;
   seed?: string;
   param?: string[];
+  kernel?: string[];
   jobs?: string;
   shard?: string;
   resume?: boolean;
@@ -87,6 +89,7 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
                 : (sweep.seeds ?? COMPARE_DEFAULTS.seeds),
           },
     params: sweepParams(opts.param ?? []),
+    kernel: { ...(sweep.kernel ?? {}), ...parseKernelFlags(opts.kernel) },
     shard: opts.shard !== undefined ? parseShard(opts.shard) : null,
   };
   const jobs = opts.jobs !== undefined ? parseInteger('--jobs', opts.jobs, 1, 1024) : defaultJobs();

@@ -21,7 +21,14 @@ import {
 import type { RegistrySpec } from '../config.js';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
-import { parseFailOn, parseInteger, parseMode, parseNumber, parseParam } from '../options.js';
+import {
+  parseFailOn,
+  parseInteger,
+  parseKernelFlags,
+  parseMode,
+  parseNumber,
+  parseParam,
+} from '../options.js';
 import { colorEnabled, formatTrace, paint, println } from '../output.js';
 import { buildPlan, type PlanInput } from '../plan.js';
 import type { Registry } from '../registry.js';
@@ -37,6 +44,7 @@ export interface RunOptions {
   seeds?: string;
   seed?: string;
   param?: string[];
+  kernel?: string[];
   json?: boolean;
   trace?: string;
   failOn?: string;
@@ -59,6 +67,13 @@ export const KEY_METRICS = [
 
 export function describeCell(r: CellRecord): string {
   return `${r.strategy} on ${r.scenario}, ${r.machine}, ${r.mode}, ${r.harts} hart${r.harts === 1 ? '' : 's'}`;
+}
+
+/** The --param and --kernel flags as given, for the replay hint (the run depends on them). */
+function replayFlags(opts: RunOptions): string {
+  const param = (opts.param ?? []).map((x) => ` --param ${x}`).join('');
+  const kernel = (opts.kernel ?? []).map((x) => ` --kernel ${x}`).join('');
+  return param + kernel;
 }
 
 export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise<number> {
@@ -85,7 +100,8 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
           count: opts.seeds !== undefined ? parseInteger('--seeds', opts.seeds, 1) : (sweep.seeds ?? 20),
         };
   const params = Object.fromEntries((opts.param ?? []).map(parseParam));
-  const cell = { strategy, scenario, params, machine, mode, harts };
+  const kernel = { ...(sweep.kernel ?? {}), ...parseKernelFlags(opts.kernel) };
+  const cell = { strategy, scenario, params, machine, mode, harts, kernel };
 
   let record: CellRecord;
   try {
@@ -111,6 +127,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
         harts: [harts],
         seeds,
         params: { [scenario.id]: params },
+        kernel,
         shard: null,
       },
       timeoutMs,
@@ -166,7 +183,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
         println(
           out,
           p.dim(
-            `trace it: tlblab run -s ${opts.strategy} -c ${scenario.id} -m ${machine.name} --mode ${mode} --harts ${harts} --seed ${ff.seed} --trace trace.txt`,
+            `trace it: tlblab run -s ${opts.strategy} -c ${scenario.id} -m ${machine.name} --mode ${mode} --harts ${harts}${replayFlags(opts)} --seed ${ff.seed} --trace trace.txt`,
           ),
         );
       }

@@ -13,6 +13,7 @@ import { Speculation } from '../hw/speculation.js';
 import { KernelContextImpl } from '../kernel/context.js';
 import { CrossCallFrame, CrossCalls } from '../kernel/cross-call/cross-call.js';
 import { Ftrace } from '../kernel/ftrace.js';
+import { AddressSpaces } from '../kernel/mm/address-spaces.js';
 import { AreaTable } from '../kernel/mm/areas.js';
 import { Tasks } from '../kernel/mm/tasks.js';
 import { Vmap } from '../kernel/mm/vmap.js';
@@ -60,6 +61,7 @@ export class Simulator {
   readonly areas = new AreaTable();
   readonly vmap: Vmap;
   readonly tasks: Tasks;
+  readonly addressSpaces: AddressSpaces;
   readonly program: ProgramRunner;
   readonly trapPath: TrapPath;
   readonly ftrace: Ftrace;
@@ -91,6 +93,7 @@ export class Simulator {
     this.sModeIpi = input.machine.platform.sModeIpi !== 'none';
     this.vmap = new Vmap(this);
     this.tasks = new Tasks(this);
+    this.addressSpaces = new AddressSpaces(this, input.userPages);
     this.program = new ProgramRunner(this);
     this.trapPath = new TrapPath(this);
     this.ftrace = new Ftrace(this);
@@ -104,7 +107,7 @@ export class Simulator {
     for (let i = 0; i < input.harts; i++) {
       const hw = this.hw.harts[i]!;
       hw.rootTable = this.mm.newProcessRoot();
-      hw.asid = i + 1;
+      hw.asid = this.addressSpaces.bootMm(i, hw.rootTable);
       this.mm.mapUserPages(hw.rootTable, input.userPages);
       const task = bootTasks[i]!;
       const program = flatten(input.programs[i] ?? []);
@@ -128,9 +131,9 @@ export class Simulator {
         waitingFlag: null,
         nearEndVpn: -1,
         streamPos: 0,
-        traceBuffer: null,
-        traceBufferAllocating: false,
+        traceBuffer: -1,
         traceEntries: 0,
+        bpfActive: false,
         ctx: undefined as unknown as KernelContextImpl,
         ipiCtx: undefined as unknown as IpiContext,
       };
@@ -143,9 +146,7 @@ export class Simulator {
       };
       this.harts.push(h);
     }
-    if (this.ftrace.on)
-      for (const h of this.harts)
-        h.traceBuffer = this.vmap.bootArea(`ftrace/${h.hw.id}`, this.kernel.traceBufferPages, 'ftrace');
+    if (this.ftrace.on) this.ftrace.allocateBuffers();
     // Boot is over: every hart starts with empty translation caches and a full fence behind every
     // boot-time PTE store (secondary harts run `local_flush_tlb_all()` as they come up).
     this.hw.step = 1;

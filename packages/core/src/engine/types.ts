@@ -56,6 +56,12 @@ export interface Area {
   clearTick: number;
   /** Alignment of the start, in pages. */
   align?: number;
+  /** VM_FLUSH_RESET_PERMS (mm/vmalloc.c vm_reset_perms): vfree resets the direct-map alias of every
+   *  page and flushes with _vm_unmap_aliases(). Set by module/execmem allocations and by
+   *  set_vm_flush_reset_perms() (bpf_prog_lock_ro). */
+  resetPerms?: boolean;
+  /** Physical frames of the area's pages (first, count), for their direct-map alias. */
+  ppn?: number;
 }
 
 export interface Task {
@@ -95,10 +101,12 @@ export interface HartExec {
   nearEndVpn: number;
   /** Page index within the current `stream` op. */
   streamPos: number;
-  /** The tracer's ring buffer of this hart (vmalloc'd on first use). */
-  traceBuffer: Area | null;
-  traceBufferAllocating: boolean;
+  /** First VPN of the tracer's ring-buffer pages of this hart (linear map), or -1 before the
+   *  buffers are allocated. */
+  traceBuffer: number;
   traceEntries: number;
+  /** A fentry BPF program runs on this hart (its per-CPU `prog->active` recursion guard). */
+  bpfActive: boolean;
   ctx: KernelContextImpl;
   ipiCtx: IpiContext;
 }

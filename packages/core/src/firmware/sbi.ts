@@ -15,7 +15,8 @@ import { M } from '../sim/metrics.js';
 export interface FwCall {
   pending: number;
   doneCycle: number;
-  readonly form: FenceForm;
+  /** `fence.i` = sbi_remote_fence_i (no instruction cache is modelled: delivery cost only). */
+  readonly form: FenceForm | 'fence.i';
   /** The VPN range for the `va` forms; null = the whole address space (SBI_TLB_FLUSH_ALL). */
   readonly range: { start: number; end: number } | null;
 }
@@ -33,7 +34,7 @@ export class SbiFenceFrame implements Frame {
   readonly call: FwCall;
   constructor(
     readonly targets: readonly number[],
-    form: FenceForm,
+    form: FenceForm | 'fence.i',
     range: { start: number; end: number } | null,
   ) {
     this.call = { pending: 0, doneCycle: 0, form, range };
@@ -72,7 +73,11 @@ export class SbiFirmware {
           arriveAt: h.hw.clock + costs.ipiLatency,
         });
       }
-      sim.trace(h, 'sbi', `sbi_remote_sfence_vma(${this.describe(f.call)}) to ${f.targets.length} hart(s)`);
+      sim.trace(
+        h,
+        'sbi',
+        `${f.call.form === 'fence.i' ? 'sbi_remote_fence_i' : `sbi_remote_sfence_vma(${this.describe(f.call)})`} to ${f.targets.length} hart(s)`,
+      );
       return;
     }
     // Every target is done (tlb_sync): the ecall returns at the last one.
@@ -111,6 +116,7 @@ export class SbiFirmware {
   private apply(h: HartExec, call: FwCall): void {
     const sim = this.sim;
     const r = call.range;
+    if (call.form === 'fence.i') return;
     const ranged = r !== null && (call.form === 'va' || call.form === 'va-asid');
     if (ranged && (r.end - r.start) * PAGE <= sim.machine.platform.tlbRangeFlushLimit) {
       for (let v = r.start; v < r.end; v++) sim.fence(h, call.form, v, h.hw.asid, 'firmware');

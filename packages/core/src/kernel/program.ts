@@ -11,6 +11,8 @@ import { PAGE_KERNEL, PAGE_KERNEL_EXEC } from '../hw/pte.js';
 import { FAULT_PROTECTION, OK } from '../sim/hardware.js';
 import { USER_BASE_VPN } from '../sim/kernel-mm.js';
 import { AccessFrame } from './access.js';
+import { archFlushIcacheAll } from './mm/arch-flush.js';
+import { SetMemoryFrame } from './mm/set-memory.js';
 import { MapFrame, UnmapFrame } from './mm/vmap.js';
 
 const ACCESS_TYPES: readonly AccessType[] = ['read', 'write', 'execute'];
@@ -143,18 +145,64 @@ export class ProgramRunner {
         if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) {
           throw new SimulationError(`map '${op.area}': align ${align} is not a power of two`);
         }
-        const flags = op.kind === 'module' && op.exec ? PAGE_KERNEL_EXEC : PAGE_KERNEL;
+        // Module memory: riscv's module_alloc()/execmem pass VM_FLUSH_RESET_PERMS; with
+        // CONFIG_STRICT_MODULE_RWX it is PAGE_KERNEL (no X) until complete_formation()'s rox pass.
+        if (op.kind === 'module') area.resetPerms = true;
+        const flags =
+          op.kind === 'module' && op.exec && !sim.kernel.strictModuleRwx ? PAGE_KERNEL_EXEC : PAGE_KERNEL;
         h.frames.push(new MapFrame(area, flags));
         return;
       }
       case 'vfree': {
         h.pc++;
-        h.frames.push(new UnmapFrame(sim.areas.area(op.area), 'vfree'));
+        h.frames.push(new UnmapFrame(sim.areas.area(op.area)));
         return;
       }
       case 'set-memory-ro': {
         h.pc++;
-        h.frames.push(new UnmapFrame(sim.areas.area(op.area), 'set-memory-ro'));
+        const a = sim.areas.area(op.area);
+        h.frames.push(new SetMemoryFrame(a, 'ro', 0, a.pages, 'set_memory_ro'));
+        return;
+      }
+      case 'set-memory': {
+        h.pc++;
+        const a = sim.areas.area(op.area);
+        const from = op.fromPage ?? 0;
+        const pages = op.pages ?? a.pages - from;
+        if (from < 0 || pages < 0 || from + pages > a.pages)
+          throw new SimulationError(
+            `set-memory '${op.area}': pages ${from}..${from + pages} outside the area`,
+          );
+        if (op.resetPerms) a.resetPerms = true;
+        h.frames.push(new SetMemoryFrame(a, op.prot, from, pages, `set_memory_${op.prot}`));
+        return;
+      }
+      case 'module-finalize': {
+        h.pc++;
+        const a = sim.areas.area(op.area);
+        const text = Math.min(op.textPages ?? a.pages, a.pages);
+        // Frames run last-pushed first: flush_module_icache() (post_relocation), then
+        // complete_formation(): module_enable_data_nx(), module_enable_text_rox().
+        if (sim.kernel.strictModuleRwx) {
+          if (text > 0) h.frames.push(new SetMemoryFrame(a, 'rox', 0, text, 'module_enable_text_rox'));
+          if (op.data !== undefined) {
+            const d = sim.areas.area(op.data);
+            h.frames.push(new SetMemoryFrame(d, 'nx', 0, d.pages, 'module_enable_data_nx'));
+          }
+          if (text < a.pages)
+            h.frames.push(new SetMemoryFrame(a, 'nx', text, a.pages - text, 'module_enable_data_nx'));
+        }
+        archFlushIcacheAll(sim, h, `flush_module_icache(${a.name})`);
+        return;
+      }
+      case 'exit': {
+        h.pc++;
+        sim.tasks.exit(h, op);
+        return;
+      }
+      case 'switch-mm': {
+        h.pc++;
+        sim.addressSpaces.switchMm(h, op.mm);
         return;
       }
       case 'spawn': {
@@ -197,6 +245,20 @@ export class ProgramRunner {
         h.pc++;
         sim.ftrace.setEnabled(h, op.enable);
         return;
+      case 'fentry': {
+        h.pc++;
+        if (op.detach) sim.ftrace.detach(h, op.fn);
+        else {
+          if (op.image === undefined) throw new SimulationError(`fentry ${op.fn}: needs the program's image`);
+          sim.ftrace.attach(
+            h,
+            op.fn,
+            sim.areas.area(op.image),
+            op.map === undefined ? null : sim.areas.area(op.map),
+          );
+        }
+        return;
+      }
       case 'repeat':
         throw new SimulationError('repeat must be flattened');
     }

@@ -154,19 +154,22 @@ export class CrossCalls {
     // Without S-mode IPIs firmware takes the M-mode software interrupt first and sets SSIP.
     if (!sim.sModeIpi) h.hw.clock += costs.mTrapEntry + costs.mTrapExit;
     h.hw.clock += costs.ipiHandlerEntry;
-    let calls = 0;
-    while (inbox.length > 0 && inbox[0]!.queuedAt <= h.hw.clock) {
-      const req = inbox.shift()!;
-      this.runFn(h, req.call);
-      calls++;
-      req.call.pending--;
-      if (h.hw.clock > req.call.doneCycle) req.call.doneCycle = h.hw.clock;
-      if (sim.tracing) sim.trace(h, 'ipi-handle', `IPI: ran ${req.call.owner} callback`);
-    }
-    h.hw.clock += costs.ipiHandlerExit;
-    sim.c[M.cyclesHandlingIpi] += h.hw.clock - before;
-    sim.c[M.ipisReceived]++;
-    if (calls > 1 && sim.tracing)
-      sim.trace(h, 'ipi-handle', `IPI: one interrupt drained ${calls} queued calls`);
+    // Interrupt entry saves a trap frame on the current stack first (kernel/trap-path); the queue
+    // is drained once the handler runs, so calls queued meanwhile are taken by the same interrupt.
+    sim.trapPath.interruptEntry(h, `IPI (${inbox[0]!.call.owner})`, () => {
+      let calls = 0;
+      while (inbox.length > 0 && inbox[0]!.queuedAt <= h.hw.clock) {
+        const req = inbox.shift()!;
+        this.runFn(h, req.call);
+        calls++;
+        req.call.pending--;
+        if (h.hw.clock > req.call.doneCycle) req.call.doneCycle = h.hw.clock;
+        if (sim.tracing) sim.trace(h, 'ipi-handle', `IPI: ran ${req.call.owner} callback`);
+      }
+      h.hw.clock += costs.ipiHandlerExit;
+      sim.c[M.cyclesHandlingIpi] += h.hw.clock - before;
+      sim.c[M.ipisReceived]++;
+      if (calls > 1 && sim.tracing) sim.trace(h, 'ipi-handle', `IPI: one interrupt drained ${calls} queued calls`);
+    });
   }
 }
