@@ -7,7 +7,7 @@ describe('kernel settings from outside (--kernel key=value)', () => {
     expect(parseKernelSetting('lazyMaxPages=0')).toEqual({ lazyMaxPages: 0 });
     expect(parseKernelSetting('lazyMaxPages=null')).toEqual({ lazyMaxPages: null });
     expect(parseKernelSetting('strictModuleRwx=false')).toEqual({ strictModuleRwx: false });
-    expect(parseKernelSetting('rfence=sbi')).toEqual({ rfence: 'sbi' });
+    expect(parseKernelSetting('setMemoryFlush=kernel-range')).toEqual({ setMemoryFlush: 'kernel-range' });
   });
 
   it('names an unknown key and lists the valid ones; names a bad value and its default', () => {

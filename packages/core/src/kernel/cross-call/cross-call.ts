@@ -169,7 +169,8 @@ export class CrossCalls {
       h.hw.clock += costs.ipiHandlerExit;
       sim.c[M.cyclesHandlingIpi] += h.hw.clock - before;
       sim.c[M.ipisReceived]++;
-      if (calls > 1 && sim.tracing) sim.trace(h, 'ipi-handle', `IPI: one interrupt drained ${calls} queued calls`);
+      if (calls > 1 && sim.tracing)
+        sim.trace(h, 'ipi-handle', `IPI: one interrupt drained ${calls} queued calls`);
     });
   }
 }
