@@ -39,12 +39,34 @@ export interface MachineConfig {
   readonly description: string;
   /** Where the behaviour comes from (a report, a spec sentence, an emulator's source). */
   readonly evidence: string;
-  readonly tlb: { readonly entries: number; readonly ways: number; readonly replacement: 'lru' | 'random' };
+  readonly tlb: {
+    readonly entries: number;
+    readonly ways: number;
+    readonly replacement: 'lru' | 'random';
+    /** Separate instruction and data TLBs of this geometry each (fetches use the ITLB, loads,
+     *  stores and speculative walks the DTLB; every SFENCE.VMA reaches both). Absent = unified. */
+    readonly split?: boolean;
+  };
   /** Page-walk cache of non-leaf PTEs; `entries: 0` = none. Fully associative, LRU. */
   readonly pwc: { readonly entries: number };
   /** Which PTEs with V=0 the core caches: `none`; `leaf` = negative leaf entries in the TLB;
    *  `all` = and V=0 non-leaf entries in the page-walk cache. */
   readonly cachesInvalid: 'none' | 'leaf' | 'all';
+  /**
+   * Where a walk that ends on a V=0 *non-leaf* entry leaves it, on cores that cache one
+   * (`cachesInvalid: 'all'`): `pwc` (absent = this) in the page-walk cache, keyed by the PTE's
+   * slot, which no `sfence.vma va` touches; `tlb` as a negative TLB entry of that level covering
+   * the whole range, which `sfence.vma va` on any page of the range removes (privileged spec,
+   * SFENCE.VMA: rs1 != x0 invalidates "entries that contain leaf page table entries"; both are
+   * legal readings, and some findings hold under one only).
+   */
+  readonly invalidNonLeafIn?: 'pwc' | 'tlb';
+  /**
+   * How A/D bits are managed (privileged spec, "Svade"/"Svadu"): `svade` (absent = this) raises a
+   * page fault when A=0, or D=0 on a store; `svadu` sets them in hardware, an atomic PTE store
+   * subject to the same visibility rules as the kernel's (QEMU 7.2 behaves so).
+   */
+  readonly adUpdate?: 'svade' | 'svadu';
   /** Svvptc (ratified 2024): cached V=0 entries are dropped within `invalidEvictBound` steps. 0 = never. */
   readonly invalidEvictBound: number;
   /** The core implements Svvptc (the kernel then patches its early `sfence.vma` to a `nop`). */
@@ -92,9 +114,12 @@ export const machineConfigSchema = z
       entries: z.number().int().positive(),
       ways: z.number().int().positive(),
       replacement: z.enum(['lru', 'random']),
+      split: z.boolean().optional(),
     }),
     pwc: z.object({ entries: count }),
     cachesInvalid: z.enum(['none', 'leaf', 'all']),
+    invalidNonLeafIn: z.enum(['pwc', 'tlb']).optional(),
+    adUpdate: z.enum(['svade', 'svadu']).optional(),
     invalidEvictBound: count,
     svvptc: z.boolean(),
     staleness: stalenessSchema,

@@ -1053,9 +1053,7 @@ export class Simulator {
   private specWalk(h: HartExec, vpn: number, why: string): void {
     if (vpn < 0) return;
     if (this.hw.speculate(h.hw, vpn) && this.tracing) {
-      const e = h.hw.tlb.peek(vpn, h.hw.asid);
-      const what =
-        e < 0 ? 'nothing cached' : h.hw.tlb.state[e] === 2 ? 'cached V=0 (negative entry)' : 'cached valid';
+      const what = this.hw.cachedAfterWalk(h.hw, vpn);
       this.trace(h, 'speculate', `speculative walk (${why}) of ${this.va(vpn)}: ${what}`);
     }
   }
@@ -1079,13 +1077,17 @@ export class Simulator {
           : 'instruction-page-fault';
     if (this.tracing) {
       const top = this.layout.geometry.levels - 1;
-      const why = protection
-        ? 'protection'
-        : this.hw.faultKind === 'negative'
-          ? 'negative TLB entry'
-          : this.hw.wLevel === top && isKernelVpn(this.layout, vpn) && mapped
-            ? "walk found V=0 in this root's top-level entry, which init_mm has"
-            : `walk found V=0 at level ${this.hw.wLevel}`;
+      const why =
+        this.hw.faultText() ??
+        (protection
+          ? 'protection'
+          : this.hw.faultKind === 'negative'
+            ? this.hw.wLevel === 0
+              ? 'negative TLB entry'
+              : `negative level-${this.hw.wLevel} TLB entry`
+            : this.hw.wLevel === top && isKernelVpn(this.layout, vpn) && mapped
+              ? "walk found V=0 in this root's top-level entry, which init_mm has"
+              : `walk found V=0 at level ${this.hw.wLevel}`);
       this.trace(
         h,
         'fault',
