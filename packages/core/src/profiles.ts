@@ -203,7 +203,8 @@ function preset(
   });
 }
 
-/** The six built-in profiles of machine-model section 8. */
+/** The built-in profiles: the six of machine-model section 8, and `caches-invalid-walk-tlb`, the
+ *  other placement of a terminating V=0 non-leaf entry (issue 11). */
 export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
   emulator: preset({
     name: 'emulator',
@@ -256,6 +257,20 @@ export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
     evidence:
       '"This specification permits the caching of PTEs whose V (Valid) bit is clear" (privileged spec, SFENCE.VMA); no core named.',
     cachesInvalid: 'all',
+    invalidNonLeafIn: 'pwc',
+    invalidEvictBound: 0,
+    svvptc: false,
+    staleness: { kind: 'window', d: 8, levels: 'all' },
+    speculation: SPECULATIVE,
+  }),
+  'caches-invalid-walk-tlb': preset({
+    name: 'caches-invalid-walk-tlb',
+    description:
+      'As caches-invalid-walk, but a walk that ends on a V=0 non-leaf entry caches it as a negative TLB entry of that level, which sfence.vma va removes.',
+    evidence:
+      'The other legal reading of SFENCE.VMA: rs1 != x0 invalidates "entries that contain leaf page table entries" for the VA; a core may keep a terminating V=0 entry with its leaf entries rather than in the page-walk cache. No core named.',
+    cachesInvalid: 'all',
+    invalidNonLeafIn: 'tlb',
     invalidEvictBound: 0,
     svvptc: false,
     staleness: { kind: 'window', d: 8, levels: 'all' },
@@ -268,6 +283,7 @@ export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
     evidence:
       'Svvptc extension (ratified 2024); Linux a6efe33cc594 / 7a21b2e370da patch the early sfence.vma to a nop.',
     cachesInvalid: 'all',
+    invalidNonLeafIn: 'pwc',
     // The bound is in scheduler steps. Linux's Svvptc path (7a21b2e370da) replays the faulting
     // access once without a fence, so it relies on the bound being shorter than a trap round
     // trip (two steps here); raise it to see what a slower implementation does to that path.
