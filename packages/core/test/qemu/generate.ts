@@ -1,5 +1,6 @@
 /**
- * Seeded random page tables and access lists for the QEMU differential test: superpages (aligned
+ * Seeded random page tables and access lists for the QEMU differential test (Sv32, Sv39, Sv48,
+ * Sv57): superpages (aligned
  * and misaligned), reserved encodings (W=1 with R=0; a pointer at the last level), V=0 entries
  * with garbage in every other field at every level, U/S pages, execute-only pages (MXR),
  * non-canonical VAs, A and D clear, RSW bits set. Physical layout follows `guest/oracle.h`: table
@@ -140,7 +141,7 @@ export function generateCase(
       } else if (r >= 0.7 && r < 0.8) {
         // V=0: every other bit is garbage the walker must not look at.
         flags = rng.int(1024) & ~PTE_V;
-        ppn = rng.int(2 ** 30);
+        ppn = rng.int(2 ** (g.is64 ? 30 : 22));
         entry = { kind: 'fault' };
       } else if (r >= 0.8 && r < 0.86) {
         // Reserved: W=1 with R=0 (X either way), at any level.

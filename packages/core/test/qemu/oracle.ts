@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { layoutFor, type Mode, vaOfVpn } from '../../src/addr.js';
+import { layoutFor, MODES, type Mode, vaOfVpn } from '../../src/addr.js';
 import { SeededChooser } from '../../src/choice.js';
 import { PageTableMemory } from '../../src/hw/page-tables.js';
 import { PAGE_FAULT_CAUSE } from '../../src/hw/walker.js';
@@ -27,7 +27,13 @@ const CAUSE_NONE = 0xffffn;
 const CAUSE_MODE_UNSUPPORTED = 0xfffen;
 /** First page-table page: 0x80200000, above the guest and the image header (`guest/oracle.h`). */
 export const FIRST_TABLE = 0x200;
-const SATP_MODE: Record<Mode, bigint> = { sv32: 1n, sv39: 8n, sv48: 9n, sv57: 10n };
+/** satp: MODE in bits 63:60 (RV64) or bit 31 (RV32), the root's PPN at the bottom, ASID 0. */
+function satpOf(mode: Mode, rootPpn: number): bigint {
+  const field = { sv32: 1n << 31n, sv39: 8n << 60n, sv48: 9n << 60n, sv57: 10n << 60n }[mode];
+  return field | BigInt(rootPpn);
+}
+/** Bytes per PTE: 4 on Sv32, 8 otherwise. */
+const pteBytes = (mode: Mode) => (mode === 'sv32' ? 4 : 8);
 
 /** QEMU 7.2's softmmu as a machine: no V=0 caching, the newest PTE, A/D set in hardware. */
 export const QEMU_MACHINE: MachineConfig = defineMachine({
@@ -39,17 +45,21 @@ export const QEMU_MACHINE: MachineConfig = defineMachine({
   adUpdate: 'svadu',
 });
 
-/** Compile the guest into `dir` (returns the ELF's path). */
-export function buildGuest(dir: string): string {
-  const elf = join(dir, 'oracle.elf');
+/** The guest's register width: RV32 for Sv32, RV64 for the others. */
+export type Xlen = 32 | 64;
+export const xlenOf = (mode: Mode): Xlen => (mode === 'sv32' ? 32 : 64);
+
+/** Compile the guest for `xlen` into `dir` (returns the ELF's path). */
+export function buildGuest(dir: string, xlen: Xlen = 64): string {
+  const elf = join(dir, `oracle${xlen}.elf`);
   execFileSync(
     'riscv64-unknown-elf-gcc',
     [
       '-specs=picolibc.specs',
       '--oslib=semihost',
       '--crt0=semihost',
-      '-march=rv64imac',
-      '-mabi=lp64',
+      xlen === 64 ? '-march=rv64imac' : '-march=rv32imac',
+      xlen === 64 ? '-mabi=lp64' : '-mabi=ilp32',
       '-mcmodel=medany',
       '-O2',
       '-Wall',
@@ -70,12 +80,12 @@ export function buildGuest(dir: string): string {
   return elf;
 }
 
-/** Generate Sv39, Sv48 and Sv57 cases of `perMode` accesses each, tables laid out one after another. */
-export function generateCases(seed: number, perMode: number): GenCase[] {
+/** Generate cases of `perMode` accesses for `modes` (one XLEN), tables laid out one after another. */
+export function generateCases(seed: number, perMode: number, modes: readonly Mode[]): GenCase[] {
   const cases: GenCase[] = [];
   let first = FIRST_TABLE;
-  for (const [i, mode] of (['sv39', 'sv48', 'sv57'] as const).entries()) {
-    const c = generateCase(mode, seed * 7 + i, first, perMode);
+  for (const mode of modes) {
+    const c = generateCase(mode, seed * 7 + MODES.indexOf(mode), first, perMode);
     cases.push(c);
     first += c.tableCount;
   }
@@ -108,7 +118,7 @@ export function writeImage(cases: readonly GenCase[], file: string): void {
   u64(BigInt(cases.length));
   let first = 0;
   for (const c of cases) {
-    u64((SATP_MODE[c.mode] << 60n) | BigInt(PageTableMemory.ppnOfTable(c.root)));
+    u64(satpOf(c.mode, PageTableMemory.ppnOfTable(c.root)));
     u64(BigInt(first));
     u64(BigInt(c.accesses.length));
     u64(0n);
@@ -127,8 +137,9 @@ export function writeImage(cases: readonly GenCase[], file: string): void {
       o += 32;
     }
     for (const p of c.ptes) {
-      const at = TABLES_OFFSET + (p.table - FIRST_TABLE) * 4096 + p.index * 8;
-      buf.writeBigUInt64LE((BigInt(p.ppn) << 10n) | BigInt(p.flags), at);
+      const at = TABLES_OFFSET + (p.table - FIRST_TABLE) * 4096 + p.index * pteBytes(c.mode);
+      if (pteBytes(c.mode) === 4) buf.writeUInt32LE(p.ppn * 1024 + p.flags, at);
+      else buf.writeBigUInt64LE((BigInt(p.ppn) << 10n) | BigInt(p.flags), at);
     }
   }
   writeFileSync(file, buf);
@@ -141,9 +152,9 @@ export interface QemuRun {
 }
 
 /** Run the guest on QEMU in `dir` (image.bin there); semihosting writes results.bin and tables.bin. */
-export function runQemu(dir: string, elf: string, image: string): QemuRun {
+export function runQemu(dir: string, elf: string, image: string, xlen: Xlen = 64): QemuRun {
   const stdout = execFileSync(
-    'qemu-system-riscv64',
+    xlen === 64 ? 'qemu-system-riscv64' : 'qemu-system-riscv32',
     [
       '-machine',
       'virt',
@@ -286,7 +297,9 @@ export function compareWithModel(
       for (let i = 0; i < entries; i++) {
         const slot = t * entries + i;
         const want = (BigInt(mem.ppn[slot]!) << 10n) | BigInt(mem.flags[slot]!);
-        const got = run.tables.readBigUInt64LE(((t - FIRST_TABLE) * entries + i) * 8);
+        const at = (t - FIRST_TABLE) * 4096 + i * pteBytes(c.mode);
+        const got =
+          pteBytes(c.mode) === 4 ? BigInt(run.tables.readUInt32LE(at)) : run.tables.readBigUInt64LE(at);
         ptesCompared++;
         if (initial.has(slot) && initial.get(slot) !== mem.flags[slot]) adUpdated++;
         if (got !== want)
@@ -307,5 +320,23 @@ export function compareWithModel(
     completed,
     kinds,
     adUpdated,
+  };
+}
+
+/** Several runs' comparisons as one (the RV64 run for Sv39/48/57, the RV32 run for Sv32). */
+export function combine(parts: readonly Comparison[]): Comparison {
+  const kinds: Record<string, number> = {};
+  for (const p of parts) for (const [k, n] of Object.entries(p.kinds)) kinds[k] = (kinds[k] ?? 0) + n;
+  const sum = (f: (c: Comparison) => number) => parts.reduce((n, c) => n + f(c), 0);
+  return {
+    accesses: sum((c) => c.accesses),
+    perMode: Object.assign({}, ...parts.map((c) => c.perMode)),
+    disagreements: parts.flatMap((c) => c.disagreements),
+    ptesCompared: sum((c) => c.ptesCompared),
+    pteDisagreements: parts.flatMap((c) => c.pteDisagreements),
+    faults: sum((c) => c.faults),
+    completed: sum((c) => c.completed),
+    kinds,
+    adUpdated: sum((c) => c.adUpdated),
   };
 }

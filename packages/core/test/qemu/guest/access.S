@@ -10,6 +10,17 @@
 #define MSTATUS_MPP 0x1800
 #define MSTATUS_MPRV 0x20000
 
+/* One guest source for RV64 (Sv39/48/57) and RV32 (Sv32): XLEN-wide loads, stores and records. */
+#if __riscv_xlen == 32
+#define LOADX lw
+#define STOREX sw
+#define XB 4
+#else
+#define LOADX ld
+#define STOREX sd
+#define XB 8
+#endif
+
 	/* picolibc's multilib is rv64imac: name the CSR extension for this file. */
 	.option arch, +zicsr
 	.section .text
@@ -21,21 +32,21 @@
 oracle_access:
 	la t1, 9f
 	la t2, resume_pc
-	sd t1, 0(t2)
+	STOREX t1, 0(t2)
 	li t0, KIND_FETCH
 	beq a1, t0, 3f
 	li t0, KIND_STORE
 	beq a1, t0, 2f
 	/* load */
 	csrs mstatus, a2
-	ld t3, 0(a0)
+	LOADX t3, 0(a0)
 	csrc mstatus, a2
 	j 8f
 2:	/* store, then read the tag of the neighbouring word to learn the physical page */
 	xori t4, a0, 8
 	csrs mstatus, a2
-	sd a3, 0(a0)
-	ld t3, 0(t4)
+	STOREX a3, 0(a0)
+	LOADX t3, 0(t4)
 	csrc mstatus, a2
 	j 8f
 3:	/* fetch: a real mret into S/U at the VA (MPRV stays clear) */
@@ -44,28 +55,28 @@ oracle_access:
 	mret
 8:	la t2, oracle_rec
 	li t0, CAUSE_NONE
-	sd t0, 0(t2)
-	sd zero, 8(t2)
-	sd t3, 16(t2)
+	STOREX t0, 0(t2)
+	STOREX zero, XB(t2)
+	STOREX t3, 2*XB(t2)
 9:	ret
 
 	.balign 4
 oracle_trap:
 	csrw mscratch, t0
 	la t0, oracle_rec
-	sd a0, 24(t0)
+	STOREX a0, 3*XB(t0)
 	csrr a0, mcause
-	sd a0, 0(t0)
+	STOREX a0, 0(t0)
 	csrr a0, mtval
-	sd a0, 8(t0)
-	sd zero, 16(t0)
+	STOREX a0, XB(t0)
+	STOREX zero, 2*XB(t0)
 	/* back to M-mode with translation off, at the access routine's return */
 	li a0, MSTATUS_MPP
 	csrs mstatus, a0
 	li a0, MSTATUS_MPRV
 	csrc mstatus, a0
 	la a0, resume_pc
-	ld a0, 0(a0)
+	LOADX a0, 0(a0)
 	csrw mepc, a0
 	csrr t0, mscratch
 	mret
