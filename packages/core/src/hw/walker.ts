@@ -391,3 +391,39 @@ export class Walker {
     this.ignoreMxr = bug === 'ignore-mxr';
   }
 }
+
+/**
+ * What a speculative walk of `vpn` left cached, for traces: the TLB's entry, or the negative
+ * page-walk-cache entry of the V=0 non-leaf entry the walk ended on (not "nothing cached").
+ */
+export function describeCached(w: Walker, hart: WalkerHart, vpn: number): string {
+  const e = hart.tlb.peek(vpn, hart.asid);
+  if (e >= 0) {
+    if (hart.tlb.state[e] !== NEGATIVE) return 'cached valid';
+    const l = hart.tlb.level[e]!;
+    return l === 0 ? 'cached V=0 (negative entry)' : `cached V=0 (negative level-${l} TLB entry)`;
+  }
+  const pwc = hart.pwc;
+  if (w.kind === 'walk' && w.level > 0 && pwc !== null) {
+    const p = pwc.peek(w.slot, hart.asid);
+    if (p >= 0 && pwc.state[p] === NEGATIVE)
+      return `cached V=0 non-leaf entry (level ${w.level}) in the page-walk cache`;
+  }
+  return 'nothing cached';
+}
+
+/** Trace wording for the fault kinds the kernel model's older texts do not cover; null otherwise. */
+export function faultKindText(kind: FaultKind, level: number): string | null {
+  switch (kind) {
+    case 'non-canonical':
+      return 'non-canonical virtual address';
+    case 'reserved':
+      return `reserved PTE encoding at level ${level}`;
+    case 'misaligned':
+      return `misaligned superpage at level ${level}`;
+    case 'accessed-dirty':
+      return 'A or D clear (Svade)';
+    default:
+      return null;
+  }
+}

@@ -17,7 +17,9 @@ import { NEGATIVE, PageWalkCache, Tlb } from '../hw/tlb.js';
 import {
   ACCESS_READ,
   adNeeded,
+  describeCached,
   type FaultKind,
+  faultKindText,
   PRV_S,
   WALK_OK,
   Walker,
@@ -345,41 +347,14 @@ export class Hardware {
     return true;
   }
 
-  /**
-   * What the last speculative walk of `vpn` left cached, for traces: the TLB's entry, or the
-   * negative page-walk-cache entry a walk that ended on a V=0 non-leaf entry filled.
-   */
+  /** What the last speculative walk of `vpn` left cached (trace text; see `describeCached`). */
   cachedAfterWalk(hart: HartHw, vpn: number): string {
-    const e = hart.tlb.peek(vpn, hart.asid);
-    if (e >= 0) {
-      if (hart.tlb.state[e] !== NEGATIVE) return 'cached valid';
-      const l = hart.tlb.level[e]!;
-      return l === 0 ? 'cached V=0 (negative entry)' : `cached V=0 (negative level-${l} TLB entry)`;
-    }
-    const w = this.walker;
-    const pwc = hart.pwc;
-    if (w.kind === 'walk' && w.level > 0 && pwc !== null) {
-      const p = pwc.peek(w.slot, hart.asid);
-      if (p >= 0 && pwc.state[p] === NEGATIVE)
-        return `cached V=0 non-leaf entry (level ${w.level}) in the page-walk cache`;
-    }
-    return 'nothing cached';
+    return describeCached(this.walker, hart, vpn);
   }
 
   /** Trace text for the fault kinds the kernel model has no older wording for; null otherwise. */
   faultText(): string | null {
-    switch (this.faultKind) {
-      case 'non-canonical':
-        return 'non-canonical virtual address';
-      case 'reserved':
-        return `reserved PTE encoding at level ${this.wLevel}`;
-      case 'misaligned':
-        return `misaligned superpage at level ${this.wLevel}`;
-      case 'accessed-dirty':
-        return 'A or D clear (Svade)';
-      default:
-        return null;
-    }
+    return faultKindText(this.faultKind, this.wLevel);
   }
 
   /**
