@@ -57,12 +57,34 @@ export interface MachineConfig {
   readonly description: string;
   /** Where the behaviour comes from (a report, a spec sentence, an emulator's source). */
   readonly evidence: string;
-  readonly tlb: { readonly entries: number; readonly ways: number; readonly replacement: 'lru' | 'random' };
+  readonly tlb: {
+    readonly entries: number;
+    readonly ways: number;
+    readonly replacement: 'lru' | 'random';
+    /** Separate instruction and data TLBs of this geometry each (fetches use the ITLB, loads,
+     *  stores and speculative walks the DTLB; every SFENCE.VMA reaches both). Absent = unified. */
+    readonly split?: boolean;
+  };
   /** Page-walk cache of non-leaf PTEs; `entries: 0` = none. Fully associative, LRU. */
   readonly pwc: { readonly entries: number };
   /** Which PTEs with V=0 the core caches: `none`; `leaf` = negative leaf entries in the TLB;
    *  `all` = and V=0 non-leaf entries in the page-walk cache. */
   readonly cachesInvalid: 'none' | 'leaf' | 'all';
+  /**
+   * Where a walk that ends on a V=0 *non-leaf* entry leaves it, on cores that cache one
+   * (`cachesInvalid: 'all'`): `pwc` (absent = this) in the page-walk cache, keyed by the PTE's
+   * slot, which no `sfence.vma va` touches; `tlb` as a negative TLB entry of that level covering
+   * the whole range, which `sfence.vma va` on any page of the range removes (privileged spec,
+   * SFENCE.VMA: rs1 != x0 invalidates "entries that contain leaf page table entries"; both are
+   * legal readings, and some findings hold under one only).
+   */
+  readonly invalidNonLeafIn?: 'pwc' | 'tlb';
+  /**
+   * How A/D bits are managed (privileged spec, "Svade"/"Svadu"): `svade` (absent = this) raises a
+   * page fault when A=0, or D=0 on a store; `svadu` sets them in hardware, an atomic PTE store
+   * subject to the same visibility rules as the kernel's (QEMU 7.2 behaves so).
+   */
+  readonly adUpdate?: 'svade' | 'svadu';
   /** Svvptc (ratified 2024): cached V=0 entries are dropped within `invalidEvictBound` cycles. 0 = never. */
   readonly invalidEvictBound: number;
   /** The core implements Svvptc (the kernel then patches its early `sfence.vma` to a `nop`). */
@@ -119,9 +141,12 @@ export const machineConfigSchema = z
       entries: z.number().int().positive(),
       ways: z.number().int().positive(),
       replacement: z.enum(['lru', 'random']),
+      split: z.boolean().optional(),
     }),
     pwc: z.object({ entries: count }),
     cachesInvalid: z.enum(['none', 'leaf', 'all']),
+    invalidNonLeafIn: z.enum(['pwc', 'tlb']).optional(),
+    adUpdate: z.enum(['svade', 'svadu']).optional(),
     invalidEvictBound: count,
     svvptc: z.boolean(),
     staleness: stalenessSchema,
@@ -243,7 +268,8 @@ function preset(
   });
 }
 
-/** The six built-in profiles of machine-model section 8. */
+/** The built-in profiles: the six of machine-model section 8, and `caches-invalid-walk-tlb`, the
+ *  other placement of a terminating V=0 non-leaf entry (issue 11). */
 export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
   emulator: preset({
     name: 'emulator',
@@ -301,8 +327,24 @@ export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
     description:
       'As caches-invalid, and V=0 non-leaf entries are cached in the page-walk cache; staleness at every level.',
     evidence:
-      '"This specification permits the caching of PTEs whose V (Valid) bit is clear" (privileged spec, SFENCE.VMA); no core named.',
+      '"This specification permits the caching of PTEs whose V (Valid) bit is clear" (privileged spec, SFENCE.VMA); no core named. Platform (CLINT only) and window are placeholders.',
     cachesInvalid: 'all',
+    invalidNonLeafIn: 'pwc',
+    invalidEvictBound: 0,
+    svvptc: false,
+    staleness: { kind: 'window', d: STALE_WINDOW_CYCLES, levels: 'all' },
+    speculation: SPECULATIVE,
+    // No core named: the platform of its time (placeholder).
+    platform: CLINT_ONLY,
+  }),
+  'caches-invalid-walk-tlb': preset({
+    name: 'caches-invalid-walk-tlb',
+    description:
+      'As caches-invalid-walk, but a walk that ends on a V=0 non-leaf entry caches it as a negative TLB entry of that level, which sfence.vma va removes.',
+    evidence:
+      'The other legal reading of SFENCE.VMA: rs1 != x0 invalidates "entries that contain leaf page table entries" for the VA; a core may keep a terminating V=0 entry with its leaf entries rather than in the page-walk cache. No core named.',
+    cachesInvalid: 'all',
+    invalidNonLeafIn: 'tlb',
     invalidEvictBound: 0,
     svvptc: false,
     staleness: { kind: 'window', d: STALE_WINDOW_CYCLES, levels: 'all' },
@@ -317,6 +359,7 @@ export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
     evidence:
       'Svvptc extension (ratified 2024); Linux a6efe33cc594 / 7a21b2e370da patch the early sfence.vma to a nop.',
     cachesInvalid: 'all',
+    invalidNonLeafIn: 'pwc',
     // The bound is in cycles (placeholder, see SVVPTC_BOUND_CYCLES). Linux's Svvptc path
     // (7a21b2e370da) replays the faulting access without a fence; with a bound longer than the
     // early trap round trip the replay may fault again, with the new_vmalloc bit already clear.

@@ -91,13 +91,17 @@ export class TrapPath {
           : 'instruction-page-fault';
     if (sim.tracing) {
       const top = sim.layout.geometry.levels - 1;
-      const why = protection
-        ? 'protection'
-        : sim.hw.faultKind === 'negative'
-          ? 'negative TLB entry'
-          : sim.hw.wLevel === top && isKernelVpn(sim.layout, vpn) && mapped
-            ? "walk found V=0 in this root's top-level entry, which init_mm has"
-            : `walk found V=0 at level ${sim.hw.wLevel}`;
+      const why =
+        sim.hw.faultText() ??
+        (protection
+          ? 'protection'
+          : sim.hw.faultKind === 'negative'
+            ? sim.hw.wLevel === 0
+              ? 'negative TLB entry'
+              : `negative level-${sim.hw.wLevel} TLB entry`
+            : sim.hw.wLevel === top && isKernelVpn(sim.layout, vpn) && mapped
+              ? "walk found V=0 in this root's top-level entry, which init_mm has"
+              : `walk found V=0 at level ${sim.hw.wLevel}`);
       sim.trace(
         h,
         'fault',
