@@ -142,6 +142,12 @@ const MODEL_DIFFERS: Record<string, Record<string, { model: Expectation; why: st
       why: 'Same geometry: once a nested trap saves its frame on a good stack page, vmalloc_fault() runs for the faulting stack address, finds it present in init_mm, fences it locally and replays; the chain unwinds. Its handler needs the stack, but only one frame of it.',
     },
   },
+  'tracing-in-fault-path': {
+    'notrace-fault': {
+      model: 'correct',
+      why: "The ftrace ring buffer's pages come from alloc_pages_node() (the linear map, kernel/trace/ring_buffer.c), not vmalloc, so the tracer in the fault path touches no fresh kernel mapping. What is vmalloc'd and touched there is a BPF map written by an fentry program attached to handle_page_fault; the program's prog->active recursion guard (__bpf_prog_enter_recur, kernel/bpf/trampoline.c) skips it when a fault nests inside it, so notrace vmalloc_fault() fixes the map page and the chain unwinds instead of recursing off the stack (issue 12's rebuilt scenario).",
+    },
+  },
   'vfree-reuse': {
     baseline: {
       model: 'panic:spurious-fault',
@@ -208,17 +214,26 @@ describe('the cross-profile claims', () => {
     });
   }
 
-  it('the baseline fails the mapping scenarios again on reorder-window (the "small window")', () => {
-    let failed = 0;
-    for (const sc of MAPPING_SCENARIOS) {
+  it('the baseline fails the mapping scenarios again on reorder-window (the "small window"), where the kernel itself fences nothing', () => {
+    // Fails: a new mapping read by another hart within the 200-cycle window of its PTE stores.
+    for (const sc of ['cross-hart-vmalloc', 'ioremap-irq']) {
       const c = cell('baseline', sc, 'reorder-window');
-      const rec = runCell(c, SEEDS);
-      if (rec.verdict === 'incorrect') {
-        failed++;
-        check(rec, 'panic:spurious-fault', c);
-      }
+      check(runCell(c, SEEDS), 'panic:spurious-fault', c);
     }
-    expect(failed).toBeGreaterThanOrEqual(4);
+    // Survive, by kernel paths the thread did not discuss (issue 12):
+    // - module-load-exec: hart B first executes the text more than the window after its PTE
+    //   stores (the loader copies the sections and broadcasts flush_icache_all's fence.i first,
+    //   then the RWX pass); it survives with STRICT_MODULE_RWX off too;
+    // - tracing-in-fault-path: the ring buffer is in the linear map (no fresh mapping in the path);
+    // - vmap-stack-migrate: the migrated task's stack was mapped at fork, far more than the window
+    //   before another hart first stores to it.
+    for (const sc of ['module-load-exec', 'tracing-in-fault-path', 'vmap-stack-migrate'])
+      expect(runCell(cell('baseline', sc, 'reorder-window'), SEEDS).verdict, sc).toBe('correct');
+    const noRwx: Cell = {
+      ...cell('baseline', 'module-load-exec', 'reorder-window'),
+      kernel: { strictModuleRwx: false },
+    };
+    expect(runCell(noRwx, SEEDS).verdict).toBe('correct');
   });
 
   it("notrace-fault's livelocks appear on every profile", () => {
@@ -317,8 +332,16 @@ describe('beyond the thread: a cached V=0 non-leaf entry after the first module 
   it(`${PLACEMENTS[0].label} only x0-form fences remove it: ranged-flush's per-page sfence.vma va faults, notrace-fault's local_flush_tlb_page() replay livelocks`, () => {
     const ranged = walk(lateWalker(PLACEMENTS[0].machine), 'ranged-flush');
     check(ranged.rec, 'panic:spurious-fault', ranged.c);
-    const notrace = walk(lateWalker(PLACEMENTS[0].machine), 'notrace-fault');
-    check(notrace.rec, 'livelock', notrace.c);
+    // notrace-fault (the v6.5-rc1 baseline) is cured by the kernel's own RWX pass: set_memory_rox
+    // ends in flush_tlb_kernel_range(), flush_tlb_all() before 5e22bfd520ea, an x0 fence on every
+    // hart before the module's init runs. Without STRICT_MODULE_RWX its local_flush_tlb_page()
+    // replay livelocks on the cached V=0 entry.
+    expect(walk(lateWalker(PLACEMENTS[0].machine), 'notrace-fault').rec.verdict).toBe('correct');
+    const noRwx: Cell = {
+      ...walk(lateWalker(PLACEMENTS[0].machine), 'notrace-fault').c,
+      kernel: { strictModuleRwx: false },
+    };
+    check(runCell(noRwx, SEEDS), 'livelock', noRwx);
     // Without S-mode IPIs the ranged flush goes to OpenSBI, which upgrades any range above
     // tlb_range_flush_limit (default one page) to a full flush: the two-page module range is cured,
     // unless the platform raises the limit.
@@ -387,15 +410,18 @@ describe('beyond the thread: where the new area lands (cross-hart-vmalloc nextLa
     return { c, rec: runCell(c, { base: 0, count: 16 }) };
   };
 
-  it("the issue's layout coincidence: with the default placement, which hart count puts the next area on a 2 MiB boundary decides ranged-flush's fate", () => {
+  it("the issue's layout coincidence is gone with THREAD_ALIGN boot stacks: with the default placement and the issue's sizes no hart count 2..8 opens a fresh PTE table, so ranged-flush survives; nextLands chooses the case instead", () => {
+    // The issue's run failed only at 4 harts, where the areas happened to reach a 2 MiB boundary.
+    // Boot stacks at THREAD_ALIGN (2 x THREAD_SIZE, issue 12) move every area, and with these
+    // sizes none reaches one; the tests below place Q on purpose.
     const params = { bufferPages: 31, nextPages: 59, rounds: 6 };
-    const at = (harts: number) =>
-      runCell(
+    for (const harts of [2, 3, 4, 5, 6, 7, 8]) {
+      const rec = runCell(
         { ...cell('ranged-flush', 'cross-hart-vmalloc', PLACEMENTS[0].machine, harts), params },
         { base: 0, count: 16 },
       );
-    for (const harts of [2, 3, 6]) expect(at(harts).verdict, `${harts} harts`).toBe('correct');
-    expect(at(4).verdict).toBe('incorrect');
+      expect(rec.verdict, `${harts} harts`).toBe('correct');
+    }
   });
 
   for (const harts of HARTS) {
