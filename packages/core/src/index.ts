@@ -14,3 +14,4 @@ export * from './results.js';
 export * from './scenario.js';
 export { SimulationError } from './sim/simulator.js';
 export * from './simulate.js';
+export * from './explore/index.js';

@@ -1,0 +1,4 @@
+/** The explorer (issue 17): bounded enumeration of a cell's choice sequences. */
+export * from './bounds.js';
+export { ExploringChooser, KindTable, type RunPosition } from './chooser.js';
+export * from './search.js';
