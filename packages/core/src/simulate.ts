@@ -470,6 +470,7 @@ export function runCell(
     expect,
     seeds: { base: seeds.base, count: seeds.count },
     verdict: firstFailure === null ? 'correct' : 'incorrect',
+    basis: { method: 'sampled', seeds: seeds.count },
     outcomes,
     firstFailure,
     overrides: prepared.overrides.map((o) => ({ ...o })),
