@@ -174,7 +174,12 @@ export const cellRecordSchema = z.object({
    */
   basis: z
     .discriminatedUnion('method', [
-      z.object({ method: z.literal('sampled'), seeds: z.number().int().nonnegative() }),
+      z.object({
+        method: z.literal('sampled'),
+        seeds: z.number().int().nonnegative(),
+        /** Set when sampling stood in for an exploration whose budget ran out (what it reached). */
+        fallback: z.string().optional(),
+      }),
       z.object({
         method: z.literal('explored'),
         bound: z.string(),
@@ -201,7 +206,10 @@ export function verdictBasis(record: Pick<CellRecord, 'basis' | 'seeds'>): Verdi
 /** `sampled 48 seeds` or `explored, bound schedule<=2 ..., 26968 executions` (for reports). */
 export function describeBasis(record: Pick<CellRecord, 'basis' | 'seeds'>): string {
   const b = verdictBasis(record);
-  if (b.method === 'sampled') return `sampled ${b.seeds} seed${b.seeds === 1 ? '' : 's'}`;
+  if (b.method === 'sampled') {
+    const sampled = `sampled ${b.seeds} seed${b.seeds === 1 ? '' : 's'}`;
+    return b.fallback ? `${sampled} (fallback: ${b.fallback})` : sampled;
+  }
   const what = `explored, bound ${b.bound}, ${b.executions} execution${b.executions === 1 ? '' : 's'}`;
   return b.complete ? what : `${what} (stopped early: proved to ${b.provedLevel} non-default choices)`;
 }

@@ -3,13 +3,13 @@ import { z } from 'zod';
 import { decodeChoices } from '../choice.js';
 import { defineScenario, defineStrategy, type Strategy } from '../contracts.js';
 import { PROFILES } from '../profiles.js';
-import { parseResultsDocument, serializeResultsDocument } from '../results.js';
+import { describeBasis, parseResultsDocument, serializeResultsDocument } from '../results.js';
 import { area, ops, region } from '../scenario.js';
 import { type Cell, replay } from '../simulate.js';
 import { DEFAULT_BOUNDS, describeBounds, parseBounds } from './bounds.js';
 import { depositBits } from './chooser.js';
 import { litmusOf, renderLitmus } from './litmus.js';
-import { exploredRecord } from './record.js';
+import { exploredRecord, exploreOrSample } from './record.js';
 import { explore } from './search.js';
 
 const none: Strategy = defineStrategy({
@@ -201,5 +201,26 @@ describe('explore: bounds and the chooser', () => {
     const doc = parseResultsDocument(serializeResultsDocument({ meta, cells: [rec, { ...old, index: 1 }] }));
     expect(doc.cells[0]!.basis?.method).toBe('explored');
     expect(doc.cells[1]!.basis).toBeUndefined();
+  });
+});
+
+describe('exploreOrSample (compare --explore per cell)', () => {
+  it('returns the explored record within budget, and a marked sampled record when it runs out', () => {
+    const proved = exploreOrSample(cellOf(3), {
+      seeds: { base: 0, count: 4 },
+      bounds: parseBounds('schedule=2'),
+      limits: { executions: 10_000 },
+    });
+    expect(proved.basis?.method).toBe('explored');
+    const fallback = exploreOrSample(cellOf(4), {
+      seeds: { base: 0, count: 4 },
+      bounds: parseBounds('schedule=4'),
+      limits: { executions: 5 },
+    });
+    expect(fallback.basis).toMatchObject({ method: 'sampled', seeds: 4 });
+    expect(describeBasis(fallback)).toMatch(
+      /^sampled 4 seeds \(fallback: exploration stopped \(executions limit\) after 5 executions/,
+    );
+    expect(fallback.seeds.count).toBe(4);
   });
 });

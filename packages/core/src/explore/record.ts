@@ -4,9 +4,10 @@
  * replay it), and the metrics of the run shown (the counterexample, or the all-default run).
  */
 import { type CellRecord, METRIC_NAMES, summarize } from '../results.js';
-import { type Cell, cellId, prepareCell, replay, runPrepared, TRACE_TAIL } from '../simulate.js';
+import { type Cell, cellId, prepareCell, replay, runCell, runPrepared, TRACE_TAIL } from '../simulate.js';
+import type { ExploreBounds } from './bounds.js';
 import { ExploringChooser, KindTable } from './chooser.js';
-import type { ExploreResult } from './search.js';
+import { type ExploreLimits, type ExploreResult, explore } from './search.js';
 
 export function exploredRecord(cell: Cell, result: ExploreResult, index = 0): CellRecord {
   const prepared = prepareCell(cell);
@@ -57,5 +58,38 @@ export function exploredRecord(cell: Cell, result: ExploreResult, index = 0): Ce
       : null,
     overrides: prepared.overrides.map((o) => ({ ...o })),
     metrics,
+  };
+}
+
+/**
+ * Explore a cell within a budget, or sample it when the budget runs out (`compare --explore`'s
+ * per-cell step, issue 17): a proof or counterexample within the bound gives the explored record;
+ * a search stopped by its limits gives `runCell`'s record over `seeds`, its basis marked as a
+ * fallback with what the exploration had reached.
+ */
+export function exploreOrSample(
+  cell: Cell,
+  options: {
+    readonly seeds: { readonly base: number; readonly count: number };
+    readonly bounds?: ExploreBounds;
+    readonly limits: ExploreLimits;
+    readonly clock?: () => number;
+    readonly index?: number;
+  },
+): CellRecord {
+  const result = explore(cell, {
+    ...(options.bounds ? { bounds: options.bounds } : {}),
+    limits: options.limits,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  if (result.status !== 'stopped') return exploredRecord(cell, result, options.index ?? 0);
+  const sampled = runCell(cell, options.seeds, { index: options.index ?? 0 });
+  return {
+    ...sampled,
+    basis: {
+      method: 'sampled',
+      seeds: options.seeds.count,
+      fallback: `exploration stopped (${result.stopped} limit) after ${result.executions} executions, bound ${result.boundText}, no failure with at most ${result.provedLevel} non-default choices`,
+    },
   };
 }
