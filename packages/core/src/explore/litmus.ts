@@ -89,6 +89,13 @@ export function litmusOf(cell: Cell, bounds: ExploreBounds, cex: Counterexample)
     if (kind === 'speculate' && chooser.method[i] === 0) continue;
     marks.push({ step: chooser.step![i]!, hart: chooser.hart![i]!, text, mark: markOf(kind) });
   }
+  // A scheduling delay belongs to the hart that got the step: the one the trace shows at it.
+  for (let k = 0; k < marks.length; k++) {
+    const mk = marks[k]!;
+    if (mk.mark !== 'delay') continue;
+    const e = run.trace.find((t) => t.step === mk.step && t.hart >= 0);
+    if (e) marks[k] = { ...mk, hart: e.hart, text: `hart ${e.hart} steps out of round-robin turn` };
+  }
   let operations = 0;
   let m = 0;
   for (const e of run.trace) {
@@ -97,7 +104,7 @@ export function litmusOf(cell: Cell, bounds: ExploreBounds, cex: Counterexample)
     if (OPERATION.has(e.kind)) operations++;
     rows.push({
       step: e.step,
-      hart: e.hart < 0 ? 0 : e.hart,
+      hart: Math.max(e.hart, 0),
       text: e.text,
       mark: e.kind === 'speculate' ? 'spec' : '',
     });
