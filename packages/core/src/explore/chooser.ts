@@ -8,7 +8,7 @@
  * chances and certain event masks decide without a choice), so an explored execution is an
  * ordinary replayable run. Allocation-free per choice: growable typed arrays, kinds interned.
  */
-import { type ChoiceKind, type Chooser, encodeChoices } from '../choice.js';
+import { type ChoiceKind, type Chooser, encodeChoices, type Prng } from '../choice.js';
 import { boundFor, type CostMode, type ExploreBounds } from './bounds.js';
 
 export const METHOD_CHOOSE = 0;
@@ -37,6 +37,34 @@ export function depositBits(alt: number, mask: number): number {
     k++;
   }
   return out;
+}
+
+/** Inverse of `depositBits`: the set bits of `x` within `mask`, packed low (event subset -> alternative). */
+export function compressBits(x: number, mask: number): number {
+  let out = 0;
+  let k = 0;
+  for (let bit = 0; bit < 3; bit++) {
+    if ((mask & (1 << bit)) === 0) continue;
+    if (x & (1 << bit)) out |= 1 << k;
+    k++;
+  }
+  return out;
+}
+
+/** Whether the chooser's last run stays within `level` and every kind's budget. */
+export function withinBound(c: ExploringChooser, level: number): boolean {
+  const spent = new Float64Array(c.table.names.length);
+  let total = 0;
+  for (let i = 0; i < c.length; i++) {
+    const t = c.taken[i]!;
+    if (t === 0) continue;
+    const cost = c.costOf(i, t);
+    const k = c.kind[i]!;
+    spent[k] = spent[k]! + cost;
+    total += cost;
+    if (spent[k]! > c.table.budget[k]! || total > level) return false;
+  }
+  return true;
 }
 
 /** Interned choice kinds with their bounds (indices are stable for one exploration). */
@@ -110,6 +138,11 @@ export class ExploringChooser implements Chooser {
   private prefix: Uint32Array = new Uint32Array(0);
   private prefixLength = 0;
   private position: RunPosition | null = null;
+  /**
+   * Beyond the prefix, answer as `SeededChooser` would from this PRNG (same draws, same values)
+   * instead of taking the defaults: a seeded run, recorded as alternatives the explorer can shrink.
+   */
+  sampler: Prng | null = null;
 
   constructor(readonly table: KindTable) {}
 
@@ -183,6 +216,8 @@ export class ExploringChooser implements Chooser {
     if (i < this.prefixLength) {
       alt = this.prefix[i]!;
       if (alt >= alts) alt = 0;
+    } else if (this.sampler !== null) {
+      alt = -1; // the caller draws it
     }
     this.kind[i] = this.table.id(kind);
     this.method[i] = method;
@@ -199,22 +234,32 @@ export class ExploringChooser implements Chooser {
 
   choose(kind: ChoiceKind, n: number): number {
     if (n <= 1) return 0;
-    const alt = this.point(kind, METHOD_CHOOSE, n, 0);
+    let alt = this.point(kind, METHOD_CHOOSE, n, 0);
     const t = this.table;
-    const k = this.kind[this.length - 1]!;
-    let v = alt;
-    if (t.rotate[k] === 1) {
-      v = (alt + t.last[k]! + 1) % n;
-      t.last[k] = v;
+    const i = this.length - 1;
+    const k = this.kind[i]!;
+    const rotate = t.rotate[k] === 1;
+    let v: number;
+    if (alt < 0) {
+      v = Math.floor(this.sampler!.next() * n);
+      alt = rotate ? (((v - t.last[k]! - 1) % n) + n) % n : v;
+      this.taken[i] = alt;
+    } else {
+      v = rotate ? (alt + t.last[k]! + 1) % n : alt;
     }
-    this.value[this.length - 1] = v;
+    if (rotate) t.last[k] = v;
+    this.value[i] = v;
     return v;
   }
 
   chance(kind: ChoiceKind, p: number): boolean {
     if (p <= 0) return false;
     if (p >= 1) return true;
-    const v = this.point(kind, METHOD_CHANCE, 2, 0);
+    let v = this.point(kind, METHOD_CHANCE, 2, 0);
+    if (v < 0) {
+      v = this.sampler!.next() < p ? 1 : 0;
+      this.taken[this.length - 1] = v;
+    }
     this.value[this.length - 1] = v;
     return v === 1;
   }
@@ -224,7 +269,19 @@ export class ExploringChooser implements Chooser {
     const optional = (p0 > 0 && p0 < 1 ? 1 : 0) | (p1 > 0 && p1 < 1 ? 2 : 0) | (p2 > 0 && p2 < 1 ? 4 : 0);
     if (optional === 0) return forced;
     const alt = this.point(kind, METHOD_EVENTS, 1 << popcount3(optional), optional);
-    const v = forced | depositBits(alt, optional);
+    let v: number;
+    if (alt < 0) {
+      // SeededChooser's draws: three 16-bit uniforms from two 32-bit words.
+      const a = this.sampler!.nextU32();
+      const b = this.sampler!.nextU32();
+      v =
+        ((a & 0xffff) < p0 * 65536 ? 1 : 0) |
+        (a >>> 16 < p1 * 65536 ? 2 : 0) |
+        ((b & 0xffff) < p2 * 65536 ? 4 : 0);
+      this.taken[this.length - 1] = compressBits(v, optional);
+    } else {
+      v = forced | depositBits(alt, optional);
+    }
     this.value[this.length - 1] = v;
     return v;
   }

@@ -1,6 +1,6 @@
 /** A failing execution found by the explorer, and how to build one from a chooser's last run. */
 import type { Outcome, RunFailure } from '../results.js';
-import type { ExploringChooser } from './chooser.js';
+import { type ExploringChooser, withinBound } from './chooser.js';
 
 export interface Deviation {
   /** Index of the choice point in the run. */
@@ -26,6 +26,13 @@ export interface Counterexample {
   readonly choicePoints: number;
   /** Engine steps until the run ended. */
   readonly steps: number;
+  /**
+   * `explored`: found by the bounded enumeration; `sampled`: a seeded run (the seeds `runCell`
+   * uses) that the shortening phase found shorter, then shrunk.
+   */
+  readonly source: 'explored' | 'sampled';
+  /** Its choices stay within the bound (always for `explored`). */
+  readonly withinBound: boolean;
 }
 
 /** Build a counterexample from a chooser's last run. */
@@ -34,6 +41,8 @@ export function counterexampleOf(
   outcome: Outcome,
   failure: RunFailure | null,
   steps: number,
+  source: Counterexample['source'] = 'explored',
+  level = Number.POSITIVE_INFINITY,
 ): Counterexample {
   const deviations: Deviation[] = [];
   for (let i = 0; i < chooser.length; i++) {
@@ -55,5 +64,7 @@ export function counterexampleOf(
     cost: chooser.totalCost(),
     choicePoints: chooser.length,
     steps,
+    source,
+    withinBound: withinBound(chooser, level),
   };
 }

@@ -224,3 +224,35 @@ describe('exploreOrSample (compare --explore per cell)', () => {
     expect(fallback.seeds.count).toBe(4);
   });
 });
+
+describe('the exploring chooser as a sampler', () => {
+  it('with a seeded PRNG beyond the prefix, makes exactly the run SeededChooser makes', async () => {
+    const { SeededChooser, Prng } = await import('../choice.js');
+    const { prepareCell, runPrepared } = await import('../simulate.js');
+    const { ExploringChooser, KindTable } = await import('./chooser.js');
+    const cell: Cell = {
+      strategy: none,
+      scenario: race,
+      machine: PROFILES['caches-invalid']!,
+      harts: 2,
+      mode: 'sv39',
+    };
+    const prepared = prepareCell(cell);
+    for (let seed = 0; seed < 8; seed++) {
+      const seeded = new SeededChooser(seed);
+      const a = runPrepared(cell, prepared, seeded);
+      const c = new ExploringChooser(new KindTable(DEFAULT_BOUNDS));
+      c.sampler = new Prng(seed);
+      c.reset(new Uint32Array(0), 0);
+      const b = runPrepared(cell, prepared, c);
+      expect(b.outcome).toBe(a.outcome);
+      expect(c.encoded()).toBe(seeded.encoded());
+      // Its alternatives, followed without the sampler, make the same run again.
+      const prefix = c.takenPrefix();
+      c.sampler = null;
+      c.reset(prefix, prefix.length);
+      runPrepared(cell, prepared, c);
+      expect(c.encoded()).toBe(seeded.encoded());
+    }
+  });
+});

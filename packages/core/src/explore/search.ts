@@ -11,6 +11,7 @@
  * and reproducing heisenbugs in concurrent programs", OSDI 2008). The run is deterministic in its
  * choices, so a prefix always leads to the same points.
  */
+import { Prng } from '../choice.js';
 import { type Cell, meetsExpectation, type PreparedCell, prepareCell, runPrepared } from '../simulate.js';
 import { DEFAULT_BOUNDS, describeBounds, type ExploreBounds, totalBudget } from './bounds.js';
 import { CUT, ExploringChooser, KindTable } from './chooser.js';
@@ -57,6 +58,11 @@ export interface ExploreOptions {
    * When that search completes, the counterexample is the shortest within the bound.
    */
   readonly shorten?: number;
+  /**
+   * Seeded runs (seeds 0..N-1, as `runCell` makes them) the shortening phase also tries for a
+   * failure shorter than the enumeration's (default 48; outside the bound they are marked so).
+   */
+  readonly samples?: number;
   /** Shrink the counterexample (default true; `{ maxRuns }` caps its runs). */
   readonly shrink?: boolean | ShrinkOptions;
 }
@@ -95,7 +101,12 @@ export interface ExploreResult {
   readonly shrinkRuns: number;
   /** Executions the shortening search ran, and whether it completed (then no execution within
    *  the bound fails in fewer choice points than the counterexample). */
-  readonly shortening: { readonly executions: number; readonly complete: boolean } | null;
+  readonly shortening: {
+    readonly executions: number;
+    readonly complete: boolean;
+    /** Choice points of the shortest counterexample the enumeration itself found. */
+    readonly explored: number;
+  } | null;
 }
 
 /** Explore one cell: a proof within the bound, or the counterexample with the fewest deviations. */
@@ -217,17 +228,42 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
       }
     }
     state.stopped = null;
-    shortening = { executions: state.executions - before, complete };
+    // The seeded runs sampling would make (seeds 0..samples-1), recorded as alternatives: one
+    // that fails in fewer choice points than the enumeration reached is kept (marked `sampled`,
+    // and whether it stays within the bound), so exploring never reports a longer counterexample
+    // than sampling those seeds shows.
+    const explored = counterexample.choicePoints;
+    const samples = options.samples ?? 48;
+    for (let seed = 0; seed < samples; seed++) {
+      chooser.sampler = new Prng(seed);
+      chooser.reset(new Uint32Array(0), 0);
+      try {
+        const r = runPrepared(cell, prepared, chooser);
+        state.executions++;
+        if (
+          !meetsExpectation(r.outcome, cell.scenario.expect) &&
+          chooser.length < counterexample.choicePoints
+        )
+          counterexample = counterexampleOf(
+            chooser,
+            r.outcome,
+            r.failure,
+            r.metrics.steps,
+            'sampled',
+            maxLevel,
+          );
+      } finally {
+        chooser.sampler = null;
+      }
+    }
+    shortening = { executions: state.executions - before, complete, explored };
   }
   let shrinkRuns = 0;
   if (counterexample !== null && options.shrink !== false) {
-    const s = shrinkCounterexample(
-      cell,
-      prepared,
-      chooser,
-      counterexample,
-      typeof options.shrink === 'object' ? options.shrink : {},
-    );
+    const s = shrinkCounterexample(cell, prepared, chooser, counterexample, {
+      level: maxLevel,
+      ...(typeof options.shrink === 'object' ? options.shrink : {}),
+    });
     counterexample = s.counterexample;
     shrinkRuns = s.runs;
   }

@@ -3,9 +3,9 @@
  * "Simplifying and isolating failure-inducing input", TSE 2002), in the form Hypothesis uses on
  * choice sequences — delete chunks, reset chunks to the default, lower single alternatives — and
  * keep a candidate when the run still ends with the same outcome and is smaller. Smaller means,
- * in order: fewer engine steps to the failure, lower cost under the bound, fewer recorded
- * alternatives, then lexicographically smaller. A candidate alternative that does not exist at
- * its point (the run changed shape) is read as the default, so every candidate is a valid run.
+ * in order: fewer choice points, fewer engine steps to the failure, lower cost under the bound,
+ * fewer recorded alternatives, then lexicographically smaller. A candidate alternative that does
+ * not exist at its point (the run changed shape) is read as the default, so every candidate is a valid run.
  */
 
 import type { Outcome } from '../results.js';
@@ -16,15 +16,19 @@ import { type Counterexample, counterexampleOf } from './counterexample.js';
 export interface ShrinkOptions {
   /** Most candidate runs (default 4000). */
   readonly maxRuns?: number;
+  /** The bound's total level (to say whether the result stays within the bound). */
+  readonly level?: number;
 }
 
 interface Key {
+  readonly points: number;
   readonly steps: number;
   readonly cost: number;
   readonly prefix: Uint32Array;
 }
 
 function smaller(a: Key, b: Key): boolean {
+  if (a.points !== b.points) return a.points < b.points;
   if (a.steps !== b.steps) return a.steps < b.steps;
   if (a.cost !== b.cost) return a.cost < b.cost;
   if (a.prefix.length !== b.prefix.length) return a.prefix.length < b.prefix.length;
@@ -44,7 +48,12 @@ export function shrinkCounterexample(
   const maxRuns = options.maxRuns ?? 4000;
   const outcome: Outcome = start.outcome;
   let runs = 0;
-  let best: Key = { steps: start.steps, cost: start.cost, prefix: Uint32Array.from(start.prefix) };
+  let best: Key = {
+    points: start.choicePoints,
+    steps: start.steps,
+    cost: start.cost,
+    prefix: Uint32Array.from(start.prefix),
+  };
   let bestCex = start;
 
   const attempt = (candidate: Uint32Array): boolean => {
@@ -53,10 +62,15 @@ export function shrinkCounterexample(
     chooser.reset(candidate, candidate.length);
     const r = runPrepared(cell, prepared, chooser);
     if (r.outcome !== outcome) return false;
-    const key: Key = { steps: r.metrics.steps, cost: chooser.totalCost(), prefix: chooser.takenPrefix() };
+    const key: Key = {
+      points: chooser.length,
+      steps: r.metrics.steps,
+      cost: chooser.totalCost(),
+      prefix: chooser.takenPrefix(),
+    };
     if (!smaller(key, best)) return false;
     best = key;
-    bestCex = counterexampleOf(chooser, r.outcome, r.failure, r.metrics.steps);
+    bestCex = counterexampleOf(chooser, r.outcome, r.failure, r.metrics.steps, start.source, options.level);
     return true;
   };
 
