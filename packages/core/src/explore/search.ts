@@ -1,7 +1,8 @@
 /**
  * Stateless depth-first enumeration of one cell's choice sequences within a bound (bounds.ts),
- * deepened iteratively on the summed cost: level T enumerates every execution whose choices cost
- * at most T in total (and at most each kind's budget), so the first failing level gives a
+ * deepened iteratively on the summed cost (levels 0, 1, 2, then the full bound): level T
+ * enumerates every execution whose choices cost at most T in total (and at most each kind's
+ * budget), so the first failing level gives a
  * counterexample with the fewest non-default choices, and every completed level is a proof: "no
  * failure among all executions with at most T non-default choices".
  *
@@ -19,6 +20,9 @@ import { type Counterexample, counterexampleOf } from './counterexample.js';
 import { type ShrinkOptions, shrinkCounterexample } from './shrink.js';
 
 export type { Counterexample, Deviation } from './counterexample.js';
+
+/** Cost levels enumerated one by one before the full bound (iterative deepening). */
+export const DEEPEN_STEPS = 2;
 
 export interface ExploreLimits {
   /** Stop after this many executions in all. */
@@ -43,7 +47,10 @@ export interface ExploreProgress {
 
 export interface ExploreOptions {
   readonly bounds?: ExploreBounds;
-  /** Deepen on the total cost from 0 (default) or enumerate the full bound at once. */
+  /**
+   * Deepen on the total cost — levels 0, 1, 2, then the full bound (default) — or enumerate the
+   * full bound at once. A counterexample found at level 0..2 has the fewest non-default choices.
+   */
   readonly deepen?: boolean;
   readonly limits?: ExploreLimits;
   /** Milliseconds, monotonic; only decides when limits stop the search and when progress fires. */
@@ -158,7 +165,16 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
   let lastStates = 0;
   let counterexample: Counterexample | null = null;
   let toFailure: number | null = null;
-  const levels = options.deepen === false ? [maxLevel] : null;
+  // Deepening re-runs every cheaper level, which a proof pays for; past DEEPEN_STEPS levels it
+  // jumps to the full bound (a counterexample costlier than that is still shortened and shrunk).
+  const levels =
+    options.deepen === false
+      ? [maxLevel]
+      : Number.isFinite(maxLevel)
+        ? [...Array.from({ length: Math.min(DEEPEN_STEPS, maxLevel) + 1 }, (_, i) => i), maxLevel].filter(
+            (l, i, all) => all.indexOf(l) === i,
+          )
+        : null;
   for (let li = 0; ; li++) {
     const level = levels ? levels[li] : li;
     if (level === undefined || level > maxLevel) break;
