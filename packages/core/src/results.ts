@@ -170,11 +170,53 @@ export const cellRecordSchema = z.object({
       trace: z.array(traceEventSchema).optional(),
     })
     .nullable(),
+  /**
+   * How the verdict was reached (absent in documents written before it existed: read as sampled
+   * over `seeds.count`): `sampled` over N seeds, or `explored` — every execution within `bound`
+   * enumerated (`complete`), or as far as a limit allowed (`complete: false`, the proof covers
+   * `provedLevel` non-default choices).
+   */
+  basis: z
+    .discriminatedUnion('method', [
+      z.object({
+        method: z.literal('sampled'),
+        seeds: z.number().int().nonnegative(),
+        /** Set when sampling stood in for an exploration whose budget ran out (what it reached). */
+        fallback: z.string().optional(),
+      }),
+      z.object({
+        method: z.literal('explored'),
+        bound: z.string(),
+        executions: z.number().int().nonnegative(),
+        states: z.number().int().nonnegative(),
+        complete: z.boolean(),
+        provedLevel: z.number().int(),
+      }),
+    ])
+    .optional(),
   /** Slot overrides in the strategy set: `{ slot, by, over }`. */
   overrides: z.array(z.object({ slot: z.string(), by: z.string(), over: z.string() })),
   metrics: z.record(z.string(), summarySchema),
 });
 export type CellRecord = z.infer<typeof cellRecordSchema>;
+
+export type VerdictBasis = NonNullable<CellRecord['basis']>;
+
+/** The basis of a record's verdict (a record without one was sampled over its seeds). */
+export function verdictBasis(record: Pick<CellRecord, 'basis' | 'seeds'>): VerdictBasis {
+  return record.basis ?? { method: 'sampled', seeds: record.seeds.count };
+}
+
+/** `sampled 48 seeds` or `explored, bound schedule<=2 ..., 26968 executions` (for reports). */
+export function describeBasis(record: Pick<CellRecord, 'basis' | 'seeds'>): string {
+  const b = verdictBasis(record);
+  if (b.method === 'sampled') {
+    const sampled = `sampled ${b.seeds} seed${b.seeds === 1 ? '' : 's'}`;
+    return b.fallback ? `${sampled} (fallback: ${b.fallback})` : sampled;
+  }
+  const what = `explored, bound ${b.bound}, ${b.executions} execution${b.executions === 1 ? '' : 's'}`;
+  return b.complete ? what : `${what} (stopped early: proved to ${b.provedLevel} non-default choices)`;
+}
 
 export const metaRecordSchema = z.object({
   kind: z.literal('meta'),
