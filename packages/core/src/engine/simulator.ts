@@ -69,6 +69,8 @@ export class Simulator {
 
   /** Per hart: the cycle of its next event (infinity: none until another hart acts). */
   private readonly nextAt: Float64Array;
+  /** Scratch: the harts due at the earliest cycle (or within the jitter), in hart order. */
+  private readonly tied: Int32Array;
   private readonly stepLimit: number;
   private readonly jitter: number;
   /** The platform has S-mode IPIs (else kernel IPIs and remote fences go through SBI). */
@@ -87,6 +89,7 @@ export class Simulator {
     this.mm = new KernelMm(this.hw, input.kernel);
     this.allHarts = Array.from({ length: input.harts }, (_, i) => i);
     this.nextAt = new Float64Array(input.harts);
+    this.tied = new Int32Array(input.harts);
     this.jitter = input.machine.schedulingJitter;
     this.sModeIpi = input.machine.platform.sModeIpi !== 'none';
     this.vmap = new Vmap(this);
@@ -176,6 +179,7 @@ export class Simulator {
     const chooser = this.chooser;
     const limit = this.stepLimit;
     const jitter = this.jitter;
+    const tied = this.tied;
     try {
       for (;;) {
         if (hw.step > limit) {
@@ -191,18 +195,18 @@ export class Simulator {
           for (let i = 0; i < n; i++) next[i] = this.wakeTime(harts[i]!);
           this.dirty = false;
         }
+        // One pass: the earliest next event, and the harts due then (in hart order).
         let best = Number.POSITIVE_INFINITY;
-        let pick = -1;
         let due = 0;
         for (let i = 0; i < n; i++) {
           const t = next[i]!;
           if (t < best) {
             best = t;
-            pick = i;
-            due = 1;
-          } else if (t === best) due++;
+            due = 0;
+            tied[due++] = i;
+          } else if (t === best) tied[due++] = i;
         }
-        if (pick < 0) {
+        if (best === Number.POSITIVE_INFINITY) {
           let live = 0;
           for (const h of harts) if (h.frames.length > 0 || h.pc < h.program.length) live++;
           if (live === 0) return { outcome: 'ok', failure: null };
@@ -215,12 +219,13 @@ export class Simulator {
               .join('; ')})`,
           });
         }
+        let pick: number;
         if (jitter > 0) {
           const horizon = best + jitter;
           due = 0;
-          for (let i = 0; i < n; i++) if (next[i]! <= horizon) due++;
-          if (due > 1) pick = this.nth(next, horizon, chooser.choose('jitter', due));
-        } else if (due > 1) pick = this.nth(next, best, chooser.choose('tie', due));
+          for (let i = 0; i < n; i++) if (next[i]! <= horizon) tied[due++] = i;
+          pick = due > 1 ? tied[chooser.choose('jitter', due)]! : tied[0]!;
+        } else pick = due > 1 ? tied[chooser.choose('tie', due)]! : tied[0]!;
         const h = harts[pick]!;
         this.stepHart(h, next[pick]!);
         if (this.quiet && h.pc < h.program.length) next[pick] = h.hw.clock;
@@ -235,12 +240,6 @@ export class Simulator {
       }
       throw e;
     }
-  }
-
-  /** The `k`-th hart (in hart order) whose next event is at or before `horizon`. */
-  private nth(next: Float64Array, horizon: number, k: number): number {
-    for (let i = 0; i < next.length; i++) if (next[i]! <= horizon && k-- === 0) return i;
-    return -1;
   }
 
   private waitReason(h: HartExec): string {
