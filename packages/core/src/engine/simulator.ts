@@ -195,16 +195,22 @@ export class Simulator {
           for (let i = 0; i < n; i++) next[i] = this.wakeTime(harts[i]!);
           this.dirty = false;
         }
-        // One pass: the earliest next event, and the harts due then (in hart order).
+        // One pass: the earliest next event, the harts due then (in hart order), and the next
+        // earliest time of any other hart.
         let best = Number.POSITIVE_INFINITY;
+        let second = Number.POSITIVE_INFINITY;
         let due = 0;
         for (let i = 0; i < n; i++) {
           const t = next[i]!;
           if (t < best) {
+            second = best;
             best = t;
             due = 0;
             tied[due++] = i;
-          } else if (t === best) tied[due++] = i;
+          } else if (t === best) {
+            second = t;
+            tied[due++] = i;
+          } else if (t < second) second = t;
         }
         if (best === Number.POSITIVE_INFINITY) {
           let live = 0;
@@ -227,10 +233,20 @@ export class Simulator {
           pick = due > 1 ? tied[chooser.choose('jitter', due)]! : tied[0]!;
         } else pick = due > 1 ? tied[chooser.choose('tie', due)]! : tied[0]!;
         const h = harts[pick]!;
-        this.stepHart(h, next[pick]!);
-        if (this.quiet && h.pc < h.program.length) next[pick] = h.hw.clock;
-        else this.dirty = true;
-        hw.step++;
+        const len = h.program.length;
+        for (;;) {
+          this.stepHart(h, next[pick]!);
+          hw.step++;
+          if (!this.quiet || h.pc >= len) {
+            this.dirty = true;
+            break;
+          }
+          // A plain access changed only this hart's clock. While it stays strictly earlier than
+          // every other hart's next event, a new scan would pick it again without a choice.
+          const t = h.hw.clock;
+          next[pick] = t;
+          if (jitter > 0 || t >= second || hw.step > limit) break;
+        }
       }
     } catch (e) {
       if (e instanceof RunEnd) {
