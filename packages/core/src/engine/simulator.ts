@@ -181,7 +181,7 @@ export class Simulator {
     const jitter = this.jitter;
     const tied = this.tied;
     try {
-      for (;;) {
+      outer: for (;;) {
         if (hw.step > limit) {
           throw new RunEnd('step-limit', {
             hart: -1,
@@ -195,22 +195,20 @@ export class Simulator {
           for (let i = 0; i < n; i++) next[i] = this.wakeTime(harts[i]!);
           this.dirty = false;
         }
-        // One pass: the earliest next event, the harts due then (in hart order), and the next
-        // earliest time of any other hart.
+        // One pass: the earliest next event, the harts due then (in hart order), and the earliest
+        // next event after it.
         let best = Number.POSITIVE_INFINITY;
-        let second = Number.POSITIVE_INFINITY;
+        let above = Number.POSITIVE_INFINITY;
         let due = 0;
         for (let i = 0; i < n; i++) {
           const t = next[i]!;
           if (t < best) {
-            second = best;
+            above = best;
             best = t;
             due = 0;
             tied[due++] = i;
-          } else if (t === best) {
-            second = t;
-            tied[due++] = i;
-          } else if (t < second) second = t;
+          } else if (t === best) tied[due++] = i;
+          else if (t < above) above = t;
         }
         if (best === Number.POSITIVE_INFINITY) {
           let live = 0;
@@ -225,27 +223,47 @@ export class Simulator {
               .join('; ')})`,
           });
         }
-        let pick: number;
         if (jitter > 0) {
           const horizon = best + jitter;
           due = 0;
           for (let i = 0; i < n; i++) if (next[i]! <= horizon) tied[due++] = i;
-          pick = due > 1 ? tied[chooser.choose('jitter', due)]! : tied[0]!;
-        } else pick = due > 1 ? tied[chooser.choose('tie', due)]! : tied[0]!;
-        const h = harts[pick]!;
-        const len = h.program.length;
-        for (;;) {
+          const pick = due > 1 ? tied[chooser.choose('jitter', due)]! : tied[0]!;
+          const h = harts[pick]!;
           this.stepHart(h, next[pick]!);
           hw.step++;
-          if (!this.quiet || h.pc >= len) {
+          if (this.quiet && h.pc < h.program.length) next[pick] = h.hw.clock;
+          else this.dirty = true;
+          continue;
+        }
+        // Without jitter: step the harts due at `best` (a `tie` choice among them each time) for as
+        // long as plain accesses are all that happens. Each leaves the due set once its clock moved
+        // on; the set, kept in hart order, is what a new scan would find, so the choices are the
+        // same as scanning before every step.
+        for (;;) {
+          const k = due > 1 ? chooser.choose('tie', due) : 0;
+          const pick = tied[k]!;
+          const h = harts[pick]!;
+          this.stepHart(h, best);
+          hw.step++;
+          if (!this.quiet || h.pc >= h.program.length) {
             this.dirty = true;
-            break;
+            continue outer;
           }
-          // A plain access changed only this hart's clock. While it stays strictly earlier than
-          // every other hart's next event, a new scan would pick it again without a choice.
           const t = h.hw.clock;
           next[pick] = t;
-          if (jitter > 0 || t >= second || hw.step > limit) break;
+          if (hw.step > limit) continue outer;
+          if (t === best) continue;
+          due--;
+          for (let j = k; j < due; j++) tied[j] = tied[j + 1]!;
+          if (due > 0) {
+            if (t < above) above = t;
+            continue;
+          }
+          // It was the only hart due: it is the earliest again if strictly before every other.
+          if (t >= above) continue outer;
+          best = t;
+          tied[0] = pick;
+          due = 1;
         }
       }
     } catch (e) {
