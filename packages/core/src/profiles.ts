@@ -275,7 +275,7 @@ export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
     name: 'emulator',
     description: 'No speculation, no V=0 caching, the walker always sees the newest PTE.',
     evidence:
-      'QEMU/TCG, Spike and Sail make PTE stores visible at once and never walk speculatively: why emulator-based CI never reproduced the 2023 faults.',
+      'QEMU/TCG, Spike and Sail make PTE stores visible at once and never walk speculatively: why emulator-based CI never reproduced the 2023 faults. Platform: QEMU virt without AIA or ACLINT, a CLINT only, so Linux uses SBI IPIs and SBI RFENCE.',
     cachesInvalid: 'none',
     invalidEvictBound: 0,
     svvptc: false,
@@ -287,7 +287,8 @@ export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
   'no-invalid-caching': preset({
     name: 'no-invalid-caching',
     description: 'Speculative walks fill the TLB with valid entries only; the walker sees the newest PTE.',
-    evidence: 'Cores said not to cache V=0 entries (T-HEAD C910, a Rivos core; vendor claims, unverified).',
+    evidence:
+      'Cores said not to cache V=0 entries (T-HEAD C910, a Rivos core; vendor claims, unverified). Platform: CLINT only (TH1520 boards), so SBI RFENCE.',
     cachesInvalid: 'none',
     invalidEvictBound: 0,
     svvptc: false,
@@ -300,7 +301,7 @@ export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
     name: 'reorder-window',
     description: 'No V=0 caching, but a leaf PTE store may stay invisible to the walker for up to d cycles.',
     evidence:
-      'The 2023 thread\'s "small window where we could take a trap on a newly created vmalloc mapping" even without V=0 caching; the spec\'s staleness rule allows it.',
+      'The 2023 thread\'s "small window where we could take a trap on a newly created vmalloc mapping" even without V=0 caching; the spec\'s staleness rule allows it. Window and platform (CLINT only, SBI RFENCE) are placeholders.',
     cachesInvalid: 'none',
     invalidEvictBound: 0,
     svvptc: false,
@@ -313,7 +314,7 @@ export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
     description:
       'Speculative walks cache V=0 leaf entries in the TLB; leaf PTE stores visible within d cycles.',
     evidence:
-      'The out-of-order reports: the 2023 thread (speculation brought V=0 kernel entries into the TLB), the Andes rv64 vmap-stack hang, SiFive P550 first-access faults.',
+      'The out-of-order reports: the 2023 thread (speculation brought V=0 kernel entries into the TLB), the Andes rv64 vmap-stack hang, SiFive P550 first-access faults. Platform: the boards of those reports have a CLINT only, so SBI RFENCE; the 200-cycle window is a placeholder.',
     cachesInvalid: 'leaf',
     invalidEvictBound: 0,
     svvptc: false,
@@ -357,7 +358,7 @@ export const PROFILES: Readonly<Record<string, MachineConfig>> = Object.freeze({
     description:
       'Svvptc: V 0->1 stores become visible within a bound; cached V=0 entries are evicted within it.',
     evidence:
-      'Svvptc extension (ratified 2024); Linux a6efe33cc594 / 7a21b2e370da patch the early sfence.vma to a nop.',
+      'Svvptc extension (ratified 2024); Linux a6efe33cc594 / 7a21b2e370da patch the early sfence.vma to a nop. The 50-cycle bound and the platform (IMSIC, S-mode IPIs) are placeholders.',
     cachesInvalid: 'all',
     invalidNonLeafIn: 'pwc',
     // The bound is in cycles (placeholder, see SVVPTC_BOUND_CYCLES). Linux's Svvptc path

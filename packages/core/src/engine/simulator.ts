@@ -71,6 +71,8 @@ export class Simulator {
 
   /** Per hart: the cycle of its next event (infinity: none until another hart acts). */
   private readonly nextAt: Float64Array;
+  /** Scratch: the harts due at the earliest cycle (or within the jitter), in hart order. */
+  private readonly tied: Int32Array;
   private readonly stepLimit: number;
   private readonly jitter: number;
   /** The platform has S-mode IPIs (else kernel IPIs and remote fences go through SBI). */
@@ -89,6 +91,7 @@ export class Simulator {
     this.mm = new KernelMm(this.hw, input.kernel);
     this.allHarts = Array.from({ length: input.harts }, (_, i) => i);
     this.nextAt = new Float64Array(input.harts);
+    this.tied = new Int32Array(input.harts);
     this.jitter = input.machine.schedulingJitter;
     this.sModeIpi = input.machine.platform.sModeIpi !== 'none';
     this.vmap = new Vmap(this);
@@ -177,8 +180,9 @@ export class Simulator {
     const chooser = this.chooser;
     const limit = this.stepLimit;
     const jitter = this.jitter;
+    const tied = this.tied;
     try {
-      for (;;) {
+      outer: for (;;) {
         if (hw.step > limit) {
           throw new RunEnd('step-limit', {
             hart: -1,
@@ -192,18 +196,22 @@ export class Simulator {
           for (let i = 0; i < n; i++) next[i] = this.wakeTime(harts[i]!);
           this.dirty = false;
         }
+        // One pass: the earliest next event, the harts due then (in hart order), and the earliest
+        // next event after it.
         let best = Number.POSITIVE_INFINITY;
-        let pick = -1;
+        let above = Number.POSITIVE_INFINITY;
         let due = 0;
         for (let i = 0; i < n; i++) {
           const t = next[i]!;
           if (t < best) {
+            above = best;
             best = t;
-            pick = i;
-            due = 1;
-          } else if (t === best) due++;
+            due = 0;
+            tied[due++] = i;
+          } else if (t === best) tied[due++] = i;
+          else if (t < above) above = t;
         }
-        if (pick < 0) {
+        if (best === Number.POSITIVE_INFINITY) {
           let live = 0;
           for (const h of harts) if (h.frames.length > 0 || h.pc < h.program.length) live++;
           if (live === 0) return { outcome: 'ok', failure: null };
@@ -219,14 +227,45 @@ export class Simulator {
         if (jitter > 0) {
           const horizon = best + jitter;
           due = 0;
-          for (let i = 0; i < n; i++) if (next[i]! <= horizon) due++;
-          if (due > 1) pick = this.nth(next, horizon, chooser.choose('jitter', due));
-        } else if (due > 1) pick = this.nth(next, best, chooser.choose('tie', due));
-        const h = harts[pick]!;
-        this.stepHart(h, next[pick]!);
-        if (this.quiet && h.pc < h.program.length) next[pick] = h.hw.clock;
-        else this.dirty = true;
-        hw.step++;
+          for (let i = 0; i < n; i++) if (next[i]! <= horizon) tied[due++] = i;
+          const pick = due > 1 ? tied[chooser.choose('jitter', due)]! : tied[0]!;
+          const h = harts[pick]!;
+          this.stepHart(h, next[pick]!);
+          hw.step++;
+          if (this.quiet && h.pc < h.program.length) next[pick] = h.hw.clock;
+          else this.dirty = true;
+          continue;
+        }
+        // Without jitter: step the harts due at `best` (a `tie` choice among them each time) for as
+        // long as plain accesses are all that happens. Each leaves the due set once its clock moved
+        // on; the set, kept in hart order, is what a new scan would find, so the choices are the
+        // same as scanning before every step.
+        for (;;) {
+          const k = due > 1 ? chooser.choose('tie', due) : 0;
+          const pick = tied[k]!;
+          const h = harts[pick]!;
+          this.stepHart(h, best);
+          hw.step++;
+          if (!this.quiet || h.pc >= h.program.length) {
+            this.dirty = true;
+            continue outer;
+          }
+          const t = h.hw.clock;
+          next[pick] = t;
+          if (hw.step > limit) continue outer;
+          if (t === best) continue;
+          due--;
+          for (let j = k; j < due; j++) tied[j] = tied[j + 1]!;
+          if (due > 0) {
+            if (t < above) above = t;
+            continue;
+          }
+          // It was the only hart due: it is the earliest again if strictly before every other.
+          if (t >= above) continue outer;
+          best = t;
+          tied[0] = pick;
+          due = 1;
+        }
       }
     } catch (e) {
       if (e instanceof RunEnd) {
@@ -236,12 +275,6 @@ export class Simulator {
       }
       throw e;
     }
-  }
-
-  /** The `k`-th hart (in hart order) whose next event is at or before `horizon`. */
-  private nth(next: Float64Array, horizon: number, k: number): number {
-    for (let i = 0; i < next.length; i++) if (next[i]! <= horizon && k-- === 0) return i;
-    return -1;
   }
 
   private waitReason(h: HartExec): string {
