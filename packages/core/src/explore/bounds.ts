@@ -8,8 +8,11 @@
  * - `chance(kind, p)`: `false` is the default; `true` spends 1.
  * - `events(kind, p0, p1, p2)`: no optional event is the default; each optional event that fires
  *   spends 1 (events with probability 1 always fire and spend nothing).
- * - `rotate` order (for `schedule`) makes the default a round-robin scheduler: alternative a picks
- *   the value a places after the previous one, so a deviation is a delay in Emmi et al.'s sense.
+ * - `rotate` order (for the cycle engine's scheduling kinds, `tie` and `jitter`) makes the default a
+ *   round-robin scheduler over the harts due at the same moment (`tie`) or within the machine's
+ *   `schedulingJitter` (`jitter`): alternative a picks the value a places after the previous one,
+ *   so a deviation is a delay in Emmi et al.'s sense. With `schedulingJitter: 0` (the shipped
+ *   profiles) only equal clocks are a choice: the cost table fixes every other order.
  * - `per-event` spends on `chance` / `events` only: the `choose` calls that follow an event (where
  *   a speculative walk goes) are enumerated in full for free, so the budget counts walks.
  *
@@ -29,7 +32,7 @@ export interface KindBound {
   readonly cost: CostMode;
   /**
    * Which value of a `choose` is the default: `as-offered` (value 0 first) or `rotate` (the value
-   * after this kind's previous one, wrapping: for `schedule`, round-robin through the runnable
+   * after this kind's previous one, wrapping: for `tie` / `jitter`, round-robin through the due
    * harts, so a default run interleaves them and each alternative skips harts — delays).
    */
   readonly order?: 'as-offered' | 'rotate';
@@ -50,13 +53,16 @@ export interface ExploreBounds {
 }
 
 /**
- * The documented default bound: two scheduling delays (round-robin default), one speculative walk (anywhere its source
- * allows), one stale PTE read, one non-default TLB victim; other kinds held at their default.
+ * The documented default bound: two scheduling delays among harts due at the same cycle (`tie`)
+ * and two within the machine's scheduling jitter (`jitter`; round-robin default), one speculative
+ * walk (anywhere its source allows), one stale PTE read, one non-default TLB victim; other kinds
+ * held at their default.
  * Chosen so a proof of a 2-hart cell of the built-in scenarios finishes within a minute here.
  */
 export const DEFAULT_BOUNDS: ExploreBounds = {
   kinds: {
-    schedule: { budget: 2, cost: 'value', order: 'rotate' },
+    tie: { budget: 2, cost: 'value', order: 'rotate' },
+    jitter: { budget: 2, cost: 'value', order: 'rotate' },
     speculate: { budget: 1, cost: 'per-event' },
     'stale-read': { budget: 1, cost: 'deviation' },
     victim: { budget: 1, cost: 'deviation' },
@@ -78,7 +84,7 @@ export function totalBudget(bounds: ExploreBounds): number {
   return Math.min(sum, bounds.total);
 }
 
-/** `schedule<=1 speculate<=1(walks) stale-read<=1 victim<=1 other<=0 [total<=T] [depth<=D]`. */
+/** `tie<=2(sum) jitter<=2(sum) speculate<=1(walks) stale-read<=1 victim<=1 other<=0 [total<=T] [depth<=D]`. */
 export function describeBounds(bounds: ExploreBounds): string {
   const part = (name: string, b: KindBound) =>
     `${name}<=${b.budget}${b.cost === 'per-event' ? '(events)' : b.cost === 'value' ? '(sum)' : ''}`;
@@ -109,7 +115,7 @@ export function parseBounds(spec: string, base: ExploreBounds = DEFAULT_BOUNDS):
     const m = /^([a-z][a-z0-9-]*)=(\d+|inf)(?::(deviation|value|per-event))?$/.exec(item);
     if (!m) {
       throw new BoundsError(
-        `bound '${item}': expected kind=N (e.g. schedule=2, speculate=1, stale-read=1, total=3, depth=200)`,
+        `bound '${item}': expected kind=N (e.g. tie=2, jitter=2, speculate=1, stale-read=1, total=3, depth=200)`,
       );
     }
     const name = m[1]!;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { decodeChoices } from '../choice.js';
 import { defineScenario, defineStrategy, type Strategy } from '../contracts.js';
-import { PROFILES } from '../profiles.js';
+import { defineMachine, PROFILES } from '../profiles.js';
 import { describeBasis, parseResultsDocument, serializeResultsDocument } from '../results.js';
 import { area, ops, region } from '../scenario.js';
 import { type Cell, replay } from '../simulate.js';
@@ -18,7 +18,8 @@ const none: Strategy = defineStrategy({
   setup: () => ({}),
 });
 
-/** Two harts, `k` reads of user pages each: on the emulator, only the schedule is a choice. */
+/** Two harts, `k` reads of user pages each: on the emulator, only the schedule is a choice (within a
+ *  scheduling jitter longer than the whole run, either hart may take every step). */
 const interleave = defineScenario({
   id: 'test-interleave',
   meta: { title: 'interleavings', story: 'two harts, k plain reads each', source: 'explore.test.ts' },
@@ -32,11 +33,13 @@ const interleave = defineScenario({
   },
 });
 
+const jittery = defineMachine({ name: 'emulator-jitter', extends: 'emulator', schedulingJitter: 1_000_000 });
+
 const cellOf = (k: number): Cell => ({
   strategy: none,
   scenario: interleave,
   params: { k },
-  machine: PROFILES.emulator!,
+  machine: jittery,
   harts: 2,
   mode: 'sv39',
 });
@@ -77,28 +80,28 @@ describe('explore: exact enumeration on a hand-made scenario', () => {
   it('enumerates every interleaving of 2 x k steps exactly once (C(2k, k))', () => {
     for (const k of [1, 2, 3, 4]) {
       const r = explore(cellOf(k), {
-        bounds: parseBounds('schedule=1000'),
+        bounds: parseBounds('jitter=1000'),
         deepen: false,
       });
       expect(r.status).toBe('proved');
       expect(r.distinctExecutions, `k=${k}`).toBe(binomial(2 * k, k));
-      expect(r.pointsByKind).toHaveProperty('schedule');
+      expect(r.pointsByKind).toHaveProperty('jitter');
     }
   });
 
   it('counts exactly the interleavings within a delay bound', () => {
     for (const budget of [0, 1, 2, 3]) {
-      const r = explore(cellOf(4), { bounds: parseBounds(`schedule=${budget}`), deepen: false });
+      const r = explore(cellOf(4), { bounds: parseBounds(`jitter=${budget}`), deepen: false });
       expect(r.distinctExecutions, `budget ${budget}`).toBe(interleavingsWithin(4, budget));
     }
     // Deepening reaches the same final level.
-    const deep = explore(cellOf(4), { bounds: parseBounds('schedule=2') });
+    const deep = explore(cellOf(4), { bounds: parseBounds('jitter=2') });
     expect(deep.distinctExecutions).toBe(interleavingsWithin(4, 2));
     expect(deep.provedLevel).toBe(deep.maxLevel);
   });
 
   it('stops cleanly at an execution limit with what was proved', () => {
-    const r = explore(cellOf(4), { bounds: parseBounds('schedule=3'), limits: { executions: 10 } });
+    const r = explore(cellOf(4), { bounds: parseBounds('jitter=3'), limits: { executions: 10 } });
     expect(r.status).toBe('stopped');
     expect(r.stopped).toBe('executions');
     expect(r.executions).toBe(10);
@@ -124,10 +127,10 @@ const race = defineScenario({
 });
 
 describe('explore: counterexamples', () => {
-  const cell: Cell = { strategy: none, scenario: race, machine: PROFILES.emulator!, harts: 2, mode: 'sv39' };
+  const cell: Cell = { strategy: none, scenario: race, machine: jittery, harts: 2, mode: 'sv39' };
 
   it('finds a failing interleaving, replayable choice for choice, and renders it', () => {
-    const r = explore(cell, { bounds: parseBounds('schedule=3') });
+    const r = explore(cell, { bounds: parseBounds('jitter=3') });
     expect(r.status).toBe('failed');
     const cex = r.counterexample!;
     expect(cex.outcome).not.toBe('ok');
@@ -147,7 +150,7 @@ describe('explore: counterexamples', () => {
   });
 
   it('at a bound too small for the race, proves the cell within that bound', () => {
-    const r = explore(cell, { bounds: parseBounds('schedule=0') });
+    const r = explore(cell, { bounds: parseBounds('jitter=0') });
     const rec = exploredRecord(cell, r);
     if (r.status === 'proved') expect(rec.verdict).toBe('correct');
     else {
@@ -162,15 +165,16 @@ describe('explore: counterexamples', () => {
 
 describe('explore: bounds and the chooser', () => {
   it('parses and describes bounds', () => {
-    const b = parseBounds('schedule=3,stale-read=0,jitter=4:value,total=5,depth=100');
-    expect(b.kinds.schedule).toEqual({ budget: 3, cost: 'value', order: 'rotate' });
-    expect(b.kinds.jitter).toEqual({ budget: 4, cost: 'value' });
+    const b = parseBounds('tie=3,stale-read=0,jitter=4:deviation,total=5,depth=100');
+    expect(b.kinds.tie).toEqual({ budget: 3, cost: 'value', order: 'rotate' });
+    expect(b.kinds.jitter).toEqual({ budget: 4, cost: 'deviation', order: 'rotate' });
     expect(b.total).toBe(5);
     expect(b.depth).toBe(100);
-    expect(describeBounds(b)).toContain('jitter<=4(sum)');
-    expect(() => parseBounds('schedule')).toThrow(/expected kind=N/);
+    expect(describeBounds(b)).toContain('jitter<=4 ');
+    expect(describeBounds(b)).toContain('tie<=3(sum)');
+    expect(() => parseBounds('tie')).toThrow(/expected kind=N/);
     expect(describeBounds(DEFAULT_BOUNDS)).toBe(
-      'schedule<=2(sum) speculate<=1(events) stale-read<=1 victim<=1 other<=0',
+      'tie<=2(sum) jitter<=2(sum) speculate<=1(events) stale-read<=1 victim<=1 other<=0',
     );
   });
 
@@ -182,7 +186,7 @@ describe('explore: bounds and the chooser', () => {
   });
 
   it('sampled records carry their basis; old records without one still read', () => {
-    const r = explore(cellOf(1), { bounds: parseBounds('schedule=1') });
+    const r = explore(cellOf(1), { bounds: parseBounds('jitter=1') });
     const rec = exploredRecord(cellOf(1), r);
     const { basis: _drop, ...old } = rec;
     const meta = {
@@ -214,13 +218,13 @@ describe('exploreOrSample (compare --explore per cell)', () => {
   it('returns the explored record within budget, and a marked sampled record when it runs out', () => {
     const proved = exploreOrSample(cellOf(3), {
       seeds: { base: 0, count: 4 },
-      bounds: parseBounds('schedule=2'),
+      bounds: parseBounds('jitter=2'),
       limits: { executions: 10_000 },
     });
     expect(proved.basis?.method).toBe('explored');
     const fallback = exploreOrSample(cellOf(4), {
       seeds: { base: 0, count: 4 },
-      bounds: parseBounds('schedule=4'),
+      bounds: parseBounds('jitter=4'),
       limits: { executions: 5 },
     });
     expect(fallback.basis).toMatchObject({ method: 'sampled', seeds: 4 });

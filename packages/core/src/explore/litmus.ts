@@ -57,7 +57,7 @@ const OPERATION: ReadonlySet<TraceKind> = new Set<TraceKind>([
 function markOf(kind: string): string {
   if (kind === 'stale-read') return 'stale';
   if (kind === 'speculate') return 'spec';
-  if (kind === 'schedule') return 'delay';
+  if (kind === 'tie' || kind === 'jitter' || kind === 'schedule') return 'delay';
   return kind;
 }
 
@@ -79,8 +79,8 @@ export function litmusOf(cell: Cell, bounds: ExploreBounds, cex: Counterexample)
     const text =
       kind === 'stale-read'
         ? `walk reads the PTE as it was ${v} version${v === 1 ? '' : 's'} ago`
-        : kind === 'schedule'
-          ? `runnable hart #${v} steps instead of the round-robin pick`
+        : kind === 'tie' || kind === 'jitter' || kind === 'schedule'
+          ? `due hart #${v} steps instead of the round-robin pick (${kind})`
           : kind === 'speculate'
             ? 'speculation fires'
             : `${kind} = ${v} of ${chooser.alts[i]}`;
