@@ -6,7 +6,7 @@
  * accesses. Writes bench-results/core.json.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
@@ -68,17 +68,28 @@ function workload(harts: number, accessesPerHart: number) {
   });
 }
 
+/** The modules the step loop needs: this tree's, or an earlier checkout's (`TLBLAB_BENCH_BASE`). */
+interface Impl {
+  readonly Simulator: typeof Simulator;
+  readonly PROFILES: typeof PROFILES;
+  readonly prepareCell: typeof prepareCell;
+  readonly newCounters: typeof newCounters;
+  readonly SeededChooser: typeof SeededChooser;
+  readonly layoutFor: typeof layoutFor;
+}
+const HERE: Impl = { Simulator, PROFILES, prepareCell, newCounters, SeededChooser, layoutFor };
+
 /** Time `Simulator.run()` only: the steady-state rate of the step loop. */
-function measureLoop(harts: number, accessesPerHart: number) {
+function measureLoop(harts: number, accessesPerHart: number, impl: Impl = HERE) {
   const scenario = workload(harts, accessesPerHart);
-  const machine = PROFILES['caches-invalid']!;
+  const machine = impl.PROFILES['caches-invalid']!;
   const cell = { strategy: fenceAll, scenario, machine, harts, kernel: { stepLimit: 100_000_000 } };
-  const prep = prepareCell(cell);
-  const counters = newCounters();
-  const sim = new Simulator({
+  const prep = impl.prepareCell(cell);
+  const counters = impl.newCounters();
+  const sim = new impl.Simulator({
     machine,
     kernel: prep.kernel,
-    layout: layoutFor('sv39'),
+    layout: impl.layoutFor('sv39'),
     harts,
     programs: prep.programs.programs,
     userPages: prep.programs.userPages ?? 0,
@@ -88,14 +99,17 @@ function measureLoop(harts: number, accessesPerHart: number) {
       notrace: new Set(),
       kernelFaultFn: null,
     },
-    chooser: new SeededChooser(1),
+    chooser: new impl.SeededChooser(1),
     counters,
     trace: false,
   });
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   const r = sim.run();
+  const cpu = process.cpuUsage(c0);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { outcome: r.outcome, accesses: counters[5]!, secs };
+  // CPU time of this thread's process: less coloured than wall time by other load on the machine.
+  return { outcome: r.outcome, accesses: counters[5]!, secs, cpuSecs: (cpu.user + cpu.system) / 1e6 };
 }
 
 function measure(harts: number, accessesPerHart: number) {
@@ -175,6 +189,46 @@ const refRate = reference(8, accesses);
 measureLoop(8, 20_000);
 const loop = measureLoop(8, 250_000);
 
+/**
+ * Before/after: with `TLBLAB_BENCH_BASE` naming a checkout of an earlier commit (with its
+ * node_modules installed), its step loop and this one run alternately in this process, five
+ * times each, on the same workload; the medians (by process CPU time) and their ratio are reported.
+ */
+async function beforeAfter(dir: string) {
+  const src = (p: string) => `${dir}/packages/core/src/${p}`;
+  const core = (await import(src('index.ts'))) as typeof import('@tlblab/core');
+  const loopModule = (await import(
+    existsSync(src('engine/simulator.ts')) ? src('engine/simulator.ts') : src('sim/simulator.ts')
+  )) as { Simulator: typeof Simulator };
+  const metrics = (await import(src('sim/metrics.ts'))) as { newCounters: typeof newCounters };
+  const base: Impl = {
+    Simulator: loopModule.Simulator,
+    PROFILES: core.PROFILES,
+    prepareCell: core.prepareCell,
+    newCounters: metrics.newCounters,
+    SeededChooser: core.SeededChooser,
+    layoutFor: core.layoutFor,
+  };
+  measureLoop(8, 20_000, base);
+  const rates = { before: [] as number[], after: [] as number[] };
+  for (let i = 0; i < 5; i++) {
+    const b = measureLoop(8, 250_000, base);
+    rates.before.push(b.accesses / b.cpuSecs);
+    const a = measureLoop(8, 250_000);
+    rates.after.push(a.accesses / a.cpuSecs);
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[2]!;
+  return {
+    note: 'Simulator.run() of the base checkout and of this tree, alternated in one process (medians of 5, accesses per CPU second)',
+    base: dir,
+    beforeAccessesPerSecond: Math.round(median(rates.before)),
+    afterAccessesPerSecond: Math.round(median(rates.after)),
+    ratioAfterToBefore: Number((median(rates.after) / median(rates.before)).toFixed(3)),
+  };
+}
+const baseDir = process.env.TLBLAB_BENCH_BASE;
+const stepLoopBeforeAfter = baseDir ? await beforeAfter(baseDir) : null;
+
 const child = spawnSync(
   process.execPath,
   [...process.execArgv, fileURLToPath(import.meta.url), '--memory-child'],
@@ -210,6 +264,7 @@ const out = {
   reference: { accessesPerSecond: Math.round(refRate) },
   ratioModelToReference: Number((modelRate / refRate).toFixed(3)),
   ratioStepLoopToReference: Number((loop.accesses / loop.secs / refRate).toFixed(3)),
+  stepLoopBeforeAfter: stepLoopBeforeAfter ?? 'set TLBLAB_BENCH_BASE to a checkout of the earlier commit',
   run64Harts,
 };
 mkdirSync('bench-results', { recursive: true });

@@ -8,6 +8,7 @@ import { compareCommand } from './commands/compare.js';
 import { completionCommand } from './commands/completion.js';
 import { describeCommand } from './commands/describe.js';
 import { diffCommand } from './commands/diff.js';
+import { exploreCommand } from './commands/explore.js';
 import { importTraceCommand } from './commands/import-trace.js';
 import { listCommand } from './commands/list.js';
 import { mergeCommand } from './commands/merge.js';
@@ -91,6 +92,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--seeds <n>', 'number of seeds, from 0 (default 20)')
     .option('--seed <s>', 'run this one seed')
     .option('--param <key=value>', 'scenario parameter (repeatable; JSON values)', collect)
+    .option('--kernel <key=value>', 'kernel setting, e.g. lazyMaxPages=0 (repeatable; validated)', collect)
     .option('--json', 'print the cell record as one JSON document')
     .option(
       '--trace <file>',
@@ -123,6 +125,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--seeds <n>', 'seeds per cell, from 0 (default 10)')
     .option('--seed <s>', 'run this one seed per cell')
     .option('--param <scenario.key=value>', 'scenario parameter (repeatable; JSON values)', collect)
+    .option('--kernel <key=value>', 'kernel setting, e.g. lazyMaxPages=0 (repeatable; validated)', collect)
     .option('--jobs <n>', 'worker threads (default: the number of cores)')
     .option(
       '--shard <i/n>',
@@ -144,6 +147,38 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .action(async (opts, cmd: Command) => {
       need(opts, 'out', '--out <file>');
       done(await compareCommand(ctxOf(cmd), opts));
+    });
+
+  program
+    .command('explore')
+    .description('enumerate one cell within a bound: a proof, or the shortest counterexample (issue 17)')
+    .option('-s, --strategy <names>', "a strategy (on the baseline), a named set, or members 'a,b' in order")
+    .option('-c, --scenario <id>', 'the scenario')
+    .option('-m, --machine <name>', 'the machine profile', 'caches-invalid')
+    .option('--mode <mode>', 'translation mode (default sv39)')
+    .option('--harts <n>', 'number of harts (default: max(2, the scenario minimum))')
+    .option('--param <key=value>', 'scenario parameter (repeatable; JSON values)', collect)
+    .option(
+      '--bound <spec>',
+      'budgets over the default, e.g. schedule=2,speculate=1,stale-read=1,total=3,depth=200',
+    )
+    .option('--no-deepen', 'enumerate the full bound at once (no iterative deepening on cost)')
+    .option(
+      '--shorten <n>',
+      'executions spent searching for a shorter counterexample (default 20000; 0: off)',
+    )
+    .option('--time-limit <seconds>', 'stop cleanly after this long, with what was proved')
+    .option('--memory-limit <MiB>', 'stop cleanly when the resident set exceeds this')
+    .option('--max-executions <n>', 'stop cleanly after this many executions')
+    .option('--out <file>', 'write a results document (replayable with tlblab replay)')
+    .option('--timeline [file]', "print (or write) the counterexample's step-by-step trace")
+    .option('--progress', 'progress on stderr even when it is not a terminal')
+    .option('--json', 'print one JSON document')
+    .option('--fail-on <what>', "exit 1 when the verdict is 'incorrect'")
+    .action(async (opts, cmd: Command) => {
+      need(opts, 'strategy', '-s, --strategy <names>');
+      need(opts, 'scenario', '-c, --scenario <id>');
+      done(await exploreCommand(ctxOf(cmd), opts));
     });
 
   program

@@ -11,6 +11,8 @@ import { pathToFileURL } from 'node:url';
 import {
   type AnyScenario,
   defineMachine,
+  type KernelConfig,
+  kernelConfigSchema,
   type MachineConfig,
   MODES,
   type Mode,
@@ -40,6 +42,8 @@ export interface SweepDefaults {
   readonly harts?: readonly number[];
   readonly seeds?: number;
   readonly mode?: Mode;
+  /** The config's `kernel` section (flags' `--kernel` override it key by key). */
+  readonly kernel?: Partial<KernelConfig>;
 }
 
 export const CONFIG_NAMES = [
@@ -111,6 +115,8 @@ const configSchema = z
       })
       .strict()
       .optional(),
+    // Kernel settings for every cell (validated key by key against core's schema).
+    kernel: kernelConfigSchema.partial().strict().optional(),
   })
   .strict();
 
@@ -275,7 +281,8 @@ async function loadConfigFile(file: string): Promise<{ parts: RegistryParts; swe
   (c.machines ?? []).forEach((m, i) => {
     into.machines.push(asMachine(m, `config ${file}: machines[${i}]`));
   });
-  return { parts: into, sweep: c.sweep ?? {} };
+  const sweep: SweepDefaults = c.kernel ? { ...(c.sweep ?? {}), kernel: c.kernel } : (c.sweep ?? {});
+  return { parts: into, sweep };
 }
 
 async function loadPlugin(spec: string, cwd: string): Promise<RegistryParts> {

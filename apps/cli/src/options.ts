@@ -1,5 +1,5 @@
 /** Parsing of flag values; every mistake is a `UsageError` naming the flag and the value. */
-import { MODES, type Mode } from '@tlblab/core';
+import { ConfigError, type KernelConfig, MODES, type Mode, parseKernelSetting } from '@tlblab/core';
 import { UsageError, unknownName } from './errors.js';
 import { clean } from './output.js';
 
@@ -125,4 +125,19 @@ export function parseFailOn(text: string | undefined): boolean {
   if (text === undefined) return false;
   if (text !== 'incorrect') throw unknownName('--fail-on value', text, FAIL_ON);
   return true;
+}
+
+/** `--kernel key=value` (repeatable): kernel settings, validated by core (an unknown key or a bad
+ *  value is a UsageError naming it and listing the valid keys or values). */
+export function parseKernelFlags(list: readonly string[] | undefined): Partial<KernelConfig> {
+  const out: Record<string, unknown> = {};
+  for (const text of list ?? []) {
+    try {
+      Object.assign(out, parseKernelSetting(text));
+    } catch (e) {
+      if (e instanceof ConfigError) throw new UsageError(`--kernel ${text}: ${e.message}`);
+      throw e;
+    }
+  }
+  return out as Partial<KernelConfig>;
 }

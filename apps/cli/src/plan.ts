@@ -8,6 +8,7 @@ import {
   type Cell,
   cellId,
   DEFAULT_KERNEL,
+  type KernelConfig,
   type MachineConfig,
   type MetaRecord,
   MODES,
@@ -39,6 +40,9 @@ export interface PlanInput {
   readonly seeds: { readonly base: number; readonly count: number };
   /** Scenario parameters by scenario id. */
   readonly params?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Kernel settings from `--kernel` and the config's `kernel` section (last word over scenario and
+   *  strategy settings). */
+  readonly kernel?: Readonly<Partial<KernelConfig>>;
   readonly shard: Shard | null;
 }
 
@@ -175,7 +179,7 @@ export function buildPlan(registry: Registry, input: PlanInput): Plan {
   }
   const selected =
     shard === null ? cells : cells.filter((c) => shardOf(c.index, shard.count) === shard.index);
-  const { mode: _mode, ...kernel } = DEFAULT_KERNEL;
+  const { mode: _mode, ...kernel } = { ...DEFAULT_KERNEL, ...(input.kernel ?? {}) };
   const meta = metaRecordSchema.parse({
     kind: 'meta',
     schemaVersion: SCHEMA_VERSION,
@@ -213,8 +217,14 @@ export function buildPlan(registry: Registry, input: PlanInput): Plan {
 }
 
 /** The core cell for a planned cell. */
-export function coreCell(registry: Registry, planned: PlannedCell, params: PlanInput['params']): Cell {
+export function coreCell(
+  registry: Registry,
+  planned: PlannedCell,
+  params: PlanInput['params'],
+  kernel?: PlanInput['kernel'],
+): Cell {
   return {
+    ...(kernel !== undefined && Object.keys(kernel).length > 0 ? { kernel } : {}),
     strategy: resolveStrategySet(registry, planned.strategy),
     scenario: scenarioById(registry, planned.scenario),
     params: params?.[planned.scenario] ?? {},

@@ -98,6 +98,12 @@ export const BUILTIN_STRATEGIES = [
   'early-sfence',
 ] as const;
 
+/** Before 311cd2f6e253 (v6.7) __set_memory() ended in flush_tlb_kernel_range() and the
+ *  set_direct_map_*_noflush() walks did not flush (arch/riscv/mm/pageattr.c). */
+const BEFORE_311CD2F6E253 = { setMemoryFlush: 'kernel-range' } as const;
+/** From v6.7 on __set_memory() ends in flush_tlb_all() (311cd2f6e253). */
+const SINCE_311CD2F6E253 = { setMemoryFlush: 'all' } as const;
+
 /**
  * The built-ins. Imported statically: from source, piscina workers load this module through tsx's
  * require hook (Node 20 workers do not get the ESM loader hooks), where a dynamic `import()` of a
@@ -126,25 +132,25 @@ export function builtinParts(): RegistryParts {
       'linux-6.4',
       [base, sv32VmallocFault({ legacy64: true })] as Strategy[],
       'Linux 6.4: 64-bit vmalloc_fault, no PGD pre-allocation',
-      { release: 'v6.4', modes: all },
+      { kernel: { release: 'v6.4', modes: all }, kernelConfig: BEFORE_311CD2F6E253 },
     ),
     defineStrategySet(
       'linux-6.5',
       [base, vmallocFault, flushCacheVmap()] as Strategy[],
       'Linux 6.5: flush_cache_vmap flushes every hart (7e3811521dc3)',
-      { release: 'v6.5', modes: only64 },
+      { kernel: { release: 'v6.5', modes: only64 }, kernelConfig: BEFORE_311CD2F6E253 },
     ),
     defineStrategySet(
       'linux-6.7',
       [base, vmallocFault, rangedFlush()] as Strategy[],
       'Linux 6.7: ranged flush_tlb_kernel_range (5e22bfd520ea)',
-      { release: 'v6.7', modes: only64 },
+      { kernel: { release: 'v6.7', modes: only64 }, kernelConfig: SINCE_311CD2F6E253 },
     ),
     defineStrategySet(
       'linux-6.12',
       [base, vmallocFault, rangedFlush(), earlySfence()] as Strategy[],
       'Linux 6.12: early sfence.vma in the trap entry (503638e0babf)',
-      { release: 'v6.12', modes: only64 },
+      { kernel: { release: 'v6.12', modes: only64 }, kernelConfig: SINCE_311CD2F6E253 },
     ),
   ];
   for (const x of [...strategies, ...sets.flatMap((s) => s.members), ...(builtinScenarios ?? [])])
@@ -197,7 +203,12 @@ export function resolveStrategySet(registry: Registry, id: string): StrategySet 
   if (single) {
     const set = registry.onBaseline(single);
     // The set must carry the name the user typed (reports and cell ids use it).
-    return set.id === id ? set : defineStrategySet(id, set.members, set.title, set.kernel);
+    return set.id === id
+      ? set
+      : defineStrategySet(id, set.members, set.title, {
+          ...(set.kernel === undefined ? {} : { kernel: set.kernel }),
+          ...(set.kernelConfig === undefined ? {} : { kernelConfig: set.kernelConfig }),
+        });
   }
   throw unknownName('strategy', id, [...registry.strategies.keys(), ...registry.sets.keys()]);
 }

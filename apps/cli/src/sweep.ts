@@ -348,6 +348,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
             cell: planned,
             seeds: plan.input.seeds,
             params: plan.input.params,
+            ...(plan.input.kernel === undefined ? {} : { kernel: plan.input.kernel }),
           };
           let record: CellLine;
           try {

@@ -29,6 +29,7 @@ export interface CellTask {
   readonly cell: PlannedCell;
   readonly seeds: PlanInput['seeds'];
   readonly params: PlanInput['params'];
+  readonly kernel?: PlanInput['kernel'];
 }
 
 /** Load the registry ahead of the first cell, so loading does not count against a cell's watchdog. */
@@ -55,6 +56,7 @@ export interface TraceTask {
   readonly spec: RegistrySpec;
   readonly cell: PlannedCell;
   readonly params: PlanInput['params'];
+  readonly kernel?: PlanInput['kernel'];
   readonly seed: number;
   /** Recorded choices to replay; null runs the seed afresh. */
   readonly choices: string | null;
@@ -101,7 +103,7 @@ export async function runTask(task: CellTask | WarmTask | TraceTask): Promise<Wo
     const { registry, intrinsics } = await registryFor(task.spec);
     if (task.kind === 'warm') return null;
     if (task.kind === 'trace') {
-      const base = coreCell(registry, task.cell, task.params);
+      const base = coreCell(registry, task.cell, task.params, task.kernel);
       const cell = task.machine ? { ...base, machine: task.machine } : base;
       const run =
         task.choices === null
@@ -109,7 +111,7 @@ export async function runTask(task: CellTask | WarmTask | TraceTask): Promise<Wo
           : replay(cell, task.choices, { trace: true, seed: task.seed });
       return { trace: { seed: run.seed, outcome: run.outcome, trace: run.trace } };
     }
-    const cell = coreCell(registry, task.cell, task.params);
+    const cell = coreCell(registry, task.cell, task.params, task.kernel);
     const run = () => cellRecordSchema.parse(runCell(cell, task.seeds, { index: task.cell.index }));
     // Built-in strategies and scenarios are known to keep no state between runs; plugin code is
     // checked by re-running the first seed (two extra runs per cell).

@@ -117,6 +117,21 @@ const cases: [string, () => string[], RegExp][] = [
     () => ['run', '-s', 'baseline', '-c', 'cross-hart-vmalloc', '--param', 'pages'],
     /--param pages: expected key=value/,
   ],
+  [
+    '--kernel with an unknown key',
+    () => ['run', '-s', 'baseline', '-c', 'cross-hart-vmalloc', '--kernel', 'lazyMax=0'],
+    /--kernel lazyMax=0: kernel: unknown setting 'lazyMax' \(valid: mode, .*lazyMaxPages.*\)/,
+  ],
+  [
+    '--kernel with a bad value',
+    () => ['compare', '--kernel', 'setMemoryFlush=carrier', '--out', at('x.jsonl')],
+    /--kernel setMemoryFlush=carrier: kernel: setMemoryFlush = "carrier": .*"all"\|"kernel-range"/,
+  ],
+  [
+    '--kernel without a value',
+    () => ['run', '-s', 'baseline', '-c', 'cross-hart-vmalloc', '--kernel', 'stackCache'],
+    /--kernel stackCache: kernel: 'stackCache' needs a value/,
+  ],
   ['malformed results file', () => ['report', at('malformed.jsonl')], /malformed\.jsonl:1: not JSON/],
   ['truncated results file', () => ['report', at('truncated.jsonl')], /truncated record/],
   [

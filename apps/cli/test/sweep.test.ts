@@ -274,4 +274,39 @@ describe('a config file', () => {
     ]);
     expect(doc.meta.plan.seeds).toEqual({ base: 0, count: 2 });
   }, 60_000);
+  it("applies its 'kernel' section to every cell, lets --kernel override it key by key, and records both", async () => {
+    const { mkdirSync } = await import('node:fs');
+    const dir = at('kernel-project');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'tlblab.config.ts'),
+      [
+        "import { defineConfig } from '@tlblab/core';",
+        `import { flushAll, tinyMap } from ${JSON.stringify(join(import.meta.dirname, 'fixtures/plugins.ts'))};`,
+        'export default defineConfig({',
+        '  strategies: [flushAll],',
+        '  scenarios: [tinyMap],',
+        "  sweep: { strategies: ['flush-all'], scenarios: ['tiny-map'], machines: ['emulator'], harts: [1], seeds: 2 },",
+        '  kernel: { stepLimit: 1, stackCache: 1 },',
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const limited = await runMain(['compare', '--jobs', '1', '--out', 'a.jsonl'], dir, false);
+    expect(limited.code).toBe(0);
+    const a = parseResultsDocument(readFileSync(join(dir, 'a.jsonl'), 'utf8'));
+    expect(a.meta.kernel.stepLimit).toBe(1);
+    expect(a.meta.kernel.stackCache).toBe(1);
+    expect(a.cells[0]!.outcomes).toEqual({ 'step-limit': 2 });
+    const flag = await runMain(
+      ['compare', '--jobs', '1', '--kernel', 'stepLimit=200000', '--out', 'b.jsonl'],
+      dir,
+      false,
+    );
+    expect(flag.code).toBe(0);
+    const b = parseResultsDocument(readFileSync(join(dir, 'b.jsonl'), 'utf8'));
+    expect(b.meta.kernel.stepLimit).toBe(200000);
+    expect(b.meta.kernel.stackCache).toBe(1);
+    expect(b.cells[0]!.outcomes).toEqual({ ok: 2 });
+  }, 60_000);
 });

@@ -1,7 +1,8 @@
 /**
  * The one choice interface (machine-model section 1). Every nondeterministic decision of a run —
- * which hart steps, whether and where a hart speculates, which allowed PTE version a walk returns,
- * which TLB way is the victim — is a call to `choose(kind, n)`. A seeded PRNG answers it in
+ * which of the harts due at the same cycle steps first (`tie`), which hart within the scheduling
+ * jitter of the earliest runs first (`jitter`), whether and where a hart speculates, which allowed
+ * PTE version a walk returns, which TLB way is the victim — is a call to `choose(kind, n)`. A seeded PRNG answers it in
  * simulation; a recorded list answers it in replay; an exhaustive explorer can answer it by
  * enumeration. Nothing else may influence a result: no Math.random, no clock.
  *
@@ -9,7 +10,14 @@
  * Uint32Array).
  */
 
-export type ChoiceKind = 'schedule' | 'speculate' | 'stale-read' | 'victim';
+/**
+ * What a choice decides. `tie`: among the harts whose next event is at the same earliest cycle, which
+ * runs first (options in hart order). `jitter`: among the harts due within the machine's
+ * `schedulingJitter` cycles of the earliest, which runs first (options in hart order). `schedule`: a
+ * scheduling decision of a host that schedules by step rather than by cycle (the engine uses `tie`
+ * and `jitter`).
+ */
+export type ChoiceKind = 'tie' | 'jitter' | 'schedule' | 'speculate' | 'stale-read' | 'victim';
 
 export interface Chooser {
   /** A value in 0..n-1. `n <= 1` returns 0 without consuming a choice. */

@@ -74,7 +74,8 @@ export interface InitMmWalk {
 /** Which harts a cross-hart call targets. */
 export type HartMask = 'all' | 'others' | readonly number[];
 
-/** Transport for remote fences: IPIs handled by the kernel, or the SBI remote-fence call. */
+/** Transport for remote fences: IPIs handled by the kernel, or the SBI remote-fence call. Left out,
+ *  the platform decides as Linux does: IPIs where it has S-mode IPIs (`platform.sModeIpi`), else SBI. */
 export type FenceTransport = 'ipi' | 'sbi';
 
 /** What an IPI callback may do: it runs on the target hart, in its interrupt handler. */
@@ -98,7 +99,7 @@ export interface KernelContext {
   readonly kernel: Readonly<KernelConfig>;
   /** The machine implements Svvptc (the kernel patches the early `sfence.vma` to a `nop`). */
   readonly svvptc: boolean;
-  /** Simulation step (for strategies that keep generations; not wall time). */
+  /** Simulation step (for strategies that keep generations; a count, not time: see the hart clocks). */
   readonly step: number;
   /** Synchronous: `sfence.vma` on this hart. */
   localSfence(form: FenceForm, vpn?: number, asid?: number): void;
@@ -108,17 +109,21 @@ export interface KernelContext {
   /** Synchronous: copy init_mm's top-level entry covering `vpn` into the root this hart runs on
    *  (`satp`), as `vmalloc_fault` does. Returns false when init_mm has no such entry. One store. */
   copyPgdEntry(vpn: number): boolean;
-  /** Queued: `flush_tlb_all()`: a full `sfence.vma` on every hart, by IPI (`on_each_cpu(..., wait=1)`,
-   *  the default) or by SBI remote fence. */
+  /** Queued: `flush_tlb_all()`: a full `sfence.vma` on every hart, by IPI (`on_each_cpu(..., wait=1)`)
+   *  or by SBI remote fence; by default as the platform does. */
   flushTlbAll(opts?: { transport?: FenceTransport }): void;
-  /** Queued: v6.7's ranged `flush_tlb_kernel_range()` (5e22bfd520ea): every hart fences each page with
-   *  `sfence.vma va` when the range has at most `threshold` pages, else one full local fence. */
+  /** Queued: v6.7's ranged `flush_tlb_kernel_range()` (5e22bfd520ea): by IPI every hart fences each
+   *  page with `sfence.vma va` when the range has at most `threshold` pages, else one full local fence;
+   *  by SBI the range goes to firmware, which fences page by page only up to the platform's
+   *  `tlbRangeFlushLimit` bytes (OpenSBI), else fully. Transport by default as the platform does. */
   flushTlbRange(range: VpnRange, opts: { threshold: number; transport?: FenceTransport }): void;
-  /** Queued: `on_each_cpu_mask(mask, fn, wait=1)`: post IPIs, run `fn` here if in the mask, wait until
-   *  every target ran it (targets run it at their next step with interrupts enabled). */
+  /** Queued: `on_each_cpu_mask(mask, fn, wait=1)`: queue `fn` on every target's call-function queue,
+   *  raise IPIs, run `fn` here if in the mask, wait until every target ran it (a target runs it from
+   *  its IPI handler once the IPI arrived and its interrupts are enabled). */
   onEachCpu(mask: HartMask, fn: (t: IpiContext) => void): void;
   /** Queued: `sbi_remote_sfence_vma()`: trap to firmware, which fences each target with `form`
-   *  whatever its S-mode interrupt state; returns when all are done. */
+   *  whatever its S-mode interrupt state (a range above the platform's `tlbRangeFlushLimit` bytes
+   *  becomes a full flush); returns when all are done. */
   sbiRemoteFence(mask: HartMask, form: FenceForm, range?: VpnRange): void;
   /** Queued: call a traceable kernel function: on entry the function tracer runs unless `fnName`
    *  is `notrace` (it may fault and nest), then `body` runs. */
@@ -311,13 +316,53 @@ export type Op =
     }
   | { readonly op: 'vfree'; readonly area: string }
   | { readonly op: 'set-memory-ro'; readonly area: string }
+  | {
+      /** `set_memory_<prot>(addr, pages)` on an area (arch/riscv/mm/pageattr.c __set_memory). */
+      readonly op: 'set-memory';
+      readonly area: string;
+      readonly prot: 'ro' | 'rox' | 'nx' | 'rw' | 'x';
+      readonly fromPage?: number;
+      readonly pages?: number;
+      /** set_vm_flush_reset_perms() first (bpf_prog_lock_ro): vfree will reset the direct map. */
+      readonly resetPerms?: boolean;
+    }
+  | {
+      /** The end of load_module() for a module area: flush_module_icache() (flush_icache_all, a
+       *  remote fence.i), then complete_formation()'s CONFIG_STRICT_MODULE_RWX pass
+       *  (set_memory_rox on the first `textPages` pages, set_memory_nx on the rest). */
+      readonly op: 'module-finalize';
+      readonly area: string;
+      readonly textPages?: number;
+      /** The module's data allocation (set_memory_nx in the same pass). */
+      readonly data?: string;
+    }
   | { readonly op: 'spawn'; readonly task: string }
   | { readonly op: 'switch-to'; readonly task: string }
+  | {
+      /** do_exit() of the running task, then the final switch to `next` (finish_task_switch()
+       *  releases the dead task's stack on this hart: the per-CPU stack cache, else vfree). */
+      readonly op: 'exit';
+      readonly next: string;
+    }
+  | {
+      /** switch_mm() to the process address space `mm` (created with its own root on first use). */
+      readonly op: 'switch-mm';
+      readonly mm: string;
+    }
   | { readonly op: 'irq'; readonly enable: boolean }
   | { readonly op: 'signal'; readonly flag: string }
   | { readonly op: 'wait'; readonly flag: string }
   | { readonly op: 'compute'; readonly cycles: number }
   | { readonly op: 'tracing'; readonly enable: boolean }
+  | {
+      /** Attach a BPF program (its JIT image `image`, its map `map`) to kernel function `fn` with
+       *  fentry; `detach: true` removes it. */
+      readonly op: 'fentry';
+      readonly fn: string;
+      readonly image?: string;
+      readonly map?: string;
+      readonly detach?: boolean;
+    }
   | { readonly op: 'repeat'; readonly times: number; readonly body: readonly Op[] };
 
 /** What a scenario's `build` returns: one program per hart (shorter lists leave harts idle). */
@@ -370,6 +415,8 @@ export interface StrategySet {
   readonly members: readonly Strategy[];
   /** The released kernel this set is (and in which modes); absent: a what-if configuration. */
   readonly kernel?: KernelRelease;
+  /** Kernel settings of the kernel version the set stands for (after its members'). */
+  readonly kernelConfig?: Partial<KernelConfig>;
 }
 
 /** The project config file (`tlblab.config.ts`). */
@@ -385,6 +432,8 @@ export interface TlblabConfig {
     readonly seeds?: number;
     readonly mode?: Mode;
   };
+  /** Kernel settings for every cell (`--kernel key=value` overrides them). */
+  readonly kernel?: Partial<KernelConfig>;
 }
 
 /** Identity helper for `tlblab.config.ts`. */

@@ -29,25 +29,32 @@ export interface CostTable {
   readonly kernelFunction: number;
   /** The function tracer's callback on entry to a traceable function (ring-buffer write). */
   readonly tracerCall: number;
-  /** Posting one IPI (IMSIC/CLINT write or SBI send_ipi). */
+  /** Posting one S-mode IPI (an IMSIC or ACLINT SSWI register write), per target. */
   readonly ipiSend: number;
-  /** Time from posting an IPI until the target can take it. */
+  /** Delivery latency: from posting an IPI (S-mode or firmware's M-mode one) until the target can
+   *  take it, if its interrupts are enabled. */
   readonly ipiLatency: number;
-  /** Interrupt entry on the target, up to the call-function handler. */
+  /** Interrupt entry on the target, up to the call-function handler: paid once per interrupt, however
+   *  many queued calls it drains (`__flush_smp_call_function_queue`). */
   readonly ipiHandlerEntry: number;
-  /** Handler exit and acknowledgement seen by the sender. */
+  /** Interrupt exit on the target (after the calls ran and were acknowledged). */
   readonly ipiHandlerExit: number;
-  /** An SBI ecall to firmware (OpenSBI measured SBI fences ~5% faster than IPIs that also trapped to M-mode). */
+  /** An SBI ecall on the sender: M-mode trap, dispatch and `mret` (OpenSBI measured SBI fences ~5%
+   *  faster than IPIs that also trapped to M-mode). */
   readonly sbiCallBase: number;
-  /** Firmware's per-target work for a remote fence (M-mode IPI and the target's trap). */
+  /** Firmware's per-target work on the sender (queue the request, write the target's MSIP). */
   readonly sbiPerHart: number;
+  /** M-mode trap entry on a hart taking a firmware IPI (whatever its S-mode interrupt state). */
+  readonly mTrapEntry: number;
+  /** M-mode handler exit (`mret`) on that hart. */
+  readonly mTrapExit: number;
   /** vmalloc()/vmap()/ioremap() bookkeeping: find a free area, insert into the tree. */
   readonly vmallocBase: number;
   /** Per page: allocate the page and store its PTE. */
   readonly vmallocPerPage: number;
   /** One word store to a shared bitmap (`new_vmalloc[]`), or an `amoxor` on it. */
   readonly bitmapWordStore: number;
-  /** One step of a hart spinning on a flag or on a cross-call's completion. */
+  /** A hart leaving a spin on a flag once the flag is seen set. */
   readonly spin: number;
   /** A context switch (`__switch_to`). */
   readonly contextSwitch: number;
@@ -70,6 +77,8 @@ export const DEFAULT_COSTS: CostTable = Object.freeze({
   ipiHandlerExit: 100,
   sbiCallBase: 250,
   sbiPerHart: 200,
+  mTrapEntry: 100,
+  mTrapExit: 60,
   vmallocBase: 600,
   vmallocPerPage: 80,
   bitmapWordStore: 5,

@@ -8,6 +8,8 @@ export * from './contracts.js';
 export * from './costs.js';
 export { SimulationError } from './engine/simulator.js';
 export * from './errors.js';
+export * from './explore/index.js';
+export { type FaultKind, leafPermits, PAGE_FAULT_CAUSE, PRV_S, PRV_U } from './hw/walker.js';
 export { vmallocFault } from './kernel/vmalloc-fault.js';
 export * from './kernel-config.js';
 export * from './profiles.js';

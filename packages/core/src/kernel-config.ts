@@ -23,9 +23,26 @@ export interface KernelConfig {
   readonly traceBufferPages: number;
   /** Tracer entries per ring-buffer page before it moves to the next page. */
   readonly traceEntriesPerPage: number;
-  /** vfree's lazy purge: freed pages are flushed and their VA reused once more than this many are
-   *  pending (lazy_max_pages). 0 = purge at every vfree. */
-  readonly lazyMaxPages: number;
+  /** vfree's lazy purge (mm/vmalloc.c free_vmap_area_noflush): freed areas are flushed, with one
+   *  flush_tlb_kernel_range over their union, and their VA reused once more than this many pages
+   *  are pending. `null` = the kernel's `lazy_max_pages()` = fls(num_online_cpus()) * (32 MiB /
+   *  PAGE_SIZE); 0 = purge at every vfree (the model before issue 12). */
+  readonly lazyMaxPages: number | null;
+  /** Freed vmap stacks kept per CPU for reuse (kernel/fork.c NR_CACHED_STACKS = 2, ac496bf48d97,
+   *  v4.9; cached only from finish_task_switch() since e540bf3162e8, v5.17). 0 = no cache. */
+  readonly stackCache: number;
+  /** CONFIG_STRICT_MODULE_RWX (default y on riscv): modules are allocated PAGE_KERNEL (RW, no X) and
+   *  the loader's set_memory_ro/nx/rox pass makes text RX before init runs (kernel/module/strict_rwx.c),
+   *  each call ending in a flush_tlb_all (arch/riscv/mm/pageattr.c __set_memory). */
+  readonly strictModuleRwx: boolean;
+  /** arch/riscv/mm/context.c `use_asid_allocator`: the core has enough ASID bits (num_asids >
+   *  2 * num_possible_cpus()). Without it every switch_mm writes satp and does a local full flush. */
+  readonly asidAllocator: boolean;
+  /** How arch/riscv/mm/pageattr.c __set_memory() ends: `all` = flush_tlb_all(), and
+   *  set_direct_map_{invalid,default}_noflush() go through it too (311cd2f6e253, v6.7: "we may have
+   *  split a hugepage"); `kernel-range` = flush_tlb_kernel_range(start, end) (the strategy's slot) and
+   *  the set_direct_map_*_noflush() walks do not flush (v6.4, v6.5). */
+  readonly setMemoryFlush: 'all' | 'kernel-range';
   /** Guard pages after every vmalloc area (VM_NO_GUARD is not modelled). */
   readonly guardPages: number;
   /** A hart faulting on the same VA and cause more than K times with no successful program access
@@ -44,7 +61,11 @@ export const DEFAULT_KERNEL: KernelConfig = Object.freeze({
   tracing: false,
   traceBufferPages: 2,
   traceEntriesPerPage: 64,
-  lazyMaxPages: 0,
+  lazyMaxPages: null,
+  stackCache: 2,
+  strictModuleRwx: true,
+  asidAllocator: true,
+  setMemoryFlush: 'all',
   guardPages: 1,
   livelockK: 16,
   stepLimit: 200_000,
@@ -60,7 +81,11 @@ export const kernelConfigSchema = z
     tracing: z.boolean(),
     traceBufferPages: z.number().int().min(1).max(64),
     traceEntriesPerPage: z.number().int().min(1),
-    lazyMaxPages: z.number().int().nonnegative(),
+    lazyMaxPages: z.number().int().nonnegative().nullable(),
+    stackCache: z.number().int().min(0).max(16),
+    strictModuleRwx: z.boolean(),
+    asidAllocator: z.boolean(),
+    setMemoryFlush: z.enum(['all', 'kernel-range']),
     guardPages: z.number().int().nonnegative(),
     livelockK: z.number().int().min(1),
     stepLimit: z.number().int().min(1),
@@ -82,4 +107,52 @@ export function resolveKernelConfig(...layers: (Partial<KernelConfig> | undefine
 /** PGD pre-allocation as configured, or the mode's default. */
 export function pgdPreallocOf(k: KernelConfig): boolean {
   return k.pgdPrealloc ?? k.mode !== 'sv32';
+}
+
+/** mm/vmalloc.c lazy_max_pages(): fls(num_online_cpus()) * (32 MiB / PAGE_SIZE), or the override. */
+export function lazyMaxPagesOf(k: KernelConfig, harts: number): number {
+  if (k.lazyMaxPages !== null) return k.lazyMaxPages;
+  // fls(n): the 1-based index of the highest set bit (fls(1) = 1, fls(4) = 3).
+  const fls = 32 - Math.clz32(harts);
+  return fls * ((32 * 1024 * 1024) / 4096);
+}
+
+/** The settings `--kernel key=value` and a config's `kernel` section may set. */
+export const KERNEL_KEYS = Object.keys(DEFAULT_KERNEL) as (keyof KernelConfig)[];
+
+/**
+ * Parse one `key=value` kernel setting from the command line into a typed override: numbers,
+ * booleans, `null` and the enums as the schema wants them. An unknown key or a value the schema
+ * rejects is a ConfigError naming it and listing the valid keys (or values).
+ */
+export function parseKernelSetting(text: string): Partial<KernelConfig> {
+  const eq = text.indexOf('=');
+  const key = eq < 0 ? text : text.slice(0, eq);
+  const raw = eq < 0 ? '' : text.slice(eq + 1);
+  if (!(KERNEL_KEYS as string[]).includes(key)) {
+    throw new ConfigError(`kernel: unknown setting '${key}' (valid: ${KERNEL_KEYS.join(', ')})`, {
+      field: `kernel.${key}`,
+      value: raw,
+    });
+  }
+  if (eq < 0)
+    throw new ConfigError(`kernel: '${key}' needs a value (--kernel ${key}=VALUE)`, {
+      field: `kernel.${key}`,
+      value: raw,
+    });
+  let value: unknown = raw;
+  if (raw === 'true') value = true;
+  else if (raw === 'false') value = false;
+  else if (raw === 'null') value = null;
+  else if (raw !== '' && Number.isFinite(Number(raw))) value = Number(raw);
+  const field = (kernelConfigSchema.shape as Record<string, z.ZodType>)[key]!;
+  const r = field.safeParse(value);
+  if (!r.success) {
+    const def = DEFAULT_KERNEL[key as keyof KernelConfig];
+    throw new ConfigError(
+      `kernel: ${key} = ${JSON.stringify(raw)}: ${r.error.issues[0]!.message} (default ${JSON.stringify(def)})`,
+      { field: `kernel.${key}`, value: raw },
+    );
+  }
+  return { [key]: r.data } as Partial<KernelConfig>;
 }

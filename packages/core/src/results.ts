@@ -20,7 +20,8 @@ export type Outcome = (typeof OUTCOMES)[number];
 
 /**
  * Per-run counters (machine-model section 11). Cycles: `cycles` is the makespan (the largest hart
- * clock); the busy/waiting/handling splits are summed over harts.
+ * clock); the busy/waiting/handling splits are summed over harts (a hart idle until an interrupt
+ * arrives is none of them). `steps` counts engine steps.
  */
 export const METRIC_NAMES = [
   'steps',
@@ -114,9 +115,12 @@ export type TraceKind = (typeof TRACE_KINDS)[number];
 
 /** One step-by-step trace event (from `replay(..., { trace: true })`). */
 export interface TraceEvent {
+  /** Engine step (an index, not time). */
   readonly step: number;
   readonly hart: number;
-  /** The hart's cycle clock after the event. */
+  /** Time: the hart's cycle clock after the event (hart -1: the latest hart clock). Divide by the
+   *  machine's `frequencyMHz` for µs. Events of one hart are in cycle order; across harts the
+   *  engine runs the earliest hart first, so a trace sorted by step is nearly sorted by cycle. */
   readonly cycle: number;
   readonly kind: TraceKind;
   /** Human-readable, in kernel words: `load page fault at 0xffffffc600003000 (negative TLB entry)`. */
@@ -166,11 +170,53 @@ export const cellRecordSchema = z.object({
       trace: z.array(traceEventSchema).optional(),
     })
     .nullable(),
+  /**
+   * How the verdict was reached (absent in documents written before it existed: read as sampled
+   * over `seeds.count`): `sampled` over N seeds, or `explored` — every execution within `bound`
+   * enumerated (`complete`), or as far as a limit allowed (`complete: false`, the proof covers
+   * `provedLevel` non-default choices).
+   */
+  basis: z
+    .discriminatedUnion('method', [
+      z.object({
+        method: z.literal('sampled'),
+        seeds: z.number().int().nonnegative(),
+        /** Set when sampling stood in for an exploration whose budget ran out (what it reached). */
+        fallback: z.string().optional(),
+      }),
+      z.object({
+        method: z.literal('explored'),
+        bound: z.string(),
+        executions: z.number().int().nonnegative(),
+        states: z.number().int().nonnegative(),
+        complete: z.boolean(),
+        provedLevel: z.number().int(),
+      }),
+    ])
+    .optional(),
   /** Slot overrides in the strategy set: `{ slot, by, over }`. */
   overrides: z.array(z.object({ slot: z.string(), by: z.string(), over: z.string() })),
   metrics: z.record(z.string(), summarySchema),
 });
 export type CellRecord = z.infer<typeof cellRecordSchema>;
+
+export type VerdictBasis = NonNullable<CellRecord['basis']>;
+
+/** The basis of a record's verdict (a record without one was sampled over its seeds). */
+export function verdictBasis(record: Pick<CellRecord, 'basis' | 'seeds'>): VerdictBasis {
+  return record.basis ?? { method: 'sampled', seeds: record.seeds.count };
+}
+
+/** `sampled 48 seeds` or `explored, bound schedule<=2 ..., 26968 executions` (for reports). */
+export function describeBasis(record: Pick<CellRecord, 'basis' | 'seeds'>): string {
+  const b = verdictBasis(record);
+  if (b.method === 'sampled') {
+    const sampled = `sampled ${b.seeds} seed${b.seeds === 1 ? '' : 's'}`;
+    return b.fallback ? `${sampled} (fallback: ${b.fallback})` : sampled;
+  }
+  const what = `explored, bound ${b.bound}, ${b.executions} execution${b.executions === 1 ? '' : 's'}`;
+  return b.complete ? what : `${what} (stopped early: proved to ${b.provedLevel} non-default choices)`;
+}
 
 export const metaRecordSchema = z.object({
   kind: z.literal('meta'),

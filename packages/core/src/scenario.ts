@@ -55,10 +55,29 @@ export const ops = {
   vfree: (name: string): Op => ({ op: 'vfree', area: name }),
   /** set_memory_ro() on an area. */
   setMemoryRo: (name: string): Op => ({ op: 'set-memory-ro', area: name }),
+  /** set_memory_<prot>() on an area (or `pages` of it from `fromPage`); `resetPerms` first calls
+   *  set_vm_flush_reset_perms() (as bpf_prog_lock_ro does) so vfree resets the direct map. */
+  setMemory: (
+    name: string,
+    prot: 'ro' | 'rox' | 'nx' | 'rw' | 'x',
+    opts: { fromPage?: number; pages?: number; resetPerms?: boolean } = {},
+  ): Op => ({ op: 'set-memory', area: name, prot, ...opts }),
+  /** The end of load_module(): flush_module_icache() and, with CONFIG_STRICT_MODULE_RWX, the
+   *  set_memory_rox pass over the first `textPages` pages (default: all) before init runs. */
+  moduleFinalize: (name: string, opts: { textPages?: number; data?: string } = {}): Op => ({
+    op: 'module-finalize',
+    area: name,
+    ...opts,
+  }),
   /** Create a task (a vmap stack under VMAP_STACK; copy_thread writes its top). */
   spawn: (task: string): Op => ({ op: 'spawn', task }),
   /** Run `task` on this hart (migration = switch-to on another hart). */
   switchTo: (task: string): Op => ({ op: 'switch-to', task }),
+  /** The running task exits; this hart switches to `next` and releases the dead task's stack. */
+  exit: (next: string): Op => ({ op: 'exit', next }),
+  /** switch_mm() to process address space `mm` (its own root and user pages; an ASID if the
+   *  kernel uses the ASID allocator, else satp write + local full flush). */
+  switchMm: (mm: string): Op => ({ op: 'switch-mm', mm }),
   irqOff: (): Op => ({ op: 'irq', enable: false }),
   irqOn: (): Op => ({ op: 'irq', enable: true }),
   signal: (flag: string): Op => ({ op: 'signal', flag }),
@@ -66,5 +85,10 @@ export const ops = {
   compute: (cycles: number): Op => ({ op: 'compute', cycles }),
   /** Switch the function tracer on (allocating every hart's ring buffer) or off. */
   tracing: (enable: boolean): Op => ({ op: 'tracing', enable }),
+  /** Attach a BPF program (JIT image area `image`, map area `map`) to `fn` with fentry. */
+  fentry: (fn: string, image: string, map?: string): Op =>
+    map === undefined ? { op: 'fentry', fn, image } : { op: 'fentry', fn, image, map },
+  /** Detach the fentry program from `fn`. */
+  fentryDetach: (fn: string): Op => ({ op: 'fentry', fn, detach: true }),
   repeat: (times: number, body: readonly Op[]): Op => ({ op: 'repeat', times, body }),
 };

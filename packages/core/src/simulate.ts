@@ -78,18 +78,28 @@ export function strategyMembers(s: Cell['strategy']): { id: string; members: rea
   return { id: single.name, members: [single] };
 }
 
-/** Define a named strategy set (e.g. `linux-6.12`), optionally naming the kernel release it is. */
+/** Define a named strategy set (e.g. `linux-6.12`), optionally naming the kernel release it is
+ *  and that release's kernel settings. */
+/** What a strategy set says of the kernel it stands for. */
+export interface StrategySetOptions {
+  /** The released kernel this set is (and in which modes); absent: a what-if configuration. */
+  readonly kernel?: KernelRelease;
+  /** Kernel settings of that version (after its members'), e.g. how __set_memory() flushes. */
+  readonly kernelConfig?: Partial<KernelConfig>;
+}
+
 export function defineStrategySet(
   id: string,
   members: readonly Strategy[],
   title?: string,
-  kernel?: KernelRelease,
+  options: StrategySetOptions = {},
 ): StrategySet {
   return {
     id,
     members,
     ...(title === undefined ? {} : { title }),
-    ...(kernel === undefined ? {} : { kernel }),
+    ...(options.kernel === undefined ? {} : { kernel: options.kernel }),
+    ...(options.kernelConfig === undefined ? {} : { kernelConfig: options.kernelConfig }),
   };
 }
 
@@ -147,6 +157,7 @@ export function prepareCell(cell: Cell): Prepared {
     { mode },
     programs.kernelConfig,
     ...members.map((m) => m.kernelConfig),
+    isStrategySet(cell.strategy) ? cell.strategy.kernelConfig : undefined,
     cell.kernel,
   );
   // Overrides as the slots really compose: from what each member's setup returns on this machine
@@ -290,7 +301,10 @@ function execute(
   prepared: Prepared,
   chooser: Chooser & { encoded(): string },
   seed: number,
-  opts: RunOptions & { encode?: boolean },
+  opts: RunOptions & {
+    encode?: boolean;
+    position?: (at: { readonly step: number; readonly hart: number }) => void;
+  },
 ): RunResult & { trace: TraceEvent[] } {
   const encode = opts.encode !== false;
   const counters = newCounters();
@@ -327,6 +341,17 @@ function execute(
       }),
   );
   simRef = sim;
+  if (opts.position) {
+    const live = sim;
+    opts.position({
+      get step() {
+        return live.hw.step;
+      },
+      get hart() {
+        return live.currentHart;
+      },
+    });
+  }
   let ended: ReturnType<Simulator['run']>;
   try {
     ended = asScenarioError(cell.scenario.id, () => sim.run());
@@ -346,6 +371,23 @@ function execute(
     choices: encode ? chooser.encoded() : '',
     trace: sim.events,
   };
+}
+
+/** What `prepareCell` resolved (strategy members, parameters, kernel settings, programs). */
+export type PreparedCell = ReturnType<typeof prepareCell>;
+
+/**
+ * Run a prepared cell once under any chooser: the explorer's entry point (issue 17). `position`
+ * receives a live view of the step and hart the run is at, for choosers that mark where each
+ * choice was made. Nothing is encoded; the chooser keeps its own log.
+ */
+export function runPrepared(
+  cell: Cell,
+  prepared: PreparedCell,
+  chooser: Chooser & { encoded(): string },
+  opts: RunOptions & { position?: (at: { readonly step: number; readonly hart: number }) => void } = {},
+): RunResult & { trace: TraceEvent[] } {
+  return execute(cell, prepared, chooser, -1, { ...opts, encode: false });
 }
 
 /** Run one cell once with `seed`. Pure: the same cell and seed give the same result. */
@@ -450,6 +492,7 @@ export function runCell(
     expect,
     seeds: { base: seeds.base, count: seeds.count },
     verdict: firstFailure === null ? 'correct' : 'incorrect',
+    basis: { method: 'sampled', seeds: seeds.count },
     outcomes,
     firstFailure,
     overrides: prepared.overrides.map((o) => ({ ...o })),

@@ -47,6 +47,7 @@ export const bpfJit = defineScenario({
         ops.wait(`${image}:wanted`),
         ops.moduleAlloc(image, p.imagePages, true), // bpf_jit_binary_alloc(): executable, modules/BPF area
         ops.stream(image, 'write'), //                  the JIT emits the instructions
+        ops.setMemory(image, 'rox', { resetPerms: true }), // bpf_jit_binary_lock_ro()
         ops.signal(`${image}:attached`), //             the program is attached to the socket
       );
       receiver.push(ops.signal(`${image}:wanted`), ops.wait(`${image}:attached`));

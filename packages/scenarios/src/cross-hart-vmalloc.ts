@@ -1,4 +1,4 @@
-import { area, defineScenario, type Op, ops } from '@tlblab/core';
+import { area, defineScenario, type Op, ops, ScenarioError } from '@tlblab/core';
 import { z } from 'zod';
 import { backgroundParams, unrelatedWork, withBackground } from './common.js';
 
@@ -13,6 +13,25 @@ const params = z
     /** Unrelated kernel work hart B does between asking for Q and reading it: the larger, the
      *  further B's read of Q lies beyond its look-ahead window. */
     gap: z.number().int().min(0).max(64).default(0),
+    /**
+     * Where each Q lands relative to page-table boundaries, so the case is chosen, not left to
+     * layout coincidence (the boot-time vmap stacks, one per hart, decide where P starts):
+     * - `after-guard`: right after P's guard page, wherever that falls (alloc_vmap_area's lowest
+     *   fit; Q opens a fresh PTE table only when it happens to cross a 2 MiB boundary);
+     * - `inside-pte-table`: in a PTE table that already exists: an anchor area at the next 2 MiB
+     *   boundary is mapped first, so every P and Q lands either in the hole below it (the table of
+     *   the boot-time stacks before it) or in the anchor's table — never in a fresh one, as long as
+     *   they fit (checked) and the last boot stack's guard page does not sit on a boundary;
+     * - `fresh-pte-table`: at a 2 MiB boundary (4 MiB on Sv32) no earlier area reached: mapping Q
+     *   installs a PTE table, a non-leaf V 0->1 store in a PMD table that exists;
+     * - `fresh-pmd-table`: at a 1 GiB boundary (Sv48/Sv57): mapping Q installs a PMD table too, a
+     *   non-leaf store one level higher. Not on Sv39/Sv32, where the next level up is the PGD
+     *   itself (pre-allocated for vmalloc on 64-bit, preallocate_pgd_pages_range()).
+     * As in a real kernel, a vmalloc crosses into a fresh PTE table every 2 MiB of vmalloc space.
+     */
+    nextLands: z
+      .enum(['after-guard', 'inside-pte-table', 'fresh-pte-table', 'fresh-pmd-table'])
+      .default('after-guard'),
     ...backgroundParams,
   })
   .strict();
@@ -43,6 +62,28 @@ export const crossHartVmalloc = defineScenario({
   build(p, env) {
     const a: Op[] = [];
     const b: Op[] = [];
+    const g = env.layout.geometry;
+    const pteSpan = 2 ** g.bitsPerLevel;
+    let qAlign = 1;
+    if (p.nextLands === 'fresh-pte-table') qAlign = pteSpan;
+    if (p.nextLands === 'fresh-pmd-table') {
+      if (g.levels < 4)
+        throw new ScenarioError(
+          'cross-hart-vmalloc',
+          `nextLands 'fresh-pmd-table' needs Sv48 or Sv57: on ${g.mode} the table above a PTE table is the PGD`,
+        );
+      qAlign = 2 ** (2 * g.bitsPerLevel);
+    }
+    if (p.nextLands === 'inside-pte-table') {
+      // One guard page per area (the kernel default): anchor, then rounds of P and Q.
+      const need = 2 + p.rounds * (p.bufferPages + p.nextPages + 2);
+      if (need > pteSpan)
+        throw new ScenarioError(
+          'cross-hart-vmalloc',
+          `nextLands 'inside-pte-table': ${need} pages of areas and guards do not fit one PTE table (${pteSpan} pages); lower rounds, bufferPages or nextPages`,
+        );
+      a.push(ops.vmalloc('anchor', 1, { align: pteSpan }));
+    }
     for (let r = 0; r < p.rounds; r++) {
       const P = `P${r}`;
       const Q = `Q${r}`;
@@ -51,7 +92,7 @@ export const crossHartVmalloc = defineScenario({
       // A: on B's request, the next buffer: it lands right after P's guard page.
       a.push(
         ops.wait(`${Q}:requested`),
-        ops.vmalloc(Q, p.nextPages),
+        ops.vmalloc(Q, p.nextPages, qAlign > 1 ? { align: qAlign } : {}),
         ops.write(area(Q, 0)),
         ops.signal(`${Q}:published`),
       );

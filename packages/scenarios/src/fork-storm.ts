@@ -24,9 +24,9 @@ export const forkStorm = defineScenario({
   meta: {
     title: 'many short-lived tasks with vmap stacks over all harts',
     story:
-      'Every hart runs a shell that forks short-lived children: with VMAP_STACK each fork vmallocs a 16 KiB stack (flush_cache_vmap) and copy_thread() writes its top; the child is woken on the next hart, where it runs briefly on its fresh stack, touches a few user pages and exits; its parent reaps it and the stack is vfree()d (flush_tlb_kernel_range at the purge). Every hart keeps its user working set meanwhile. A cost scenario: each fork is a new kernel mapping seen first by another hart, so flush-on-map strategies pay IPIs to every hart and refill misses per fork, while fault-driven ones pay spurious faults.',
+      "Every hart runs a shell that forks short-lived children: with VMAP_STACK each fork takes a 16 KiB stack from this CPU's cache of NR_CACHED_STACKS (2) freed stacks, and only when the cache is empty vmallocs a new one at THREAD_ALIGN (flush_cache_vmap); copy_thread() writes its top. The child is woken on the next hart, where it runs briefly, touches a few user pages and exits; its final switch (finish_task_switch -> put_task_stack) puts its stack in that hart's cache, or vfree()s it (lazily: flushed only at a purge past lazy_max_pages). Every hart keeps its user working set meanwhile. A cost scenario: a fork that misses the cache is a new kernel mapping seen first by another hart, so flush-on-map strategies pay IPIs to every hart per miss, while fault-driven ones pay spurious faults.",
     source:
-      'kernel/fork.c copy_process(), alloc_thread_stack_node(), put_task_stack(); kernel/exit.c release_task(); 7e3811521dc3 and 503638e0babf (the cost argument)',
+      'kernel/fork.c alloc_thread_stack_node(), try_release_thread_stack_to_cache() (ac496bf48d97, e540bf3162e8); kernel/sched/core.c finish_task_switch(); mm/vmalloc.c free_vmap_area_noflush(); 7e3811521dc3 and 503638e0babf (the cost argument)',
   },
   minHarts: 1,
   // VMAP_STACK is 64-bit only on riscv.
@@ -50,9 +50,11 @@ export const forkStorm = defineScenario({
         prog.push(ops.wait(`${guest}:woken`), ops.switchTo(guest));
         for (let k = 0; k < p.childWork; k++)
           prog.push(ops.write(region('user', (i + k) % Math.max(1, p.userPages))));
-        prog.push(ops.signal(`${guest}:exited`), ops.switchTo(shell));
-        // wait4() reaps our child; release_task -> put_task_stack -> vfree of its stack.
-        prog.push(ops.wait(`${mine}:exited`), ops.vfree(`stack:${mine}`));
+        // do_exit(), then the final switch back to this hart's shell: finish_task_switch() releases
+        // the child's stack here (this hart's stack cache, else vfree).
+        prog.push(ops.signal(`${guest}:exited`), ops.exit(shell));
+        // wait4() reaps our child (release_task; its stack went at its final switch).
+        prog.push(ops.wait(`${mine}:exited`));
         // The shell's own work between forks: its working set.
         for (let k = 0; k < p.backgroundRounds; k++) prog.push(...workingSetPass(env, h, p.userPages));
       }

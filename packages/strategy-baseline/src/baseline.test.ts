@@ -1,4 +1,4 @@
-import { defineScenario, ops, PluginOptionError, PROFILES, simulate } from '@tlblab/core';
+import { defineMachine, defineScenario, ops, PluginOptionError, PROFILES, simulate } from '@tlblab/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { baseline, onBaseline } from './index.js';
@@ -10,7 +10,11 @@ const mapAndFree = defineScenario({
   modes: ['sv39'],
   expect: 'ok',
   params: z.object({ free: z.boolean().default(true) }),
-  build: ({ free }) => ({ programs: [[ops.vmalloc('a', 2), ...(free ? [ops.vfree('a')] : [])]] }),
+  // lazyMaxPages 0: the one vfree reaches the purge (and its flush) at once.
+  build: ({ free }) => ({
+    programs: [[ops.vmalloc('a', 2), ...(free ? [ops.vfree('a')] : [])]],
+    kernelConfig: { lazyMaxPages: 0 },
+  }),
 });
 
 describe('baseline', () => {
@@ -25,11 +29,25 @@ describe('baseline', () => {
     expect(r.metrics.sfenceAll + r.metrics.sfenceVa + r.metrics.ipisSent + r.metrics.sbiCalls).toBe(0);
   });
 
-  it('flushes every hart fully on unmap: one full sfence.vma each, harts-1 IPIs', () => {
-    const r = simulate({ strategy: baseline(), scenario: mapAndFree, machine: emulator, harts: 4 }, 1);
+  it('flushes every hart fully on unmap: one full sfence.vma each, harts-1 IPIs where the platform has S-mode IPIs', () => {
+    const imsic = defineMachine({
+      name: 'emulator-imsic',
+      extends: 'emulator',
+      platform: { sModeIpi: 'imsic' },
+    });
+    const r = simulate({ strategy: baseline(), scenario: mapAndFree, machine: imsic, harts: 4 }, 1);
     expect(r.metrics.sfenceAll).toBe(4);
     expect(r.metrics.ipisSent).toBe(3);
+    expect(r.metrics.sbiCalls).toBe(0);
     expect(r.metrics.sfenceVa).toBe(0);
+  });
+
+  it('without S-mode IPIs (a CLINT only) the unmap flush is one SBI remote fence (riscv_use_sbi_for_rfence)', () => {
+    expect(emulator.platform.sModeIpi).toBe('none');
+    const r = simulate({ strategy: baseline(), scenario: mapAndFree, machine: emulator, harts: 4 }, 1);
+    expect(r.metrics.sbiCalls).toBe(1);
+    expect(r.metrics.ipisSent).toBe(0);
+    expect(r.metrics.sfenceFirmware).toBe(4);
   });
 
   it('goes through the SBI remote fence instead of IPIs with transport sbi', () => {

@@ -15,13 +15,15 @@ import {
   parseOptions,
   type Strategy,
   type StrategySet,
+  type StrategySetOptions,
 } from '@tlblab/core';
 import { z } from 'zod';
 
 export const baselineOptionsSchema = z
   .object({
-    /** How `flush_tlb_all()` reaches the other harts: kernel IPIs (the default) or the SBI remote fence. */
-    transport: z.enum(['ipi', 'sbi']).default('ipi'),
+    /** How `flush_tlb_all()` reaches the other harts: as the platform does (the default: kernel IPIs
+     *  with S-mode IPIs, else the SBI remote fence, `riscv_use_sbi_for_rfence()`), or forced. */
+    transport: z.enum(['platform', 'ipi', 'sbi']).default('platform'),
   })
   .strict();
 
@@ -34,6 +36,8 @@ export const NAME = 'baseline';
 
 export function baseline(options?: BaselineOptions): Strategy<ResolvedBaselineOptions> {
   const opts = parseOptions(NAME, baselineOptionsSchema, options);
+  // 'platform': no transport named, so the kernel model picks as Linux does.
+  const via = opts.transport === 'platform' ? {} : { transport: opts.transport };
   return defineStrategy({
     name: NAME,
     meta: {
@@ -50,9 +54,11 @@ export function baseline(options?: BaselineOptions): Strategy<ResolvedBaselineOp
       kernel: { release: 'v6.5-rc1', modes: ['sv39', 'sv48', 'sv57'] },
     },
     options: opts,
+    // v6.5-rc1's __set_memory() ends in flush_tlb_kernel_range() (311cd2f6e253 came in v6.7).
+    kernelConfig: { setMemoryFlush: 'kernel-range' },
     setup: () => ({
       // vfree's lazy purge and set_memory_ro(): the removal is published only after every hart fenced.
-      flushTlbKernelRange: (ctx) => ctx.flushTlbAll({ transport: opts.transport }),
+      flushTlbKernelRange: (ctx) => ctx.flushTlbAll(via),
     }),
   });
 }
@@ -62,14 +68,18 @@ export function baseline(options?: BaselineOptions): Strategy<ResolvedBaselineOp
  * means that policy on top of the baseline kernel (its slots override the baseline's, slot by slot).
  * `baseline` itself stands alone (with the options it was given).
  */
+function kernelOf(strategy: Strategy): StrategySetOptions {
+  return strategy.meta.kernel === undefined ? {} : { kernel: strategy.meta.kernel };
+}
+
 export function onBaseline(strategy: Strategy): StrategySet {
   if (strategy.name === NAME)
-    return defineStrategySet(NAME, [strategy], strategy.meta.title, strategy.meta.kernel);
+    return defineStrategySet(NAME, [strategy], strategy.meta.title, kernelOf(strategy));
   return defineStrategySet(
     strategy.name,
     [baseline(), strategy],
     `${strategy.meta.title} on the v6.5-rc1 baseline`,
-    strategy.meta.kernel,
+    kernelOf(strategy),
   );
 }
 

@@ -1,4 +1,4 @@
-import { defineScenario, ops, PROFILES, simulate } from '@tlblab/core';
+import { defineMachine, defineScenario, ops, PROFILES, simulate } from '@tlblab/core';
 import { onBaseline } from '@tlblab/strategy-baseline';
 import { probes, runStrategyConformance } from '@tlblab/strategy-tester';
 import { describe, expect, it } from 'vitest';
@@ -46,11 +46,16 @@ const mappings = defineScenario({
 
 describe('flush-cache-vmap', () => {
   const emulator = PROFILES.emulator!;
+  const imsic = defineMachine({
+    name: 'emulator-imsic',
+    extends: 'emulator',
+    platform: { sModeIpi: 'imsic' },
+  });
 
   for (const harts of [2, 4, 8]) {
-    it(`sends harts-1 IPIs and one full sfence.vma per hart for every mapping (${harts} harts)`, () => {
+    it(`sends harts-1 IPIs and one full sfence.vma per hart for every mapping, with S-mode IPIs (${harts} harts)`, () => {
       const r = simulate(
-        { strategy: onBaseline(flushCacheVmap()), scenario: mappings, machine: emulator, harts },
+        { strategy: onBaseline(flushCacheVmap()), scenario: mappings, machine: imsic, harts },
         1,
       );
       expect(r.metrics.mappings).toBe(3);
@@ -60,12 +65,22 @@ describe('flush-cache-vmap', () => {
     });
   }
 
+  it('without S-mode IPIs uses one SBI remote fence per mapping by default (riscv_use_sbi_for_rfence)', () => {
+    const r = simulate(
+      { strategy: onBaseline(flushCacheVmap()), scenario: mappings, machine: emulator, harts: 4 },
+      1,
+    );
+    expect(r.metrics.sbiCalls).toBe(3);
+    expect(r.metrics.ipisSent).toBe(0);
+    expect(r.metrics.sfenceFirmware).toBe(12);
+  });
+
   it('uses one SBI call per mapping and no IPIs with transport sbi', () => {
     const r = simulate(
       {
         strategy: onBaseline(flushCacheVmap({ transport: 'sbi' })),
         scenario: mappings,
-        machine: emulator,
+        machine: imsic,
         harts: 4,
       },
       1,

@@ -11,8 +11,8 @@ import { z } from 'zod';
 
 export const flushCacheVmapOptionsSchema = z
   .object({
-    /** Kernel IPIs (default) or `sbi_remote_sfence_vma()` (kernels whose IPIs go through SBI). */
-    transport: z.enum(['ipi', 'sbi']).default('ipi'),
+    /** As the platform does (default: kernel IPIs with S-mode IPIs, else `sbi_remote_sfence_vma()`), or forced. */
+    transport: z.enum(['platform', 'ipi', 'sbi']).default('platform'),
   })
   .strict();
 
@@ -23,6 +23,8 @@ export const NAME = 'flush-cache-vmap';
 
 export function flushCacheVmap(options?: FlushCacheVmapOptions): Strategy<ResolvedFlushCacheVmapOptions> {
   const opts = parseOptions(NAME, flushCacheVmapOptionsSchema, options);
+  // 'platform': no transport named, so the kernel model picks as Linux does.
+  const via = opts.transport === 'platform' ? {} : { transport: opts.transport };
   return defineStrategy({
     name: NAME,
     meta: {
@@ -34,8 +36,7 @@ export function flushCacheVmap(options?: FlushCacheVmapOptions): Strategy<Resolv
     },
     options: opts,
     // `#ifdef CONFIG_64BIT` in arch/riscv/include/asm/cacheflush.h: Sv32 keeps the generic no-op.
-    setup: ({ layout }) =>
-      layout.geometry.is64 ? { flushCacheVmap: (ctx) => ctx.flushTlbAll({ transport: opts.transport }) } : {},
+    setup: ({ layout }) => (layout.geometry.is64 ? { flushCacheVmap: (ctx) => ctx.flushTlbAll(via) } : {}),
   });
 }
 

@@ -15,6 +15,11 @@ runStrategyConformance(notraceFault(), {
     { scenario: probes.vmallocGuardPage },
     { scenario: probes.vfreeReuse },
     { scenario: probes.sv32NewPgd, mode: 'sv32' },
+    // The catalog predicts panic:stack-overflow here ("traced code before the notrace handler
+    // re-faults"). As the kernel has it the traced code in the fault path is a fentry program on
+    // handle_page_fault (do_page_fault is noinstr, the ring buffer is in the linear map): its
+    // nested entry skips the program (prog->active), and the notrace vmalloc_fault fixes the map.
+    { scenario: probes.tracingInFaultPath },
   ],
   invalid: [
     // vmalloc_fault checks presence, never permissions: a local fence "fixes" nothing, forever.
@@ -22,7 +27,6 @@ runStrategyConformance(notraceFault(), {
     { scenario: probes.kernelNofaultWrite, outcome: 'livelock', always: true },
     // Its handler needs the stack, and the traced do_page_fault runs before it.
     { scenario: probes.vmapStackMigrate, outcome: 'panic:stack-overflow' },
-    { scenario: probes.tracingInFaultPath, outcome: 'panic:stack-overflow' },
   ],
 });
 

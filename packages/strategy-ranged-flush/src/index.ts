@@ -14,8 +14,8 @@ export const rangedFlushOptionsSchema = z
   .object({
     /** `tlb_flush_all_threshold`: largest range (pages) fenced page by page. 0 = CIP-1200 erratum. */
     threshold: z.number().int().nonnegative().default(64),
-    /** Kernel IPIs (default) or `sbi_remote_sfence_vma()`. */
-    transport: z.enum(['ipi', 'sbi']).default('ipi'),
+    /** As the platform does (default: kernel IPIs with S-mode IPIs, else `sbi_remote_sfence_vma()`), or forced. */
+    transport: z.enum(['platform', 'ipi', 'sbi']).default('platform'),
   })
   .strict();
 
@@ -26,6 +26,8 @@ export const NAME = 'ranged-flush';
 
 export function rangedFlush(options?: RangedFlushOptions): Strategy<ResolvedRangedFlushOptions> {
   const opts = parseOptions(NAME, rangedFlushOptionsSchema, options);
+  // 'platform': no transport named, so the kernel model picks as Linux does.
+  const via = opts.transport === 'platform' ? {} : { transport: opts.transport };
   const erratum = opts.threshold === 0;
   return defineStrategy({
     name: NAME,
@@ -39,7 +41,7 @@ export function rangedFlush(options?: RangedFlushOptions): Strategy<ResolvedRang
     },
     options: opts,
     setup: ({ layout }) => {
-      const flush = { threshold: opts.threshold, transport: opts.transport };
+      const flush = { threshold: opts.threshold, ...via };
       return {
         flushTlbKernelRange: (ctx, range) => ctx.flushTlbRange(range, flush),
         // flush_cache_vmap() exists on 64-bit only (7e3811521dc3).

@@ -1,9 +1,13 @@
-import { defineScenario, ops, PROFILES, simulate } from '@tlblab/core';
+import { defineMachine, defineScenario, ops, PROFILES, simulate } from '@tlblab/core';
 import { onBaseline } from '@tlblab/strategy-baseline';
 import { probes, runStrategyConformance } from '@tlblab/strategy-tester';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { rangedFlush } from './index.js';
+
+/** The same cores on a platform with S-mode IPIs (IMSIC): remote fences are kernel IPIs. */
+const withImsic = (profile: string) =>
+  defineMachine({ name: `${profile}+imsic`, extends: profile, platform: { sModeIpi: 'imsic' } });
 
 runStrategyConformance(rangedFlush(), {
   packageName: '@tlblab/strategy-ranged-flush',
@@ -12,10 +16,12 @@ runStrategyConformance(rangedFlush(), {
   valid: [...probes.catalogRow],
   invalid: [
     // `sfence.vma va` orders leaf entries only: a stale invalid non-leaf entry (vmalloc installed a
-    // new page-table page) survives it on a core that caches V=0 non-leaf entries.
+    // new page-table page) survives it on a core that caches V=0 non-leaf entries. By kernel IPIs
+    // every hart runs the per-page fences; through SBI, OpenSBI's default tlb_range_flush_limit
+    // (one page) turns this two-page range into a full flush, which removes the entry.
     {
       scenario: probes.crossHartFreshRegion,
-      machine: 'caches-invalid-walk',
+      machine: withImsic('caches-invalid-walk'),
       outcome: 'panic:spurious-fault',
     },
   ],
@@ -49,13 +55,15 @@ const mappings = defineScenario({
 
 describe('ranged-flush', () => {
   const emulator = PROFILES.emulator!;
+  // The kernel's threshold only decides on the IPI path: a platform with S-mode IPIs.
+  const imsic = withImsic('emulator');
   const run = (threshold: number, pages: number, harts = 4) =>
     simulate(
       {
         strategy: onBaseline(rangedFlush({ threshold })),
         scenario: mappings,
         params: { pages },
-        machine: emulator,
+        machine: imsic,
         harts,
       },
       1,
@@ -92,28 +100,52 @@ describe('ranged-flush', () => {
     }
   });
 
-  it('uses the SBI remote fence with transport sbi', () => {
+  it('uses the SBI remote fence with transport sbi, where OpenSBI fully flushes a range above tlb_range_flush_limit', () => {
+    const sbi = (machine = imsic) =>
+      simulate(
+        { strategy: onBaseline(rangedFlush({ transport: 'sbi' })), scenario: mappings, machine, harts: 4 },
+        1,
+      ).metrics;
+    const m = sbi();
+    expect(m.sbiCalls).toBe(3);
+    expect(m.ipisSent).toBe(0);
+    // Two pages are 8192 bytes, above the default limit of 4096: a full sfence.vma on every hart.
+    expect(m.sfenceVa).toBe(0);
+    expect(m.sfenceAll).toBe(3 * 4);
+    const raised = defineMachine({
+      name: 'limit-8k',
+      extends: imsic,
+      platform: { tlbRangeFlushLimit: 8192 },
+    });
+    expect(sbi(raised).sfenceVa).toBe(3 * 2 * 4);
+    expect(sbi(raised).sfenceAll).toBe(0);
+  });
+
+  it('without S-mode IPIs goes through SBI by default: the kernel threshold no longer decides', () => {
+    expect(emulator.platform.sModeIpi).toBe('none');
     const m = simulate(
       {
-        strategy: onBaseline(rangedFlush({ transport: 'sbi' })),
+        strategy: onBaseline(rangedFlush()),
         scenario: mappings,
+        params: { pages: 1 },
         machine: emulator,
         harts: 4,
       },
       1,
     ).metrics;
     expect(m.sbiCalls).toBe(3);
-    expect(m.ipisSent).toBe(0);
-    expect(m.sfenceVa).toBe(3 * 2 * 4);
+    expect(m.sfenceVa).toBe(3 * 4);
   });
 
   it('also ranges the unmap flush (vfree): per page, no full fence', () => {
     const r = simulate(
-      { strategy: onBaseline(rangedFlush()), scenario: probes.vfreeReuse, machine: emulator, harts: 2 },
+      { strategy: onBaseline(rangedFlush()), scenario: probes.vfreeReuse, machine: imsic, harts: 2 },
       1,
     );
     expect(r.outcome).toBe('ok');
     expect(r.metrics.sfenceAll).toBe(0);
-    expect(r.metrics.sfenceVa).toBe(3 * 2 * 2);
+    // Two 2-page mappings and one purge of a 2-page area plus its guard page (the vmap area's
+    // extent), on each of the 2 harts.
+    expect(r.metrics.sfenceVa).toBe((2 + 2 + 3) * 2);
   });
 });

@@ -40,6 +40,8 @@ const moduleNewPgd = defineScenario({
   expect: 'ok',
   params: z.object({}),
   build: () => ({
+    // CONFIG_STRICT_MODULE_RWX=n: mapped executable, no rox pass (whose flush would hide the fault).
+    kernelConfig: { strictModuleRwx: false },
     programs: [
       [ops.moduleAlloc('mod', 1), ops.signal('loaded')],
       [ops.wait('loaded'), ops.exec(area('mod', 0))],

@@ -58,10 +58,15 @@ export const crossHartFreshRegion: Scenario<{ spins: number }> = defineScenario(
   expect: 'ok',
   params: z.object({ spins: z.number().int().nonnegative().default(6) }),
   build: ({ spins }, env) => {
-    const bootPages = env.harts * (4 + 1);
+    // Boot stacks sit at THREAD_ALIGN (8 pages for 4-page stacks), each followed by its guard,
+    // leaving a 3-page hole after every stack but the last: fillers take those holes first (lowest
+    // fit would put the buffer there), then `pad` fills the region.
+    const bootPages = 8 * (env.harts - 1) + 4 + 1;
+    const fillers = Array.from({ length: env.harts - 1 }, (_, i) => ops.vmalloc(`hole${i}`, 2));
     return {
       programs: [
         [
+          ...fillers,
           ops.vmalloc('pad', 512 - bootPages - 1),
           ops.signal('pad'),
           ops.wait('spinning'),
@@ -126,6 +131,9 @@ export const moduleLoadExec: Scenario<{ pages: number; spins: number }> = define
     spins: z.number().int().nonnegative().default(6),
   }),
   build: ({ pages, spins }) => ({
+    // CONFIG_STRICT_MODULE_RWX=n: the module is mapped executable at once and no set_memory_rox
+    // flush_tlb_all follows, so the probe still tests the strategy's own handling of the fault.
+    kernelConfig: { strictModuleRwx: false },
     programs: [
       [ops.moduleAlloc('mod', pages), ops.write(area('mod', 0)), ops.signal('loaded')],
       [...spinUntil('loaded', spins), ops.exec(area('mod', 0)), ops.exec(area('mod', pages - 1))],
@@ -134,26 +142,27 @@ export const moduleLoadExec: Scenario<{ pages: number; spins: number }> = define
 });
 
 /**
- * Catalog `tracing-in-fault-path` in miniature: hart 0 switches the function tracer on, which
- * vmallocs every hart's ring buffer right after an area hart 1 is streaming through (so hart 1's
- * run-ahead may have cached its own buffer's VA as invalid); then hart 0 vmallocs a buffer hart 1
- * reads: a fault there runs the tracer inside the fault path.
+ * Catalog `tracing-in-fault-path` in miniature: hart 1 creates a BPF map (vmalloc'd, right after an
+ * area hart 0 is streaming through, so hart 0's run-ahead may have cached the map's VA as invalid)
+ * and attaches a program with fentry to handle_page_fault; then hart 1 vmallocs a buffer hart 0
+ * reads: a fault there runs the program inside the fault path, which updates the map.
  */
 export const tracingInFaultPath: Scenario<{ spins: number }> = defineScenario({
   id: 'probe-tracing-in-fault-path',
   meta: {
-    title: 'the tracer writes its vmalloc ring buffer inside the fault path',
+    title: 'a fentry program on handle_page_fault touches a vmalloc map inside the fault path',
     story:
-      "The function tracer's per-hart ring buffers are vmalloc'd; a hart whose TLB holds a stale entry for its buffer takes an ordinary kernel fault, and do_page_fault's tracer call faults again before any handler runs. The reason 7d3332be011e dropped vmalloc_fault.",
-    source: 'catalog: tracing-in-fault-path; 7d3332be011e',
+      "A BPF program attached with fentry to handle_page_fault() (traceable; do_page_fault is noinstr) updates a vmalloc'd map; a hart whose TLB holds a V=0 entry for the map takes an ordinary kernel fault, and the program's store faults again before any handler runs (the nested entry skips the program: prog->active). The function tracer's ring buffer is in the linear map and is not the hazard.",
+    source:
+      'catalog: tracing-in-fault-path; 7d3332be011e; kernel/bpf/trampoline.c; kernel/bpf/syscall.c bpf_map_area_alloc()',
   },
   minHarts: 2,
   modes: MODES_64,
   expect: 'ok',
   params: z.object({ spins: z.number().int().nonnegative().default(3) }),
-  // Hart 1 switches the tracer on; ring buffers are allocated in hart order right after `near`,
-  // so hart 0's buffer starts two pages past `near`'s end (after the guard page): within the
-  // run-ahead of hart 0, which streams `near` meanwhile.
+  // The map is allocated right after `near` (past its guard page), within the run-ahead of hart 0,
+  // which streams `near` meanwhile. `near` is 4 pages so that it does not fit the holes between the
+  // boot stacks (THREAD_ALIGN).
   build: ({ spins }) => ({
     programs: [
       [
@@ -165,10 +174,13 @@ export const tracingInFaultPath: Scenario<{ spins: number }> = defineScenario({
         ops.read(area('buf', 0)),
       ],
       [
-        ops.vmalloc('near', 2),
+        ops.moduleAlloc('pack', 1, true),
+        ops.setMemory('pack', 'rox'),
+        ops.vmalloc('near', 4),
         ops.signal('near'),
         ops.wait('streaming'),
-        ops.tracing(true),
+        ops.vmalloc('map', 9),
+        ops.fentry('handle_page_fault', 'pack', 'map'),
         ops.vmalloc('buf', 2),
         ops.signal('ready'),
       ],
@@ -279,6 +291,9 @@ export const vfreeReuse: Scenario<{ pages: number; settle: number }> = defineSce
     const pad = Array.from({ length: 4 }, () => ops.compute(20));
     const wait = Array.from({ length: settle }, () => ops.compute(20));
     return {
+      // The VA is reused only after a purge: purge at every vfree (a real kernel gets there once
+      // lazy_max_pages() of frees wait) so the one vfree stands for them.
+      kernelConfig: { lazyMaxPages: 0 },
       programs: [
         [
           ops.vmalloc('a', pages),

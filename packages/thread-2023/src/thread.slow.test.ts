@@ -8,6 +8,7 @@ import {
   type Cell,
   type CellRecord,
   defineMachine,
+  defineStrategySet,
   type MachineConfig,
   type Mode,
   type Outcome,
@@ -19,8 +20,10 @@ import {
   simulate,
 } from '@tlblab/core';
 import { scenarioById } from '@tlblab/scenarios';
-import { onBaseline } from '@tlblab/strategy-baseline';
+import baseline, { onBaseline } from '@tlblab/strategy-baseline';
+import earlySfence from '@tlblab/strategy-early-sfence';
 import rangedFlush from '@tlblab/strategy-ranged-flush';
+import sv32VmallocFault from '@tlblab/strategy-sv32-vmalloc-fault';
 import { describe, expect, it } from 'vitest';
 import { threadStrategies } from './index.js';
 
@@ -29,9 +32,21 @@ const STRATEGIES = threadStrategies();
 const strategy = (id: string): StrategySet => STRATEGIES.find((s) => s.id === id)!;
 const scenario = (id: string): Scenario => scenarioById(id)!;
 
-function cell(s: string, sc: string, machine = 'caches-invalid', harts = 2, mode: Mode = 'sv39'): Cell {
-  return { strategy: strategy(s), scenario: scenario(sc), machine: PROFILES[machine]!, harts, mode };
+function cell(
+  s: string,
+  sc: string,
+  machine: string | MachineConfig = 'caches-invalid',
+  harts = 2,
+  mode: Mode = 'sv39',
+): Cell {
+  const m = typeof machine === 'string' ? PROFILES[machine]! : machine;
+  return { strategy: strategy(s), scenario: scenario(sc), machine: m, harts, mode };
 }
+
+/** A shipped profile on a platform with S-mode IPIs (IMSIC): Linux sends remote fences as kernel IPIs.
+ *  The shipped 2023-era profiles have a CLINT only, where Linux uses SBI RFENCE. */
+const withImsic = (profile: string): MachineConfig =>
+  defineMachine({ name: `${profile}+imsic`, extends: profile, platform: { sModeIpi: 'imsic' } });
 
 type Expectation = 'correct' | 'fails' | Outcome;
 
@@ -127,6 +142,12 @@ const MODEL_DIFFERS: Record<string, Record<string, { model: Expectation; why: st
       why: 'Same geometry: once a nested trap saves its frame on a good stack page, vmalloc_fault() runs for the faulting stack address, finds it present in init_mm, fences it locally and replays; the chain unwinds. Its handler needs the stack, but only one frame of it.',
     },
   },
+  'tracing-in-fault-path': {
+    'notrace-fault': {
+      model: 'correct',
+      why: "The ftrace ring buffer's pages come from alloc_pages_node() (the linear map, kernel/trace/ring_buffer.c), not vmalloc, so the tracer in the fault path touches no fresh kernel mapping. What is vmalloc'd and touched there is a BPF map written by an fentry program attached to handle_page_fault; the program's prog->active recursion guard (__bpf_prog_enter_recur, kernel/bpf/trampoline.c) skips it when a fault nests inside it, so notrace vmalloc_fault() fixes the map page and the chain unwinds instead of recursing off the stack (issue 12's rebuilt scenario).",
+    },
+  },
   'vfree-reuse': {
     baseline: {
       model: 'panic:spurious-fault',
@@ -193,17 +214,26 @@ describe('the cross-profile claims', () => {
     });
   }
 
-  it('the baseline fails the mapping scenarios again on reorder-window (the "small window")', () => {
-    let failed = 0;
-    for (const sc of MAPPING_SCENARIOS) {
+  it('the baseline fails the mapping scenarios again on reorder-window (the "small window"), where the kernel itself fences nothing', () => {
+    // Fails: a new mapping read by another hart within the 200-cycle window of its PTE stores.
+    for (const sc of ['cross-hart-vmalloc', 'ioremap-irq']) {
       const c = cell('baseline', sc, 'reorder-window');
-      const rec = runCell(c, SEEDS);
-      if (rec.verdict === 'incorrect') {
-        failed++;
-        check(rec, 'panic:spurious-fault', c);
-      }
+      check(runCell(c, SEEDS), 'panic:spurious-fault', c);
     }
-    expect(failed).toBeGreaterThanOrEqual(4);
+    // Survive, by kernel paths the thread did not discuss (issue 12):
+    // - module-load-exec: hart B first executes the text more than the window after its PTE
+    //   stores (the loader copies the sections and broadcasts flush_icache_all's fence.i first,
+    //   then the RWX pass); it survives with STRICT_MODULE_RWX off too;
+    // - tracing-in-fault-path: the ring buffer is in the linear map (no fresh mapping in the path);
+    // - vmap-stack-migrate: the migrated task's stack was mapped at fork, far more than the window
+    //   before another hart first stores to it.
+    for (const sc of ['module-load-exec', 'tracing-in-fault-path', 'vmap-stack-migrate'])
+      expect(runCell(cell('baseline', sc, 'reorder-window'), SEEDS).verdict, sc).toBe('correct');
+    const noRwx: Cell = {
+      ...cell('baseline', 'module-load-exec', 'reorder-window'),
+      kernel: { strictModuleRwx: false },
+    };
+    expect(runCell(noRwx, SEEDS).verdict).toBe('correct');
   });
 
   it("notrace-fault's livelocks appear on every profile", () => {
@@ -225,36 +255,137 @@ describe('the cross-profile claims', () => {
     }
   });
 
-  it('beyond the thread: on caches-invalid-walk only x0-form fences remove a cached V=0 non-leaf entry', () => {
-    // The first module allocation installs a new PTE table in the modules area (a non-leaf V 0->1
-    // store). A hart whose page-walk cache kept the old V=0 entry is cured by a full sfence.vma
-    // (flush-cache-vmap, early-sfence, the CIP-1200 preset of ranged-flush), not by per-page
-    // `sfence.vma va` (ranged-flush's normal path, vmalloc_fault's local_flush_tlb_page()).
-    const walk = (s: string | StrategySet) => {
-      const c: Cell = {
-        ...cell('baseline', 'module-load-exec', 'caches-invalid-walk'),
-        strategy: typeof s === 'string' ? strategy(s) : s,
-      };
-      return { c, rec: runCell(c, SEEDS) };
+  it('beyond the thread: caches-invalid-walk findings are labelled by placement below', () => {
+    expect(PROFILES['caches-invalid-walk']!.invalidNonLeafIn).toBe('pwc');
+    expect(PROFILES['caches-invalid-walk-tlb']!.invalidNonLeafIn).toBe('tlb');
+  });
+});
+
+/**
+ * Where a core caches a walk that ended on a V=0 *non-leaf* entry — both legal (privileged spec,
+ * SFENCE.VMA: rs1 != x0 invalidates only "entries that contain leaf page table entries" for the
+ * VA, and orders only stores to the leaf PTE): in the page-walk cache, which no `sfence.vma va`
+ * touches (`caches-invalid-walk`), or as a negative TLB entry of that level, which `sfence.vma va`
+ * on any page of its range removes (`caches-invalid-walk-tlb`). Every finding below is labelled
+ * with the placement it holds under.
+ */
+const PLACEMENTS = [
+  { machine: 'caches-invalid-walk', label: '[V=0 non-leaf in the page-walk cache]' },
+  { machine: 'caches-invalid-walk-tlb', label: '[V=0 non-leaf as a level-L negative TLB entry]' },
+] as const;
+
+/** A placement's profile whose walker may return stale PTEs at the leaf level only: what is left
+ *  when the staleness of non-leaf reads (which `sfence.vma va` does not order) is taken away. The
+ *  window stays the profile's own (cycles). */
+const leafStaleOnly = (machine: string, d?: number): MachineConfig => {
+  const base = PROFILES[machine]!;
+  const window = d ?? (base.staleness.kind === 'window' ? base.staleness.d : 0);
+  return defineMachine({
+    name: `${machine}-leaf-stale${d === undefined ? '' : `-${d}`}`,
+    extends: machine,
+    staleness: { kind: 'window', d: window, levels: 'leaf' },
+  });
+};
+
+/**
+ * A placement's profile with a slow walker: Hart B reaches the module 1000-2000 cycles after the
+ * first module allocation's PTE-table store (the flush's round trip, A's copy of the sections). A
+ * walker that sees non-leaf stores within the shipped window never reads the old entry; one that
+ * needs 2000 cycles can (then caches it where the placement says).
+ */
+const lateWalker = (
+  machine: string,
+  platform: 'imsic' | 'none' = 'imsic',
+  tlbRangeFlushLimit = 4096,
+  levels: 'all' | 'leaf' = 'all',
+): MachineConfig =>
+  defineMachine({
+    name: `${machine}+late-${platform}-${tlbRangeFlushLimit}-${levels}`,
+    extends: machine,
+    staleness: { kind: 'window', d: 2000, levels },
+    platform: { sModeIpi: platform, tlbRangeFlushLimit },
+  });
+
+describe('beyond the thread: a cached V=0 non-leaf entry after the first module allocation (module-load-exec)', () => {
+  // The first module allocation installs a new PTE table in the modules area (a non-leaf V 0->1
+  // store). Full sfence.vma (flush-cache-vmap, early-sfence, the CIP-1200 preset of ranged-flush)
+  // cures it under both placements. The findings need a walker slower than the shipped window
+  // (`lateWalker`): with the shipped 200 cycles every strategy survives (tested below).
+  const walk = (machine: string | MachineConfig, s: string | StrategySet) => {
+    const c: Cell = {
+      ...cell('baseline', 'module-load-exec'),
+      machine: typeof machine === 'string' ? PROFILES[machine]! : machine,
+      strategy: typeof s === 'string' ? strategy(s) : s,
     };
-    for (const s of ['flush-cache-vmap', 'early-sfence']) expect(walk(s).rec.verdict, s).toBe('correct');
-    const ranged = walk('ranged-flush');
+    return { c, rec: runCell(c, SEEDS) };
+  };
+  for (const { machine, label } of PLACEMENTS) {
+    it(`${label} full fences cure it: flush-cache-vmap, early-sfence, ranged-flush's CIP-1200 preset`, () => {
+      for (const s of ['flush-cache-vmap', 'early-sfence'])
+        expect(walk(lateWalker(machine), s).rec.verdict, s).toBe('correct');
+      expect(walk(lateWalker(machine), onBaseline(rangedFlush({ threshold: 0 }))).rec.verdict).toBe(
+        'correct',
+      );
+    });
+  }
+
+  it(`${PLACEMENTS[0].label} only x0-form fences remove it: ranged-flush's per-page sfence.vma va faults, notrace-fault's local_flush_tlb_page() replay livelocks`, () => {
+    const ranged = walk(lateWalker(PLACEMENTS[0].machine), 'ranged-flush');
     check(ranged.rec, 'panic:spurious-fault', ranged.c);
-    const notrace = walk('notrace-fault');
-    check(notrace.rec, 'livelock', notrace.c);
-    const cip1200 = walk(onBaseline(rangedFlush({ threshold: 0 })));
-    expect(cip1200.rec.verdict).toBe('correct');
+    // notrace-fault (the v6.5-rc1 baseline) is cured by the kernel's own RWX pass: set_memory_rox
+    // ends in flush_tlb_kernel_range(), flush_tlb_all() before 5e22bfd520ea, an x0 fence on every
+    // hart before the module's init runs. Without STRICT_MODULE_RWX its local_flush_tlb_page()
+    // replay livelocks on the cached V=0 entry.
+    expect(walk(lateWalker(PLACEMENTS[0].machine), 'notrace-fault').rec.verdict).toBe('correct');
+    const noRwx: Cell = {
+      ...walk(lateWalker(PLACEMENTS[0].machine), 'notrace-fault').c,
+      kernel: { strictModuleRwx: false },
+    };
+    check(runCell(noRwx, SEEDS), 'livelock', noRwx);
+    // Without S-mode IPIs the ranged flush goes to OpenSBI, which upgrades any range above
+    // tlb_range_flush_limit (default one page) to a full flush: the two-page module range is cured,
+    // unless the platform raises the limit.
+    expect(walk(lateWalker(PLACEMENTS[0].machine, 'none'), 'ranged-flush').rec.verdict).toBe('correct');
+    const perPage = walk(lateWalker(PLACEMENTS[0].machine, 'none', 1 << 20), 'ranged-flush');
+    check(perPage.rec, 'panic:spurious-fault', perPage.c);
+  });
+
+  it(`${PLACEMENTS[1].label} sfence.vma va removes it: notrace-fault's replay no longer livelocks; ranged-flush's remaining faults are stale non-leaf reads, gone when only leaf reads may be stale`, () => {
+    expect(walk(lateWalker(PLACEMENTS[1].machine), 'notrace-fault').rec.verdict).toBe('correct');
+    // sfence.vma va orders only the leaf PTE: the walker may still read the new PTE table's
+    // pointer as V=0 and cache it again (the spec allows it), so ranged-flush is not cured by the
+    // placement alone ...
+    const ranged = walk(lateWalker(PLACEMENTS[1].machine), 'ranged-flush');
+    const rangedPwc = walk(lateWalker(PLACEMENTS[0].machine), 'ranged-flush');
+    expect(ranged.rec.outcomes['panic:spurious-fault'] ?? 0).toBeLessThanOrEqual(
+      rangedPwc.rec.outcomes['panic:spurious-fault'] ?? 0,
+    );
+    // ... but it is once non-leaf reads see the newest PTE.
+    expect(walk(lateWalker(PLACEMENTS[1].machine, 'imsic', 4096, 'leaf'), 'ranged-flush').rec.verdict).toBe(
+      'correct',
+    );
+  });
+
+  it('with the shipped windows (200 cycles) every strategy survives under both placements: the walker sees the table store before hart B arrives', () => {
+    for (const { machine } of PLACEMENTS)
+      for (const s of ['ranged-flush', 'notrace-fault'])
+        expect(walk(machine, s).rec.verdict, `${s} on ${machine}`).toBe('correct');
   });
 });
 
 describe("beyond the thread: Sv32's vmalloc_fault on a core that caches V=0 non-leaf entries", () => {
-  it('livelocks: the copied top-level entry is a non-leaf change, and local_flush_tlb_page() (sfence.vma va) does not reach the cached V=0', () => {
-    // arch/riscv/mm/fault.c vmalloc_fault(): set_pgd(pgd, *pgd_k); ... local_flush_tlb_page(addr).
-    // The spec: a changed non-leaf entry needs rs1 = x0.
-    const c: Cell = { ...cell('sv32-vmalloc-fault', 'sv32-new-pgd', 'caches-invalid-walk', 2, 'sv32') };
-    const rec = runCell(c, { base: 0, count: 16 });
-    check(rec, 'livelock', c);
-    // Where non-leaf V=0 entries are not cached, the same kernel survives.
+  // arch/riscv/mm/fault.c vmalloc_fault(): set_pgd(pgd, *pgd_k); ... local_flush_tlb_page(addr).
+  for (const harts of [2, 4]) {
+    it(`${PLACEMENTS[0].label} livelocks at ${harts} harts: the copied top-level entry is a non-leaf change, and local_flush_tlb_page() (sfence.vma va) does not reach the cached V=0`, () => {
+      const c: Cell = { ...cell('sv32-vmalloc-fault', 'sv32-new-pgd', PLACEMENTS[0].machine, harts, 'sv32') };
+      check(runCell(c, { base: 0, count: 16 }), 'livelock', c);
+    });
+    it(`${PLACEMENTS[1].label} survives at ${harts} harts: local_flush_tlb_page() removes the level-1 negative entry`, () => {
+      const c: Cell = { ...cell('sv32-vmalloc-fault', 'sv32-new-pgd', PLACEMENTS[1].machine, harts, 'sv32') };
+      expect(runCell(c, { base: 0, count: 16 }).verdict).toBe('correct');
+    });
+  }
+  it('where non-leaf V=0 entries are not cached at all, the same kernel survives', () => {
     expect(
       runCell(cell('sv32-vmalloc-fault', 'sv32-new-pgd', 'caches-invalid', 2, 'sv32'), { base: 0, count: 16 })
         .verdict,
@@ -262,33 +393,129 @@ describe("beyond the thread: Sv32's vmalloc_fault on a core that caches V=0 non-
   });
 });
 
-describe('beyond the thread: Svvptc', () => {
-  it("v6.12's unfenced replay under Svvptc works only while the visibility bound is shorter than a trap round trip", () => {
-    // a6efe33cc594 / 7a21b2e370da patch the early sfence.vma to a nop on Svvptc cores: the first
-    // fault replays at once with the bit cleared. The preset bound (2 steps) is shorter than the
-    // round trip; a core whose bound is longer still holds the V=0 entry at the replay.
-    const slow = defineMachine({
-      name: 'svvptc-slow',
-      extends: 'svvptc',
-      invalidEvictBound: 16,
-      staleness: { kind: 'svvptc', bound: 16, d: 8, levels: 'all' },
-    });
-    const at = (machine: MachineConfig) =>
-      runCell(
-        {
-          strategy: strategy('early-sfence'),
-          scenario: scenario('cross-hart-vmalloc'),
-          machine,
-          harts: 2,
-          mode: 'sv39',
-        },
-        SEEDS,
+describe('beyond the thread: where the new area lands (cross-hart-vmalloc nextLands), at several hart counts', () => {
+  const HARTS = [2, 3, 4, 6];
+  const land = (
+    s: string,
+    machine: string | MachineConfig,
+    harts: number,
+    nextLands: string,
+    mode: Mode = 'sv39',
+  ) => {
+    const c: Cell = {
+      ...cell(s, 'cross-hart-vmalloc', 'caches-invalid', harts, mode),
+      machine: typeof machine === 'string' ? PROFILES[machine]! : machine,
+      params: { nextLands },
+    };
+    return { c, rec: runCell(c, { base: 0, count: 16 }) };
+  };
+
+  it("the issue's layout coincidence is gone with THREAD_ALIGN boot stacks: with the default placement and the issue's sizes no hart count 2..8 opens a fresh PTE table, so ranged-flush survives; nextLands chooses the case instead", () => {
+    // The issue's run failed only at 4 harts, where the areas happened to reach a 2 MiB boundary.
+    // Boot stacks at THREAD_ALIGN (2 x THREAD_SIZE, issue 12) move every area, and with these
+    // sizes none reaches one; the tests below place Q on purpose.
+    const params = { bufferPages: 31, nextPages: 59, rounds: 6 };
+    for (const harts of [2, 3, 4, 5, 6, 7, 8]) {
+      const rec = runCell(
+        { ...cell('ranged-flush', 'cross-hart-vmalloc', PLACEMENTS[0].machine, harts), params },
+        { base: 0, count: 16 },
       );
-    expect(at(PROFILES.svvptc!).verdict).toBe('correct');
-    const rec = at(slow);
+      expect(rec.verdict, `${harts} harts`).toBe('correct');
+    }
+  });
+
+  for (const harts of HARTS) {
+    it(`inside an existing PTE table: ranged-flush is correct under both placements (${harts} harts)`, () => {
+      for (const { machine } of PLACEMENTS)
+        expect(land('ranged-flush', machine, harts, 'inside-pte-table').rec.verdict, machine).toBe('correct');
+    });
+
+    for (const [lands, mode] of [
+      ['fresh-pte-table', 'sv39'],
+      ['fresh-pmd-table', 'sv48'],
+    ] as const) {
+      it(`${PLACEMENTS[0].label} a ${lands} (${mode}): ranged-flush takes spurious faults, even when only leaf reads may be stale (${harts} harts)`, () => {
+        const r = land('ranged-flush', PLACEMENTS[0].machine, harts, lands, mode);
+        check(r.rec, 'panic:spurious-fault', r.c);
+        const leaf = land('ranged-flush', leafStaleOnly(PLACEMENTS[0].machine), harts, lands, mode);
+        check(leaf.rec, 'panic:spurious-fault', leaf.c);
+      });
+
+      it(`${PLACEMENTS[1].label} a ${lands} (${mode}): ranged-flush is cured by its sfence.vma va once non-leaf reads see the newest PTE (${harts} harts)`, () => {
+        expect(
+          land('ranged-flush', leafStaleOnly(PLACEMENTS[1].machine), harts, lands, mode).rec.verdict,
+        ).toBe('correct');
+      });
+
+      it(`a ${lands} (${mode}): flush-cache-vmap's full fences are correct under both placements (${harts} harts)`, () => {
+        for (const { machine } of PLACEMENTS)
+          expect(land('flush-cache-vmap', machine, harts, lands, mode).rec.verdict, machine).toBe('correct');
+      });
+    }
+  }
+});
+
+describe('beyond the thread: Svvptc', () => {
+  // v6.12 as merged: baseline, vmalloc_fault (Sv32 only), the ranged flush and the early sfence.vma.
+  const linux612 = defineStrategySet('linux-6.12', [
+    baseline(),
+    sv32VmallocFault(),
+    rangedFlush(),
+    earlySfence(),
+  ]);
+  const withBound = (bound: number) =>
+    defineMachine({
+      name: `svvptc-${bound}`,
+      extends: 'svvptc',
+      invalidEvictBound: bound,
+      staleness: { kind: 'svvptc', bound, d: 200, levels: 'all' },
+    });
+  const at = (s: StrategySet, machine: MachineConfig) =>
+    runCell(
+      { strategy: s, scenario: scenario('cross-hart-vmalloc'), machine, harts: 2, mode: 'sv39' },
+      SEEDS,
+    );
+  // The early path's round trip: handle_exception's first instructions, then sret.
+  const roundTrip = PROFILES.svvptc!.costs.trapEntry + PROFILES.svvptc!.costs.trapReturn;
+
+  it('Svvptc allows "an occasional gratuitous additional page fault": with a bound between the reader\'s delay and a trap round trip the baseline kernel takes it and dies, v6.12 replays it without a fence and survives', () => {
+    // Svvptc (ratified 2024): V 0->1 stores "eventually become visible within a bounded timeframe";
+    // a6efe33cc594 / 7a21b2e370da patch the early sfence.vma to a nop on such cores.
+    const shipped = PROFILES.svvptc!;
+    expect(shipped.staleness.kind === 'svvptc' && shipped.staleness.bound).toBeLessThan(roundTrip);
+    const base = at(strategy('baseline'), shipped);
+    check(base, 'panic:spurious-fault', { ...cell('baseline', 'cross-hart-vmalloc', shipped) });
+    const v612 = at(linux612, shipped);
+    expect(v612.verdict, JSON.stringify(v612.outcomes)).toBe('correct');
+    expect(v612.metrics.replays!.max).toBeGreaterThan(0);
+  });
+
+  it('with a bound shorter than one access nothing faults, baseline included', () => {
+    const instant = withBound(1);
+    for (const s of [strategy('baseline'), linux612]) {
+      const rec = at(s, instant);
+      expect(rec.verdict, s.id).toBe('correct');
+      expect(rec.metrics.pageFaults!.max, s.id).toBe(0);
+    }
+  });
+
+  it("v6.12's unfenced replay under Svvptc works only while the visibility bound is shorter than the early trap round trip", () => {
+    // With a longer bound the replay still meets V=0, and the second fault finds this hart's
+    // new_vmalloc bit already clear: the normal path, and no vmalloc_fault on 64-bit.
+    const slow = withBound(2 * roundTrip);
+    const rec = at(linux612, slow);
     expect(rec.outcomes['panic:spurious-fault'] ?? 0).toBeGreaterThan(0);
     // The failing run did take the early path (a replay) before the fault that killed it.
     expect(rec.firstFailure!.trace!.some((e) => e.text.includes('trapEntry -> replay'))).toBe(true);
+    const c: Cell = {
+      strategy: linux612,
+      scenario: scenario('cross-hart-vmalloc'),
+      machine: slow,
+      harts: 2,
+      mode: 'sv39',
+    };
+    const again = replay(c, rec.firstFailure!.choices);
+    expect(again.outcome).toBe(rec.firstFailure!.outcome);
   });
 });
 
@@ -296,30 +523,43 @@ describe('the costs the thread argued about, as relations measured by the model'
   const run = (s: string, sc: string, harts: number, seed = 1) =>
     simulate(cell(s, sc, 'caches-invalid', harts), seed);
 
-  it('IPIs per new mapping: harts-1 for flush-cache-vmap and ranged-flush, 0 for early-sfence', () => {
+  it('IPIs per new mapping: harts-1 for flush-cache-vmap and ranged-flush, 0 for early-sfence (a platform with S-mode IPIs)', () => {
+    const imsic = withImsic('caches-invalid');
     for (const harts of [2, 4, 8]) {
       for (const s of ['flush-cache-vmap', 'ranged-flush']) {
-        const r = run(s, 'cross-hart-vmalloc', harts);
+        const r = simulate(cell(s, 'cross-hart-vmalloc', imsic, harts), 1);
         expect(r.outcome).toBe('ok');
         expect(r.metrics.ipisSent / r.metrics.mappings).toBe(harts - 1);
       }
-      const e = run('early-sfence', 'cross-hart-vmalloc', harts);
+      const e = simulate(cell('early-sfence', 'cross-hart-vmalloc', imsic, harts), 1);
       expect(e.metrics.ipisSent).toBe(0);
       expect(e.metrics.mappings).toBeGreaterThan(0);
     }
   });
 
-  it('ranged-flush fences each page with sfence.vma va up to the threshold and uses one full fence above it', () => {
+  it('without S-mode IPIs (the shipped profile) every flush of a new mapping is one SBI remote fence, no IPI', () => {
+    for (const harts of [2, 4, 8]) {
+      for (const s of ['flush-cache-vmap', 'ranged-flush']) {
+        const r = run(s, 'cross-hart-vmalloc', harts);
+        expect(r.outcome).toBe('ok');
+        expect(r.metrics.ipisSent).toBe(0);
+        expect(r.metrics.sbiCalls).toBeGreaterThanOrEqual(r.metrics.mappings);
+      }
+    }
+  });
+
+  it('ranged-flush fences each page with sfence.vma va up to the threshold and uses one full fence above it (kernel IPIs)', () => {
     const harts = 4;
+    const imsic = withImsic('caches-invalid');
     // Default threshold 64: the scenario's areas are small, so every hart fences page by page.
-    const small = run('ranged-flush', 'cross-hart-vmalloc', harts);
+    const small = simulate(cell('ranged-flush', 'cross-hart-vmalloc', imsic, harts), 1);
     expect(small.metrics.sfenceAll).toBe(0);
     expect(small.metrics.sfenceVa % harts).toBe(0);
     expect(small.metrics.sfenceVa / harts).toBeGreaterThanOrEqual(small.metrics.mappings);
     // Threshold 0 (CIP-1200): every range is "above" it, so each hart does one full fence per flush.
     const full = simulate(
       {
-        ...cell('ranged-flush', 'cross-hart-vmalloc', 'caches-invalid', harts),
+        ...cell('ranged-flush', 'cross-hart-vmalloc', imsic, harts),
         strategy: onBaseline(rangedFlush({ threshold: 0 })),
       },
       1,
@@ -328,11 +568,15 @@ describe('the costs the thread argued about, as relations measured by the model'
     expect(full.metrics.sfenceAll).toBe(harts * full.metrics.mappings);
   });
 
-  it('refill misses after mappings: flush-cache-vmap >> ranged-flush', () => {
+  it("refill misses after mappings: flush-cache-vmap >> ranged-flush with kernel IPIs; through OpenSBI's one-page limit the saving shrinks or vanishes", () => {
+    const imsic = withImsic('caches-invalid');
     for (const sc of ['vmalloc-stress', 'fork-storm']) {
-      const full = run('flush-cache-vmap', sc, 8).metrics.refillMisses;
-      const ranged = run('ranged-flush', sc, 8).metrics.refillMisses;
-      expect(full, sc).toBeGreaterThan(ranged * 4);
+      const refill = (s: string, m: MachineConfig) => simulate(cell(s, sc, m, 8), 1).metrics.refillMisses;
+      expect(refill('flush-cache-vmap', imsic), sc).toBeGreaterThan(refill('ranged-flush', imsic) * 4);
+      // The shipped profile: every multi-page range becomes a full flush in firmware.
+      const clint = PROFILES['caches-invalid']!;
+      expect(refill('ranged-flush', clint), sc).toBeGreaterThan(refill('ranged-flush', imsic) * 4);
+      expect(refill('flush-cache-vmap', clint), sc).toBeLessThan(refill('ranged-flush', clint) * 4);
     }
   });
 

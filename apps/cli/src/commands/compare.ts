@@ -13,6 +13,7 @@ import {
   parseFailOn,
   parseHarts,
   parseInteger,
+  parseKernelFlags,
   parseList,
   parseMode,
   parseParam,
@@ -32,6 +33,7 @@ export interface CompareOptions {
   seeds?: string;
   seed?: string;
   param?: string[];
+  kernel?: string[];
   jobs?: string;
   shard?: string;
   resume?: boolean;
@@ -112,6 +114,7 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
                 : (sweep.seeds ?? COMPARE_DEFAULTS.seeds),
           },
     params: sweepParams(opts.param ?? []),
+    kernel: { ...(sweep.kernel ?? {}), ...parseKernelFlags(opts.kernel) },
     shard: opts.shard !== undefined ? parseShard(opts.shard) : null,
   };
   checkHarts(limits, '--harts', input.harts);

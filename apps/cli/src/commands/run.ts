@@ -18,6 +18,7 @@ import {
   MAX_SEED,
   parseFailOn,
   parseInteger,
+  parseKernelFlags,
   parseMode,
   parseParam,
   parseTimeout,
@@ -38,6 +39,7 @@ export interface RunOptions {
   seeds?: string;
   seed?: string;
   param?: string[];
+  kernel?: string[];
   json?: boolean;
   trace?: string;
   failOn?: string;
@@ -60,6 +62,13 @@ export const KEY_METRICS = [
 
 export function describeCell(r: CellRecord): string {
   return `${r.strategy} on ${r.scenario}, ${r.machine}, ${r.mode}, ${r.harts} hart${r.harts === 1 ? '' : 's'}`;
+}
+
+/** The --param and --kernel flags as given, for the replay hint (the run depends on them). */
+function replayFlags(opts: RunOptions): string {
+  const param = (opts.param ?? []).map((x) => ` --param ${x}`).join('');
+  const kernel = (opts.kernel ?? []).map((x) => ` --kernel ${x}`).join('');
+  return param + kernel;
 }
 
 export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise<number> {
@@ -98,6 +107,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
   checkRuns(limits, seeds.count, 1);
   const timeoutMs = timeoutFlag ?? defaultCellTimeout(seeds.count);
   const params = Object.fromEntries((opts.param ?? []).map(parseParam));
+  const kernel = { ...(sweep.kernel ?? {}), ...parseKernelFlags(opts.kernel) };
   if (harts < scenario.minHarts)
     throw new UsageError(
       `--harts ${harts}: scenario '${scenario.id}' needs at least ${scenario.minHarts} harts`,
@@ -114,6 +124,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
     harts: [harts],
     seeds,
     params: { [scenario.id]: params },
+    kernel,
     shard: null,
   };
   // Checks --param against the scenario's schema (names the known parameters); no plugin code runs.
@@ -135,6 +146,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
         spec,
         cell: planned,
         params: plan.input.params,
+        kernel: plan.input.kernel,
         seed: opts.seed === undefined && ff !== null ? ff.seed : seeds.base,
         choices: opts.seed === undefined && ff !== null ? ff.choices : null,
       },
@@ -183,7 +195,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
           out,
           p.dim(
             clean(
-              `trace it: tlblab run -s ${opts.strategy} -c ${record.scenario} -m ${record.machine} --mode ${record.mode} --harts ${record.harts} --seed ${ff.seed} --trace trace.txt`,
+              `trace it: tlblab run -s ${opts.strategy} -c ${record.scenario} -m ${record.machine} --mode ${record.mode} --harts ${record.harts}${replayFlags(opts)} --seed ${ff.seed} --trace trace.txt`,
             ),
           ),
         );

@@ -13,6 +13,7 @@ import { Speculation } from '../hw/speculation.js';
 import { KernelContextImpl } from '../kernel/context.js';
 import { CrossCallFrame, CrossCalls } from '../kernel/cross-call/cross-call.js';
 import { Ftrace } from '../kernel/ftrace.js';
+import { AddressSpaces } from '../kernel/mm/address-spaces.js';
 import { AreaTable } from '../kernel/mm/areas.js';
 import { Tasks } from '../kernel/mm/tasks.js';
 import { Vmap } from '../kernel/mm/vmap.js';
@@ -53,11 +54,14 @@ export class Simulator {
   readonly tracing: boolean;
   readonly events: TraceEvent[] = [];
   readonly mappingLatencies: number[] = [];
+  /** Cycles harts spent idle until an interrupt arrived (left out of `cyclesBusy`). */
+  idleCycles = 0;
 
   // The components.
   readonly areas = new AreaTable();
   readonly vmap: Vmap;
   readonly tasks: Tasks;
+  readonly addressSpaces: AddressSpaces;
   readonly program: ProgramRunner;
   readonly trapPath: TrapPath;
   readonly ftrace: Ftrace;
@@ -65,8 +69,14 @@ export class Simulator {
   readonly sbi: SbiFirmware;
   readonly speculation: Speculation;
 
-  private readonly runnable: Int32Array;
+  /** Per hart: the cycle of its next event (infinity: none until another hart acts). */
+  private readonly nextAt: Float64Array;
+  /** Scratch: the harts due at the earliest cycle (or within the jitter), in hart order. */
+  private readonly tied: Int32Array;
   private readonly stepLimit: number;
+  private readonly jitter: number;
+  /** The platform has S-mode IPIs (else kernel IPIs and remote fences go through SBI). */
+  readonly sModeIpi: boolean;
 
   constructor(input: SimulatorInput) {
     this.machine = input.machine;
@@ -80,9 +90,13 @@ export class Simulator {
     this.hw = new Hardware(input.machine, input.layout, input.harts, input.chooser, input.counters);
     this.mm = new KernelMm(this.hw, input.kernel);
     this.allHarts = Array.from({ length: input.harts }, (_, i) => i);
-    this.runnable = new Int32Array(input.harts);
+    this.nextAt = new Float64Array(input.harts);
+    this.tied = new Int32Array(input.harts);
+    this.jitter = input.machine.schedulingJitter;
+    this.sModeIpi = input.machine.platform.sModeIpi !== 'none';
     this.vmap = new Vmap(this);
     this.tasks = new Tasks(this);
+    this.addressSpaces = new AddressSpaces(this, input.userPages);
     this.program = new ProgramRunner(this);
     this.trapPath = new TrapPath(this);
     this.ftrace = new Ftrace(this);
@@ -96,7 +110,7 @@ export class Simulator {
     for (let i = 0; i < input.harts; i++) {
       const hw = this.hw.harts[i]!;
       hw.rootTable = this.mm.newProcessRoot();
-      hw.asid = i + 1;
+      hw.asid = this.addressSpaces.bootMm(i, hw.rootTable);
       this.mm.mapUserPages(hw.rootTable, input.userPages);
       const task = bootTasks[i]!;
       const program = flatten(input.programs[i] ?? []);
@@ -120,9 +134,9 @@ export class Simulator {
         waitingFlag: null,
         nearEndVpn: -1,
         streamPos: 0,
-        traceBuffer: null,
-        traceBufferAllocating: false,
+        traceBuffer: -1,
         traceEntries: 0,
+        bpfActive: false,
         ctx: undefined as unknown as KernelContextImpl,
         ipiCtx: undefined as unknown as IpiContext,
       };
@@ -135,9 +149,7 @@ export class Simulator {
       };
       this.harts.push(h);
     }
-    if (this.ftrace.on)
-      for (const h of this.harts)
-        h.traceBuffer = this.vmap.bootArea(`ftrace/${h.hw.id}`, this.kernel.traceBufferPages, 'ftrace');
+    if (this.ftrace.on) this.ftrace.allocateBuffers();
     // Boot is over: every hart starts with empty translation caches and a full fence behind every
     // boot-time PTE store (secondary harts run `local_flush_tlb_all()` as they come up).
     this.hw.step = 1;
@@ -150,16 +162,27 @@ export class Simulator {
   }
 
   // -----------------------------------------------------------------------------------------
-  // The step loop
+  // The discrete-event engine
 
+  /**
+   * Run to the end. Each hart has a cycle clock; every step runs the hart whose next event is
+   * earliest: its next operation at its clock, an interrupt at its arrival, or the end of a wait
+   * (a flag set, every IPI acknowledged) at the moment it is released. Harts due at the same cycle
+   * (or within `schedulingJitter` cycles of the earliest) are a choice, so every interleaving stays
+   * replayable. A hart's clock only moves forward, by what its own work costs or to the moment a
+   * wait ends; it never adopts another hart's clock.
+   */
   run(): { outcome: Outcome; failure: RunFailure | null } {
     const hw = this.hw;
     const harts = this.harts;
-    const runnable = this.runnable;
+    const n = harts.length;
+    const next = this.nextAt;
     const chooser = this.chooser;
     const limit = this.stepLimit;
+    const jitter = this.jitter;
+    const tied = this.tied;
     try {
-      for (;;) {
+      outer: for (;;) {
         if (hw.step > limit) {
           throw new RunEnd('step-limit', {
             hart: -1,
@@ -168,15 +191,27 @@ export class Simulator {
           });
         }
         if (this.dirty) {
-          // Recompute who can run only after a step that could have changed it (a plain
-          // successful access cannot): keeps the common step O(1) in the hart count.
-          let n = 0;
-          for (let i = 0; i < harts.length; i++) if (this.canRun(harts[i]!)) runnable[n++] = i;
-          this.runnableCount = n;
+          // Recompute every hart's next event only after a step that could have changed one (a
+          // plain successful access changes only its own hart's clock).
+          for (let i = 0; i < n; i++) next[i] = this.wakeTime(harts[i]!);
           this.dirty = false;
         }
-        const n = this.runnableCount;
-        if (n === 0) {
+        // One pass: the earliest next event, the harts due then (in hart order), and the earliest
+        // next event after it.
+        let best = Number.POSITIVE_INFINITY;
+        let above = Number.POSITIVE_INFINITY;
+        let due = 0;
+        for (let i = 0; i < n; i++) {
+          const t = next[i]!;
+          if (t < best) {
+            above = best;
+            best = t;
+            due = 0;
+            tied[due++] = i;
+          } else if (t === best) tied[due++] = i;
+          else if (t < above) above = t;
+        }
+        if (best === Number.POSITIVE_INFINITY) {
           let live = 0;
           for (const h of harts) if (h.frames.length > 0 || h.pc < h.program.length) live++;
           if (live === 0) return { outcome: 'ok', failure: null };
@@ -189,8 +224,48 @@ export class Simulator {
               .join('; ')})`,
           });
         }
-        this.stepHart(harts[n === 1 ? runnable[0]! : runnable[chooser.choose('schedule', n)]!]!);
-        hw.step++;
+        if (jitter > 0) {
+          const horizon = best + jitter;
+          due = 0;
+          for (let i = 0; i < n; i++) if (next[i]! <= horizon) tied[due++] = i;
+          const pick = due > 1 ? tied[chooser.choose('jitter', due)]! : tied[0]!;
+          const h = harts[pick]!;
+          this.stepHart(h, next[pick]!);
+          hw.step++;
+          if (this.quiet && h.pc < h.program.length) next[pick] = h.hw.clock;
+          else this.dirty = true;
+          continue;
+        }
+        // Without jitter: step the harts due at `best` (a `tie` choice among them each time) for as
+        // long as plain accesses are all that happens. Each leaves the due set once its clock moved
+        // on; the set, kept in hart order, is what a new scan would find, so the choices are the
+        // same as scanning before every step.
+        for (;;) {
+          const k = due > 1 ? chooser.choose('tie', due) : 0;
+          const pick = tied[k]!;
+          const h = harts[pick]!;
+          this.stepHart(h, best);
+          hw.step++;
+          if (!this.quiet || h.pc >= h.program.length) {
+            this.dirty = true;
+            continue outer;
+          }
+          const t = h.hw.clock;
+          next[pick] = t;
+          if (hw.step > limit) continue outer;
+          if (t === best) continue;
+          due--;
+          for (let j = k; j < due; j++) tied[j] = tied[j + 1]!;
+          if (due > 0) {
+            if (t < above) above = t;
+            continue;
+          }
+          // It was the only hart due: it is the earliest again if strictly before every other.
+          if (t >= above) continue outer;
+          best = t;
+          tied[0] = pick;
+          due = 1;
+        }
       }
     } catch (e) {
       if (e instanceof RunEnd) {
@@ -211,17 +286,39 @@ export class Simulator {
     return h.irqEnabled ? 'blocked' : 'blocked with interrupts off';
   }
 
-  private deliverable(h: HartExec): boolean {
-    return h.ipiInbox.length > 0 && h.irqEnabled && h.irqOffDepth === 0;
+  /**
+   * When hart `h` next has something to do, in cycles (infinity: nothing until another hart acts).
+   * Firmware (M-mode) IPIs are taken whatever the S-mode interrupt state; kernel IPIs only with
+   * interrupts enabled and outside the first trap stages.
+   */
+  private wakeTime(h: HartExec): number {
+    const clock = h.hw.clock;
+    let t = Number.POSITIVE_INFINITY;
+    if (h.fwInbox.length > 0) t = Math.max(clock, h.fwInbox[0]!.arriveAt);
+    if (h.ipiInbox.length > 0 && h.irqEnabled && h.irqOffDepth === 0) {
+      const a = Math.max(clock, h.ipiInbox[0]!.arriveAt);
+      if (a < t) t = a;
+    }
+    if (t <= clock) return clock;
+    const w = this.workTime(h, clock);
+    return Math.min(w, t);
   }
 
-  private canRun(h: HartExec): boolean {
-    if (h.fwInbox.length > 0 || this.deliverable(h)) return true;
+  /** When the hart's own work (its top frame, or its program) can go on. */
+  private workTime(h: HartExec, clock: number): number {
     const top = h.frames[h.frames.length - 1];
-    if (top !== undefined) return !top.blocked(this, h);
-    if (h.pc >= h.program.length) return false;
-    if (h.waitingFlag !== null) return this.program.flags.has(h.waitingFlag);
-    return true;
+    if (top !== undefined) {
+      if (top.blocked(this, h)) return Number.POSITIVE_INFINITY;
+      const ready = top.readyAt === undefined ? clock : top.readyAt();
+      return Math.max(ready, clock);
+    }
+    if (h.pc >= h.program.length) return Number.POSITIVE_INFINITY;
+    if (h.waitingFlag !== null) {
+      const set = this.program.flags.get(h.waitingFlag);
+      if (set === undefined) return Number.POSITIVE_INFINITY;
+      return Math.max(set, clock);
+    }
+    return clock;
   }
 
   /** The hart running the current step (bitmap operations charge it). */
@@ -230,23 +327,25 @@ export class Simulator {
   /** Set by the one step kind that changes no hart's runnability: a program access that completed. */
   quiet = false;
   private dirty = true;
-  private runnableCount = 0;
 
-  private stepHart(h: HartExec): void {
+  /** One step of hart `h`, whose next event is at cycle `at`: an interrupt that has arrived by then
+   *  is taken first (firmware's before the kernel's), else its own work goes on. */
+  private stepHart(h: HartExec, at: number): void {
     const id = h.hw.id;
     this.currentHart = id;
     this.hw.currentHart = id;
     this.quiet = false;
-    if (h.fwInbox.length > 0) {
+    const fw = h.fwInbox;
+    const ipi = h.ipiInbox;
+    if (fw.length > 0 && fw[0]!.arriveAt <= at) {
       this.sbi.handle(h);
-    } else if (h.ipiInbox.length > 0 && h.irqEnabled && h.irqOffDepth === 0) {
+    } else if (ipi.length > 0 && h.irqEnabled && h.irqOffDepth === 0 && ipi[0]!.arriveAt <= at) {
       this.crossCalls.handle(h);
     } else {
       const frames = h.frames;
       if (frames.length > 0) frames[frames.length - 1]!.run(this, h);
       else this.program.runOp(h);
     }
-    if (!this.quiet || h.pc >= h.program.length) this.dirty = true;
     if (this.speculation.enabled) this.speculation.speculate(h);
   }
 
@@ -295,14 +394,13 @@ export class Simulator {
     this.events.push({ step: this.hw.step, hart: h.hw.id, cycle: h.hw.clock, kind, text });
   }
 
+  /** An event of the whole machine (hart -1: a deadlock, the step limit) is stamped with the latest
+   *  hart clock, the moment the run ended. */
   private traceRaw(hart: number, kind: TraceKind, text: string): void {
-    this.events.push({
-      step: this.hw.step,
-      hart,
-      cycle: hart >= 0 ? this.hw.harts[hart]!.clock : 0,
-      kind,
-      text,
-    });
+    let cycle = 0;
+    if (hart >= 0) cycle = this.hw.harts[hart]!.clock;
+    else for (const h of this.hw.harts) if (h.clock > cycle) cycle = h.clock;
+    this.events.push({ step: this.hw.step, hart, cycle, kind, text });
   }
 
   /** Cycle totals per hart for the metrics. */
@@ -314,7 +412,7 @@ export class Simulator {
       sum += h.clock;
     }
     this.c[M.cycles] = max;
-    this.c[M.cyclesBusy] = sum - this.c[M.cyclesWaitingIpi]! - this.c[M.cyclesHandlingIpi]!;
+    this.c[M.cyclesBusy] = sum - this.idleCycles - this.c[M.cyclesWaitingIpi]! - this.c[M.cyclesHandlingIpi]!;
     const lat = this.mappingLatencies;
     this.c[M.mappingLatency] =
       lat.length === 0 ? 0 : Math.round((lat.reduce((a, b) => a + b, 0) / lat.length) * 1000) / 1000;

@@ -3,8 +3,9 @@
  * kernel paths run as, and how a run ends. The components (kernel trap path, cross-calls, SBI
  * firmware, mm paths, speculation) each own one kind of frame; the engine runs them.
  *
- * Execution model: each hart has a stack of *frames* (an access, a trap, a mapping, a cross-call
- * ...). One scheduler step runs one stage of the top frame of one hart. Slots run synchronously
+ * Execution model: each hart has a cycle clock and a stack of *frames* (an access, a trap, a
+ * mapping, a cross-call ...). One engine step runs one stage of the top frame of the hart whose next
+ * event is earliest, and charges that hart's clock what the stage costs. Slots run synchronously
  * inside a stage; their queued calls become frames pushed on top, so the kernel path that called
  * the slot continues only when they are done — as the C code after the call would.
  */
@@ -55,6 +56,12 @@ export interface Area {
   clearTick: number;
   /** Alignment of the start, in pages. */
   align?: number;
+  /** VM_FLUSH_RESET_PERMS (mm/vmalloc.c vm_reset_perms): vfree resets the direct-map alias of every
+   *  page and flushes with _vm_unmap_aliases(). Set by module/execmem allocations and by
+   *  set_vm_flush_reset_perms() (bpf_prog_lock_ro). */
+  resetPerms?: boolean;
+  /** Physical frames of the area's pages (first, count), for their direct-map alias. */
+  ppn?: number;
 }
 
 export interface Task {
@@ -94,10 +101,12 @@ export interface HartExec {
   nearEndVpn: number;
   /** Page index within the current `stream` op. */
   streamPos: number;
-  /** The tracer's ring buffer of this hart (vmalloc'd on first use). */
-  traceBuffer: Area | null;
-  traceBufferAllocating: boolean;
+  /** First VPN of the tracer's ring-buffer pages of this hart (linear map), or -1 before the
+   *  buffers are allocated. */
+  traceBuffer: number;
   traceEntries: number;
+  /** A fentry BPF program runs on this hart (its per-CPU `prog->active` recursion guard). */
+  bpfActive: boolean;
   ctx: KernelContextImpl;
   ipiCtx: IpiContext;
 }
@@ -108,4 +117,6 @@ export interface Frame {
   run(sim: Simulator, h: HartExec): void;
   /** True while it cannot make progress (waiting on other harts). */
   blocked(sim: Simulator, h: HartExec): boolean;
+  /** Once unblocked: the cycle it was released at (the hart's wait ends then; absent = at once). */
+  readyAt?(): number;
 }

@@ -90,9 +90,7 @@ export class Speculation {
     if (vpn < 0) return;
     const sim = this.sim;
     if (sim.hw.speculate(h.hw, vpn) && sim.tracing) {
-      const e = h.hw.tlb.peek(vpn, h.hw.asid);
-      const what =
-        e < 0 ? 'nothing cached' : h.hw.tlb.state[e] === 2 ? 'cached V=0 (negative entry)' : 'cached valid';
+      const what = sim.hw.cachedAfterWalk(h.hw, vpn);
       sim.trace(h, 'speculate', `speculative walk (${why}) of ${sim.va(vpn)}: ${what}`);
     }
   }

@@ -275,6 +275,20 @@ export class PageWalkCache {
     return -1;
   }
 
+  /** `lookup` without touching replacement state (for traces). */
+  peek(slot: number, asid: number): number {
+    for (let e = 0; e < this.entries; e++) {
+      const st = this.state[e]!;
+      if (
+        (st === VALID || st === NEGATIVE) &&
+        this.slot[e] === slot &&
+        (this.asid[e] === asid || (this.flags[e]! & PTE_G) !== 0)
+      )
+        return e;
+    }
+    return -1;
+  }
+
   fill(slot: number, asid: number, flags: number, ppn: number, negative: boolean, now: number): void {
     let victim = 0;
     for (let e = 0; e < this.entries; e++) {

@@ -4,7 +4,14 @@
  * work (flush_tlb_all, flush_tlb_kernel_range, on_each_cpu_mask, SBI remote fences, calls to
  * traceable functions) is queued and runs as frames once the slot returns.
  */
-import type { FenceForm, HartMask, InitMmWalk, IpiContext, KernelContext } from '../contracts.js';
+import type {
+  FenceForm,
+  FenceTransport,
+  HartMask,
+  InitMmWalk,
+  IpiContext,
+  KernelContext,
+} from '../contracts.js';
 import type { Simulator } from '../engine/simulator.js';
 import { type Frame, type HartExec, SimulationError } from '../engine/types.js';
 import { SbiFenceFrame } from '../firmware/sbi.js';
@@ -67,32 +74,41 @@ export class KernelContextImpl implements KernelContext {
     if (this.queue === null) throw new SimulationError('queued kernel calls are only allowed inside a slot');
     this.queue.push(f);
   }
-  flushTlbAll(opts?: { transport?: 'ipi' | 'sbi' }): void {
+  /** The transport Linux picks when the caller names none: kernel IPIs where the platform has S-mode
+   *  IPIs, else SBI RFENCE (riscv_use_sbi_for_rfence(), arch/riscv/mm/tlbflush.c). */
+  private viaSbi(transport: FenceTransport | undefined): boolean {
+    return transport === 'sbi' || (transport === undefined && !this.sim.sModeIpi);
+  }
+  flushTlbAll(opts?: { transport?: FenceTransport }): void {
     const all = this.sim.allHarts;
-    if (opts?.transport === 'sbi') this.enqueue(new SbiFenceFrame(all, 'all', null, 0));
+    // flush_tlb_all(): with one online CPU, local_flush_tlb_all(); else
+    // sbi_remote_sfence_vma_asid(NULL, 0, FLUSH_TLB_NO_ASID, ...), the whole address space on every
+    // hart, or on_each_cpu(__ipi_flush_tlb_all, NULL, 1).
+    if (all.length === 1) this.localSfence('all');
+    else if (this.viaSbi(opts?.transport)) this.enqueue(new SbiFenceFrame(all, 'all', null));
     else this.enqueue(new CrossCallFrame(all, (t) => t.localSfence('all'), 'flush_tlb_all'));
   }
   flushTlbRange(
     range: { start: number; end: number },
-    opts: { threshold: number; transport?: 'ipi' | 'sbi' },
+    opts: { threshold: number; transport?: FenceTransport },
   ): void {
     const all = this.sim.allHarts;
     const pages = range.end - range.start;
     const threshold = opts.threshold;
-    if (opts.transport === 'sbi') {
-      this.enqueue(new SbiFenceFrame(all, pages > threshold ? 'all' : 'va', range, threshold));
-      return;
-    }
     // 5e22bfd520ea: local_flush_tlb_range_threshold_asid() on every target.
     const fn = (t: IpiContext) => {
       if (pages > threshold) t.localSfence('all');
       else for (let v = range.start; v < range.end; v++) t.localSfence('va', v);
     };
+    // __flush_tlb_range(): only this hart in the mask: the local flush, whatever the transport.
     if (all.length === 1) {
       fn(this);
       return;
     }
-    this.enqueue(new CrossCallFrame(all, fn, 'flush_tlb_kernel_range'));
+    // The SBI path passes the range to firmware as it is (no kernel threshold); firmware applies
+    // its own tlb_range_flush_limit.
+    if (this.viaSbi(opts.transport)) this.enqueue(new SbiFenceFrame(all, 'va', range));
+    else this.enqueue(new CrossCallFrame(all, fn, 'flush_tlb_kernel_range'));
   }
   onEachCpu(mask: HartMask, fn: (t: IpiContext) => void): void {
     this.enqueue(
@@ -100,14 +116,7 @@ export class KernelContextImpl implements KernelContext {
     );
   }
   sbiRemoteFence(mask: HartMask, form: FenceForm, range?: { start: number; end: number }): void {
-    this.enqueue(
-      new SbiFenceFrame(
-        this.sim.crossCalls.resolveMask(mask, this.hart),
-        form,
-        range ?? null,
-        Number.POSITIVE_INFINITY,
-      ),
-    );
+    this.enqueue(new SbiFenceFrame(this.sim.crossCalls.resolveMask(mask, this.hart), form, range ?? null));
   }
   call(fnName: string, body: (ctx: KernelContext) => void): void {
     const sim = this.sim;

@@ -11,6 +11,8 @@ import { PAGE_KERNEL, PAGE_KERNEL_EXEC } from '../hw/pte.js';
 import { FAULT_PROTECTION, OK } from '../sim/hardware.js';
 import { USER_BASE_VPN } from '../sim/kernel-mm.js';
 import { AccessFrame } from './access.js';
+import { archFlushIcacheAll } from './mm/arch-flush.js';
+import { SetMemoryFrame } from './mm/set-memory.js';
 import { MapFrame, UnmapFrame } from './mm/vmap.js';
 
 const ACCESS_TYPES: readonly AccessType[] = ['read', 'write', 'execute'];
@@ -29,8 +31,8 @@ export function flatten(ops: readonly Op[]): Op[] {
 }
 
 export class ProgramRunner {
-  /** Flags set by `signal` ops. */
-  readonly flags = new Set<string>();
+  /** Flags set by `signal` ops, with the cycle each became visible. */
+  readonly flags = new Map<string, number>();
   private readonly taskSize: number;
   constructor(private readonly sim: Simulator) {
     this.taskSize = sim.layout.taskSize;
@@ -86,10 +88,10 @@ export class ProgramRunner {
   runOp(h: HartExec): void {
     const sim = this.sim;
     if (h.waitingFlag !== null) {
-      // The flag is set (canRun checked it).
+      // The flag is set (the engine released this hart): the spin ended when it became visible.
+      this.endSpin(h, this.flags.get(h.waitingFlag)!);
       h.waitingFlag = null;
       h.pc++;
-      h.hw.clock += sim.machine.costs.spin;
       return;
     }
     const pc = h.pc;
@@ -143,18 +145,64 @@ export class ProgramRunner {
         if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) {
           throw new SimulationError(`map '${op.area}': align ${align} is not a power of two`);
         }
-        const flags = op.kind === 'module' && op.exec ? PAGE_KERNEL_EXEC : PAGE_KERNEL;
+        // Module memory: riscv's module_alloc()/execmem pass VM_FLUSH_RESET_PERMS; with
+        // CONFIG_STRICT_MODULE_RWX it is PAGE_KERNEL (no X) until complete_formation()'s rox pass.
+        if (op.kind === 'module') area.resetPerms = true;
+        const flags =
+          op.kind === 'module' && op.exec && !sim.kernel.strictModuleRwx ? PAGE_KERNEL_EXEC : PAGE_KERNEL;
         h.frames.push(new MapFrame(area, flags));
         return;
       }
       case 'vfree': {
         h.pc++;
-        h.frames.push(new UnmapFrame(sim.areas.area(op.area), 'vfree'));
+        h.frames.push(new UnmapFrame(sim.areas.area(op.area)));
         return;
       }
       case 'set-memory-ro': {
         h.pc++;
-        h.frames.push(new UnmapFrame(sim.areas.area(op.area), 'set-memory-ro'));
+        const a = sim.areas.area(op.area);
+        h.frames.push(new SetMemoryFrame(a, 'ro', 0, a.pages, 'set_memory_ro'));
+        return;
+      }
+      case 'set-memory': {
+        h.pc++;
+        const a = sim.areas.area(op.area);
+        const from = op.fromPage ?? 0;
+        const pages = op.pages ?? a.pages - from;
+        if (from < 0 || pages < 0 || from + pages > a.pages)
+          throw new SimulationError(
+            `set-memory '${op.area}': pages ${from}..${from + pages} outside the area`,
+          );
+        if (op.resetPerms) a.resetPerms = true;
+        h.frames.push(new SetMemoryFrame(a, op.prot, from, pages, `set_memory_${op.prot}`));
+        return;
+      }
+      case 'module-finalize': {
+        h.pc++;
+        const a = sim.areas.area(op.area);
+        const text = Math.min(op.textPages ?? a.pages, a.pages);
+        // Frames run last-pushed first: flush_module_icache() (post_relocation), then
+        // complete_formation(): module_enable_data_nx(), module_enable_text_rox().
+        if (sim.kernel.strictModuleRwx) {
+          if (text > 0) h.frames.push(new SetMemoryFrame(a, 'rox', 0, text, 'module_enable_text_rox'));
+          if (op.data !== undefined) {
+            const d = sim.areas.area(op.data);
+            h.frames.push(new SetMemoryFrame(d, 'nx', 0, d.pages, 'module_enable_data_nx'));
+          }
+          if (text < a.pages)
+            h.frames.push(new SetMemoryFrame(a, 'nx', text, a.pages - text, 'module_enable_data_nx'));
+        }
+        archFlushIcacheAll(sim, h, `flush_module_icache(${a.name})`);
+        return;
+      }
+      case 'exit': {
+        h.pc++;
+        sim.tasks.exit(h, op);
+        return;
+      }
+      case 'switch-mm': {
+        h.pc++;
+        sim.addressSpaces.switchMm(h, op.mm);
         return;
       }
       case 'spawn': {
@@ -174,19 +222,21 @@ export class ProgramRunner {
         return;
       case 'signal':
         h.pc++;
-        this.flags.add(op.flag);
         h.hw.clock += costs.bitmapWordStore;
+        if (!this.flags.has(op.flag)) this.flags.set(op.flag, h.hw.clock);
         sim.trace(h, 'op', `signal '${op.flag}'`);
         return;
-      case 'wait':
-        if (this.flags.has(op.flag)) {
+      case 'wait': {
+        const set = this.flags.get(op.flag);
+        if (set !== undefined) {
           h.pc++;
-          h.hw.clock += costs.spin;
+          this.endSpin(h, set);
         } else {
           h.waitingFlag = op.flag;
           sim.trace(h, 'op', `wait for '${op.flag}'`);
         }
         return;
+      }
       case 'compute':
         h.pc++;
         h.hw.clock += op.cycles;
@@ -195,9 +245,29 @@ export class ProgramRunner {
         h.pc++;
         sim.ftrace.setEnabled(h, op.enable);
         return;
+      case 'fentry': {
+        h.pc++;
+        if (op.detach) sim.ftrace.detach(h, op.fn);
+        else {
+          if (op.image === undefined) throw new SimulationError(`fentry ${op.fn}: needs the program's image`);
+          sim.ftrace.attach(
+            h,
+            op.fn,
+            sim.areas.area(op.image),
+            op.map === undefined ? null : sim.areas.area(op.map),
+          );
+        }
+        return;
+      }
       case 'repeat':
         throw new SimulationError('repeat must be flattened');
     }
+  }
+
+  /** A spin on a flag ends once the flag is visible (at cycle `set`) and the hart has seen it. */
+  private endSpin(h: HartExec, set: number): void {
+    if (set > h.hw.clock) h.hw.clock = set;
+    h.hw.clock += this.sim.machine.costs.spin;
   }
 
   /**

@@ -1,10 +1,11 @@
 /**
- * The hardware half of the machine: per-hart TLB and page-walk cache, the page-table walker with
- * the spec's staleness rule, SFENCE.VMA in its four forms, and speculative walks. The kernel half
- * (simulator.ts) drives it; nothing here knows about strategies.
+ * The hardware half of the machine: per-hart TLBs and page-walk cache, the spec's staleness rule
+ * for the walker's implicit PTE reads (`readPte`), SFENCE.VMA in its four forms, and speculative
+ * walks. The walker itself is `hw/walker.ts`. The kernel half (engine/simulator.ts and the kernel components) drives it; nothing
+ * here knows about strategies.
  *
- * Hot path: `access` -> `Tlb.lookup` -> (miss) `walk` -> `readPte`. None of them allocates; results
- * come back in fields of this object (`wFlags`, `wPpn`, `wSince`, `faultKind`).
+ * Hot path: `access` -> `Tlb.lookup` -> (miss) `Walker.walk` -> `readPte`. None of them allocates;
+ * results come back in fields of this object (`wFlags`, `wPpn`, `wSince`, `faultKind`).
  */
 import type { Layout } from '../addr.js';
 import type { Chooser } from '../choice.js';
@@ -13,6 +14,17 @@ import type { CostTable } from '../costs.js';
 import { PageTableMemory } from '../hw/page-tables.js';
 import { isLeaf, PTE_G, PTE_R, PTE_V, PTE_W, PTE_X } from '../hw/pte.js';
 import { NEGATIVE, PageWalkCache, Tlb } from '../hw/tlb.js';
+import {
+  ACCESS_READ,
+  adNeeded,
+  describeCached,
+  type FaultKind,
+  faultKindText,
+  PRV_S,
+  WALK_OK,
+  Walker,
+  type WalkerHart,
+} from '../hw/walker.js';
 import type { MachineConfig } from '../profiles.js';
 import { M } from './metrics.js';
 
@@ -27,17 +39,22 @@ const C_WALKS_SPEC = M.walksSpeculative;
 const C_WALK_LEVELS = M.walkLevels;
 
 /** Permission bit each access type needs (read: R, write: W, execute: X). */
-const NEED = [PTE_R, PTE_W, PTE_X];
 const TYPE_CODE: Record<AccessType, number> = { read: 0, write: 1, execute: 2 };
 
-/** Ticks order stores and fences inside a step: tick = step * TICKS_PER_STEP + sequence. */
-export const TICKS_PER_STEP = 65536;
+/**
+ * A tick is a cycle timestamp that also orders stores and fences: tick = cycle * TICKS_PER_CYCLE +
+ * sequence, strictly increasing in execution order (an event executed after a later-stamped one is
+ * stamped just after it). The windows of the staleness rule compare ticks as cycles.
+ */
+export const TICKS_PER_CYCLE = 4096;
 
 /** Access results. */
 export const OK = 0;
-/** Page fault: the translation is invalid (negative TLB/PWC entry, or the walk met V=0). */
+/** Page fault: no valid translation (negative TLB/PWC entry, the walk met V=0, a non-canonical
+ *  VA, a reserved encoding or a misaligned superpage). */
 export const FAULT_INVALID = 1;
-/** Page fault: a valid translation does not permit the access (no walk on a TLB hit). */
+/** Page fault: a valid translation does not permit the access (R/W/X, U/SUM/MXR, or under Svade
+ *  A/D clear); no walk on a TLB hit. */
 export const FAULT_PROTECTION = 2;
 
 const VA_FENCE_SLOTS = 256;
@@ -49,38 +66,57 @@ const HART_POOL_LIMIT = 256;
 function resetHart(h: HartHw, id: number): void {
   h.id = id;
   h.tlb.reset();
+  h.itlb?.reset();
   h.pwc?.reset();
   h.rootTable = 0;
   h.asid = 0;
   h.clock = 0;
+  h.priv = PRV_S;
+  h.sum = true;
+  h.mxr = false;
   h.lastFullFence = 0;
   h.asidFence.fill(0);
   h.vaFenceVpn.fill(-1);
   h.vaFenceAsid.fill(0);
   h.vaFenceTick.fill(0);
-  h.vaFenceLost = 0;
+  h.vaFenceLost.fill(0);
 }
 const ANY_ASID = 0xffff;
 
-export interface HartHw {
+export interface HartHw extends WalkerHart {
   id: number;
+  /** The data TLB, or the only one when the core has a unified TLB. */
   readonly tlb: Tlb;
+  /** The instruction TLB of a core with split TLBs (`tlb.split`), else `null`. */
+  readonly itlb: Tlb | null;
   readonly pwc: PageWalkCache | null;
   /** Root page table the hart translates with (satp.PPN, as a table number) and its ASID. */
   rootTable: number;
   asid: number;
   /** Cycle clock of this hart. */
   clock: number;
+  /**
+   * Translation context of the hart's accesses: effective privilege, sstatus.SUM, sstatus.MXR.
+   * The kernel model runs S-mode code with SUM=1 (its 'user' accesses stand for uaccess, which
+   * Linux brackets with `__enable_user_access`, setting SUM) and MXR=0.
+   */
+  priv: number;
+  sum: boolean;
+  mxr: boolean;
   /** Tick of the last `sfence.vma x0, x0` on this hart. */
   lastFullFence: number;
   /** Tick of the last `sfence.vma x0, asid` per ASID. */
   readonly asidFence: Float64Array;
-  /** Recent `va` fences: direct-mapped by VPN. An overwritten record raises `vaFenceLost`, which
-   *  then bounds every VPN's floor from below: conservative (less staleness, never more than allowed). */
+  /**
+   * Recent `va` fences per level L: direct-mapped by the fenced VPN's page number at L (VPN / 2^(9L)),
+   * since a fence on any page a level-L leaf maps subsumes that leaf. An overwritten record raises
+   * the level's `vaFenceLost`, which then bounds every floor of that level from below:
+   * conservative (less staleness, never more than allowed).
+   */
   readonly vaFenceVpn: Float64Array;
   readonly vaFenceAsid: Uint16Array;
   readonly vaFenceTick: Float64Array;
-  vaFenceLost: number;
+  readonly vaFenceLost: Float64Array;
 }
 
 export class Hardware {
@@ -91,14 +127,12 @@ export class Hardware {
   readonly harts: HartHw[];
   readonly counters: Float64Array;
   readonly chooser: Chooser;
+  /** The page-table walker (spec steps 1-8); its PTE reads come back through `readPte`. */
+  readonly walker: Walker;
   private readonly levels: number;
-  private readonly entriesPerTable: number;
-  private readonly cachesInvalidLeaf: boolean;
-  private readonly cachesInvalidNonLeaf: boolean;
   private readonly negBound: number;
-  /** 2^(bits * level), for index extraction without recomputing powers. */
+  /** 2^(bits * level), for the per-level `va` fence records. */
   private readonly pow: Float64Array;
-  private readonly indexMod: number;
   /** Staleness policy, flattened for the hot path. */
   private readonly stKind: 0 | 1 | 2 | 3; // newest | window | svvptc | adversarial
   private readonly stLeafOnly: boolean;
@@ -106,17 +140,21 @@ export class Hardware {
   private readonly stBound: number;
   private readonly ownStoresVisible: boolean;
 
-  /** Current step and tick. */
+  /** Current step (a count of scheduler steps: budgets and traces) and tick. */
   step = 0;
   tick = 0;
 
   // Walk / access results (no allocation).
+  /** Cycle (of the walking hart) at which the running walk started; the walker sets it. */
+  walkStart = 0;
   wFlags = 0;
   wPpn = 0;
   wSince = 0;
   wLevel = 0;
-  /** 'negative' (cached V=0), 'walk' (walker met V=0), 'protection'. */
-  faultKind: 'negative' | 'walk' | 'protection' | 'none' = 'none';
+  /** On OK: the PPN of the 4 KiB page reached (a superpage's base plus the VPN's low bits). */
+  wPagePpn = 0;
+  /** Why the last access faulted (see `FaultKind`). */
+  faultKind: FaultKind = 'none';
 
   constructor(
     machine: MachineConfig,
@@ -132,14 +170,11 @@ export class Hardware {
     this.counters = counters;
     const g = layout.geometry;
     this.levels = g.levels;
-    this.entriesPerTable = g.entriesPerTable;
     this.mem = PageTableMemory.acquire(g.entriesPerTable, machine.historyDepth);
     this.pow = new Float64Array(g.levels);
     for (let l = 0; l < g.levels; l++) this.pow[l] = 2 ** (g.bitsPerLevel * l);
-    this.indexMod = 2 ** g.bitsPerLevel;
-    this.cachesInvalidLeaf = machine.cachesInvalid !== 'none';
-    this.cachesInvalidNonLeaf = machine.cachesInvalid === 'all';
     this.negBound = machine.invalidEvictBound;
+    this.walker = new Walker(machine, g, this.mem, this, chooser, counters, C_WALK_LEVELS);
     const st = machine.staleness;
     this.stKind = st.kind === 'newest' ? 0 : st.kind === 'window' ? 1 : st.kind === 'svvptc' ? 2 : 3;
     this.stLeafOnly = st.kind !== 'newest' && st.levels === 'leaf';
@@ -149,7 +184,10 @@ export class Hardware {
     // Per-hart structures come from a pool of earlier runs' (reset), so a sweep's runs do not
     // allocate and zero them again: allocation is what two worker threads contend on.
     const asidLen = Math.max(64, harts * 4 + 8);
-    this.hartKey = `${machine.tlb.entries}:${machine.tlb.ways}:${machine.tlb.replacement}:${g.bitsPerLevel}:${g.levels}:${machine.pwc.entries}:${asidLen}`;
+    const split = machine.tlb.split === true;
+    this.hartKey = `${machine.tlb.entries}:${machine.tlb.ways}:${machine.tlb.replacement}:${split}:${g.bitsPerLevel}:${g.levels}:${machine.pwc.entries}:${asidLen}`;
+    const newTlb = () =>
+      new Tlb(machine.tlb.entries, machine.tlb.ways, machine.tlb.replacement, g.bitsPerLevel, g.levels);
     const pool = HART_POOL.get(this.hartKey);
     this.harts = [];
     for (let i = 0; i < harts; i++) {
@@ -161,23 +199,21 @@ export class Hardware {
       }
       this.harts.push({
         id: i,
-        tlb: new Tlb(
-          machine.tlb.entries,
-          machine.tlb.ways,
-          machine.tlb.replacement,
-          g.bitsPerLevel,
-          g.levels,
-        ),
+        tlb: newTlb(),
+        itlb: split ? newTlb() : null,
         pwc: machine.pwc.entries > 0 ? new PageWalkCache(machine.pwc.entries) : null,
         rootTable: 0,
         asid: 0,
         clock: 0,
+        priv: PRV_S,
+        sum: true,
+        mxr: false,
         lastFullFence: 0,
         asidFence: new Float64Array(asidLen),
-        vaFenceVpn: new Float64Array(VA_FENCE_SLOTS).fill(-1),
-        vaFenceAsid: new Uint16Array(VA_FENCE_SLOTS),
-        vaFenceTick: new Float64Array(VA_FENCE_SLOTS),
-        vaFenceLost: 0,
+        vaFenceVpn: new Float64Array(VA_FENCE_SLOTS * g.levels).fill(-1),
+        vaFenceAsid: new Uint16Array(VA_FENCE_SLOTS * g.levels),
+        vaFenceTick: new Float64Array(VA_FENCE_SLOTS * g.levels),
+        vaFenceLost: new Float64Array(g.levels),
       });
     }
   }
@@ -195,11 +231,18 @@ export class Hardware {
     for (const h of this.harts) if (pool.length < HART_POOL_LIMIT && !pool.includes(h)) pool.push(h);
   }
 
-  /** Advance to the next tick within the current step (orders stores and fences). */
+  /** The next tick at the running hart's clock (outside any hart: the latest hart clock). */
   nextTick(): number {
-    const base = this.step * TICKS_PER_STEP;
+    const base =
+      (this.currentHart >= 0 ? this.harts[this.currentHart]!.clock : this.latestClock()) * TICKS_PER_CYCLE;
     this.tick = this.tick < base ? base : this.tick + 1;
     return this.tick;
+  }
+
+  private latestClock(): number {
+    let t = 0;
+    for (const h of this.harts) if (h.clock > t) t = h.clock;
+    return t;
   }
 
   /** Hart whose operation is running (the writer of PTE stores); -1 outside any hart. */
@@ -214,10 +257,11 @@ export class Hardware {
   // Translation
 
   /**
-   * A demand access by hart `h` (an instruction's load/store/fetch): TLB lookup; hit on a valid
-   * entry -> permission check -> OK or protection fault (no walk); hit on a negative entry -> page
-   * fault (no walk); miss -> walk. Charges cycles to the hart. On OK, `wSince` is the PTE version
-   * the translation came from.
+   * A demand access by hart `h` (an instruction's load/store/fetch): canonical check; TLB lookup
+   * (the instruction TLB for a fetch on a split-TLB core); hit on a valid entry -> permission and
+   * A/D check -> OK or page fault (no walk; under Svadu an entry lacking A/D re-walks to set them);
+   * hit on a negative entry -> page fault (no walk); miss -> walk. Charges cycles to the hart. On
+   * OK, `wSince` is the PTE version the translation came from and `wPagePpn` the page reached.
    */
   access(hart: HartHw, vpn: number, type: AccessType): number {
     return this.accessCode(hart, vpn, TYPE_CODE[type]);
@@ -225,18 +269,24 @@ export class Hardware {
 
   /** `access` with the type as a code (0 read, 1 write, 2 execute): the hot path's form. */
   accessCode(hart: HartHw, vpn: number, typeCode: number): number {
-    const need = NEED[typeCode]!;
     const c = this.counters;
-    const tlb = hart.tlb;
+    const w = this.walker;
     c[C_ACCESSES]++;
+    if (!w.canonical(vpn)) {
+      // Raised before any TLB lookup: a non-canonical VA has no translation to cache.
+      hart.clock += this.costs.tlbHit;
+      this.faultKind = 'non-canonical';
+      return FAULT_INVALID;
+    }
+    const tlb = w.tlbFor(hart, typeCode);
     let e = tlb.lookup(vpn, hart.asid);
     if (
       e >= 0 &&
       tlb.state[e] === NEGATIVE &&
       this.negBound > 0 &&
-      this.step - tlb.filledAt[e]! > this.negBound
+      hart.clock - tlb.filledAt[e]! > this.negBound
     ) {
-      // Svvptc: a cached invalid entry is gone within the bound.
+      // Svvptc: a cached invalid entry is gone within the bound (in cycles).
       tlb.state[e] = 0;
       e = -1;
     }
@@ -245,124 +295,79 @@ export class Hardware {
       if (tlb.state[e] === NEGATIVE) {
         c[C_NEG_HITS]++;
         this.faultKind = 'negative';
+        this.wLevel = tlb.level[e]!;
         return FAULT_INVALID;
       }
       c[C_TLB_HITS]++;
-      this.wFlags = tlb.flags[e]!;
+      const flags = tlb.flags[e]!;
+      this.wFlags = flags;
       this.wPpn = tlb.ppn[e]!;
       this.wSince = tlb.versionSince[e]!;
-      if ((this.wFlags & need) === 0) {
+      this.wLevel = tlb.level[e]!;
+      if (!w.permits(flags, typeCode, hart)) {
         this.faultKind = 'protection';
         return FAULT_PROTECTION;
       }
-      return OK;
+      const need = adNeeded(typeCode);
+      if ((flags & need) === need) {
+        this.wPagePpn = w.pagePpn(vpn, this.wPpn, this.wLevel);
+        return OK;
+      }
+      if (!w.svadu) {
+        this.faultKind = 'accessed-dirty';
+        return FAULT_PROTECTION;
+      }
+      // Svadu: the cached entry lacks A (or D for a store); the update is done by a walk.
+      c[C_WALKS_DEMAND]++;
+      return this.demandWalk(hart, vpn, typeCode);
     }
     c[C_TLB_MISSES]++;
     if (tlb.consumeFlushed(vpn, hart.asid)) c[C_REFILLS]++;
     c[C_WALKS_DEMAND]++;
     hart.clock += this.costs.tlbHit;
-    if (!this.walk(hart, vpn, true)) {
-      this.faultKind = 'walk';
-      return FAULT_INVALID;
+    return this.demandWalk(hart, vpn, typeCode);
+  }
+
+  private demandWalk(hart: HartHw, vpn: number, typeCode: number): number {
+    const w = this.walker;
+    const r = w.walk(hart, vpn, typeCode, true);
+    this.wLevel = w.level;
+    if (r !== WALK_OK) {
+      this.faultKind = w.kind;
+      return w.kind === 'accessed-dirty' ? FAULT_PROTECTION : FAULT_INVALID;
     }
-    if ((this.wFlags & need) === 0) {
+    this.wFlags = w.flags;
+    this.wPpn = w.ppn;
+    this.wSince = w.since;
+    if (!w.permits(w.flags, typeCode, hart)) {
       this.faultKind = 'protection';
       return FAULT_PROTECTION;
     }
+    this.wPagePpn = w.pagePpn(vpn, w.ppn, w.level);
     return OK;
   }
 
   /**
    * A speculative walk for `vpn` (machine-model section 5): never raises an exception, only fills
-   * the TLB (valid entries, and negative ones where the profile caches V=0). Costs no cycles.
+   * the TLB (valid entries, and negative ones where the profile caches V=0). Costs no cycles. A
+   * non-canonical VA is not walked at all.
    */
   speculate(hart: HartHw, vpn: number): boolean {
-    if (hart.tlb.lookup(vpn, hart.asid) >= 0) return false;
+    if (!this.walker.canonical(vpn) || hart.tlb.lookup(vpn, hart.asid) >= 0) return false;
     this.counters[C_WALKS_SPEC]++;
-    this.walk(hart, vpn, false);
+    this.walker.walk(hart, vpn, ACCESS_READ, false);
+    this.wLevel = this.walker.level;
     return true;
   }
 
-  /**
-   * Walk from the hart's root. Returns true with `wFlags/wPpn/wSince/wLevel` set for a valid leaf
-   * (and fills the TLB); false when it met V=0 (filling negative entries per profile). A walk never
-   * follows a V=0 non-leaf entry.
-   */
-  walk(hart: HartHw, vpn: number, demand: boolean): boolean {
-    const pwc = hart.pwc;
-    const costs = this.costs;
-    let table = hart.rootTable;
-    let global = false;
-    for (let level = this.levels - 1; level >= 0; level--) {
-      // Exact on doubles: division by a power of two and floor lose nothing below 2^53.
-      const slot = table * this.entriesPerTable + (Math.floor(vpn / this.pow[level]!) % this.indexMod);
-      let flags: number;
-      let ppn: number;
-      let since: number;
-      let pe = level > 0 && pwc !== null ? pwc.lookup(slot, hart.asid) : -1;
-      if (
-        pe >= 0 &&
-        pwc!.state[pe] === NEGATIVE &&
-        this.negBound > 0 &&
-        this.step - pwc!.filledAt[pe]! > this.negBound
-      ) {
-        pwc!.state[pe] = 0;
-        pe = -1;
-      }
-      if (pe >= 0) {
-        flags = pwc!.flags[pe]!;
-        ppn = pwc!.ppn[pe]!;
-        since = 0;
-        if (demand) hart.clock += costs.walkLevelPwc;
-      } else {
-        this.readPte(hart, slot, level, vpn, global);
-        flags = this.wFlags;
-        ppn = this.wPpn;
-        since = this.wSince;
-        this.counters[C_WALK_LEVELS]++;
-        if (demand) hart.clock += costs.walkLevelMemory;
-        if (level > 0 && pwc !== null) {
-          if ((flags & PTE_V) === 0) {
-            if (this.cachesInvalidNonLeaf) pwc.fill(slot, hart.asid, flags, ppn, true, this.step);
-          } else if (!isLeaf(flags)) {
-            pwc.fill(slot, hart.asid, flags, ppn, false, this.step);
-          }
-        }
-      }
-      if ((flags & PTE_V) === 0) {
-        if (level === 0 && this.cachesInvalidLeaf) {
-          hart.tlb.fill(vpn, 0, hart.asid, flags, 0, true, since, this.step, this.chooser);
-        }
-        this.wLevel = level;
-        return false;
-      }
-      if ((flags & PTE_G) !== 0) global = true;
-      if (isLeaf(flags)) {
-        hart.tlb.fill(
-          vpn,
-          level,
-          hart.asid,
-          global ? flags | PTE_G : flags,
-          ppn,
-          false,
-          since,
-          this.step,
-          this.chooser,
-        );
-        this.wFlags = global ? flags | PTE_G : flags;
-        this.wPpn = ppn;
-        this.wSince = since;
-        this.wLevel = level;
-        return true;
-      }
-      if (level === 0) {
-        // A non-leaf PTE at the last level is reserved: a page fault.
-        this.wLevel = 0;
-        return false;
-      }
-      table = PageTableMemory.tableOfPpn(ppn);
-    }
-    return false;
+  /** What the last speculative walk of `vpn` left cached (trace text; see `describeCached`). */
+  cachedAfterWalk(hart: HartHw, vpn: number): string {
+    return describeCached(this.walker, hart, vpn);
+  }
+
+  /** Trace text for the fault kinds the kernel model has no older wording for; null otherwise. */
+  faultText(): string | null {
+    return faultKindText(this.faultKind, this.wLevel);
   }
 
   /**
@@ -371,7 +376,7 @@ export class Hardware {
    * the PTE and the profile's window still shows it. Which allowed version is returned is a
    * `stale-read` choice. Sets `wFlags/wPpn/wSince`.
    */
-  private readPte(hart: HartHw, slot: number, level: number, vpn: number, parentGlobal: boolean): void {
+  readPte(hart: HartHw, slot: number, level: number, vpn: number, parentGlobal: boolean): void {
     const mem = this.mem;
     const newestFlags = mem.flags[slot]!;
     let pick = 0;
@@ -380,8 +385,8 @@ export class Hardware {
       const leafRead = level === 0 || isLeaf(newestFlags);
       if (leafRead || !this.stLeafOnly) {
         const global = parentGlobal || (newestFlags & PTE_G) !== 0;
-        const floor = this.fenceFloor(hart, vpn, leafRead, global);
-        const nowTick = this.step * TICKS_PER_STEP;
+        const floor = this.fenceFloor(hart, vpn, level, leafRead, global);
+        const nowTick = this.walkStart * TICKS_PER_CYCLE;
         let allowed = 1;
         for (let k = 1; k < n; k++) {
           const successorSince = mem.versionSince(slot, k - 1);
@@ -393,7 +398,8 @@ export class Hardware {
             const zeroToOne =
               (mem.versionFlags(slot, k) & PTE_V) === 0 && (mem.versionFlags(slot, k - 1) & PTE_V) !== 0;
             const window = this.stKind === 2 && zeroToOne ? this.stBound : this.stD;
-            if (successorSince <= nowTick - window * TICKS_PER_STEP) break;
+            // Windows are cycles: a store older than the window is visible to every walk.
+            if (successorSince <= nowTick - window * TICKS_PER_CYCLE) break;
           }
           allowed++;
         }
@@ -411,17 +417,23 @@ export class Hardware {
     }
   }
 
-  /** Tick of this hart's most recent SFENCE.VMA that subsumes the PTE read for `vpn`. */
-  private fenceFloor(hart: HartHw, vpn: number, leafRead: boolean, global: boolean): number {
+  /**
+   * Tick of this hart's most recent SFENCE.VMA that subsumes the PTE read at `level` for `vpn`. A
+   * `va` fence subsumes a leaf PTE when it names any page the leaf maps, so a level-L leaf looks
+   * up the fences recorded by its level-L page number.
+   */
+  private fenceFloor(hart: HartHw, vpn: number, level: number, leafRead: boolean, global: boolean): number {
     let floor = hart.lastFullFence;
     if (!global) {
       const a = hart.asidFence[hart.asid]!;
       if (a > floor) floor = a;
     }
     if (leafRead) {
-      if (hart.vaFenceLost > floor) floor = hart.vaFenceLost;
-      const i = vpn % VA_FENCE_SLOTS;
-      if (hart.vaFenceVpn[i] === vpn) {
+      const lost = hart.vaFenceLost[level]!;
+      if (lost > floor) floor = lost;
+      const tag = level === 0 ? vpn : Math.floor(vpn / this.pow[level]!);
+      const i = level * VA_FENCE_SLOTS + (tag % VA_FENCE_SLOTS);
+      if (hart.vaFenceVpn[i] === tag) {
         const asid = hart.vaFenceAsid[i]!;
         if (asid === ANY_ASID || (!global && asid === hart.asid)) {
           const t = hart.vaFenceTick[i]!;
@@ -439,6 +451,7 @@ export class Hardware {
     switch (form) {
       case 'all':
         hart.tlb.fenceAll();
+        hart.itlb?.fenceAll();
         hart.pwc?.fenceAll();
         hart.lastFullFence = t;
         hart.clock += this.costs.sfenceAll;
@@ -446,6 +459,7 @@ export class Hardware {
         break;
       case 'asid':
         hart.tlb.fenceAsid(asid);
+        hart.itlb?.fenceAsid(asid);
         hart.pwc?.fenceAsid(asid);
         hart.asidFence[asid] = t;
         hart.clock += this.costs.sfenceAsid;
@@ -453,15 +467,21 @@ export class Hardware {
         break;
       case 'va':
       case 'va-asid': {
-        // Leaf entries only: the page-walk cache is untouched.
+        // Leaf entries only (superpage and negative level-L entries covering `vpn` included):
+        // the page-walk cache is untouched.
         hart.tlb.fenceVa(vpn, form === 'va' ? -1 : asid);
-        const i = vpn % VA_FENCE_SLOTS;
-        if (hart.vaFenceVpn[i] !== vpn && hart.vaFenceVpn[i]! >= 0) {
-          if (hart.vaFenceTick[i]! > hart.vaFenceLost) hart.vaFenceLost = hart.vaFenceTick[i]!;
+        hart.itlb?.fenceVa(vpn, form === 'va' ? -1 : asid);
+        for (let level = 0; level < this.levels; level++) {
+          const tag = level === 0 ? vpn : Math.floor(vpn / this.pow[level]!);
+          const i = level * VA_FENCE_SLOTS + (tag % VA_FENCE_SLOTS);
+          if (hart.vaFenceVpn[i] !== tag && hart.vaFenceVpn[i]! >= 0) {
+            if (hart.vaFenceTick[i]! > hart.vaFenceLost[level]!)
+              hart.vaFenceLost[level] = hart.vaFenceTick[i]!;
+          }
+          hart.vaFenceVpn[i] = tag;
+          hart.vaFenceAsid[i] = form === 'va' ? ANY_ASID : asid;
+          hart.vaFenceTick[i] = t;
         }
-        hart.vaFenceVpn[i] = vpn;
-        hart.vaFenceAsid[i] = form === 'va' ? ANY_ASID : asid;
-        hart.vaFenceTick[i] = t;
         hart.clock += this.costs.sfenceVa;
         c[form === 'va' ? M.sfenceVa : M.sfenceVaAsid]++;
         break;
@@ -476,6 +496,7 @@ export class Hardware {
   }
 }
 
+/** R/W/X only, for the kernel's own explicit page-table walks (its `mapped in init_mm` test). */
 export function permits(flags: number, type: AccessType): boolean {
   if (type === 'read') return (flags & PTE_R) !== 0;
   if (type === 'write') return (flags & PTE_W) !== 0;

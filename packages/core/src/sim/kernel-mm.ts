@@ -153,6 +153,12 @@ export class KernelMm {
     if (slot >= 0) this.hw.storePte(slot, 0, 0);
   }
 
+  /** Flags of the valid 4 KiB leaf for `vpn` in init_mm, or 0 when none. */
+  leafFlags(vpn: number): number {
+    const slot = this.leafSlot(this.initMm, vpn);
+    return slot >= 0 && this.hw.mem.isValid(slot) ? this.hw.mem.flags[slot]! : 0;
+  }
+
   /** Rewrite the flags of the 4 KiB leaf for `vpn` in init_mm (set_memory_ro). */
   protectLeaf(vpn: number, flags: number): void {
     const slot = this.leafSlot(this.initMm, vpn);

@@ -17,7 +17,10 @@ export interface CrossCall {
 
 export interface IpiRequest {
   readonly call: CrossCall;
-  readonly sentAt: number;
+  /** When the call was queued on the target's call-function queue. */
+  readonly queuedAt: number;
+  /** When the interrupt that drains it reaches the target. */
+  readonly arriveAt: number;
 }
 
 /** on_each_cpu_mask(mask, fn, wait=1) on the sender. */
@@ -37,6 +40,9 @@ export class CrossCallFrame implements Frame {
   blocked(): boolean {
     return this.sent && this.call.pending > 0;
   }
+  readyAt(): number {
+    return this.call.doneCycle;
+  }
 }
 
 export class CrossCalls {
@@ -55,6 +61,14 @@ export class CrossCalls {
     return [...new Set(mask)].sort((a, b) => a - b);
   }
 
+  /**
+   * smp_call_function_many_cond(mask, fn, info, SCF_WAIT | SCF_RUN_LOCAL): queue the call on every
+   * other target's call-function queue, raising an IPI only where the queue was empty (llist_add()
+   * returned true; a pending interrupt drains later entries too), run `fn` locally, then wait until
+   * every target acknowledged (csd_lock_wait). Without S-mode IPIs the kernel raises them with one
+   * SBI `send_ipi` ecall for the whole mask (arch/riscv/kernel/sbi-ipi.c), and firmware forwards each
+   * as an M-mode software interrupt.
+   */
   stage(h: HartExec, f: CrossCallFrame): void {
     const sim = this.sim;
     const costs = sim.machine.costs;
@@ -62,17 +76,34 @@ export class CrossCalls {
     if (!f.sent) {
       f.sent = true;
       let runLocal = false;
+      let raised = 0;
+      const viaSbi = !sim.sModeIpi;
       for (const t of f.targets) {
         if (t === self) {
           runLocal = true;
           continue;
         }
-        h.hw.clock += costs.ipiSend;
-        sim.c[M.ipisSent]++;
+        const inbox = sim.harts[t]!.ipiInbox;
         f.call.pending++;
-        sim.harts[t]!.ipiInbox.push({ call: f.call, sentAt: h.hw.clock });
+        if (inbox.length > 0) {
+          // An interrupt is already on its way: it drains this call too.
+          inbox.push({ call: f.call, queuedAt: h.hw.clock, arriveAt: inbox[0]!.arriveAt });
+          continue;
+        }
+        if (viaSbi && raised === 0) {
+          h.hw.clock += costs.sbiCallBase;
+          sim.c[M.sbiCalls]++;
+        }
+        raised++;
+        h.hw.clock += viaSbi ? costs.sbiPerHart : costs.ipiSend;
+        sim.c[M.ipisSent]++;
+        inbox.push({ call: f.call, queuedAt: h.hw.clock, arriveAt: h.hw.clock + costs.ipiLatency });
       }
-      sim.trace(h, 'ipi-send', `${f.call.owner}: IPI to ${f.call.pending} hart(s)`);
+      sim.trace(
+        h,
+        'ipi-send',
+        `${f.call.owner}: call queued on ${f.call.pending} hart(s), ${raised} IPI(s) raised${viaSbi && raised > 0 ? ' by SBI send_ipi' : ''}`,
+      );
       if (runLocal) {
         this.ipiOrigin = 'local';
         try {
@@ -83,7 +114,7 @@ export class CrossCalls {
       }
       return;
     }
-    // All acknowledged: the sender's clock catches up with the last target.
+    // Every target acknowledged: the wait ends at the last acknowledgement.
     h.frames.pop();
     if (f.call.doneCycle > h.hw.clock) {
       sim.c[M.cyclesWaitingIpi] += f.call.doneCycle - h.hw.clock;
@@ -104,21 +135,42 @@ export class CrossCalls {
     }
   }
 
-  /** The IPI handler on a target. */
+  /**
+   * The IPI on a target (generic_smp_call_function_single_interrupt): interrupt entry once, then
+   * __flush_smp_call_function_queue() takes every call queued by now (llist_del_all) and runs each,
+   * acknowledging it as it finishes (csd_unlock), then interrupt exit once.
+   */
   handle(h: HartExec): void {
     const sim = this.sim;
-    const req = h.ipiInbox.shift()!;
+    const inbox = h.ipiInbox;
     const costs = sim.machine.costs;
-    const arrive = req.sentAt + costs.ipiLatency;
-    if (arrive > h.hw.clock) h.hw.clock = arrive;
+    const arrive = inbox[0]!.arriveAt;
+    if (arrive > h.hw.clock) {
+      // The hart had nothing to do until the interrupt arrived.
+      sim.idleCycles += arrive - h.hw.clock;
+      h.hw.clock = arrive;
+    }
     const before = h.hw.clock;
+    // Without S-mode IPIs firmware takes the M-mode software interrupt first and sets SSIP.
+    if (!sim.sModeIpi) h.hw.clock += costs.mTrapEntry + costs.mTrapExit;
     h.hw.clock += costs.ipiHandlerEntry;
-    this.runFn(h, req.call);
-    h.hw.clock += costs.ipiHandlerExit;
-    sim.c[M.cyclesHandlingIpi] += h.hw.clock - before;
-    sim.c[M.ipisReceived]++;
-    req.call.pending--;
-    if (h.hw.clock > req.call.doneCycle) req.call.doneCycle = h.hw.clock;
-    sim.trace(h, 'ipi-handle', `IPI: ran ${req.call.owner} callback`);
+    // Interrupt entry saves a trap frame on the current stack first (kernel/trap-path); the queue
+    // is drained once the handler runs, so calls queued meanwhile are taken by the same interrupt.
+    sim.trapPath.interruptEntry(h, `IPI (${inbox[0]!.call.owner})`, () => {
+      let calls = 0;
+      while (inbox.length > 0 && inbox[0]!.queuedAt <= h.hw.clock) {
+        const req = inbox.shift()!;
+        this.runFn(h, req.call);
+        calls++;
+        req.call.pending--;
+        if (h.hw.clock > req.call.doneCycle) req.call.doneCycle = h.hw.clock;
+        if (sim.tracing) sim.trace(h, 'ipi-handle', `IPI: ran ${req.call.owner} callback`);
+      }
+      h.hw.clock += costs.ipiHandlerExit;
+      sim.c[M.cyclesHandlingIpi] += h.hw.clock - before;
+      sim.c[M.ipisReceived]++;
+      if (calls > 1 && sim.tracing)
+        sim.trace(h, 'ipi-handle', `IPI: one interrupt drained ${calls} queued calls`);
+    });
   }
 }

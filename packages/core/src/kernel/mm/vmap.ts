@@ -1,16 +1,25 @@
 /**
  * The kernel's mapping paths (mm/vmalloc.c): vmalloc/vmap (alloc_vmap_area, vmap_pages_range,
- * flush_cache_vmap), vfree with the lazy purge (vunmap_range now, flush_tlb_kernel_range once
- * `lazy_max_pages()` worth of areas wait in __purge_vmap_area_lazy) and set_memory_ro. A purge that
- * finished publishes its removals: an access through a translation older than it is a use after
- * free (`stale-access`).
+ * flush_cache_vmap) and vfree. vfree never flushes: free_unmap_vmap_area() clears the PTEs
+ * (vunmap_range_noflush) and free_vmap_area_noflush() adds the area to the lazy list; once more than
+ * `lazy_max_pages()` pages wait (counted as vmap areas, guard page included), the drain work runs
+ * __purge_vmap_area_lazy(), which flushes the *union* of every waiting area with one
+ * flush_tlb_kernel_range(min start, max end) (the drain runs in a kworker on the freeing CPU; the
+ * model runs it on that hart right after the vfree). An area with VM_FLUSH_RESET_PERMS goes through
+ * vm_reset_perms(): set_direct_map_invalid_noflush() on every page's direct-map alias,
+ * _vm_unmap_aliases(dmap start, dmap end, flush=1) (a purge whose union includes the direct-map
+ * range, or a flush of that range alone when nothing waits) and set_direct_map_default_noflush().
+ * A purge that finished publishes its removals: an access through a translation older than it is
+ * a use after free (`stale-access`).
  */
 import type { KernelRange } from '../../contracts.js';
 import type { Simulator } from '../../engine/simulator.js';
 import { type Area, type Frame, type HartExec, RunEnd, SimulationError } from '../../engine/types.js';
-import { PAGE_KERNEL, PAGE_KERNEL_READ } from '../../hw/pte.js';
+import { PAGE_KERNEL } from '../../hw/pte.js';
+import { lazyMaxPagesOf } from '../../kernel-config.js';
 import { M } from '../../sim/metrics.js';
 import { callSlot } from '../slots.js';
+import { archFlushTlbAll } from './arch-flush.js';
 
 /** A kernel mapping path: alloc_vmap_area, vmap_pages_range (tables + PTEs), flush_cache_vmap. */
 export class MapFrame implements Frame {
@@ -29,20 +38,29 @@ export class MapFrame implements Frame {
   }
 }
 
-/** vfree / set_memory_ro: PTE changes, then flush_tlb_kernel_range, then publish. */
+/** vfree: PTE clears, the lazy list, and (past lazy_max_pages or for VM_FLUSH_RESET_PERMS) the
+ *  purge: flush_tlb_kernel_range over the union, then publish. */
 export class UnmapFrame implements Frame {
   stage = 0;
   purge: Area[] = [];
-  constructor(
-    readonly area: Area,
-    readonly kind: 'vfree' | 'set-memory-ro',
-  ) {}
+  /** _vm_unmap_aliases()' own range (the direct-map alias), merged into the purge's union. */
+  extra: { start: number; end: number } | null = null;
+  constructor(readonly area: Area) {}
   run(sim: Simulator, h: HartExec): void {
     sim.vmap.unmapStage(h, this);
   }
   blocked(): boolean {
     return false;
   }
+}
+
+enum UnmapStage {
+  Clear,
+  DirectMapInvalid,
+  Aliases,
+  Flush,
+  Publish,
+  Done,
 }
 
 export class Vmap {
@@ -54,9 +72,9 @@ export class Vmap {
   constructor(private readonly sim: Simulator) {}
 
   /** An area mapped at boot (before any hart runs): PTEs stored, no flush needed. */
-  bootArea(name: string, pages: number, kind: KernelRange['kind']): Area {
+  bootArea(name: string, pages: number, kind: KernelRange['kind'], align = 1): Area {
     const sim = this.sim;
-    const start = sim.mm.allocVa('vmalloc', pages, sim.kernel.guardPages);
+    const start = sim.mm.allocVa('vmalloc', pages, sim.kernel.guardPages, align);
     if (start < 0) throw new SimulationError('vmalloc space exhausted at boot');
     for (let i = 0; i < pages; i++)
       sim.mm.setLeaf(sim.mm.initMm, start + i, 0, PAGE_KERNEL, sim.mm.allocPage(), true);
@@ -98,11 +116,14 @@ export class Vmap {
         return;
       }
       case 1: {
-        // vmap_pages_range(): lower-level tables on demand, then the leaf PTEs.
+        // vmap_pages_range(): lower-level tables on demand, then the leaf PTEs, one page after
+        // another (each PTE store happens once its page is allocated: its cycle is its own).
         for (let i = 0; i < a.pages; i++) {
-          sim.mm.setLeaf(sim.mm.initMm, a.start + i, 0, f.flags, sim.mm.allocPage());
+          h.hw.clock += costs.vmallocPerPage;
+          const ppn = sim.mm.allocPage();
+          if (i === 0) a.ppn = ppn;
+          sim.mm.setLeaf(sim.mm.initMm, a.start + i, 0, f.flags, ppn);
         }
-        h.hw.clock += costs.vmallocPerPage * a.pages;
         a.mapped = true;
         f.stage = 2;
         sim.trace(h, 'map', `'${a.name}': ${a.pages} PTEs stored`);
@@ -137,71 +158,109 @@ export class Vmap {
     const sim = this.sim;
     const a = f.area;
     const costs = sim.machine.costs;
+    const guard = sim.kernel.guardPages;
     switch (f.stage) {
-      case 0: {
-        if (f.kind === 'set-memory-ro') {
-          for (let i = 0; i < a.pages; i++) sim.mm.protectLeaf(a.start + i, PAGE_KERNEL_READ);
-          h.hw.clock += costs.vmallocPerPage * a.pages;
-          f.purge = [a];
-          f.stage = 1;
-          sim.trace(h, 'unmap', `set_memory_ro('${a.name}')`);
-          return;
-        }
+      case UnmapStage.Clear: {
         if (a.freed) throw new SimulationError(`vfree('${a.name}') twice`);
-        // vunmap_range(): clear the PTEs; the flush is deferred to the lazy purge.
+        // free_unmap_vmap_area(): vunmap_range_noflush(), then free_vmap_area_noflush().
         for (let i = 0; i < a.pages; i++) sim.mm.clearLeaf(a.start + i);
         a.clearTick = sim.hw.tick;
         a.freed = true;
         a.mapped = false;
         h.hw.clock += costs.vmallocPerPage * a.pages;
         this.lazy.push(a);
-        this.lazyPages += a.pages;
+        this.lazyPages += a.pages + guard;
+        const max = lazyMaxPagesOf(sim.kernel, sim.allHarts.length);
         sim.trace(
           h,
           'unmap',
-          `vfree('${a.name}'): ${a.pages} PTEs cleared; ${this.lazyPages} lazily freed pages pending`,
+          `vfree('${a.name}'): ${a.pages} PTEs cleared; ${this.lazyPages} lazily freed pages pending (lazy_max_pages ${max})`,
         );
-        if (this.lazyPages > sim.kernel.lazyMaxPages) {
-          f.purge = this.lazy;
-          this.lazy = [];
-          this.lazyPages = 0;
-          f.stage = 1;
+        if (a.resetPerms === true) {
+          f.stage = UnmapStage.DirectMapInvalid;
+          return;
+        }
+        if (this.lazyPages > max) {
+          this.takePurge(f);
+          f.stage = UnmapStage.Flush;
         } else h.frames.pop();
         return;
       }
-      case 1: {
-        f.stage = 2;
-        let start = Number.POSITIVE_INFINITY;
-        let end = 0;
+      case UnmapStage.DirectMapInvalid: {
+        // vm_reset_perms(): set_area_direct_map(area, set_direct_map_invalid_noflush).
+        f.stage = UnmapStage.Aliases;
+        this.directMapPass(h, a, 'set_direct_map_invalid_noflush');
+        return;
+      }
+      case UnmapStage.Aliases: {
+        // _vm_unmap_aliases(start, end, flush_dmap = 1): purge whatever waits, the union including
+        // the direct-map range; with nothing waiting, flush that range alone.
+        this.takePurge(f);
+        const dm = sim.layout.directMap.start;
+        const ppn = a.ppn ?? 0;
+        f.extra = { start: dm + ppn, end: dm + ppn + a.pages };
+        f.stage = UnmapStage.Flush;
+        return;
+      }
+      case UnmapStage.Flush: {
+        f.stage = UnmapStage.Publish;
+        let start = f.extra?.start ?? Number.POSITIVE_INFINITY;
+        let end = f.extra?.end ?? 0;
         for (const p of f.purge) {
           if (p.start < start) start = p.start;
-          if (p.start + p.pages > end) end = p.start + p.pages;
+          if (p.start + p.pages + guard > end) end = p.start + p.pages + guard;
         }
         const slot = sim.strategy.slots.flushTlbKernelRange;
-        if (slot) {
-          const range: KernelRange = {
-            start,
-            end,
-            pages: end - start,
-            kind: f.kind === 'vfree' ? 'vmalloc' : 'set-memory',
-          };
+        if (slot && end > start) {
+          const range: KernelRange = { start, end, pages: end - start, kind: 'vmalloc' };
           callSlot(sim, h, 'flushTlbKernelRange', () => slot(h.ctx, range));
-          sim.trace(h, 'slot', `flush_tlb_kernel_range(${sim.va(start)}, ${sim.va(end)})`);
+          sim.trace(
+            h,
+            'slot',
+            `${f.extra ? '_vm_unmap_aliases' : '__purge_vmap_area_lazy'}: flush_tlb_kernel_range(${sim.va(start)}, ${sim.va(end)}), ${f.purge.length} area(s)`,
+          );
         }
         return;
       }
-      default: {
-        h.frames.pop();
-        if (f.kind === 'vfree') {
-          // __purge_vmap_area_lazy(): the flush is done; the VA may be reused.
-          for (const p of f.purge) {
-            for (let i = 0; i < p.pages; i++) this.published.set(p.start + i, p.clearTick);
-            sim.mm.freeVa(p.region, p.start, p.pages, sim.kernel.guardPages);
-          }
-          sim.trace(h, 'unmap', `purged ${f.purge.length} area(s): VA may be reused`);
+      case UnmapStage.Publish: {
+        // The flush is done; the VA may be reused.
+        for (const p of f.purge) {
+          for (let i = 0; i < p.pages; i++) this.published.set(p.start + i, p.clearTick);
+          sim.mm.freeVa(p.region, p.start, p.pages, guard);
         }
+        sim.trace(h, 'unmap', `purged ${f.purge.length} area(s): VA may be reused`);
+        if (a.resetPerms === true && f.extra !== null) {
+          f.stage = UnmapStage.Done;
+          // set_area_direct_map(area, set_direct_map_default_noflush).
+          this.directMapPass(h, a, 'set_direct_map_default_noflush');
+          return;
+        }
+        h.frames.pop();
+        return;
       }
+      default:
+        h.frames.pop();
     }
+  }
+
+  /** Move every lazily freed area to this purge (__purge_vmap_area_lazy's purge list). */
+  private takePurge(f: UnmapFrame): void {
+    f.purge = this.lazy;
+    this.lazy = [];
+    this.lazyPages = 0;
+  }
+
+  /**
+   * set_direct_map_*_noflush() on each page's direct-map alias. Since 311cd2f6e253 each is a
+   * one-page __set_memory() ending in flush_tlb_all(); before it a page-table walk with no flush.
+   * The direct-map PTEs themselves are not changed (the linear map is huge-page mapped in the
+   * model; splitting it is left out): what is modelled is the flushes.
+   */
+  private directMapPass(h: HartExec, a: Area, fn: string): void {
+    const sim = this.sim;
+    h.hw.clock += sim.machine.costs.kernelFunction * a.pages;
+    if (sim.kernel.setMemoryFlush !== 'all') return;
+    for (let i = 0; i < a.pages; i++) archFlushTlbAll(sim, h, `${fn}(${a.name} page ${i})`);
   }
 
   /** An access completed: if its translation predates a published removal, it is a stale access. */

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { layoutFor, vpnOf } from '../../addr.js';
 import type { Op, Strategy, StrategySlots } from '../../contracts.js';
 import { defineScenario, defineStrategy } from '../../contracts.js';
 import { vmallocFault } from '../../kernel/vmalloc-fault.js';
@@ -20,9 +21,10 @@ function strategy(name: string, slots: StrategySlots, extra: Partial<Strategy> =
   });
 }
 
+// Kernel IPIs named explicitly: on the CLINT-only profiles the platform default would be SBI RFENCE.
 const flushAll = strategy('fence-all', {
-  flushCacheVmap: (ctx) => ctx.flushTlbAll(),
-  flushTlbKernelRange: (ctx) => ctx.flushTlbAll(),
+  flushCacheVmap: (ctx) => ctx.flushTlbAll({ transport: 'ipi' }),
+  flushTlbKernelRange: (ctx) => ctx.flushTlbAll({ transport: 'ipi' }),
 });
 const unmapOnly = strategy('baseline-like', { flushTlbKernelRange: (ctx) => ctx.flushTlbAll() });
 
@@ -132,25 +134,25 @@ describe('trap path stages', () => {
   });
 
   it('a fault while storing the trap frame nests and overflows the vmap stack', () => {
-    // Boot put two 4-page stacks (+ guards) at the start of vmalloc; `pad` fills the rest of that
-    // 2 MiB region, so T's stack is the first area of a fresh one. Hart 0's run-ahead past pad's
+    // Boot put two 4-page stacks (+ guards) at THREAD_ALIGN (8 pages) at the start of vmalloc
+    // (pages 0-4 and 8-12); `pad` fills the rest of that 2 MiB region, so T's stack is the first area of a fresh one. Hart 0's run-ahead past pad's
     // end walks into the fresh region while its PMD entry is still V=0: a core that caches V=0
     // non-leaf entries keeps it, and then *every* access to T's stack faults without a walk. The
     // restore from T's stack faults, each trap-frame store below it faults again, and the nesting
     // runs off the bottom of the stack.
     const migrate = scenario(
       () => [
-        // (The pause lets pad's own PTE stores age past the staleness window first.)
+        // (The pause, 480 cycles, lets pad's own PTE stores age past the 200-cycle staleness window first.)
         [
           ops.wait('pad'),
-          ops.repeat(12, [ops.compute(10)]),
-          ops.stream('pad', 'read', 500, 1),
-          ops.stream('pad', 'read', 500, 1),
+          ops.repeat(12, [ops.compute(40)]),
+          ops.stream('pad', 'read', 497, 1),
+          ops.stream('pad', 'read', 497, 1),
           ops.signal('near'),
           ops.wait('spawned'),
           ops.switchTo('T'),
         ],
-        [ops.vmalloc('pad', 501), ops.signal('pad'), ops.wait('near'), ops.spawn('T'), ops.signal('spawned')],
+        [ops.vmalloc('pad', 498), ops.signal('pad'), ops.wait('near'), ops.spawn('T'), ops.signal('spawned')],
       ],
       'ok',
       {},
@@ -224,7 +226,7 @@ describe('trap path stages', () => {
     expect(withFix.metrics.replays).toBe(1);
   });
 
-  it('with the tracer on, traceable functions on the fault path run it; notrace ones do not', () => {
+  it('with the tracer on, traceable functions on the fault path run it; notrace ones do not; do_page_fault is noinstr (arch/riscv/kernel/traps.c, f0bddf50586d)', () => {
     const fault = scenario(() => [[ops.vmalloc('A', 1), ops.nofault('read', area('A', 1))]], 'ok', {
       tracing: true,
     });
@@ -233,8 +235,10 @@ describe('trap path stages', () => {
       0,
       { trace: true },
     );
-    expect(traced.trace.filter((e) => e.text.includes('ftrace(')).length).toBe(2);
-    const quiet = strategy('quiet', {}, { notrace: ['do_page_fault', 'handle_page_fault'] });
+    // handle_page_fault only: do_page_fault is noinstr, the tracer never runs there.
+    const entries = traced.trace.filter((e) => e.text.includes('ftrace('));
+    expect(entries.map((e) => e.text.match(/ftrace\((\w+)\)/)![1])).toEqual(['handle_page_fault']);
+    const quiet = strategy('quiet', {}, { notrace: ['handle_page_fault'] });
     const untraced = simulate(
       { strategy: [unmapOnly, quiet], scenario: fault, machine: PROFILES.emulator!, harts: 1 },
       0,
@@ -243,42 +247,69 @@ describe('trap path stages', () => {
     expect(untraced.trace.filter((e) => e.text.includes('ftrace(')).length).toBe(0);
   });
 
-  it('a stale entry on the tracer ring buffer makes every traced fault nest until the stack overflows', () => {
-    // Hart 1 speculates over the region where hart 0 will put hart 1's ring buffer, then hart 0
-    // switches the tracer on (allocating it), then hart 1 takes an ordinary fault.
-    const tracing = scenario(
+  it('the ring buffer is in the linear map (ring_buffer.c __rb_allocate_pages: alloc_pages_node)', () => {
+    const fault = scenario(() => [
+      [ops.vmalloc('A', 1), ops.tracing(true), ops.nofault('read', area('A', 1))],
+    ]);
+    const r = simulate({ strategy: unmapOnly, scenario: fault, machine: PROFILES.emulator!, harts: 1 }, 0, {
+      trace: true,
+    });
+    const writes = r.trace.filter((e) => e.kind === 'access' && e.text.includes('ring buffer'));
+    expect(writes.length).toBeGreaterThan(0);
+    const dm = layoutFor('sv39').directMap;
+    for (const w of writes) {
+      const vpn = vpnOf(w.text.match(/(0x[0-9a-f]+) ok/)![1]!);
+      expect(vpn >= dm.start && vpn < dm.end).toBe(true);
+    }
+    expect(r.metrics.mappings).toBe(1);
+  });
+
+  it("a fentry program's store to a map the hart holds V=0 for faults in the fault path; the nested entry skips the program (kernel/bpf/trampoline.c prog->active)", () => {
+    const bpf = scenario(
       () => [
-        [ops.vmalloc('pad', 1), ops.signal('pad'), ops.wait('near'), ops.tracing(true), ops.signal('on')],
         [
-          ops.wait('pad'),
-          ops.stream('pad'),
-          ops.stream('pad'),
-          ops.stream('pad'),
+          ops.wait('near'),
+          ops.stream('near'),
+          ops.signal('streamed'),
+          ops.stream('near'),
+          ops.stream('near'),
+          ops.wait('attached'),
+          ops.nofault('read', area('near', 8)),
+        ],
+        [
+          ops.moduleAlloc('pack', 1, true),
+          ops.vmalloc('near', 4),
           ops.signal('near'),
-          ops.wait('on'),
-          ops.vmalloc('X', 1),
-          ops.nofault('read', area('X', 1)),
+          ops.wait('streamed'),
+          ops.vmalloc('map', 9),
+          ops.fentry('handle_page_fault', 'pack', 'map'),
+          ops.signal('attached'),
         ],
       ],
       'ok',
-      { traceBufferPages: 1 },
+      { strictModuleRwx: false },
       2,
     );
-    // Buffers go in hart order after pad's guard page: hart 1's lies 4 pages past pad's end, so
-    // this core's run-ahead reaches 5 pages.
-    const farRunAhead = defineMachine({
-      name: 'far-run-ahead',
-      extends: 'caches-invalid',
-      speculation: {
-        ...PROFILES['caches-invalid']!.speculation!,
-        runAhead: { p: 0.5, maxPages: 5, nearEndBytes: 512 },
-      },
-    });
-    const rec = runCell(
-      { strategy: unmapOnly, scenario: tracing, machine: farRunAhead, harts: 2 },
-      { base: 0, count: 64 },
-    );
-    expect(rec.outcomes['panic:stack-overflow']).toBeGreaterThan(0);
+    let skipped = 0;
+    let spurious = 0;
+    for (let seed = 0; seed < 32; seed++) {
+      const r = simulate(
+        { strategy: unmapOnly, scenario: bpf, machine: PROFILES['caches-invalid']!, harts: 2 },
+        seed,
+        {
+          trace: true,
+        },
+      );
+      // (Other seeds fail elsewhere: the mapping hart's own first touches, the staleness window.)
+      if (r.outcome === 'panic:spurious-fault' && /bpf map map/.test(r.failure!.message)) {
+        spurious++;
+        // The program ran at the first fault; the nested fault's entry skipped it.
+        if (r.trace.some((e) => e.text.includes('recursion, program skipped'))) skipped++;
+        expect(r.metrics.maxTrapDepth).toBe(2);
+      }
+    }
+    expect(spurious).toBeGreaterThan(0);
+    expect(skipped).toBe(spurious);
   });
 });
 
@@ -317,6 +348,7 @@ describe('outcomes detected by the model', () => {
 
   it('stale-access: without an unmap flush, a reused VA is reached through the freed translation', () => {
     const none = strategy('none', {});
+    // Purge at every vfree (lazyMaxPages 0), so the VA is reused at once.
     const reuse = scenario(
       () => [
         [
@@ -330,7 +362,7 @@ describe('outcomes detected by the model', () => {
         [ops.wait('p'), ops.read(area('P')), ops.signal('read'), ops.wait('p2'), ops.read(area('P2'))],
       ],
       'ok',
-      {},
+      { lazyMaxPages: 0 },
       2,
     );
     const r = simulate({ strategy: none, scenario: reuse, machine: PROFILES.emulator!, harts: 2 }, 0);
@@ -398,7 +430,7 @@ describe('cross-hart costs emerge from the model', () => {
 
   it('every cost is overridable per machine', () => {
     const one = scenario(() => [[ops.vmalloc('A', 1)]]);
-    const cheap = defineMachine({ name: 'cheap', extends: 'emulator', costs: { ipiSend: 1 } });
+    const cheap = defineMachine({ name: 'cheap', extends: 'emulator', costs: { ipiLatency: 1 } });
     const a = simulate({ strategy: flushAll, scenario: one, machine: PROFILES.emulator!, harts: 4 }, 0);
     const b = simulate({ strategy: flushAll, scenario: one, machine: cheap, harts: 4 }, 0);
     expect(b.mappingLatencies[0]!).toBeLessThan(a.mappingLatencies[0]!);

@@ -1,9 +1,15 @@
 /**
  * The kernel's trap path for a page fault (machine-model section 7), stage by stage:
- * handle_exception (the strategy's `trapEntry` slot), the register spill below sp (through the TLB,
- * so a vmap stack can fault again), do_page_fault (interrupts back on), handle_page_fault, the
- * kernel-address dispatch to the `kernelFault` slot, and no_context (exception-table fixup, oops
- * or the spurious-fault panic). Livelock and stack overflow end the run here.
+ * handle_exception (the strategy's `trapEntry` slot), the register spill of `PT_SIZE_ON_STACK` bytes
+ * below sp (through the TLB, so a vmap stack can fault again; a frame straddling a page boundary
+ * stores to both pages), do_page_fault (`noinstr` since the generic-entry conversion f0bddf50586d,
+ * v6.1, arch/riscv/kernel/traps.c: the tracer never runs there), handle_page_fault (traceable), the
+ * kernel-address dispatch to the `kernelFault` slot (the vmalloc_fault branch), and no_context
+ * (exception-table fixup, oops or the spurious-fault panic). Interrupts stay off from the trap until
+ * handle_page_fault() passes the vmalloc_fault branch: arch/riscv/mm/fault.c calls
+ * `local_irq_enable()` (if the interrupted context had them on) only after it. Interrupts (IPIs)
+ * enter through the same handle_exception and save the same frame on the current stack
+ * (`interruptEntry`). Livelock and stack overflow end the run here.
  */
 import { isKernelVpn } from '../../addr.js';
 import type { AccessType, Trap, TrapCause } from '../../contracts.js';
@@ -48,6 +54,22 @@ export class TrapFrame implements Frame {
   }
 }
 
+/** An interrupt's entry through handle_exception: the frame save, then the handler. */
+export class InterruptFrame implements Frame {
+  stage = 0;
+  constructor(
+    readonly what: string,
+    readonly body: () => void,
+    readonly spAtEntry: number,
+  ) {}
+  run(sim: Simulator, h: HartExec): void {
+    sim.trapPath.interruptStage(h, this);
+  }
+  blocked(): boolean {
+    return false;
+  }
+}
+
 export class TrapPath {
   private readonly leaf: InitMmLeaf = { present: false, level: 0, flags: 0 };
   constructor(private readonly sim: Simulator) {}
@@ -69,13 +91,17 @@ export class TrapPath {
           : 'instruction-page-fault';
     if (sim.tracing) {
       const top = sim.layout.geometry.levels - 1;
-      const why = protection
-        ? 'protection'
-        : sim.hw.faultKind === 'negative'
-          ? 'negative TLB entry'
-          : sim.hw.wLevel === top && isKernelVpn(sim.layout, vpn) && mapped
-            ? "walk found V=0 in this root's top-level entry, which init_mm has"
-            : `walk found V=0 at level ${sim.hw.wLevel}`;
+      const why =
+        sim.hw.faultText() ??
+        (protection
+          ? 'protection'
+          : sim.hw.faultKind === 'negative'
+            ? sim.hw.wLevel === 0
+              ? 'negative TLB entry'
+              : `negative level-${sim.hw.wLevel} TLB entry`
+            : sim.hw.wLevel === top && isKernelVpn(sim.layout, vpn) && mapped
+              ? "walk found V=0 in this root's top-level entry, which init_mm has"
+              : `walk found V=0 at level ${sim.hw.wLevel}`);
       sim.trace(
         h,
         'fault',
@@ -138,31 +164,15 @@ export class TrapPath {
         return;
       }
       case TrapStage.Save: {
-        // VMAP_STACK overflow check, then the register spill below sp (through the TLB).
-        const sp = h.task.sp - sim.kernel.trapFrameBytes;
-        if (sp < 0) {
-          throw new RunEnd('panic:stack-overflow', {
-            hart: h.hw.id,
-            step: sim.hw.step,
-            stval: f.trap.stval,
-            cause: f.trap.cause,
-            message: `Kernel stack overflow on hart ${h.hw.id}: ${h.trapDepth} nested traps ran off ${h.task.name}'s stack (the first fault was at ${this.firstTrapVa(h)})`,
-          });
-        }
-        h.task.sp = sp;
         f.stage = TrapStage.DoPageFault;
-        h.frames.push(
-          new AccessFrame(h.task.stackBase + Math.floor(sp / PAGE), 'write', false, false, 'save trap frame'),
-        );
+        this.saveFrame(h, f.trap.stval, f.trap.cause, 'save trap frame');
         return;
       }
       case TrapStage.DoPageFault:
-        // do_page_fault re-enables interrupts if they were on (regs->status & SR_PIE).
-        f.irqOff = false;
-        h.irqOffDepth--;
+        // asmlinkage noinstr do_page_fault(): irqentry_enter(), then handle_page_fault(). No
+        // tracer (noinstr), interrupts still off.
         h.hw.clock += costs.kernelFunction;
         f.stage = TrapStage.HandlePageFault;
-        sim.ftrace.enterTraceable(h, 'do_page_fault');
         return;
       case TrapStage.HandlePageFault:
         h.hw.clock += costs.kernelFunction;
@@ -171,8 +181,10 @@ export class TrapPath {
         return;
       case TrapStage.Dispatch: {
         if (!isKernelVpn(sim.layout, f.trap.vpn)) {
-          // The user fault path (counted, not modelled further): handle_mm_fault finds the page
-          // present and update_mmu_cache() fences the page locally; the access is replayed.
+          // The user fault path (counted, not modelled further): past the vmalloc_fault branch
+          // interrupts come back on; handle_mm_fault finds the page present and update_mmu_cache()
+          // fences the page locally; the access is replayed.
+          this.irqEnable(h, f);
           h.hw.clock += costs.kernelFunction;
           if (this.mappedFor(h, f.trap.vpn, f.trap.access)) {
             sim.fence(h, 'va', f.trap.vpn, h.hw.asid, 'local');
@@ -186,6 +198,7 @@ export class TrapPath {
       }
       case TrapStage.KernelFault: {
         if (!s.slots.kernelFault) {
+          this.irqEnable(h, f);
           f.stage = TrapStage.NoContext;
           return;
         }
@@ -199,8 +212,13 @@ export class TrapPath {
         return;
       }
       case TrapStage.AfterKernelFault:
+        // vmalloc_fault() returns straight from the trap with interrupts still off; past the
+        // branch handle_page_fault() enables them.
         if (f.handled) this.returnFromTrap(h, f);
-        else f.stage = TrapStage.NoContext;
+        else {
+          this.irqEnable(h, f);
+          f.stage = TrapStage.NoContext;
+        }
         return;
       case TrapStage.NoContext: {
         if (f.access.nofault) {
@@ -221,6 +239,62 @@ export class TrapPath {
         });
       }
     }
+  }
+
+  /** `if (!regs_irqs_disabled(regs)) local_irq_enable()`: the interrupted context's state returns. */
+  private irqEnable(h: HartExec, f: TrapFrame): void {
+    if (!f.irqOff) return;
+    f.irqOff = false;
+    h.irqOffDepth--;
+  }
+
+  /**
+   * handle_exception's spill: the VMAP_STACK overflow check, then `addi sp, sp, -PT_SIZE_ON_STACK`
+   * and the register stores, from the lowest (PT_RA(sp)) up, through the TLB. A frame that straddles
+   * a page boundary stores to both pages, the lower first.
+   */
+  saveFrame(h: HartExec, stval: string, cause: string, what: string): void {
+    const sim = this.sim;
+    const size = sim.kernel.trapFrameBytes;
+    const sp = h.task.sp - size;
+    if (sp < 0) {
+      throw new RunEnd('panic:stack-overflow', {
+        hart: h.hw.id,
+        step: sim.hw.step,
+        stval,
+        cause,
+        message: `Kernel stack overflow on hart ${h.hw.id}: ${h.trapDepth} nested traps ran off ${h.task.name}'s stack (the first fault was at ${this.firstTrapVa(h)})`,
+      });
+    }
+    h.task.sp = sp;
+    const lo = Math.floor(sp / PAGE);
+    const hi = Math.floor((sp + size - 1) / PAGE);
+    // Frames run last-pushed first.
+    if (hi !== lo)
+      h.frames.push(new AccessFrame(h.task.stackBase + hi, 'write', false, false, `${what} (upper page)`));
+    h.frames.push(new AccessFrame(h.task.stackBase + lo, 'write', false, false, what));
+  }
+
+  /**
+   * An interrupt taken on this hart (an IPI): handle_exception saves the same frame on the current
+   * stack as for a trap (which can itself fault), then the handler `body` runs; the frame is
+   * popped on return. Interrupts stay off throughout (SIE is cleared on entry).
+   */
+  interruptEntry(h: HartExec, what: string, body: () => void): void {
+    h.irqOffDepth++;
+    h.frames.push(new InterruptFrame(what, body, h.task.sp));
+  }
+
+  interruptStage(h: HartExec, f: InterruptFrame): void {
+    if (f.stage === 0) {
+      f.stage = 1;
+      this.saveFrame(h, '-', 'interrupt', `${f.what}: save trap frame`);
+      return;
+    }
+    h.frames.pop();
+    h.task.sp = f.spAtEntry;
+    h.irqOffDepth--;
+    f.body();
   }
 
   private firstTrapVa(h: HartExec): string {

@@ -1,0 +1,181 @@
+/**
+ * `tlblab explore`: enumerate one cell's choice sequences within a bound (core's explorer, issue
+ * 17). Prints either "no failure within bound" with the bound and the size of what was explored,
+ * or the shortest counterexample found as a litmus-style table (and, with `--timeline`, the
+ * step-by-step trace). `--out` writes a results document whose cell record says how its verdict
+ * was reached, so `tlblab replay <out> --cell <id>` re-runs the counterexample and `tlblab
+ * report` renders it. Progress (executions/s, level, depth, frontier) goes to stderr on a TTY or
+ * with `--progress`.
+ */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  BoundsError,
+  ConfigError,
+  DEFAULT_BOUNDS,
+  describeBounds,
+  explore,
+  exploredRecord,
+  litmusOf,
+  type Mode,
+  PluginOptionError,
+  parseBounds,
+  prepareCell,
+  renderLitmus,
+  serializeResultsDocument,
+} from '@tlblab/core';
+import { type CommandContext, loadContextRegistry } from '../context.js';
+import { UsageError } from '../errors.js';
+import { parseFailOn, parseInteger, parseMode, parseNumber, parseParam } from '../options.js';
+import { colorEnabled, formatTrace, paint, println } from '../output.js';
+import { buildPlan } from '../plan.js';
+import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
+
+export interface ExploreCommandOptions {
+  strategy: string;
+  scenario: string;
+  machine?: string;
+  mode?: string;
+  harts?: string;
+  param?: string[];
+  bound?: string;
+  deepen?: boolean;
+  shorten?: string;
+  timeLimit?: string;
+  memoryLimit?: string;
+  maxExecutions?: string;
+  out?: string;
+  timeline?: string | boolean;
+  json?: boolean;
+  progress?: boolean;
+  failOn?: string;
+}
+
+export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOptions): Promise<number> {
+  const failOn = parseFailOn(opts.failOn);
+  const { registry } = await loadContextRegistry(ctx);
+  const strategyId = opts.strategy
+    .split(',')
+    .map((s) => s.trim())
+    .join('+');
+  const strategy = resolveStrategySet(registry, strategyId);
+  const scenario = scenarioById(registry, opts.scenario);
+  const machine = machineByName(registry, opts.machine ?? 'caches-invalid');
+  const mode: Mode = opts.mode !== undefined ? parseMode(opts.mode) : 'sv39';
+  const harts =
+    opts.harts !== undefined ? parseInteger('--harts', opts.harts, 1, 1024) : Math.max(2, scenario.minHarts);
+  const params = Object.fromEntries((opts.param ?? []).map(parseParam));
+  const cell = { strategy, scenario, params, machine, mode, harts };
+  let bounds = DEFAULT_BOUNDS;
+  try {
+    prepareCell(cell);
+    if (opts.bound !== undefined) bounds = parseBounds(opts.bound);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof PluginOptionError) throw new UsageError(e.message);
+    if (e instanceof BoundsError) throw new UsageError(`--bound ${e.message}`);
+    throw e;
+  }
+  const limits = {
+    ...(opts.timeLimit !== undefined
+      ? { timeMs: parseNumber('--time-limit', opts.timeLimit, 0.001) * 1000 }
+      : {}),
+    ...(opts.memoryLimit !== undefined
+      ? { memoryBytes: parseNumber('--memory-limit', opts.memoryLimit, 1) * 2 ** 20 }
+      : {}),
+    ...(opts.maxExecutions !== undefined
+      ? { executions: parseInteger('--max-executions', opts.maxExecutions, 1) }
+      : {}),
+  };
+  const err = ctx.io.stderr;
+  const showProgress = opts.progress === true || err.isTTY === true;
+  const started = performance.now();
+  const result = explore(cell, {
+    bounds,
+    deepen: opts.deepen !== false,
+    limits,
+    clock: () => performance.now(),
+    memory: () => process.memoryUsage().rss,
+    ...(opts.shorten !== undefined ? { shorten: parseInteger('--shorten', opts.shorten, 0) } : {}),
+    ...(showProgress
+      ? {
+          onProgress: (p) =>
+            println(
+              err,
+              `explore: ${p.executions} executions, ${Math.round(p.rate)}/s, level ${p.level}, depth ${p.depth}, frontier ${p.frontier}`,
+            ),
+        }
+      : {}),
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const record = exploredRecord(cell, result);
+  if (opts.out !== undefined) {
+    const plan = buildPlan(registry, {
+      strategies: [strategyId],
+      scenarios: [scenario.id],
+      machines: [machine.name],
+      modes: [mode],
+      harts: [harts],
+      seeds: { base: 0, count: 0 },
+      params: { [scenario.id]: params },
+      shard: null,
+    });
+    writeFileSync(
+      resolve(ctx.io.cwd, opts.out),
+      serializeResultsDocument({ meta: plan.meta, cells: [record] }),
+    );
+  }
+  const cex = result.counterexample;
+  const litmus = cex ? litmusOf(cell, bounds, cex) : null;
+  if (opts.json) {
+    const { bounds: _b, ...rest } = result;
+    println(
+      ctx.io.stdout,
+      JSON.stringify({
+        ...rest,
+        record,
+        litmus: litmus ? { rows: litmus.rows, operations: litmus.operations } : null,
+      }),
+    );
+  } else {
+    const p = paint(colorEnabled(ctx.io, 'stdout'));
+    const out = ctx.io.stdout;
+    println(out, p.bold(`${record.strategy} on ${scenario.id}, ${machine.name}, ${mode}, ${harts} harts`));
+    println(out, `bound     ${describeBounds(bounds)}`);
+    const size = `${result.executions} executions (${result.distinctExecutions} distinct in the last level, ${result.states} choice states), at most ${result.maxChoicePoints} choice points each, ${seconds.toFixed(1)} s`;
+    if (result.status === 'proved') {
+      println(out, `verdict   ${p.green('no failure within bound')}: ${size}`);
+    } else if (result.status === 'stopped') {
+      println(
+        out,
+        `verdict   ${p.yellow('stopped')} (${result.stopped} limit) with no failure: proved for runs with at most ${result.provedLevel} non-default choice${result.provedLevel === 1 ? '' : 's'}; ${size}`,
+      );
+    } else if (cex) {
+      println(out, `verdict   ${p.red(cex.outcome)} after ${result.executionsToFailure} executions; ${size}`);
+      const sh = result.shortening;
+      println(
+        out,
+        `shortest  ${cex.choicePoints} choice points, ${cex.steps} steps, ${cex.deviations.length} non-default choice${cex.deviations.length === 1 ? '' : 's'} (${cex.deviations.map((d) => d.kind).join(', ') || 'none'})${sh ? (sh.complete ? ', shortest within the bound' : ', shortening stopped at its budget') : ''}`,
+      );
+      if (cex.failure)
+        println(out, `failure   hart ${cex.failure.hart}, step ${cex.failure.step}: ${cex.failure.message}`);
+      println(out);
+      out.write(renderLitmus(litmus!));
+      println(out, p.dim(`${litmus!.operations} kernel operations; ${litmus!.trace.length} trace events`));
+      if (opts.out !== undefined) {
+        println(out, p.dim(`replay it: tlblab replay ${opts.out} --cell '${record.id}'`));
+      }
+    }
+    if (result.heldKinds.length > 0) {
+      println(out, p.dim(`held at their default (budget 0): ${result.heldKinds.join(', ')}`));
+    }
+  }
+  if (litmus && opts.timeline !== undefined) {
+    if (typeof opts.timeline === 'string') {
+      const file = resolve(ctx.io.cwd, opts.timeline);
+      writeFileSync(file, formatTrace(litmus.trace, file));
+    } else if (!opts.json) {
+      ctx.io.stdout.write(formatTrace(litmus.trace, 'trace.txt'));
+    }
+  }
+  return failOn && record.verdict === 'incorrect' ? 1 : 0;
+}

@@ -1,0 +1,64 @@
+/**
+ * `tlblab explore` end to end (issue 17): the proof of linux-6.12 on cross-hart-vmalloc at 2 harts
+ * within the documented default bound (one producer/consumer round: `--param rounds=1`), and a
+ * counterexample written to a results document that `tlblab replay` re-runs.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseResultsDocument } from '@tlblab/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runMain } from './helpers.js';
+
+const work = mkdtempSync(join(tmpdir(), 'tlblab-explore-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('tlblab explore', () => {
+  it('proves linux-6.12 on cross-hart-vmalloc x caches-invalid x 2 harts within the default bound', {
+    timeout: 300_000,
+  }, async () => {
+    const out = join(work, 'proof.jsonl');
+    const r = await runMain(
+      [
+        'explore',
+        '-s',
+        'linux-6.12',
+        '-c',
+        'cross-hart-vmalloc',
+        '-m',
+        'caches-invalid',
+        '--harts',
+        '2',
+        '--param',
+        'rounds=1',
+        '--no-deepen',
+        '--out',
+        out,
+      ],
+      work,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('no failure within bound');
+    console.log(r.stdout);
+    const rec = parseResultsDocument(readFileSync(out, 'utf8')).cells[0]!;
+    expect(rec.verdict).toBe('correct');
+    expect(rec.basis).toMatchObject({ method: 'explored', complete: true });
+    if (rec.basis?.method === 'explored') expect(rec.basis.executions).toBeGreaterThan(1000);
+  });
+
+  it('writes a counterexample that tlblab replay re-runs', { timeout: 300_000 }, async () => {
+    const out = join(work, 'cex.jsonl');
+    const r = await runMain(
+      ['explore', '-s', 'baseline', '-c', 'ioremap-irq', '--harts', '2', '--shorten', '2000', '--out', out],
+      work,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('panic:spurious-fault');
+    expect(r.stdout).toMatch(/step +hart 0 +hart 1/);
+    const id = parseResultsDocument(readFileSync(out, 'utf8')).cells[0]!.id;
+    const again = await runMain(['replay', out, '--cell', id], work);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('as recorded');
+  });
+});

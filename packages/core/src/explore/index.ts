@@ -1,0 +1,7 @@
+/** The explorer (issue 17): bounded enumeration of a cell's choice sequences. */
+export * from './bounds.js';
+export { ExploringChooser, KindTable, type RunPosition } from './chooser.js';
+export * from './litmus.js';
+export * from './record.js';
+export * from './search.js';
+export { type ShrinkOptions, shrinkCounterexample } from './shrink.js';

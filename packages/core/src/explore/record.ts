@@ -1,0 +1,95 @@
+/**
+ * An exploration as a results-document cell record: the verdict with its basis (`explored, bound
+ * B, E executions`), the counterexample as the first failure (seed -1: it has no seed, its choices
+ * replay it), and the metrics of the run shown (the counterexample, or the all-default run).
+ */
+import { type CellRecord, METRIC_NAMES, summarize } from '../results.js';
+import { type Cell, cellId, prepareCell, replay, runCell, runPrepared, TRACE_TAIL } from '../simulate.js';
+import type { ExploreBounds } from './bounds.js';
+import { ExploringChooser, KindTable } from './chooser.js';
+import { type ExploreLimits, type ExploreResult, explore } from './search.js';
+
+export function exploredRecord(cell: Cell, result: ExploreResult, index = 0): CellRecord {
+  const prepared = prepareCell(cell);
+  const cex = result.counterexample;
+  let shown: ReturnType<typeof replay>;
+  if (cex) {
+    shown = replay(cell, cex.choices, { trace: true, seed: -1 });
+  } else {
+    const chooser = new ExploringChooser(new KindTable(result.bounds));
+    chooser.reset(new Uint32Array(0), 0);
+    shown = runPrepared(cell, prepared, chooser);
+  }
+  const metrics: CellRecord['metrics'] = {};
+  for (const n of METRIC_NAMES) {
+    metrics[n] = n === 'mappingLatency' ? summarize(shown.mappingLatencies) : summarize([shown.metrics[n]]);
+  }
+  const expect = cell.scenario.expect;
+  return {
+    kind: 'cell',
+    id: cellId(prepared.id, cell.scenario.id, cell.machine.name, prepared.mode, cell.harts),
+    index,
+    strategy: prepared.id,
+    scenario: cell.scenario.id,
+    machine: cell.machine.name,
+    mode: prepared.mode,
+    harts: cell.harts,
+    params: prepared.params,
+    expect,
+    seeds: { base: 0, count: 0 },
+    verdict: cex ? 'incorrect' : 'correct',
+    basis: {
+      method: 'explored',
+      bound: result.boundText,
+      executions: result.executions,
+      states: result.states,
+      complete: result.status !== 'stopped',
+      provedLevel: Number.isFinite(result.provedLevel) ? result.provedLevel : 2 ** 31 - 1,
+    },
+    outcomes: cex ? { [cex.outcome]: 1 } : { [expect]: result.distinctExecutions },
+    firstFailure: cex
+      ? {
+          seed: -1,
+          outcome: cex.outcome,
+          failure: cex.failure ? { ...cex.failure } : null,
+          choices: cex.choices,
+          trace: shown.trace.slice(-TRACE_TAIL),
+        }
+      : null,
+    overrides: prepared.overrides.map((o) => ({ ...o })),
+    metrics,
+  };
+}
+
+/**
+ * Explore a cell within a budget, or sample it when the budget runs out (`compare --explore`'s
+ * per-cell step, issue 17): a proof or counterexample within the bound gives the explored record;
+ * a search stopped by its limits gives `runCell`'s record over `seeds`, its basis marked as a
+ * fallback with what the exploration had reached.
+ */
+export function exploreOrSample(
+  cell: Cell,
+  options: {
+    readonly seeds: { readonly base: number; readonly count: number };
+    readonly bounds?: ExploreBounds;
+    readonly limits: ExploreLimits;
+    readonly clock?: () => number;
+    readonly index?: number;
+  },
+): CellRecord {
+  const result = explore(cell, {
+    ...(options.bounds ? { bounds: options.bounds } : {}),
+    limits: options.limits,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  if (result.status !== 'stopped') return exploredRecord(cell, result, options.index ?? 0);
+  const sampled = runCell(cell, options.seeds, { index: options.index ?? 0 });
+  return {
+    ...sampled,
+    basis: {
+      method: 'sampled',
+      seeds: options.seeds.count,
+      fallback: `exploration stopped (${result.stopped} limit) after ${result.executions} executions, bound ${result.boundText}, no failure with at most ${result.provedLevel} non-default choices`,
+    },
+  };
+}
