@@ -24,16 +24,7 @@ import { outputTarget } from '../output-file.js';
 import { buildPlan, type PlanInput, parseShard } from '../plan.js';
 import { defaultJobs, runSweep, type SweepProgress } from '../sweep.js';
 
-export interface CompareOptions {
-  strategies?: string;
-  scenarios?: string;
-  machines?: string;
-  mode?: string;
-  harts?: string;
-  seeds?: string;
-  seed?: string;
-  param?: string[];
-  kernel?: string[];
+export interface CompareOptions extends SweepFlags {
   jobs?: string;
   shard?: string;
   resume?: boolean;
@@ -67,26 +58,28 @@ function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The command that continues this sweep: the same arguments plus `--resume`. */
-export function resumeCommand(argv: readonly string[] | undefined): string {
-  const args = [...(argv ?? ['compare', '...'])];
-  if (!args.includes('--resume')) args.push('--resume');
-  return clean(`tlblab ${args.map(shellWord).join(' ')}`);
+/** The sweep flags `compare` and `slurm` share (slurm hands them to compare in every array task). */
+export interface SweepFlags {
+  strategies?: string;
+  scenarios?: string;
+  machines?: string;
+  mode?: string;
+  harts?: string;
+  seeds?: string;
+  seed?: string;
+  param?: string[];
+  kernel?: string[];
 }
 
-export async function compareCommand(ctx: CommandContext, opts: CompareOptions): Promise<number> {
-  const failOn = parseFailOn(opts.failOn);
-  const limits = parseLimits(ctx.globals.limit);
-  // The output path first: a typo there must not cost a sweep.
-  const target = outputTarget('--out', opts.out, ctx.io.cwd);
+/** The plan input from the sweep flags over the config's `sweep` section. */
+export function sweepPlanInput(
+  opts: SweepFlags,
+  sweep: Awaited<ReturnType<typeof loadContextRegistry>>['sweep'],
+  shard: PlanInput['shard'],
+): PlanInput {
   if (opts.seed !== undefined && opts.seeds !== undefined)
     throw new UsageError('--seed and --seeds exclude each other');
-  const jobsFlag = opts.jobs !== undefined ? parseInteger('--jobs', opts.jobs, 1, 1024) : null;
-  if (jobsFlag !== null) checkJobs(limits, jobsFlag);
-  const timeoutFlag =
-    opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : null;
-  const { registry, sweep, spec } = await loadContextRegistry(ctx, limits);
-  const input: PlanInput = {
+  return {
     strategies:
       opts.strategies !== undefined
         ? parseList('--strategies', opts.strategies)
@@ -115,8 +108,30 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
           },
     params: sweepParams(opts.param ?? []),
     kernel: { ...(sweep.kernel ?? {}), ...parseKernelFlags(opts.kernel) },
-    shard: opts.shard !== undefined ? parseShard(opts.shard) : null,
+    shard,
   };
+}
+
+/** The command that continues this sweep: the same arguments plus `--resume`. */
+export function resumeCommand(argv: readonly string[] | undefined): string {
+  const args = [...(argv ?? ['compare', '...'])];
+  if (!args.includes('--resume')) args.push('--resume');
+  return clean(`tlblab ${args.map(shellWord).join(' ')}`);
+}
+
+export async function compareCommand(ctx: CommandContext, opts: CompareOptions): Promise<number> {
+  const failOn = parseFailOn(opts.failOn);
+  const limits = parseLimits(ctx.globals.limit);
+  // The output path first: a typo there must not cost a sweep.
+  const target = outputTarget('--out', opts.out, ctx.io.cwd);
+  if (opts.seed !== undefined && opts.seeds !== undefined)
+    throw new UsageError('--seed and --seeds exclude each other');
+  const jobsFlag = opts.jobs !== undefined ? parseInteger('--jobs', opts.jobs, 1, 1024) : null;
+  if (jobsFlag !== null) checkJobs(limits, jobsFlag);
+  const timeoutFlag =
+    opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : null;
+  const { registry, sweep, spec } = await loadContextRegistry(ctx, limits);
+  const input = sweepPlanInput(opts, sweep, opts.shard !== undefined ? parseShard(opts.shard) : null);
   checkHarts(limits, '--harts', input.harts);
   const cellTimeoutMs = timeoutFlag ?? defaultCellTimeout(input.seeds.count);
   const jobs = jobsFlag ?? Math.min(defaultJobs(), limits.jobs);

@@ -20,29 +20,13 @@ import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
-import {
-  collect,
-  parseHarts,
-  parseInteger,
-  parseList,
-  parseMode,
-  parseNumber,
-  parseParam,
-} from '../options.js';
+import { collect, parseInteger, parseTimeout } from '../options.js';
 import { println } from '../output.js';
 import { buildPlan, type PlanInput, shardOf } from '../plan.js';
 import { TOOL_VERSION } from '../version.js';
-import { COMPARE_DEFAULTS } from './compare.js';
+import { type SweepFlags, sweepPlanInput } from './compare.js';
 
-export interface SlurmOptions {
-  strategies?: string;
-  scenarios?: string;
-  machines?: string;
-  mode?: string;
-  harts?: string;
-  seeds?: string;
-  seed?: string;
-  param?: string[];
+export interface SlurmOptions extends SweepFlags {
   cellTimeout?: string;
   shards?: string;
   dir: string;
@@ -72,6 +56,7 @@ export function slurmOptions(cmd: Command): Command {
     .option('--seeds <n>', 'seeds per cell (as compare)')
     .option('--seed <s>', 'run this one seed per cell (as compare)')
     .option('--param <scenario.key=value>', 'scenario parameter (repeatable; as compare)', collect)
+    .option('--kernel <key=value>', 'kernel setting for every cell (repeatable; as compare)', collect)
     .option('--cell-timeout <seconds>', 'wall-clock watchdog per cell (as compare)')
     .option('--dir <folder>', 'folder for the scripts, shard files and logs', 'tlblab-slurm')
     .option('--out <file>', 'merged results file (default <dir>/results.jsonl)')
@@ -83,6 +68,20 @@ export function slurmOptions(cmd: Command): Command {
     .option('--sbatch <option>', "extra sbatch option for both jobs, e.g. '--qos=long' (repeatable)", collect)
     .option('--tlblab <command>', 'how the jobs start tlblab (default: the way this one was started)')
     .option('--submit', 'submit at once: the array, then the merge job after it');
+}
+
+/**
+ * The plan input exactly as `compare` builds it from the same flags and config (`sweepPlanInput`),
+ * so the cell count and shard sizes printed here are the ones the jobs will see. Only used to
+ * check names and size the shards: the jobs themselves run the real `compare`.
+ */
+function checkedPlanInput(
+  opts: SlurmOptions,
+  sweep: Awaited<ReturnType<typeof loadContextRegistry>>['sweep'],
+): PlanInput {
+  const input = sweepPlanInput(opts, sweep, null);
+  if (opts.cellTimeout !== undefined) parseTimeout('--cell-timeout', opts.cellTimeout);
+  return input;
 }
 
 /** Single-quote a word for bash. */
@@ -104,59 +103,9 @@ function sweepArgs(opts: SlurmOptions): string[] {
   flag('--seeds', opts.seeds);
   flag('--seed', opts.seed);
   for (const p of opts.param ?? []) args.push('--param', p);
+  for (const k of opts.kernel ?? []) args.push('--kernel', k);
   flag('--cell-timeout', opts.cellTimeout);
   return args;
-}
-
-/**
- * The plan input exactly as `compare` builds it from the same flags and config (compare.ts,
- * `compareCommand`), so the cell count and shard sizes printed here are the ones the jobs will see.
- * Only used to check names and size the shards: the jobs themselves run the real `compare`.
- */
-function planInput(opts: SlurmOptions, sweep: Awaited<ReturnType<typeof loadContextRegistry>>['sweep']) {
-  if (opts.seed !== undefined && opts.seeds !== undefined)
-    throw new UsageError('--seed and --seeds exclude each other');
-  const params: Record<string, Record<string, unknown>> = {};
-  for (const text of opts.param ?? []) {
-    const [key, value] = parseParam(text);
-    const dot = key.indexOf('.');
-    if (dot <= 0 || dot === key.length - 1)
-      throw new UsageError(`--param ${text}: expected scenario.key=value`);
-    const sc = key.slice(0, dot);
-    params[sc] = { ...(params[sc] ?? {}), [key.slice(dot + 1)]: value };
-  }
-  const input: PlanInput = {
-    strategies:
-      opts.strategies !== undefined
-        ? parseList('--strategies', opts.strategies)
-        : (sweep.strategies ?? ['all']),
-    scenarios:
-      opts.scenarios !== undefined ? parseList('--scenarios', opts.scenarios) : (sweep.scenarios ?? ['all']),
-    machines:
-      opts.machines !== undefined ? parseList('--machines', opts.machines) : (sweep.machines ?? ['all']),
-    modes:
-      opts.mode !== undefined
-        ? parseList('--mode', opts.mode).map((m) => parseMode(m))
-        : [sweep.mode ?? COMPARE_DEFAULTS.mode],
-    harts:
-      opts.harts !== undefined
-        ? parseHarts('--harts', opts.harts)
-        : [...(sweep.harts ?? COMPARE_DEFAULTS.harts)],
-    seeds:
-      opts.seed !== undefined
-        ? { base: parseInteger('--seed', opts.seed, 0), count: 1 }
-        : {
-            base: 0,
-            count:
-              opts.seeds !== undefined
-                ? parseInteger('--seeds', opts.seeds, 1)
-                : (sweep.seeds ?? COMPARE_DEFAULTS.seeds),
-          },
-    params,
-    shard: null,
-  };
-  if (opts.cellTimeout !== undefined) parseNumber('--cell-timeout', opts.cellTimeout, 0.001);
-  return input;
 }
 
 /**
@@ -297,7 +246,7 @@ export async function slurmCommand(ctx: CommandContext, opts: SlurmOptions): Pro
 
   // Check every name now, on the login node, rather than in n failed array tasks.
   const { registry, sweep } = await loadContextRegistry(ctx);
-  const plan = buildPlan(registry, planInput(opts, sweep));
+  const plan = buildPlan(registry, checkedPlanInput(opts, sweep));
   if (plan.cells.length === 0)
     throw new UsageError('the plan has no cells: no scenario applies to these modes and hart counts');
 
