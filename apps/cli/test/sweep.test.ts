@@ -205,7 +205,9 @@ describe('the watchdog', () => {
       ['flush-all', 'correct'],
       ['flush-all', 'correct'],
     ]);
-    expect(doc.cells[0]!.outcomes).toEqual({ 'strategy-error': 2 });
+    // Its own outcome, blamed on no strategy (issue 15); the verdict stays incorrect: not shown correct.
+    expect(doc.cells[0]!.outcomes).toEqual({ timeout: 2 });
+    expect(doc.cells[0]!.firstFailure?.outcome).toBe('timeout');
     expect(doc.cells[0]!.firstFailure?.failure?.message).toMatch(
       /^timeout: no result within 8 s of wall-clock time/,
     );
@@ -241,7 +243,7 @@ describe('run --cell-timeout', () => {
       firstFailure: { failure: { message: string } };
     };
     expect(record.verdict).toBe('incorrect');
-    expect(record.outcomes).toEqual({ 'strategy-error': 2 });
+    expect(record.outcomes).toEqual({ timeout: 2 });
     expect(record.firstFailure.failure.message).toMatch(/^timeout: no result within 1 s/);
   }, 60_000);
 });

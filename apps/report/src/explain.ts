@@ -111,6 +111,8 @@ export const MECHANISMS: Readonly<Record<FailureKind, string>> = {
     'A strategy hook threw or returned something invalid, and the run stopped there; the message names the hook and what it was handling.',
   'step-limit':
     'The run used its whole step budget without finishing: the harts kept trapping, spinning or flushing without the progress that ends the program.',
+  timeout:
+    "No run of the cell finished before the host's wall-clock watchdog (--cell-timeout) stopped its worker, so nothing was learnt about the kernel: on a loaded machine a well-behaved cell can be slow, and a slot that never returns looks the same. No strategy is blamed; rerun the cell with a longer --cell-timeout, and if it still times out, a strategy slot or scenario build never returns (the step budget, step-limit, bounds the model itself).",
   oops: 'A kernel access was reported as a bad paging request although the scenario expects it to succeed: no slot repaired the translation before no_context.',
   'no-oops':
     'The scenario makes a genuinely bad kernel access and expects an oops, but the run finished: the strategy hid the bad access instead of reporting it.',
