@@ -52,11 +52,14 @@ export function workerOutcome(e: unknown): 'timeout' | 'strategy-error' {
   return isWatchdogAbort(e) ? 'timeout' : 'strategy-error';
 }
 
+/** What the watchdog did, for a record whose outcome already says `timeout`. */
+export function watchdogMessage(timeoutMs: number): string {
+  return `no result within ${timeoutMs / 1000} s of wall-clock time (--cell-timeout; the machine may be loaded, or a plugin may never return); its worker was terminated`;
+}
+
 /** Why a worker task failed, as one line (with the flag that raises the limit it hit). */
 export function workerFailure(e: unknown, timeoutMs: number): string {
-  if (isWatchdogAbort(e)) {
-    return `timeout: no result within ${timeoutMs / 1000} s of wall-clock time (--cell-timeout; the machine may be loaded, or a plugin may never return); its worker was terminated`;
-  }
+  if (isWatchdogAbort(e)) return `timeout: ${watchdogMessage(timeoutMs)}`;
   const code = (e as { code?: string }).code;
   if (code === 'ERR_WORKER_OUT_OF_MEMORY')
     return `worker ran out of memory (raise the heap cap with --limit memory=MB): ${oneLine(e)}`;

@@ -34,7 +34,7 @@ import {
 } from '@tlblab/core';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
-import { createPool, warmPool, workerFailure, workerOutcome } from './isolate.js';
+import { createPool, warmPool, watchdogMessage, workerFailure, workerOutcome } from './isolate.js';
 import { clean } from './output.js';
 import { pathError, removeStaleTemps, writeOutput } from './output-file.js';
 import type { Plan, PlannedCell } from './plan.js';
@@ -375,9 +375,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
                     ),
                   );
           } catch (e) {
-            record = toLine(
-              failedCellRecord(registry, plan, planned, workerFailure(e, timeout), workerOutcome(e)),
-            );
+            const outcome = workerOutcome(e);
+            const message = outcome === 'timeout' ? watchdogMessage(timeout) : workerFailure(e, timeout);
+            record = toLine(failedCellRecord(registry, plan, planned, message, outcome));
           }
           append(record);
         }

@@ -123,7 +123,7 @@ describe('failure kinds', () => {
     const cl = m.summary.failureClasses.find((c) => c.kind === 'timeout')!;
     expect(cl.replay).toBeNull();
     expect(cl.example).toMatchObject({ hart: null, step: null, replayable: false });
-    expect(cl.explanation).toMatch(/^Seed 1: timeout: no result within 60 s/);
+    expect(cl.explanation).toMatch(/^Seed 1: no result within 60 s/);
     expect(cl.explanation).toContain('nothing to replay');
     expect(cl.explanation).toContain('No strategy is blamed');
     const { renderReport } = await import('./index.js');

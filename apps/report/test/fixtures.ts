@@ -292,7 +292,7 @@ const MESSAGES: Readonly<Record<Outcome, string>> = {
     "strategy 'early-sfence' slot trapEntry threw: TypeError: cannot read properties of undefined",
   'step-limit': 'the run exceeded 200000 steps',
   timeout:
-    'timeout: no result within 60 s of wall-clock time (--cell-timeout; the machine may be loaded, or a plugin may never return); its worker was terminated',
+    'no result within 60 s of wall-clock time (--cell-timeout; the machine may be loaded, or a plugin may never return); its worker was terminated',
 };
 
 export interface CellSpec {
