@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   type AnyScenario,
   defineMachine,
@@ -19,6 +19,7 @@ import {
   type Strategy,
   type StrategySet,
 } from '@tlblab/core';
+import { moduleResolve } from 'import-meta-resolve';
 import { z } from 'zod';
 import { oneLine, UsageError } from './errors.js';
 import { builtinParts, createRegistry, profileParts, type Registry, type RegistryParts } from './registry.js';
@@ -189,25 +190,80 @@ function packageEntry(dir: string, spec: string): string {
   return file;
 }
 
-/** Resolve a `--plugin` specifier to a file: a path (file or package folder) or a package name. */
+/** The package name of a bare specifier: `@scope/name` or `name`, without a subpath. */
+function packageName(spec: string): string {
+  const parts = spec.split('/');
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+function errorCode(e: unknown): string | undefined {
+  return (e as { code?: string }).code;
+}
+
+/**
+ * Resolve a package specifier (`name`, `@scope/name`, `name/subpath`) as Node does for a module in
+ * `cwd`: first ESM resolution, `import(spec)` from `cwd/noop.js` (package `exports` with their
+ * subpaths and conditions, the `source` condition when this process runs with it), through
+ * import-meta-resolve (Node 20's `import.meta.resolve` takes no parent without a flag); then CJS
+ * resolution, `createRequire(cwd/noop.js).resolve(spec)`, which adds what only Node's require
+ * honours: `NODE_PATH` (global installs) and a Yarn PnP runtime patched into it.
+ */
+function resolvePackage(spec: string, cwd: string): string {
+  const parent = join(resolve(cwd), 'noop.js');
+  const conditions = new Set(sourceConditions() ? ['source', 'node', 'import'] : ['node', 'import']);
+  let esmError: unknown;
+  try {
+    const url = moduleResolve(spec, pathToFileURL(parent), conditions, false);
+    if (url.protocol !== 'file:')
+      throw new UsageError(`plugin '${spec}' names a Node built-in (${url.href}), not a plugin package`);
+    return fileURLToPath(url);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    esmError = e;
+  }
+  try {
+    return createRequire(parent).resolve(spec);
+  } catch {
+    // The ESM error says more (an unexported subpath, an entry that is not built).
+  }
+  const code = errorCode(esmError);
+  // The resolver names the stand-in parent file; the folder is what the user gave.
+  const message = oneLine(esmError).replace(/ imported from \S*noop\.js$/, '');
+  if (code === 'ERR_MODULE_NOT_FOUND' && !message.startsWith('Cannot find package')) {
+    throw new UsageError(`plugin '${spec}': ${message} (is the package built?)`);
+  }
+  if (code === 'ERR_PACKAGE_PATH_NOT_EXPORTED' || code === 'ERR_INVALID_PACKAGE_TARGET') {
+    throw new UsageError(`plugin '${spec}': ${message}`);
+  }
+  const nodePath = process.env.NODE_PATH ? `, nor in NODE_PATH (${process.env.NODE_PATH})` : '';
+  throw new UsageError(
+    `plugin '${spec}' not found: no node_modules/${packageName(spec)} from ${cwd} upward${nodePath} (install it, or give a path)`,
+  );
+}
+
+/**
+ * Resolve a `--plugin` specifier to a file: a path (file or package folder) or a package specifier.
+ * `./x`, `../x` and absolute specifiers are paths; so is a name with a module extension that exists
+ * under `cwd` (`--plugin plugins.ts`). Anything else is bare and resolved as a package, so that
+ * `highlight.js` or `pkg/sub.js` reach Node's resolver as `import` would see them.
+ */
 export function resolvePlugin(spec: string, cwd: string): string {
-  const looksLikePath = spec.startsWith('.') || isAbsolute(spec) || /\.(m?[jt]s|json)$/.test(spec);
-  if (looksLikePath) {
-    const p = resolve(cwd, spec);
+  const explicitPath = spec.startsWith('.') || isAbsolute(spec);
+  const fileLike = /\.(m?[jt]s|json)$/.test(spec);
+  const p = resolve(cwd, spec);
+  if (explicitPath || (fileLike && existsSync(p))) {
     if (!existsSync(p)) throw new UsageError(`plugin '${spec}': no such file or folder`);
     return statSync(p).isDirectory() ? packageEntry(p, spec) : p;
   }
-  let dir = resolve(cwd);
-  for (;;) {
-    const candidate = join(dir, 'node_modules', spec);
-    if (existsSync(join(candidate, 'package.json'))) return packageEntry(candidate, spec);
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
+  try {
+    return resolvePackage(spec, cwd);
+  } catch (e) {
+    if (fileLike && e instanceof UsageError && / not found: /.test(e.message))
+      throw new UsageError(
+        `plugin '${spec}': no such file under ${cwd}, and ${e.message.replace(/^plugin '[^']*' /, 'the package was ')}`,
+      );
+    throw e;
   }
-  throw new UsageError(
-    `plugin '${spec}' not found: no node_modules/${spec} from ${cwd} upward (install it, or give a path)`,
-  );
 }
 
 interface Collected {

@@ -37,11 +37,29 @@ export function createPool(jobs: number, memoryMb: number): Piscina<AnyTask, Wor
   });
 }
 
+/** The watchdog stopped the task (as opposed to the worker exiting, crashing or running out of memory). */
+export function isWatchdogAbort(e: unknown): boolean {
+  return (e as { name?: string }).name === 'AbortError';
+}
+
+/**
+ * The outcome of a cell whose worker never returned a record. A watchdog abort is `timeout`, blamed
+ * on no strategy: wall-clock time measures the machine's load as much as the plugin (issue 15; the
+ * step budget, outcome `step-limit`, is the model's own bound). A worker that exited or ran out of
+ * memory was ended by the code it ran: `strategy-error`, with the message saying which.
+ */
+export function workerOutcome(e: unknown): 'timeout' | 'strategy-error' {
+  return isWatchdogAbort(e) ? 'timeout' : 'strategy-error';
+}
+
+/** What the watchdog did, for a record whose outcome already says `timeout`. */
+export function watchdogMessage(timeoutMs: number): string {
+  return `no result within ${timeoutMs / 1000} s of wall-clock time (--cell-timeout; the machine may be loaded, or a plugin may never return); its worker was terminated`;
+}
+
 /** Why a worker task failed, as one line (with the flag that raises the limit it hit). */
 export function workerFailure(e: unknown, timeoutMs: number): string {
-  if ((e as { name?: string }).name === 'AbortError') {
-    return `timeout: no result within ${timeoutMs / 1000} s of wall-clock time (--cell-timeout; the machine may be loaded, or a plugin may never return); its worker was terminated`;
-  }
+  if (isWatchdogAbort(e)) return `timeout: ${watchdogMessage(timeoutMs)}`;
   const code = (e as { code?: string }).code;
   if (code === 'ERR_WORKER_OUT_OF_MEMORY')
     return `worker ran out of memory (raise the heap cap with --limit memory=MB): ${oneLine(e)}`;
@@ -65,10 +83,9 @@ export async function warmPool(
   );
   for (const r of results) {
     if (r.status === 'rejected') {
-      const why =
-        (r.reason as { name?: string }).name === 'AbortError'
-          ? `did not finish within ${timeoutMs / 1000} s (an import that never settles or loops? raise the limit with --limit import=SECONDS)`
-          : workerFailure(r.reason, timeoutMs);
+      const why = isWatchdogAbort(r.reason)
+        ? `did not finish within ${timeoutMs / 1000} s (an import that never settles or loops? raise the limit with --limit import=SECONDS)`
+        : workerFailure(r.reason, timeoutMs);
       throw new UsageError(`loading the config and plugins: ${why}`);
     }
     // The registry's own message (it names the file or plugin and the field), as the main thread would say it.

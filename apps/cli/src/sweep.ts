@@ -34,7 +34,7 @@ import {
 } from '@tlblab/core';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
-import { createPool, warmPool, workerFailure } from './isolate.js';
+import { createPool, warmPool, watchdogMessage, workerFailure, workerOutcome } from './isolate.js';
 import { clean } from './output.js';
 import { pathError, removeStaleTemps, writeOutput } from './output-file.js';
 import type { Plan, PlannedCell } from './plan.js';
@@ -154,9 +154,18 @@ function declaredOverrides(
  * The record of a cell whose worker never came back (watchdog, exit, out of memory) or failed
  * outside the model. Built from plain data and schemas only: no scenario `build()` and no strategy
  * `setup()` runs in this thread (issue 15: a plugin that exits, loops or exhausts memory there
- * would take the whole sweep down with it).
+ * would take the whole sweep down with it). Every seed gets `outcome`: `timeout` when the watchdog
+ * stopped the worker (no run finished, so none can be told apart), else `strategy-error`. The
+ * verdict is `incorrect` either way — the cell was not shown correct, so `--fail-on incorrect`
+ * fails and no report counts it as surviving — but a `timeout` names no strategy as its cause.
  */
-function failedCellRecord(registry: Registry, plan: Plan, planned: PlannedCell, message: string): CellRecord {
+function failedCellRecord(
+  registry: Registry,
+  plan: Plan,
+  planned: PlannedCell,
+  message: string,
+  outcome: 'timeout' | 'strategy-error' = 'strategy-error',
+): CellRecord {
   const scenarioDef = registry.scenarios.get(planned.scenario)!;
   let params: Record<string, unknown>;
   try {
@@ -185,10 +194,10 @@ function failedCellRecord(registry: Registry, plan: Plan, planned: PlannedCell, 
     expect: scenario.expect,
     seeds: { base: seeds.base, count: seeds.count },
     verdict: 'incorrect',
-    outcomes: { 'strategy-error': seeds.count },
+    outcomes: { [outcome]: seeds.count },
     firstFailure: {
       seed: seeds.base,
-      outcome: 'strategy-error',
+      outcome,
       failure: { hart: -1, step: 0, message },
       choices: '',
     },
@@ -366,7 +375,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
                     ),
                   );
           } catch (e) {
-            record = toLine(failedCellRecord(registry, plan, planned, workerFailure(e, timeout)));
+            const outcome = workerOutcome(e);
+            const message = outcome === 'timeout' ? watchdogMessage(timeout) : workerFailure(e, timeout);
+            record = toLine(failedCellRecord(registry, plan, planned, message, outcome));
           }
           append(record);
         }

@@ -205,10 +205,10 @@ describe('the watchdog', () => {
       ['flush-all', 'correct'],
       ['flush-all', 'correct'],
     ]);
-    expect(doc.cells[0]!.outcomes).toEqual({ 'strategy-error': 2 });
-    expect(doc.cells[0]!.firstFailure?.failure?.message).toMatch(
-      /^timeout: no result within 8 s of wall-clock time/,
-    );
+    // Its own outcome, blamed on no strategy (issue 15); the verdict stays incorrect: not shown correct.
+    expect(doc.cells[0]!.outcomes).toEqual({ timeout: 2 });
+    expect(doc.cells[0]!.firstFailure?.outcome).toBe('timeout');
+    expect(doc.cells[0]!.firstFailure?.failure?.message).toMatch(/^no result within 8 s of wall-clock time/);
   }, 60_000);
 });
 
@@ -241,8 +241,38 @@ describe('run --cell-timeout', () => {
       firstFailure: { failure: { message: string } };
     };
     expect(record.verdict).toBe('incorrect');
-    expect(record.outcomes).toEqual({ 'strategy-error': 2 });
-    expect(record.firstFailure.failure.message).toMatch(/^timeout: no result within 1 s/);
+    expect(record.outcomes).toEqual({ timeout: 2 });
+    expect(record.firstFailure.failure.message).toMatch(/^no result within 1 s/);
+  }, 60_000);
+
+  it('says a timed-out cell blames no strategy, without a made-up hart or a trace hint', async () => {
+    const r = await runMain(
+      [
+        'run',
+        '--plugin',
+        PLUGINS,
+        '-s',
+        'hangs',
+        '-c',
+        'tiny-map',
+        '-m',
+        'emulator',
+        '--seeds',
+        '1',
+        '--cell-timeout',
+        '1',
+      ],
+      scratch.dir,
+      false,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^outcomes {2}timeout 1$/m);
+    expect(r.stdout).toMatch(/^first failing seed 0: timeout: no result within 1 s/m);
+    expect(r.stdout).toContain(
+      'no run finished, so no strategy is blamed: rerun with a longer --cell-timeout',
+    );
+    expect(r.stdout).not.toContain('hart -1');
+    expect(r.stdout).not.toContain('trace it:');
   }, 60_000);
 });
 

@@ -16,8 +16,14 @@ export interface FailureEvidence {
   readonly seed: number | null;
   /** The outcome of the recorded first failing seed (may differ from the class's kind). */
   readonly recordedOutcome: Outcome | null;
+  /** Null when unknown: a cell whose worker never returned a run records hart -1 (apps/cli sweep.ts). */
   readonly hart: number | null;
   readonly step: number | null;
+  /**
+   * The recorded first failure has a choice sequence, so `tlblab replay` can re-run it. A cell whose
+   * worker was stopped (`timeout`) or ended before returning a run records none.
+   */
+  readonly replayable: boolean;
   readonly stval: string | null;
   readonly cause: string | null;
   readonly message: string | null;
@@ -47,7 +53,9 @@ export function gatherEvidence(cell: CellRecord): FailureEvidence {
   const ff = cell.firstFailure;
   const trace = ff?.trace ?? [];
   const f = ff?.failure ?? null;
-  const hart = f?.hart ?? null;
+  // A negative hart marks a failure no run reached (the host stopped or lost the worker).
+  const located = f !== null && f.hart >= 0;
+  const hart = located ? f.hart : null;
   const onHart = (e: TraceEvent) => hart === null || e.hart === hart;
   const faults = trace.filter((e) => e.kind === 'fault' && onHart(e));
   const stval = f?.stval ?? null;
@@ -82,7 +90,8 @@ export function gatherEvidence(cell: CellRecord): FailureEvidence {
     seed: ff?.seed ?? null,
     recordedOutcome: ff?.outcome ?? null,
     hart,
-    step: f?.step ?? null,
+    step: located ? f.step : null,
+    replayable: ff !== null && ff !== undefined && ff.choices !== '',
     stval,
     cause: f?.cause ?? null,
     message: f?.message ?? null,
@@ -111,6 +120,8 @@ export const MECHANISMS: Readonly<Record<FailureKind, string>> = {
     'A strategy hook threw or returned something invalid, and the run stopped there; the message names the hook and what it was handling.',
   'step-limit':
     'The run used its whole step budget without finishing: the harts kept trapping, spinning or flushing without the progress that ends the program.',
+  timeout:
+    "No run of the cell finished before the host's wall-clock watchdog (--cell-timeout) stopped its worker, so nothing was learnt about the kernel: on a loaded machine a well-behaved cell can be slow, and a slot that never returns looks the same. No strategy is blamed; rerun the cell with a longer --cell-timeout, and if it still times out, a strategy slot or scenario build never returns (the step budget, step-limit, bounds the model itself).",
   oops: 'A kernel access was reported as a bad paging request although the scenario expects it to succeed: no slot repaired the translation before no_context.',
   'no-oops':
     'The scenario makes a genuinely bad kernel access and expects an oops, but the run finished: the strategy hid the bad access instead of reporting it.',
@@ -174,6 +185,8 @@ export function explainFailure(
         `After the mapping ${quote(ev.lastMapping.text)} (hart ${ev.lastMapping.hart}, step ${ev.lastMapping.step}), hart ${ev.hart} executed ${n === 0 ? 'no' : n} sfence.vma${n === 1 ? '' : ' instructions'} before failing.`,
       );
     }
+  } else if (ev.recordedOutcome !== null && !ev.replayable) {
+    parts.push('No run of this cell was recorded (its worker returned none), so there is nothing to replay.');
   } else if (ev.traceEvents === 0 && ev.recordedOutcome !== null) {
     parts.push('No trace was recorded for this seed; the replay command below prints one.');
   }

@@ -142,7 +142,7 @@ function failureHtml(cl: FailureClass, i: number, trace: number | undefined): st
     trace === undefined
       ? ''
       : `<button type="button" data-trace="${trace}">Open the example's trace</button>`;
-  return `<section class="failure" id="failure-${i + 1}" data-strategy="${e(cl.strategy)}"><h3>${i + 1}. ${e(cl.kind)} under ${e(cl.strategy)}: ${cl.failingRuns}/${cl.runs} runs in ${cl.cells.length} cell${cl.cells.length === 1 ? '' : 's'}</h3><details><summary>Cells</summary><div class="scroll"><ul>${cells}</ul></div></details><p>${e(cl.explanation)}</p><p>Replay the example cell:</p><pre><code>${e(cl.replay)}</code></pre>${open}</section>`;
+  return `<section class="failure" id="failure-${i + 1}" data-strategy="${e(cl.strategy)}"><h3>${i + 1}. ${e(cl.kind)} under ${e(cl.strategy)}: ${cl.failingRuns}/${cl.runs} runs in ${cl.cells.length} cell${cl.cells.length === 1 ? '' : 's'}</h3><details><summary>Cells</summary><div class="scroll"><ul>${cells}</ul></div></details><p>${e(cl.explanation)}</p>${cl.replay === null ? '' : `<p>Replay the example cell:</p><pre><code>${e(cl.replay)}</code></pre>`}${open}</section>`;
 }
 
 export async function exportHtml(model: ReportModel): Promise<string> {

@@ -198,8 +198,7 @@ export function exportMarkdown(model: ReportModel): string {
       '',
       mdEscape(cl.explanation),
       '',
-      ...codeBlock('sh', cl.replay),
-      '',
+      ...(cl.replay === null ? [] : [...codeBlock('sh', cl.replay), '']),
     );
   }
   out.push(...cycleCostLines(s.machines));

@@ -116,6 +116,23 @@ describe('failure kinds', () => {
     expect(cl.explanation).toContain('No trace was recorded');
     expect(cl.replay).toContain("--cell 'early-sfence|fork-storm|caches-invalid|sv39|h8'");
   });
+
+  it('gives a timed-out cell no replay command (its worker returned no run) and no made-up hart', async () => {
+    const doc = everyOutcomeDocument();
+    const m = buildReportModel(doc);
+    const cl = m.summary.failureClasses.find((c) => c.kind === 'timeout')!;
+    expect(cl.replay).toBeNull();
+    expect(cl.example).toMatchObject({ hart: null, step: null, replayable: false });
+    expect(cl.explanation).toMatch(/^Seed 1: no result within 60 s/);
+    expect(cl.explanation).toContain('nothing to replay');
+    expect(cl.explanation).toContain('No strategy is blamed');
+    const { renderReport } = await import('./index.js');
+    for (const format of ['text', 'md', 'html'] as const) {
+      const out = await renderReport(doc, { format, full: true });
+      expect(out, format).not.toContain("--cell 'flush-all|fork-storm|caches-invalid|sv39|h8'");
+      expect(out, format).toContain('nothing to replay');
+    }
+  });
 });
 
 describe('failure evidence', () => {

@@ -154,8 +154,8 @@ export interface FailureClass {
   readonly example: FailureEvidence;
   /** One paragraph: what faulted, where, and why the strategy did not recover. */
   readonly explanation: string;
-  /** The exact command that re-runs the example's failing seed. */
-  readonly replay: string;
+  /** The exact command that re-runs the example's failing seed; null when it recorded no run. */
+  readonly replay: string | null;
 }
 
 export interface StrategyInfo {
@@ -602,7 +602,7 @@ export function buildReportModel(
       runs: cl.refs.reduce((s, r) => s + r.runs, 0),
       example: evidence,
       explanation: explainFailure(evidence, cl.kind, meta.kernel),
-      replay: replayCommand(resultsPath, example.id),
+      replay: evidence.replayable ? replayCommand(resultsPath, example.id) : null,
     };
   });
 

@@ -45,6 +45,7 @@ describe('a document with a cell of every outcome kind', () => {
         'stale-access',
         'strategy-error',
         'step-limit',
+        'timeout',
         'no-oops',
       ]) {
         if (format === 'csv') continue;

@@ -1,6 +1,6 @@
 import type { ResultsDocument } from '@tlblab/core';
 import { describe, expect, it } from 'vitest';
-import { smallDocument } from '../test/fixtures.js';
+import { makeDocument, smallDocument } from '../test/fixtures.js';
 import { formatNumber } from './layout.js';
 import { buildReportModel } from './model.js';
 import { formatRatio } from './scorecard.js';
@@ -18,6 +18,43 @@ function withKernel(doc: ResultsDocument, id: string, modes: string[]): ResultsD
 }
 
 describe('scorecard', () => {
+  it('ranks a scenario that only timed out below a survived one but never as a failed one', () => {
+    // Three sets on the same two scenarios: all correct; one scenario failed (livelock); one
+    // scenario stopped by the watchdog on every seed. Plan order puts the timed-out set first and
+    // the correct one last, so only the rule can produce the expected ranking.
+    const cell = (strategy: string, scenario: string, outcomes?: Record<string, number>) => ({
+      strategy,
+      scenario,
+      machine: 'caches-invalid',
+      harts: 2,
+      ...(outcomes ? { outcomes } : {}),
+      noMetrics: true,
+    });
+    const doc = makeDocument({
+      strategies: ['flush-all', 'notrace-fault', 'early-sfence'],
+      scenarios: ['cross-hart-vmalloc', 'vmap-stack-migrate'],
+      machines: ['caches-invalid'],
+      harts: [2],
+      seeds: 4,
+      cells: [
+        cell('flush-all', 'cross-hart-vmalloc', { ok: 4 }),
+        cell('flush-all', 'vmap-stack-migrate', { timeout: 4 }),
+        cell('notrace-fault', 'cross-hart-vmalloc', { ok: 4 }),
+        cell('notrace-fault', 'vmap-stack-migrate', { livelock: 4 }),
+        cell('early-sfence', 'cross-hart-vmalloc', { ok: 4 }),
+        cell('early-sfence', 'vmap-stack-migrate', { ok: 4 }),
+      ],
+    });
+    const rows = buildReportModel(doc).summary.scorecard.blocks[0]!.rows;
+    expect(rows.map((r) => [r.strategy, r.rank, r.correct, r.total, r.timedOut])).toEqual([
+      ['early-sfence', 1, 2, 2, 0],
+      ['flush-all', 2, 1, 2, 1],
+      ['notrace-fault', 3, 1, 2, 0],
+    ]);
+    // The timeout stays visible as what happened, beside the real failure kinds.
+    expect(rows[1]!.failures).toEqual([{ kind: 'timeout', entries: 1 }]);
+  });
+
   it('counts survived scenarios per machine from the verdict matrix', () => {
     const model = buildReportModel(smallDocument());
     const [block] = model.summary.scorecard.blocks;

@@ -13,7 +13,7 @@ import type { CostRow, FailureKind, VerdictMatrix } from './model.js';
 
 /** The rule as every format states it. */
 export const SCORECARD_RULE =
-  'Real = the set names the Linux release it reproduces and the modes it is that kernel in (linux-*; baseline = v6.5-rc1 on 64-bit). Anything else is a what-if (~): a policy alone on the baseline, or a set in a mode where that kernel differs (flush_cache_vmap() and the early check are 64-bit only; every Sv32 kernel keeps vmalloc_fault()). Ranked: fewest failed scenarios, then lowest cycles at the most harts.';
+  'Real = the set names the Linux release it reproduces and the modes it is that kernel in (linux-*; baseline = v6.5-rc1 on 64-bit). Anything else is a what-if (~): a policy alone on the baseline, or a set in a mode where that kernel differs (flush_cache_vmap() and the early check are 64-bit only; every Sv32 kernel keeps vmalloc_fault()). Ranked: fewest failed scenarios (a scenario that only timed out is not failed: no run finished, so nothing is known about the set there), then fewest timed out, then lowest cycles at the most harts.';
 
 export type ScoreMetricId = 'cycles' | 'ipisPerMapping' | 'mappingLatencyP50' | 'refillMisses';
 
@@ -58,6 +58,11 @@ export interface ScoreRow {
   }[];
   readonly correct: number;
   readonly total: number;
+  /**
+   * Entries whose only failure is `timeout` (the host's watchdog stopped the cell): counted in
+   * `total` and not in `correct`, since nothing was shown, but not as failed when ranking.
+   */
+  readonly timedOut: number;
   /** Failing verdict entries by their most frequent failure kind. */
   readonly failures: readonly { readonly kind: FailureKind; readonly entries: number }[];
   /** The first failing cell in plan order (machine, scenario, harts). */
@@ -190,12 +195,15 @@ export function buildScorecard(input: ScorecardInput): Scorecard {
         return { machine: m.machine, correct, total };
       });
       const failures = new Map<FailureKind, number>();
+      let timedOut = 0;
       for (const m of ms) {
         const j = m.strategies.indexOf(strategy);
         if (j < 0) continue;
         for (const row of m.rows) {
-          const k = row[j]!.failure?.kind;
-          if (row[j]!.status === 'incorrect' && k) failures.set(k, (failures.get(k) ?? 0) + 1);
+          const v = row[j]!;
+          const k = v.failure?.kind;
+          if (v.status === 'incorrect' && k) failures.set(k, (failures.get(k) ?? 0) + 1);
+          if (v.status === 'incorrect' && k === 'timeout' && v.otherFailureKinds.length === 0) timedOut++;
         }
       }
       const failing = modeCells
@@ -237,6 +245,7 @@ export function buildScorecard(input: ScorecardInput): Scorecard {
         survived,
         correct: survived.reduce((s, x) => s + x.correct, 0),
         total: survived.reduce((s, x) => s + x.total, 0),
+        timedOut,
         failures: [...failures.entries()]
           .sort((a, b) => b[1] - a[1])
           .map(([kind, entries]) => ({ kind, entries })),
@@ -259,8 +268,10 @@ export function buildScorecard(input: ScorecardInput): Scorecard {
       rows
         .filter((r) => r.config === group)
         .sort((a, b) => {
-          const fail = a.total - a.correct - (b.total - b.correct);
+          // A timeout blames no strategy (issue 15): it ranks below a proven scenario, never as a failure.
+          const fail = a.total - a.correct - a.timedOut - (b.total - b.correct - b.timedOut);
           if (fail !== 0) return fail;
+          if (a.timedOut !== b.timedOut) return a.timedOut - b.timedOut;
           const ha = headline(a);
           const hb = headline(b);
           if (ha !== hb) {

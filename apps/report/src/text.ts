@@ -131,10 +131,16 @@ function failureLines(
     ...wrap(title, TEXT_WIDTH, '   ', ''),
     ...wrap(cellList(cl, maxCells), TEXT_WIDTH, '   '),
     ...wrap(cl.explanation, TEXT_WIDTH, '   '),
-    '   Replay:',
-    ...wrapCommand(['tlblab', 'replay', resultsPath, '--cell', cl.example.cellId], TEXT_WIDTH, '     ').map(
-      toAscii,
-    ),
+    ...(cl.replay === null
+      ? []
+      : [
+          '   Replay:',
+          ...wrapCommand(
+            ['tlblab', 'replay', resultsPath, '--cell', cl.example.cellId],
+            TEXT_WIDTH,
+            '     ',
+          ).map(toAscii),
+        ]),
   ];
 }
 

@@ -265,6 +265,9 @@ function traceFor(outcome: Outcome, strategy: string, harts: number, minEvents =
       for (let i = 0; i < 6; i++) add(b, 'op', 'spin on new_vmalloc bit', 10);
       add(b, 'outcome', 'step-limit: 200000 steps');
       break;
+    case 'timeout':
+      // The watchdog leaves no trace: the worker was stopped before a run finished.
+      break;
     case 'oops':
       add(b, 'fault', `load page fault at ${VA} (negative TLB entry)`, 1);
       add(b, 'outcome', `oops: Unable to handle kernel paging request at ${VA}`);
@@ -288,6 +291,8 @@ const MESSAGES: Readonly<Record<Outcome, string>> = {
   'strategy-error':
     "strategy 'early-sfence' slot trapEntry threw: TypeError: cannot read properties of undefined",
   'step-limit': 'the run exceeded 200000 steps',
+  timeout:
+    'no result within 60 s of wall-clock time (--cell-timeout; the machine may be loaded, or a plugin may never return); its worker was terminated',
 };
 
 export interface CellSpec {
@@ -409,21 +414,31 @@ export function makeDocument(spec: DocumentSpec): ResultsDocument {
       seeds: { base: 1, count: seeds },
       verdict: failing ? 'incorrect' : 'correct',
       outcomes,
-      firstFailure: failing
-        ? {
-            seed: 1 + (index % 7),
-            outcome: failing[0],
-            failure: {
-              hart: c.harts > 1 ? 1 : 0,
-              step: 100 + 4 + c.harts + 9,
-              stval: failing[0] === 'livelock' ? '0xffffffff81200040' : VA,
-              cause: failing[0] === 'livelock' ? 'store page fault' : 'load page fault',
-              message: MESSAGES[failing[0]],
-            },
-            choices: `s${index}:0.1.1.0.2`,
-            ...(c.noTrace ? {} : { trace: traceFor(failing[0], c.strategy, c.harts, spec.traceEvents) }),
-          }
-        : null,
+      firstFailure:
+        failing?.[0] === 'timeout'
+          ? // As the CLI records a cell its watchdog stopped: no run finished, so no hart, step,
+            // choices or trace (apps/cli/src/sweep.ts, failedCellRecord).
+            {
+              seed: 1,
+              outcome: 'timeout',
+              failure: { hart: -1, step: 0, message: MESSAGES.timeout },
+              choices: '',
+            }
+          : failing
+            ? {
+                seed: 1 + (index % 7),
+                outcome: failing[0],
+                failure: {
+                  hart: c.harts > 1 ? 1 : 0,
+                  step: 100 + 4 + c.harts + 9,
+                  stval: failing[0] === 'livelock' ? '0xffffffff81200040' : VA,
+                  cause: failing[0] === 'livelock' ? 'store page fault' : 'load page fault',
+                  message: MESSAGES[failing[0]],
+                },
+                choices: `s${index}:0.1.1.0.2`,
+                ...(c.noTrace ? {} : { trace: traceFor(failing[0], c.strategy, c.harts, spec.traceEvents) }),
+              }
+            : null,
       overrides: [],
       metrics: c.noMetrics ? {} : metricsFor(c.strategy, c.scenario, c.harts),
     };
@@ -552,6 +567,14 @@ export function everyOutcomeDocument(): ResultsDocument {
       harts: 8,
       outcomes: { 'step-limit': 2, ok: 6 },
       noTrace: true,
+    },
+    {
+      strategy: 'flush-all',
+      scenario: 'fork-storm',
+      machine: 'caches-invalid',
+      harts: 8,
+      outcomes: { timeout: 8 },
+      noMetrics: true,
     },
     {
       strategy: 'flush-cache-vmap',

@@ -4,7 +4,12 @@
  */
 import { z } from 'zod';
 
-/** Per-run outcome (machine-model section 10). Exactly one per run. */
+/**
+ * Per-run outcome (machine-model section 10). Exactly one per run. `timeout` is never produced by
+ * the model: a host (the CLI's wall-clock watchdog, issue 15) records it for a cell whose worker it
+ * stopped before any run finished, so no strategy is blamed for a loaded machine. Documents written
+ * before it existed simply never hold it.
+ */
 export const OUTCOMES = [
   'ok',
   'oops',
@@ -15,6 +20,7 @@ export const OUTCOMES = [
   'stale-access',
   'strategy-error',
   'step-limit',
+  'timeout',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 

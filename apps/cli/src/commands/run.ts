@@ -186,11 +186,17 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
       println(out, p.dim(clean(`override  ${o.slot}: ${o.by} over ${o.over}`)));
     const ff = record.firstFailure;
     if (ff) {
+      // Hart -1: the worker returned no run (watchdog, exit, out of memory), so no place in one.
       const where = ff.failure
-        ? ` on hart ${ff.failure.hart} at step ${ff.failure.step}: ${ff.failure.message}`
+        ? ff.failure.hart >= 0
+          ? ` on hart ${ff.failure.hart} at step ${ff.failure.step}: ${ff.failure.message}`
+          : `: ${ff.failure.message}`
         : '';
       println(out, `first failing seed ${ff.seed}: ${p.red(ff.outcome)}${clean(where)}`);
-      if (opts.trace === undefined) {
+      if (ff.outcome === 'timeout') {
+        // Tracing the seed would hit the same watchdog; the limit is what to change first.
+        println(out, p.dim('no run finished, so no strategy is blamed: rerun with a longer --cell-timeout'));
+      } else if (opts.trace === undefined) {
         println(
           out,
           p.dim(
