@@ -68,7 +68,12 @@ describe('nothing is dropped', () => {
       expect(w.source.lostEvents).toBe(0);
       const sum = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((a, b) => a + b, 0);
       const context =
-        w.events.length - sum(w.replayed) - sum(w.implied) - sum(w.pending) - sum(w.observed) - sum(w.unknown);
+        w.events.length -
+        sum(w.replayed) -
+        sum(w.implied) -
+        sum(w.pending) -
+        sum(w.observed) -
+        sum(w.unknown);
       expect(context).toBeGreaterThan(0);
       expect(context).toBe(w.events.filter((e) => modelStatus(e) === 'context').length);
       expect(w.unknown).toEqual({});
