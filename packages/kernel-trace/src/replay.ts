@@ -4,8 +4,10 @@
  * What is replayed (status `op`, workload.ts): every new kernel mapping of known size as the DSL op
  * of its path (vmalloc, vmap, ioremap, a module-area allocation, a vmap stack as `spawn`), each
  * followed by the maker's first store into it (the kernel fills what it maps; copy_thread writes a
- * new stack's top), and every free of a mapped area as `vfree`, on the hart whose CPU emitted it,
- * in the log's order. Time between two ops of a hart becomes `compute` cycles at `frequencyMHz`,
+ * new stack's top), every free of a mapped area as `vfree` (the model purges lazily by its own
+ * lazy_max_pages(); the log's purges are not replayed), and every `set_memory_*` call on a
+ * replayed area as `set-memory` (the module text pass's set_memory_x as `module-finalize`, see
+ * setMemoryOp), on the hart whose CPU emitted it, in the log's order. Time between two ops of a hart becomes `compute` cycles at `frequencyMHz`,
  * each gap at most `maxGapCycles`: a long gap in the log is idle time or user work that an IPI
  * interrupts at once, while the model's `compute` runs to its end before the hart takes an
  * interrupt, so an uncut gap would charge its whole length to the flush waiting on that hart.
