@@ -168,14 +168,18 @@ interface PendingAlloc {
 
 /**
  * Classify every record. Two rules pair records of one task: a mapping function takes its size
- * from the task's latest unconsumed alloc_vmap_area; a fork whose parent's latest mapping since its
+ * from the task's latest unconsumed alloc_vmap_area (last in, first out, two deep: a vmalloc of
+ * more than a page of page pointers allocates its `pages` array with a nested __vmalloc_node()
+ * between the outer alloc_vmap_area and the outer vmap_pages_range, mm/vmalloc.c
+ * __vmalloc_area_node(), so the inner mapping consumes the inner allocation and the outer mapping
+ * the outer one; a third allocation turns the oldest into a reservation); a fork whose parent's latest mapping since its
  * previous fork has a vmap stack's size and alignment took that mapping as the child's stack
  * (otherwise the stack came from the cache of freed stacks).
  */
 export function classify(trace: ParsedTrace): KernelEvent[] {
   const file = trace.file;
   const out: KernelEvent[] = [];
-  const pendingAlloc = new Map<number, PendingAlloc>();
+  const pendingAlloc = new Map<number, PendingAlloc[]>();
   /** Per pid: index in `out` of its latest stack-shaped mapping not yet claimed by a fork. */
   const stackCandidate = new Map<number, number>();
   const live = new Map<string, string>(); // va -> area id
@@ -186,11 +190,13 @@ export function classify(trace: ParsedTrace): KernelEvent[] {
   /** Per pid: set_memory calls per caller since its latest module-area mapping (setMemoryTarget). */
   const calls = new Map<number, Map<string, number>>();
   let areas = 0;
-  const flushUnconsumed = (pid: number) => {
-    const a = pendingAlloc.get(pid);
-    if (!a) return;
-    pendingAlloc.delete(pid);
-    out.push({ ...at(a.rec), kind: 'reserve', va: hex(a.va), size: a.size });
+  /** Turn the task's oldest pending allocations into reservations until `keep` are left. */
+  const flushUnconsumed = (pid: number, keep = 0) => {
+    const list = pendingAlloc.get(pid);
+    while (list && list.length > keep) {
+      const a = list.shift()!;
+      out.push({ ...at(a.rec), kind: 'reserve', va: hex(a.va), size: a.size });
+    }
   };
   for (const rec of trace.records) {
     const base = at(rec);
@@ -201,8 +207,7 @@ export function classify(trace: ParsedTrace): KernelEvent[] {
     if (rec.type === 'function') {
       const via = `${rec.name} <-${rec.caller}`;
       if (FUNCTION_KINDS[rec.name] === 'map') {
-        const a = pendingAlloc.get(rec.pid);
-        pendingAlloc.delete(rec.pid);
+        const a = pendingAlloc.get(rec.pid)?.pop();
         const id = `a${areas++}`;
         let map: MapKind = 'vmalloc';
         if (rec.caller === 'vmap') map = 'vmap';
@@ -304,9 +309,11 @@ export function classify(trace: ParsedTrace): KernelEvent[] {
           out.push({ ...base, kind: 'unknown', name: 'alloc_vmap_area(failed)', text: rec.text });
           continue;
         }
-        flushUnconsumed(rec.pid);
+        flushUnconsumed(rec.pid, 1);
         num(rec, file, f, 'vend');
-        pendingAlloc.set(rec.pid, {
+        const list = pendingAlloc.get(rec.pid) ?? [];
+        pendingAlloc.set(rec.pid, list);
+        list.push({
           va: num(rec, file, f, 'va_start'),
           size: small(rec, file, f, 'size'),
           align: small(rec, file, f, 'align'),

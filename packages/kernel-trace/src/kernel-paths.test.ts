@@ -124,6 +124,29 @@ describe('a module load replays its RWX pass, icache flush and lazy free', () =>
   });
 });
 
+describe("a nested vmalloc (its pages array vmalloc'd between the outer alloc and map)", () => {
+  // The bpf capture's test_bpf load (line ~46900): a 1221-page module area whose page array is a
+  // 3-page vmalloc, as mm/vmalloc.c __vmalloc_area_node() does for large areas.
+  const P = 'modprobe-142     [001] .....';
+  const lines = [
+    `        ${P}     3.291664: execmem_alloc <-load_module`,
+    `        ${P}     3.291673: alloc_vmap_area: va_start: 18446744069446516736 size=5001216 align=1 vstart=0xffffffff01e6c000 vend=0xffffffff80000000 failed=0`,
+    `        ${P}     3.291682: alloc_vmap_area: va_start: 18383693678931267584 size=16384 align=1 vstart=0xff20000000000000 vend=0xff60000000000000 failed=0`,
+    `        ${P}     3.291694: vmap_pages_range <-__vmalloc_node_range_noprof`,
+    `        ${P}     3.298874: vmap_pages_range <-__vmalloc_node_range_noprof`,
+  ];
+  it('pairs the inner mapping with the inner allocation and the outer with the outer', () => {
+    const w = importTrace(log(lines), 'nested.txt');
+    const maps = w.events.flatMap((e) => (e.kind === 'map' ? [[e.map, e.pages, e.region]] : []));
+    expect(maps).toEqual([
+      ['vmalloc', 3, 'vmalloc'],
+      ['module', 1220, 'modules'],
+    ]);
+    expect(w.pending).toEqual({});
+    expect(w.events.some((e) => e.kind === 'reserve')).toBe(false);
+  });
+});
+
 describe('the shipped captures', () => {
   it('modules: every set_memory_* of a module or BPF pass is replayed, the kernel image ones pending', () => {
     const text = fixtureTrace('modules');
