@@ -172,30 +172,41 @@ describe('the shipped captures', () => {
     expect(r.emitted).not.toHaveProperty('purge');
   });
 
-  it('real-modules on linux-6.12: the model flushes globally for each set_memory call and module text', () => {
-    const base = baseline();
-    // As apps/cli's linux-6.12: __set_memory() ends in flush_tlb_all() since 311cd2f6e253 (v6.7).
-    const linux612 = defineStrategySet(
-      'linux-6.12',
-      [base, sv32VmallocFault(), rangedFlush(), earlySfence()] as Strategy[],
-      undefined,
-      { kernelConfig: { setMemoryFlush: 'all' } },
-    );
-    const scenario = realScenarios.find((s) => s.id === 'real-modules')!;
-    const machine = PROFILES['caches-invalid']!;
-    const w = fixtureWorkload('modules');
-    const res = simulate({ strategy: linux612, scenario, machine, harts: 2 }, 0, { trace: true });
-    expect(res.outcome).toBe('ok');
-    const calls = (re: RegExp) => res.trace.filter((e) => e.kind === 'slot' && re.test(e.text)).length;
-    // Every replayed set_memory call and module-finalize rox pass is one __set_memory() ending in
-    // flush_tlb_all() (arch/riscv/mm/pageattr.c since 311cd2f6e253), as in the log.
-    const passes = (w.replayed['set-memory'] ?? 0) + (w.replayed['module-finalize'] ?? 0);
-    expect(calls(/^__set_memory\(.*-> flush_tlb_all\(\)$/)).toBe(passes);
-    // flush_module_icache(): one flush_icache_all() per replayed text pass.
-    expect(calls(/^flush_module_icache\(.*-> flush_icache_all\(\)$/)).toBe(w.replayed['module-finalize']);
-    // The vfree of an execmem area runs vm_reset_perms() itself: one direct-map call per page each way.
-    const dmInvalid = calls(/^set_direct_map_invalid_noflush\(.*-> flush_tlb_all\(\)$/);
-    expect(dmInvalid).toBeGreaterThan(0);
-    expect(calls(/^set_direct_map_default_noflush\(.*-> flush_tlb_all\(\)$/)).toBe(dmInvalid);
-  });
+  // As apps/cli's linux-6.12: __set_memory() ends in flush_tlb_all() since 311cd2f6e253 (v6.7).
+  const linux612 = defineStrategySet(
+    'linux-6.12',
+    [baseline(), sv32VmallocFault(), rangedFlush(), earlySfence()] as Strategy[],
+    undefined,
+    { kernelConfig: { setMemoryFlush: 'all' } },
+  );
+  for (const name of ['modules', 'bpf'] as const) {
+    it(`real-${name} on linux-6.12 at the captured 2 harts: the model's kernel paths make the log's calls`, () => {
+      const scenario = realScenarios.find((s) => s.id === `real-${name}`)!;
+      const machine = PROFILES['caches-invalid']!;
+      const w = fixtureWorkload(name);
+      const res = simulate({ strategy: linux612, scenario, machine, harts: 2 }, 0, { trace: true });
+      expect(res.outcome).toBe('ok');
+      const calls = (re: RegExp) => res.trace.filter((e) => e.kind === 'slot' && re.test(e.text)).length;
+      // Every replayed set_memory call and module-finalize rox pass is one __set_memory() ending in
+      // flush_tlb_all() (arch/riscv/mm/pageattr.c since 311cd2f6e253), as in the log.
+      const passes = (w.replayed['set-memory'] ?? 0) + (w.replayed['module-finalize'] ?? 0);
+      expect(calls(/^__set_memory\(.*-> flush_tlb_all\(\)$/)).toBe(passes);
+      // flush_module_icache(): one flush_icache_all() per replayed text pass.
+      expect(calls(/^flush_module_icache\(.*-> flush_icache_all\(\)$/)).toBe(w.replayed['module-finalize']);
+      // The model's vfree of each VM_FLUSH_RESET_PERMS area runs vm_reset_perms() itself: as many
+      // set_direct_map_*_noflush calls as the captured kernel made.
+      expect(calls(/^set_direct_map_invalid_noflush\(.*-> flush_tlb_all\(\)$/)).toBe(
+        w.implied['set-memory:direct-map-invalid'],
+      );
+      expect(calls(/^set_direct_map_default_noflush\(.*-> flush_tlb_all\(\)$/)).toBe(
+        w.implied['set-memory:direct-map-default'],
+      );
+      // The model purges by its own lazy_max_pages() and _vm_unmap_aliases(); on these logs it
+      // purges exactly when the captured kernel did.
+      const logPurges =
+        (w.counts.flushesByCause['kernel-range <-__purge_vmap_area_lazy'] ?? 0) +
+        (w.counts.flushesByCause['kernel-range <-_vm_unmap_aliases'] ?? 0);
+      expect(calls(/^(__purge_vmap_area_lazy|_vm_unmap_aliases): flush_tlb_kernel_range/)).toBe(logPurges);
+    });
+  }
 });
