@@ -74,6 +74,11 @@ export type KernelEvent = At &
         /** The module-region areas this task mapped and has not freed (what a module_enable_* or
          *  bpf_prog_pack pass applies to; the function tracer gives no address). */
         readonly areas: readonly string[];
+        /** The area the call applies to by `setMemoryTarget`'s rule, or null (the kernel image:
+         *  mark_rodata_ro, free_initmem; or a direct-map alias from vm_reset_perms). */
+        readonly target: string | null;
+        /** bpf_prog_lock_ro() calls set_vm_flush_reset_perms() on the area before set_memory_ro. */
+        readonly resetPerms?: boolean;
       }
     | { readonly kind: 'module-load'; readonly name: string }
     | { readonly kind: 'module-free'; readonly name: string }
@@ -163,25 +168,35 @@ interface PendingAlloc {
 
 /**
  * Classify every record. Two rules pair records of one task: a mapping function takes its size
- * from the task's latest unconsumed alloc_vmap_area; a fork whose parent's latest mapping since its
+ * from the task's latest unconsumed alloc_vmap_area (last in, first out, two deep: a vmalloc of
+ * more than a page of page pointers allocates its `pages` array with a nested __vmalloc_node()
+ * between the outer alloc_vmap_area and the outer vmap_pages_range, mm/vmalloc.c
+ * __vmalloc_area_node(), so the inner mapping consumes the inner allocation and the outer mapping
+ * the outer one; a third allocation turns the oldest into a reservation); a fork whose parent's latest mapping since its
  * previous fork has a vmap stack's size and alignment took that mapping as the child's stack
  * (otherwise the stack came from the cache of freed stacks).
  */
 export function classify(trace: ParsedTrace): KernelEvent[] {
   const file = trace.file;
   const out: KernelEvent[] = [];
-  const pendingAlloc = new Map<number, PendingAlloc>();
+  const pendingAlloc = new Map<number, PendingAlloc[]>();
   /** Per pid: index in `out` of its latest stack-shaped mapping not yet claimed by a fork. */
   const stackCandidate = new Map<number, number>();
   const live = new Map<string, string>(); // va -> area id
   const liveModuleAreas = new Map<number, string[]>(); // pid -> module-region areas
   const areaOwner = new Map<string, number>();
+  /** Per pid: its latest live vmalloc-region area (what bpf_prog_lock_ro applies to). */
+  const lastVmalloc = new Map<number, string>();
+  /** Per pid: set_memory calls per caller since its latest module-area mapping (setMemoryTarget). */
+  const calls = new Map<number, Map<string, number>>();
   let areas = 0;
-  const flushUnconsumed = (pid: number) => {
-    const a = pendingAlloc.get(pid);
-    if (!a) return;
-    pendingAlloc.delete(pid);
-    out.push({ ...at(a.rec), kind: 'reserve', va: hex(a.va), size: a.size });
+  /** Turn the task's oldest pending allocations into reservations until `keep` are left. */
+  const flushUnconsumed = (pid: number, keep = 0) => {
+    const list = pendingAlloc.get(pid);
+    while (list && list.length > keep) {
+      const a = list.shift()!;
+      out.push({ ...at(a.rec), kind: 'reserve', va: hex(a.va), size: a.size });
+    }
   };
   for (const rec of trace.records) {
     const base = at(rec);
@@ -192,8 +207,7 @@ export function classify(trace: ParsedTrace): KernelEvent[] {
     if (rec.type === 'function') {
       const via = `${rec.name} <-${rec.caller}`;
       if (FUNCTION_KINDS[rec.name] === 'map') {
-        const a = pendingAlloc.get(rec.pid);
-        pendingAlloc.delete(rec.pid);
+        const a = pendingAlloc.get(rec.pid)?.pop();
         const id = `a${areas++}`;
         let map: MapKind = 'vmalloc';
         if (rec.caller === 'vmap') map = 'vmap';
@@ -220,7 +234,8 @@ export function classify(trace: ParsedTrace): KernelEvent[] {
             const list = liveModuleAreas.get(rec.pid) ?? [];
             list.push(id);
             liveModuleAreas.set(rec.pid, list);
-          }
+            calls.delete(rec.pid);
+          } else if (region === 'vmalloc') lastVmalloc.set(rec.pid, id);
         }
         if (a && a.size === STACK_ALLOC_SIZE && a.align === STACK_ALLOC_ALIGN && map === 'vmalloc')
           stackCandidate.set(rec.pid, out.length);
@@ -246,7 +261,22 @@ export function classify(trace: ParsedTrace): KernelEvent[] {
           const mine = /^(module_enable_|bpf_prog_pack)/.test(rec.caller)
             ? (liveModuleAreas.get(rec.pid) ?? [])
             : [];
-          out.push({ ...base, kind: 'set-memory', op, cause: rec.caller, areas: [...mine] });
+          const perCaller = calls.get(rec.pid) ?? new Map<string, number>();
+          calls.set(rec.pid, perCaller);
+          const key = `${rec.caller}:${op}`;
+          const nth = perCaller.get(key) ?? 0;
+          perCaller.set(key, nth + 1);
+          const vm = lastVmalloc.get(rec.pid) ?? null;
+          const target = setMemoryTarget(rec.caller, nth, mine, vm);
+          out.push({
+            ...base,
+            kind: 'set-memory',
+            op,
+            cause: rec.caller,
+            areas: [...mine],
+            target,
+            ...(target !== null && BPF_LOCK_RO.test(rec.caller) ? { resetPerms: true } : {}),
+          });
           continue;
         }
         case 'execmem_alloc':
@@ -279,9 +309,11 @@ export function classify(trace: ParsedTrace): KernelEvent[] {
           out.push({ ...base, kind: 'unknown', name: 'alloc_vmap_area(failed)', text: rec.text });
           continue;
         }
-        flushUnconsumed(rec.pid);
+        flushUnconsumed(rec.pid, 1);
         num(rec, file, f, 'vend');
-        pendingAlloc.set(rec.pid, {
+        const list = pendingAlloc.get(rec.pid) ?? [];
+        pendingAlloc.set(rec.pid, list);
+        list.push({
           va: num(rec, file, f, 'va_start'),
           size: small(rec, file, f, 'size'),
           align: small(rec, file, f, 'align'),
@@ -295,6 +327,7 @@ export function classify(trace: ParsedTrace): KernelEvent[] {
         const area = live.get(va) ?? null;
         if (area !== null) {
           live.delete(va);
+          for (const [pid, id] of lastVmalloc) if (id === area) lastVmalloc.delete(pid);
           const owner = areaOwner.get(area);
           if (owner !== undefined) {
             const list = liveModuleAreas.get(owner);
@@ -384,6 +417,52 @@ export function classify(trace: ParsedTrace): KernelEvent[] {
   // Reservations are emitted when the task's next allocation shows they were never mapped: put
   // them back at their own line.
   return out.sort((a, b) => a.line - b.line);
+}
+
+/** bpf_prog_select_runtime() -> bpf_prog_lock_ro() (inlined; include/linux/filter.h). */
+const BPF_LOCK_RO = /^(bpf_prog_select_runtime|bpf_prog_lock_ro)$/;
+
+/**
+ * The area a `set_memory_*` call applies to. The function tracer records no argument, so the
+ * target follows from the caller and the task's live areas, by the kernel's own order:
+ * - `module_enable_{rodata_ro,data_nx,text_rox}` (kernel/module/strict_rwx.c, v6.12; via
+ *   module_set_memory() on each non-empty `mod->mem[type]`): move_module() allocates the module's
+ *   memory in `enum mod_mem_type` order (MOD_TEXT, MOD_DATA, MOD_RODATA, MOD_RO_AFTER_INIT, then
+ *   the MOD_INIT_* types), one execmem area each, so the task's live module areas are that order.
+ *   The n-th text_rox call pair (set_memory_rox = set_memory_ro + set_memory_x,
+ *   arch/riscv/include/asm/set_memory.h) goes to area n (MOD_TEXT is area 0), the n-th data_nx
+ *   call to area 1 + n (the data types follow MOD_TEXT), the n-th rodata_ro call to area 2 + n
+ *   (MOD_RODATA follows MOD_DATA); each index is clamped to the last area. A module with an empty
+ *   type shifts the kernel's real target by one area of the same load: same module region, same
+ *   number of __set_memory() calls and flushes, possibly another area's size.
+ * - `bpf_prog_pack_alloc` (kernel/bpf/core.c): set_memory_rox on the pack it just allocated from
+ *   execmem: the task's latest module-region area.
+ * - `bpf_prog_select_runtime` (bpf_prog_lock_ro(), include/linux/filter.h): the bpf_prog itself,
+ *   __vmalloc'd by bpf_prog_alloc_no_stats(): the task's latest live vmalloc area, with
+ *   set_vm_flush_reset_perms() first.
+ * - anything else (mark_rodata_ro, free_initmem: the kernel image; set_direct_map_*_noflush from
+ *   vm_reset_perms): null.
+ */
+export function setMemoryTarget(
+  caller: string,
+  nth: number,
+  moduleAreas: readonly string[],
+  lastVmalloc: string | null,
+): string | null {
+  const pick = (i: number) =>
+    moduleAreas.length === 0 ? null : moduleAreas[Math.min(i, moduleAreas.length - 1)]!;
+  switch (caller) {
+    case 'module_enable_text_rox':
+      return pick(nth);
+    case 'module_enable_data_nx':
+      return pick(1 + nth);
+    case 'module_enable_rodata_ro':
+      return pick(2 + nth);
+    default:
+      if (caller.startsWith('bpf_prog_pack')) return moduleAreas.at(-1) ?? null;
+      if (BPF_LOCK_RO.test(caller)) return lastVmalloc;
+      return null;
+  }
 }
 
 const SET_MEMORY_OPS: Record<string, SetMemoryOp> = {

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, fixtureProvenance, fixtureTrace, fixtureWorkload } from './fixtures.js';
+import { modelStatus } from './workload.js';
 
 /** `grep -cE pattern` over the log, with the real grep (what a kernel developer would run). */
 function grepCount(text: string, pattern: string): number {
@@ -66,8 +67,15 @@ describe('nothing is dropped', () => {
       expect(w.events.length + consumedAllocs).toBe(w.source.records);
       expect(w.source.lostEvents).toBe(0);
       const sum = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((a, b) => a + b, 0);
-      const context = w.events.length - sum(w.replayed) - sum(w.pending) - sum(w.observed) - sum(w.unknown);
+      const context =
+        w.events.length -
+        sum(w.replayed) -
+        sum(w.implied) -
+        sum(w.pending) -
+        sum(w.observed) -
+        sum(w.unknown);
       expect(context).toBeGreaterThan(0);
+      expect(context).toBe(w.events.filter((e) => modelStatus(e) === 'context').length);
       expect(w.unknown).toEqual({});
       expect(w.harts).toBe(2);
     });

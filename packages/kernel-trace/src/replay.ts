@@ -4,8 +4,10 @@
  * What is replayed (status `op`, workload.ts): every new kernel mapping of known size as the DSL op
  * of its path (vmalloc, vmap, ioremap, a module-area allocation, a vmap stack as `spawn`), each
  * followed by the maker's first store into it (the kernel fills what it maps; copy_thread writes a
- * new stack's top), and every free of a mapped area as `vfree`, on the hart whose CPU emitted it,
- * in the log's order. Time between two ops of a hart becomes `compute` cycles at `frequencyMHz`,
+ * new stack's top), every free of a mapped area as `vfree` (the model purges lazily by its own
+ * lazy_max_pages(); the log's purges are not replayed), and every `set_memory_*` call on a
+ * replayed area as `set-memory` (the module text pass's set_memory_x as `module-finalize`, see
+ * setMemoryOp), on the hart whose CPU emitted it, in the log's order. Time between two ops of a hart becomes `compute` cycles at `frequencyMHz`,
  * each gap at most `maxGapCycles`: a long gap in the log is idle time or user work that an IPI
  * interrupts at once, while the model's `compute` runs to its end before the hart takes an
  * interrupt, so an uncut gap would charge its whole length to the flush waiting on that hart.
@@ -33,7 +35,7 @@
  */
 import { area, type Op, ops, region } from '@tlblab/core';
 import type { KernelEvent } from './events.js';
-import type { ImportedWorkload } from './workload.js';
+import { type ImportedWorkload, modelStatus } from './workload.js';
 
 export type AccessRule = 'scheduling' | 'maker-only' | 'all-harts';
 export type ExtraHarts = 'mirror' | 'idle';
@@ -109,6 +111,26 @@ function mapOp(a: AreaInfo): Op {
   }
 }
 
+/**
+ * The DSL op of a logged set_memory_* call on a replayed area (arch/riscv/mm/pageattr.c; each is
+ * one __set_memory() with its flush: flush_tlb_all since 311cd2f6e253, v6.7, the strategy's
+ * flush_tlb_kernel_range before). The text pass's set_memory_x (the second half of
+ * set_memory_rox, kernel/module/strict_rwx.c module_enable_text_rox) becomes `module-finalize`
+ * over the whole area: its rox pass is one __set_memory() with the same result on the RO pages the
+ * logged set_memory_ro left, and it carries the flush_icache_all() of flush_module_icache()
+ * (kernel/module/main.c; riscv's flush_icache_range is flush_icache_all(),
+ * arch/riscv/include/asm/cacheflush.h), which the capture's function filter does not record. The
+ * kernel calls flush_icache_range once per non-empty module memory type; the replay flushes once
+ * per text area (fewer remote fence.i than the real kernel).
+ */
+function setMemoryOp(e: Extract<KernelEvent, { kind: 'set-memory' }>, info: AreaInfo): Op {
+  if (e.op === 'x' && e.cause === 'module_enable_text_rox')
+    return ops.moduleFinalize(info.name, { textPages: info.pages });
+  const prot = e.op === 'ro' || e.op === 'x' || e.op === 'nx' || e.op === 'rw' ? e.op : null;
+  if (prot === null) throw new Error(`set_memory ${e.op} is not an area op (line ${e.line})`);
+  return ops.setMemory(info.name, prot, e.resetPerms === true ? { resetPerms: true } : {});
+}
+
 /** Working-set pages per hart in the direct map: the fourth 2 MiB leaf the core maps at boot. */
 function workingSet(hart: number, userPages: number): Op[] {
   const pass: Op[] = [];
@@ -150,6 +172,7 @@ export function buildReplay(w: ImportedWorkload, o: ReplayOptions): ReplayProgra
     emitted[k] = (emitted[k] ?? 0) + 1;
   };
   let seq = 0;
+  let accessIndex = 0;
   const push = (ns: number, hart: number, list: Op[]) => items.push({ ns, seq: seq++, hart, ops: list });
 
   for (const e of events) {
@@ -182,11 +205,18 @@ export function buildReplay(w: ImportedWorkload, o: ReplayOptions): ReplayProgra
     } else if (e.kind === 'free' && e.area !== null) {
       const info = areas.get(e.area);
       if (info) info.freeNs = e.ns;
+    } else if (e.kind === 'set-memory' && e.target !== null && modelStatus(e) === 'op') {
+      const info = areas.get(e.target);
+      if (!info || info.map === 'stack') continue;
+      // On the hart of the caller, after the mapping (and the maker's store); the free waits for it.
+      const flag = `setmem:${info.name}:${accessIndex++}`;
+      info.accessFlags.push(flag);
+      push(e.ns, hartOf(e.cpu), [ops.wait(`map:${info.name}`), setMemoryOp(e, info), ops.signal(flag)]);
+      count(e.op === 'x' && e.cause === 'module_enable_text_rox' ? 'module-finalize' : 'set-memory');
     }
   }
 
   // Cross-hart accesses, then the frees (which wait for them).
-  let accessIndex = 0;
   const accessOps = (info: AreaInfo, mirrored: boolean): Op[] => {
     const flag = `acc:${info.name}:${accessIndex++}`;
     info.accessFlags.push(flag);

@@ -7,29 +7,34 @@ import { classify, type KernelEvent } from './events.js';
 import { type ParsedTrace, parseTrace } from './parse.js';
 
 export const WORKLOAD_FORMAT = 'tlblab-kernel-workload';
-export const WORKLOAD_VERSION = 1;
+/** 2: set-memory events carry their target area; purges are observed; stack-cache hits context. */
+export const WORKLOAD_VERSION = 2;
 
 /**
- * What the model does with an event today:
- * - `op`: replayed as a scenario DSL op (a mapping, a vmap stack, a vfree);
- * - `pending:<path>`: a kernel input the model cannot express yet (lazy purge with lazy_max_pages,
- *   set_memory_* / STRICT_MODULE_RWX, flush_icache_all, the vmap stack cache, a mapping of unknown
- *   size) — kept in the workload and counted, so a later DSL op can replay it;
- * - `observed`: what the captured kernel's own policy did (its flushes): strategies make their own,
- *   so these are reported next to the model's, never replayed;
+ * What the model does with an event:
+ * - `op`: replayed as a scenario DSL op: a mapping, a vmap stack (`spawn`), a vfree, a
+ *   `set_memory_*` call on a replayed area (`set-memory`; the text pass's set_memory_x as
+ *   `module-finalize`, which carries flush_module_icache's flush_icache_all);
+ * - `implied`: kernel work the model's replay of another op does itself: the
+ *   `set_direct_map_{invalid,default}_noflush` pass of a vfree of a VM_FLUSH_RESET_PERMS area
+ *   (mm/vmalloc.c vm_reset_perms(), which the model's vfree runs for module areas and areas a
+ *   bpf_prog_lock_ro marked);
+ * - `pending:<path>`: a kernel input the model cannot express: `set-memory` on the kernel image
+ *   (mark_rodata_ro, free_initmem: core has no op for set_memory on a fixed region) or on an area
+ *   the replay does not have, and `map-without-size` (vm_map_ram, pci_remap_iospace);
+ * - `observed`: what the captured kernel's own policy decided: its flushes, and its lazy purges
+ *   (the model's vfree purges by its own lazy_max_pages(), mm/vmalloc.c, never on the log's
+ *   word); strategies make their own, so these are reported next to the model's, never replayed;
  * - `context`: scheduling and bookkeeping that shapes the replay (forks, exec, migrations, IPIs,
- *   markers, module loads, execmem) without being an op itself;
+ *   markers, module loads, execmem) without being an op itself. A fork that took a stack from the
+ *   vmap stack cache (kernel/fork.c alloc_thread_stack_node(), cached_stacks[]) maps nothing, so
+ *   the replay maps nothing for it;
  * - `unknown`: an event the importer does not know (counted and reported).
  */
-export type ModelStatus = 'op' | `pending:${PendingPath}` | 'observed' | 'context' | 'unknown';
+export type ModelStatus = 'op' | 'implied' | `pending:${PendingPath}` | 'observed' | 'context' | 'unknown';
 
-/** Kernel paths the KERNEL issue adds to core; each maps onto one DSL op when it lands. */
-export type PendingPath =
-  | 'lazy-purge'
-  | 'set-memory'
-  | 'flush-icache-all'
-  | 'stack-cache-hit'
-  | 'map-without-size';
+/** Kernel inputs core has no op for. */
+export type PendingPath = 'set-memory' | 'map-without-size';
 
 export function modelStatus(ev: KernelEvent): ModelStatus {
   switch (ev.kind) {
@@ -38,13 +43,14 @@ export function modelStatus(ev: KernelEvent): ModelStatus {
     case 'free':
       return ev.area === null ? 'observed' : 'op';
     case 'purge':
-      return 'pending:lazy-purge';
+      return 'observed';
     case 'set-memory':
-      return 'pending:set-memory';
+      if (ev.op === 'direct-map-invalid' || ev.op === 'direct-map-default')
+        return ev.cause === 'vfree' ? 'implied' : 'pending:set-memory';
+      return ev.target === null || ev.op === 'rw_nx' ? 'pending:set-memory' : 'op';
     case 'icache-flush':
-      return 'pending:flush-icache-all';
-    case 'fork':
-      return ev.stack === 'cache-hit' ? 'pending:stack-cache-hit' : 'context';
+      // flush_icache_all() called directly: the captured kernel's own flush, like its TLB flushes.
+      return 'observed';
     case 'flush':
     case 'vm-unmap-aliases':
       return 'observed';
@@ -101,9 +107,11 @@ export interface ImportedWorkload {
   readonly phaseCounts: Readonly<Record<string, Counts>>;
   /** Events the model replays as ops, per kind of event. */
   readonly replayed: Readonly<Record<string, number>>;
-  /** Kernel inputs the model cannot express yet, by path (never dropped: they stay in `events`). */
+  /** Kernel work the replay of another op reproduces (vm_reset_perms' direct-map pass), by kind. */
+  readonly implied: Readonly<Record<string, number>>;
+  /** Kernel inputs the model cannot express, by path (never dropped: they stay in `events`). */
   readonly pending: Readonly<Record<string, number>>;
-  /** The captured kernel's own flushes and frees of unseen areas, by kind. */
+  /** The captured kernel's own flushes, purges and frees of unseen areas, by kind. */
   readonly observed: Readonly<Record<string, number>>;
   /** Events the importer does not know, by name. */
   readonly unknown: Readonly<Record<string, number>>;
@@ -205,6 +213,14 @@ function phasesOf(events: readonly KernelEvent[], endNs: number): Phase[] {
   return phases;
 }
 
+/** The `replayed` key of an event the model replays (buildReplay's `emitted` uses the same keys). */
+function replayKey(ev: KernelEvent): string {
+  if (ev.kind === 'map') return `map:${ev.map}`;
+  if (ev.kind === 'set-memory')
+    return ev.op === 'x' && ev.cause === 'module_enable_text_rox' ? 'module-finalize' : 'set-memory';
+  return ev.kind;
+}
+
 /** Classify a parsed trace into an imported workload. */
 export function importParsed(trace: ParsedTrace): ImportedWorkload {
   const events = classify(trace);
@@ -220,11 +236,13 @@ export function importParsed(trace: ParsedTrace): ImportedWorkload {
     );
   const replayed: Record<string, number> = {};
   const pending: Record<string, number> = {};
+  const implied: Record<string, number> = {};
   const observed: Record<string, number> = {};
   const unknown: Record<string, number> = {};
   for (const ev of events) {
     const s = modelStatus(ev);
-    if (s === 'op') bump(replayed, ev.kind === 'map' ? `map:${ev.map}` : ev.kind);
+    if (s === 'op') bump(replayed, replayKey(ev));
+    else if (s === 'implied') bump(implied, ev.kind === 'set-memory' ? `set-memory:${ev.op}` : ev.kind);
     else if (s.startsWith('pending:')) bump(pending, s.slice(8));
     else if (s === 'observed') bump(observed, ev.kind === 'flush' ? `flush:${ev.scope}` : ev.kind);
     else if (s === 'unknown' && ev.kind === 'unknown') bump(unknown, ev.name);
@@ -240,6 +258,7 @@ export function importParsed(trace: ParsedTrace): ImportedWorkload {
     counts: countEvents(events, endNs - startNs),
     phaseCounts,
     replayed,
+    implied,
     pending,
     observed,
     unknown,
