@@ -134,8 +134,16 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--resume', 'continue an interrupted results file without redoing finished cells')
     .option('--out <file>', 'results file (JSON Lines; required)')
     .option(
+      '--explore',
+      "explore each cell's choices within the default bound instead of sampling seeds; a cell whose budget runs out is sampled over --seeds, marked as a fallback",
+    )
+    .option(
+      '--explore-budget <seconds>',
+      'per-cell exploration budget (default 30), as an execution count at 1000 executions/s so the result is deterministic',
+    )
+    .option(
       '--cell-timeout <seconds>',
-      'wall-clock watchdog per cell, a backstop (default 600 s + 0.1 s per seed)',
+      'wall-clock watchdog per cell, a backstop (default 600 s + 0.1 s per seed, + 10x the explore budget)',
     )
     .option(
       '--limit <name=n>',

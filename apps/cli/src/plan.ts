@@ -44,6 +44,33 @@ export interface PlanInput {
    *  strategy settings). */
   readonly kernel?: Readonly<Partial<KernelConfig>>;
   readonly shard: Shard | null;
+  /** `compare --explore`: explore each cell for at most this many executions, else sample it. */
+  readonly explore?: ExploreBudget | null;
+}
+
+/**
+ * The per-cell budget of `compare --explore`. A wall-clock budget would make the verdict's basis
+ * depend on the machine's load, so `--explore-budget <seconds>` is turned into an execution count
+ * at a fixed rate (`EXPLORE_EXECUTIONS_PER_SECOND`) and only the count stops a search: the same
+ * sweep gives the same bytes on any machine.
+ */
+export interface ExploreBudget {
+  readonly budgetSeconds: number;
+  readonly executions: number;
+}
+
+/**
+ * Executions per second of budget: a quarter of what `tlblab explore` reached on
+ * linux-6.12 x cross-hart-vmalloc x caches-invalid x 2 harts (21153 in 4.6 s) on a
+ * loaded 2-core machine, so a cell rarely takes longer than its budget in seconds.
+ */
+export const EXPLORE_EXECUTIONS_PER_SECOND = 1000;
+
+export function exploreBudget(budgetSeconds: number): ExploreBudget {
+  return {
+    budgetSeconds,
+    executions: Math.max(1, Math.round(budgetSeconds * EXPLORE_EXECUTIONS_PER_SECOND)),
+  };
 }
 
 /** One cell of the plan as plain data (what a worker receives). */
@@ -194,6 +221,7 @@ export function buildPlan(registry: Registry, input: PlanInput): Plan {
       ...(Object.keys(params).length > 0 ? { params: jsonCopy(params) } : {}),
       totalCells: cells.length,
       shard: shard === null ? null : { index: shard.index, count: shard.count },
+      ...(input.explore ? { explore: { ...input.explore } } : {}),
     },
     machines: Object.fromEntries(machines.map((m) => [m.name, jsonCopy(m)])),
     kernel,

@@ -358,6 +358,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
             seeds: plan.input.seeds,
             params: plan.input.params,
             ...(plan.input.kernel === undefined ? {} : { kernel: plan.input.kernel }),
+            ...(plan.input.explore ? { explore: { executions: plan.input.explore.executions } } : {}),
           };
           let record: CellLine;
           try {

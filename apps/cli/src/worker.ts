@@ -4,6 +4,7 @@
  */
 import {
   cellRecordSchema,
+  exploreOrSample,
   type MachineConfig,
   ReplayMismatchError,
   replay,
@@ -30,6 +31,8 @@ export interface CellTask {
   readonly seeds: PlanInput['seeds'];
   readonly params: PlanInput['params'];
   readonly kernel?: PlanInput['kernel'];
+  /** `compare --explore`: explore within this many executions, else sample over `seeds`. */
+  readonly explore?: { readonly executions: number };
 }
 
 /** Load the registry ahead of the first cell, so loading does not count against a cell's watchdog. */
@@ -112,7 +115,18 @@ export async function runTask(task: CellTask | WarmTask | TraceTask): Promise<Wo
       return { trace: { seed: run.seed, outcome: run.outcome, trace: run.trace } };
     }
     const cell = coreCell(registry, task.cell, task.params, task.kernel);
-    const run = () => cellRecordSchema.parse(runCell(cell, task.seeds, { index: task.cell.index }));
+    const explore = task.explore;
+    // With --explore only the execution count bounds the search (no clock): deterministic.
+    const run = () =>
+      cellRecordSchema.parse(
+        explore
+          ? exploreOrSample(cell, {
+              seeds: task.seeds,
+              limits: { executions: explore.executions },
+              index: task.cell.index,
+            })
+          : runCell(cell, task.seeds, { index: task.cell.index }),
+      );
     // Built-in strategies and scenarios are known to keep no state between runs; plugin code is
     // checked by re-running the first seed (two extra runs per cell).
     const checked = isBuiltinCell(registry, task.cell)

@@ -11,8 +11,15 @@ import { escapeHtml as e } from './escape.js';
 import { islandJson, pageData } from './html-data.js';
 import { PAGE_SCRIPT } from './html-script.js';
 import { formatNumber } from './layout.js';
-import type { FailureClass, ReportModel, VerdictCell, VerdictMatrix } from './model.js';
-import { formatRatio, formatSpread, type ScoreBlock, type Scorecard } from './scorecard.js';
+import {
+  BASIS_LEGEND,
+  basisLine,
+  type FailureClass,
+  type ReportModel,
+  type VerdictCell,
+  type VerdictMatrix,
+} from './model.js';
+import { formatRatio, formatSpread, provedNote, type ScoreBlock, type Scorecard } from './scorecard.js';
 
 const SCRIPT_HASH = createHash('sha256').update(PAGE_SCRIPT, 'utf8').digest('base64');
 
@@ -55,10 +62,10 @@ function verdictTd(c: VerdictCell): string {
       ? 'not run'
       : `${c.runs} runs over harts ${c.harts.join(', ')}: ${Object.entries(c.outcomes)
           .map(([o, n]) => `${o} ${n}`)
-          .join(', ')}`;
+          .join(', ')}; ${c.basis.texts.join('; ')}`;
   // A not-run cell's label is the dash itself; a second symbol would only repeat it.
   const sym = c.status === 'not-run' ? '' : `<span class="sym" aria-hidden="true">${SYMBOL[c.status]}</span>`;
-  return `<td class="v v-${c.status}" data-status="${c.status}" title="${e(title)}">${sym}${e(c.status === 'not-run' ? SYMBOL['not-run'] : c.label)}</td>`;
+  return `<td class="v v-${c.status}" data-status="${c.status}" title="${e(title)}">${sym}${e(c.status === 'not-run' ? SYMBOL['not-run'] : c.label + c.basis.mark)}</td>`;
 }
 
 function matrixHtml(m: VerdictMatrix, titles: ReadonlyMap<string, string>): string {
@@ -71,7 +78,7 @@ function matrixHtml(m: VerdictMatrix, titles: ReadonlyMap<string, string>): stri
         `<tr data-scenario="${e(sc)}"><th scope="row">${e(sc)}</th>${m.rows[i]!.map((c, j) => verdictTd(c).replace('<td ', `<td data-strategy="${e(m.strategies[j]!)}" `)).join('')}</tr>`,
     )
     .join('');
-  return `<section data-machine="${e(m.machine)}" data-mode="${e(m.mode)}"><h3>${e(m.machine)} (${e(m.mode)})</h3><div class="scroll"><table class="verdicts" data-machine="${e(m.machine)}"><thead><tr><th>scenario \\ strategy set</th>${head}</tr></thead><tbody>${rows}</tbody></table></div></section>`;
+  return `<section data-machine="${e(m.machine)}" data-mode="${e(m.mode)}"><h3>${e(m.machine)} (${e(m.mode)})</h3><div class="scroll"><table class="verdicts" data-machine="${e(m.machine)}"><thead><tr><th>scenario \\ strategy set</th>${head}</tr></thead><tbody>${rows}</tbody></table></div><p class="note">${e(basisLine(m))}</p></section>`;
 }
 
 function verdictLegend(): string {
@@ -128,7 +135,8 @@ function scoreBlockHtml(b: ScoreBlock): string {
 }
 
 function scorecardHtml(sc: Scorecard): string {
-  return `<h2 id="scorecard">Scorecard</h2><p>${e(sc.rule)}</p>${sc.blocks.map(scoreBlockHtml).join('')}`;
+  const proved = provedNote(sc);
+  return `<h2 id="scorecard">Scorecard</h2><p>${e(sc.rule)}</p>${proved === null ? '' : `<p class="note">${e(proved)}</p>`}${sc.blocks.map(scoreBlockHtml).join('')}`;
 }
 
 function failureHtml(cl: FailureClass, i: number, trace: number | undefined): string {
@@ -164,7 +172,11 @@ export async function exportHtml(model: ReportModel): Promise<string> {
     '<div id="filters" aria-label="filters"></div>',
   );
   out.push(scorecardHtml(s.scorecard));
-  out.push('<h2 id="verdicts">Verdicts (strategy set \u00d7 scenario)</h2>', verdictLegend());
+  out.push(
+    '<h2 id="verdicts">Verdicts (strategy set \u00d7 scenario)</h2>',
+    verdictLegend(),
+    `<p class="note">${e(BASIS_LEGEND)}</p>`,
+  );
   for (const m of s.matrices) out.push(matrixHtml(m, titles));
 
   out.push('<h2 id="failures">Failures</h2>');

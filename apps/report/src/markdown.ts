@@ -3,8 +3,15 @@
  */
 import { stripControl } from './csv.js';
 import { formatNumber } from './layout.js';
-import type { CostSection, MachineInfo, ReportModel, VerdictMatrix } from './model.js';
-import { formatRatio, formatSpread, type Scorecard } from './scorecard.js';
+import {
+  BASIS_LEGEND,
+  basisLine,
+  type CostSection,
+  type MachineInfo,
+  type ReportModel,
+  type VerdictMatrix,
+} from './model.js';
+import { formatRatio, formatSpread, provedNote, type Scorecard } from './scorecard.js';
 
 /** Escape text for markdown prose and table cells: no plugin string can open a tag, a link,
  *  emphasis or a new table cell, and line breaks cannot end the row. */
@@ -35,13 +42,16 @@ function codeBlock(lang: string, raw: string): string[] {
 }
 
 function matrixLines(m: VerdictMatrix): string[] {
-  return table(
-    ['scenario', ...m.strategies.map(mdEscape)],
-    m.scenarios.map((sc, i) => [
-      mdEscape(sc),
-      ...m.rows[i]!.map((c) => (c.status === 'incorrect' ? `**${mdEscape(c.label)}**` : mdEscape(c.label))),
-    ]),
-  );
+  const label = (c: VerdictMatrix['rows'][number][number]) =>
+    `${c.status === 'incorrect' ? `**${mdEscape(c.label)}**` : mdEscape(c.label)}${mdEscape(c.basis.mark)}`;
+  return [
+    ...table(
+      ['scenario', ...m.strategies.map(mdEscape)],
+      m.scenarios.map((sc, i) => [mdEscape(sc), ...m.rows[i]!.map(label)]),
+    ),
+    '',
+    mdEscape(basisLine(m)),
+  ];
 }
 
 function costLines(c: CostSection): string[] {
@@ -58,6 +68,7 @@ function costLines(c: CostSection): string[] {
       'spurious faults',
       'latency p50',
       'latency p99',
+      'basis',
     ],
     c.rows.map((r) => [
       String(r.harts),
@@ -71,8 +82,9 @@ function costLines(c: CostSection): string[] {
       formatNumber(r.spuriousFaults),
       formatNumber(r.mappingLatencyP50),
       formatNumber(r.mappingLatencyP99),
+      mdEscape(`${r.basisMark ? `${r.basisMark} ` : ''}${r.basis}`),
     ]),
-    [true, false, true, true, true, true, true, true, true, true, true],
+    [true, false, true, true, true, true, true, true, true, true, true, false],
   );
 }
 
@@ -97,6 +109,8 @@ function cycleCostLines(machines: readonly MachineInfo[]): string[] {
 
 function scorecardMd(sc: Scorecard): string[] {
   const out: string[] = ['## Scorecard', '', mdEscape(sc.rule), ''];
+  const proved = provedNote(sc);
+  if (proved !== null) out.push(mdEscape(proved), '');
   for (const b of sc.blocks) {
     const maxHarts = b.hartCounts[b.hartCounts.length - 1];
     out.push(`### ${mdEscape(b.mode)}`, '');
@@ -166,7 +180,8 @@ export function exportMarkdown(model: ReportModel): string {
   out.push('## Verdicts (strategy set × scenario)', '');
   out.push(
     "`ok` = every run met the scenario's expectation; `ok (oops)` = the expected oops on every run; " +
-      '`<outcome> n/m` = n of m runs ended so (`+` = other failure kinds too, see Failures); `-` = not run.',
+      '`<outcome> n/m` = n of m runs ended so (`+` = other failure kinds too, see Failures); `-` = not run. ' +
+      mdEscape(BASIS_LEGEND),
     '',
   );
   for (const m of s.matrices) {

@@ -6,6 +6,7 @@
  */
 import {
   type CellRecord,
+  describeBasis,
   METRIC_NAMES,
   type MetricSummary,
   OUTCOMES,
@@ -89,6 +90,45 @@ export interface VerdictCell {
   readonly outcomes: Readonly<Partial<Record<Outcome, number>>>;
   readonly harts: readonly number[];
   readonly cellIds: readonly string[];
+  /** How the verdicts were reached (issue 17): the marks of the cells' bases, and `describeBasis`
+   *  of each cell (in `cellIds` order). */
+  readonly basis: { readonly mark: string; readonly texts: readonly string[] };
+}
+
+/**
+ * A short mark for how a cell's verdict was reached, appended to verdicts and cost rows: none for
+ * sampling over seeds (the usual case), `*` explored over the whole bound (a proof within the
+ * bound, or a counterexample), `*?` explored until a limit stopped it, `^` sampled because an
+ * exploration's budget ran out. The full text is `describeBasis`.
+ */
+export function basisMark(cell: Pick<CellRecord, 'basis' | 'seeds'>): string {
+  const b = cell.basis;
+  if (b === undefined) return '';
+  if (b.method === 'sampled') return b.fallback ? '^' : '';
+  return b.complete ? '*' : '*?';
+}
+
+/** The legend of the basis marks (for every format's notes). */
+export const BASIS_LEGEND =
+  '* = explored: every execution within the bound enumerated (a proof within the bound, or its counterexample); *? = explored until a limit stopped it; ^ = sampled because the exploration budget ran out; unmarked = sampled over seeds.';
+
+/**
+ * How the verdicts of a matrix were reached, one entry per distinct `describeBasis` with its
+ * cell count, in first-seen order: `sampled 32 seeds (40 cells); explored, bound ..., 205
+ * executions (1 cell)`.
+ */
+export function basisLine(m: VerdictMatrix): string {
+  const counts = new Map<string, number>();
+  for (const row of m.rows) {
+    for (const c of row) for (const t of c.basis.texts) counts.set(t, (counts.get(t) ?? 0) + 1);
+  }
+  const parts = [...counts.entries()].map(([t, n]) => `${t} (${n} cell${n === 1 ? '' : 's'})`);
+  return `Basis of the verdicts: ${parts.join('; ') || 'no cells'}.`;
+}
+
+function basisOf(cells: readonly CellRecord[]): VerdictCell['basis'] {
+  const marks = [...new Set(cells.map(basisMark).filter((m) => m !== ''))];
+  return { mark: marks.join(''), texts: cells.map((c) => describeBasis(c)) };
 }
 
 export interface VerdictMatrix {
@@ -108,6 +148,9 @@ export interface CostRow {
   readonly strategy: string;
   readonly cellId: string;
   readonly verdict: 'correct' | 'incorrect';
+  /** `basisMark` and `describeBasis` of the cell: how its verdict was reached. */
+  readonly basisMark: string;
+  readonly basis: string;
   /** ipisSent.mean / mappings.mean; `null` when the cell made no mapping. */
   readonly ipisPerMapping: number | null;
   readonly sfence: {
@@ -315,6 +358,7 @@ function verdictCell(cells: readonly CellRecord[]): VerdictCell {
       outcomes: {},
       harts: [],
       cellIds: [],
+      basis: { mark: '', texts: [] },
     };
   }
   const outcomes: Partial<Record<Outcome, number>> = {};
@@ -354,6 +398,7 @@ function verdictCell(cells: readonly CellRecord[]): VerdictCell {
     outcomes,
     harts: [...new Set(cells.map((c) => c.harts))].sort((a, b) => a - b),
     cellIds: cells.map((c) => c.id),
+    basis: basisOf(cells),
   };
 }
 
@@ -370,6 +415,8 @@ function costRow(cell: CellRecord): CostRow {
     strategy: cell.strategy,
     cellId: cell.id,
     verdict: cell.verdict,
+    basisMark: basisMark(cell),
+    basis: describeBasis(cell),
     ipisPerMapping: ipis !== null && mappings ? Math.round((ipis / mappings) * 1000) / 1000 : null,
     sfence: {
       all: mean('sfenceAll'),
@@ -443,6 +490,7 @@ function cellTable(cells: readonly CellRecord[]): CellTable {
     'params',
     'expect',
     'verdict',
+    'basis',
     'seeds.base',
     'seeds.count',
     ...OUTCOMES.map((o) => `outcome.${o}`),
@@ -467,6 +515,7 @@ function cellTable(cells: readonly CellRecord[]): CellTable {
       JSON.stringify(c.params),
       c.expect,
       c.verdict,
+      describeBasis(c),
       c.seeds.base,
       c.seeds.count,
       ...OUTCOMES.map((o) => c.outcomes[o] ?? 0),

@@ -8,8 +8,15 @@
  * Real kernel configurations are kept apart from what-ifs by the `kernel` field the strategy set
  * recorded (`StrategySet.kernel`, in the results meta), never by name matching.
  */
-import type { CellRecord, MetaRecord } from '@tlblab/core';
+import { type CellRecord, describeBasis, type MetaRecord } from '@tlblab/core';
 import type { CostRow, FailureKind, VerdictMatrix } from './model.js';
+
+/** The scorecard's note on the cells proved within a bound (none: no note). */
+export function provedNote(sc: Pick<Scorecard, 'proved'>): string | null {
+  if (sc.proved.length === 0) return null;
+  const n = sc.proved.length;
+  return `Proved within a bound (explored, no failure in any execution within it): ${n} cell${n === 1 ? '' : 's'}: ${sc.proved.join('; ')}.`;
+}
 
 /** The rule as every format states it. */
 export const SCORECARD_RULE =
@@ -87,6 +94,9 @@ export interface Scorecard {
   readonly rule: string;
   readonly metrics: readonly ScoreMetric[];
   readonly blocks: readonly ScoreBlock[];
+  /** Cells whose `correct` verdict is a proof within a bound (explored, complete), with the
+   *  bound: `id: explored, bound ..., N executions`. */
+  readonly proved: readonly string[];
 }
 
 function metricValue(row: CostRow, id: ScoreMetricId, cell: CellRecord): number | null {
@@ -290,7 +300,10 @@ export function buildScorecard(input: ScorecardInput): Scorecard {
       rows: [...ranked('real'), ...ranked('what-if')],
     });
   }
-  return { rule: SCORECARD_RULE, metrics: SCORE_METRICS, blocks };
+  const proved = cells
+    .filter((c) => c.verdict === 'correct' && c.basis?.method === 'explored' && c.basis.complete)
+    .map((c) => `${c.id}: ${describeBasis(c)}`);
+  return { rule: SCORECARD_RULE, metrics: SCORE_METRICS, blocks, proved };
 }
 
 /** `2.00x`, `inf`, or `-`; ratios with three significant digits. */

@@ -8,6 +8,7 @@ import { TEXT_WIDTH, type TextColumn, textTable, toAscii, truncate, wrap } from 
 import {
   formatRatio,
   formatSpread,
+  provedNote,
   type ScoreBlock,
   type ScoreCost,
   type Scorecard,
@@ -160,6 +161,8 @@ function keyRatioLines(b: ScoreBlock): string[] {
 
 export function scorecardLines(sc: Scorecard, heading: (t: string, u: string) => string[]): string[] {
   const out: string[] = [...heading('Scorecard', '='), ...wrap(sc.rule), ''];
+  const proved = provedNote(sc);
+  if (proved !== null) out.push(...wrap(proved), '');
   if (sc.blocks.length === 0) out.push('No cells.', '');
   for (const b of sc.blocks) {
     out.push(

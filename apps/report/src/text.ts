@@ -2,7 +2,15 @@
  * The text report: plain ASCII within 78 columns, to paste into a mailing-list reply.
  */
 import { formatNumber, TEXT_WIDTH, type TextColumn, textTable, toAscii, truncate, wrap } from './layout.js';
-import type { CostSection, FailureClass, MachineInfo, ReportModel, VerdictMatrix } from './model.js';
+import {
+  BASIS_LEGEND,
+  basisLine,
+  type CostSection,
+  type FailureClass,
+  type MachineInfo,
+  type ReportModel,
+  type VerdictMatrix,
+} from './model.js';
 import { wrapCommand } from './shell.js';
 import { scorecardLines } from './text-scorecard.js';
 
@@ -56,7 +64,10 @@ function matrixLines(m: VerdictMatrix): string[] {
   const render = (labels: Labels) => {
     const keys: TextColumn[] = [{ header: 'scenario', align: 'left' }];
     const values: TextColumn[] = m.strategies.map((s) => ({ header: labels.of(s), align: 'left' }));
-    const rows = m.scenarios.map((sc, i) => [toAscii(sc), ...m.rows[i]!.map((c) => shortLabel(c.label))]);
+    const rows = m.scenarios.map((sc, i) => [
+      toAscii(sc),
+      ...m.rows[i]!.map((c) => `${shortLabel(c.label)}${c.basis.mark}`),
+    ]);
     return textTable(keys, values, rows, TEXT_WIDTH, SCENARIO_COLUMN + 2);
   };
   // Full names unless codes save a column group (cells like `panic:spurious-fault 27/32` are
@@ -77,7 +88,7 @@ function matrixLines(m: VerdictMatrix): string[] {
     .map((sc) => toAscii(sc))
     .filter((sc) => !lines.some((l) => l === sc || l.startsWith(`${sc} `)));
   const cutLegend = cut.length > 0 ? [`scenario ids cut with ~: ${cut.join(', ')}`] : [];
-  return [...lines, ...legendLines([...labels.legend, ...cutLegend])];
+  return [...lines, ...legendLines([...labels.legend, ...cutLegend]), ...wrap(basisLine(m))];
 }
 
 function costLines(section: CostSection, labels: Labels): string[] {
@@ -98,7 +109,7 @@ function costLines(section: CostSection, labels: Labels): string[] {
   ];
   const rows = section.rows.map((r) => [
     String(r.harts),
-    `${labels.of(r.strategy)}${r.verdict === 'incorrect' ? ' !' : ''}`,
+    `${labels.of(r.strategy)}${r.basisMark}${r.verdict === 'incorrect' ? ' !' : ''}`,
     formatNumber(r.ipisPerMapping),
     formatNumber(r.sfence.all),
     formatNumber(r.sfence.asid),
@@ -229,13 +240,13 @@ function headerLines(model: ReportModel): string[] {
 
 function verdictIntro(): string[] {
   return wrap(
-    'ok = every run met the expectation; ok (oops) = the expected oops every run; <outcome> n/m = n of m runs ended so (+ = other kinds too); - = not run; spurious, overflow, stale = panic:spurious-fault, panic:stack-overflow, stale-access.',
+    `ok = every run met the expectation; ok (oops) = the expected oops every run; <outcome> n/m = n of m runs ended so (+ = other kinds too); - = not run; spurious, overflow, stale = panic:spurious-fault, panic:stack-overflow, stale-access. ${BASIS_LEGEND}`,
   );
 }
 
 function costIntro(): string[] {
   return wrap(
-    'Means per run. IPI/map = IPIs sent per new mapping; sf.* = SFENCE.VMA by form (all = x0,x0; asid = x0,asid; va = va,x0; va+asid); refill = TLB misses refilling what a flush removed; spurious = spurious faults taken; lat.p50/p99 = mapping latency in cycles, flush included. ! = the cell is incorrect.',
+    `Means per run. IPI/map = IPIs sent per new mapping; sf.* = SFENCE.VMA by form (all = x0,x0; asid = x0,asid; va = va,x0; va+asid); refill = TLB misses refilling what a flush removed; spurious = spurious faults taken; lat.p50/p99 = mapping latency in cycles, flush included. ! = the cell is incorrect. ${BASIS_LEGEND}`,
   );
 }
 

@@ -307,6 +307,8 @@ export interface CellSpec {
   readonly noMetrics?: boolean;
   /** Leave the trace out of the first failure. */
   readonly noTrace?: boolean;
+  /** How the verdict was reached (absent: sampled over the seeds, as documents before issue 17). */
+  readonly basis?: CellRecord['basis'];
 }
 
 export interface DocumentSpec {
@@ -411,8 +413,10 @@ export function makeDocument(spec: DocumentSpec): ResultsDocument {
       harts: c.harts,
       params: {},
       expect,
-      seeds: { base: 1, count: seeds },
+      // An explored cell ran no seeds (core's exploredRecord).
+      seeds: c.basis?.method === 'explored' ? { base: 0, count: 0 } : { base: 1, count: seeds },
       verdict: failing ? 'incorrect' : 'correct',
+      ...(c.basis ? { basis: c.basis } : {}),
       outcomes,
       firstFailure:
         failing?.[0] === 'timeout'
@@ -641,5 +645,63 @@ export function largeDocument(): ResultsDocument {
     machines: ['emulator', 'reorder-window', 'caches-invalid', 'caches-invalid-walk'],
     harts: [1, 2, 4, 8, 16],
     traceEvents: 400,
+  });
+}
+
+const BOUND = 'tie<=2(sum) jitter<=2(sum) speculate<=1(events) stale-read<=1 victim<=1 other<=0';
+
+/**
+ * A `compare --explore` sweep (issue 17): linux-6.12 proved within the bound at 2 harts, baseline's
+ * counterexample found by exploration, and a 4-hart cell whose budget ran out, sampled instead.
+ */
+export function exploredDocument(): ResultsDocument {
+  const base = { scenario: 'cross-hart-vmalloc', machine: 'caches-invalid' } as const;
+  return makeDocument({
+    strategies: ['baseline', 'linux-6.12'],
+    scenarios: ['cross-hart-vmalloc'],
+    machines: ['caches-invalid'],
+    harts: [2, 4],
+    seeds: 8,
+    cells: [
+      {
+        ...base,
+        strategy: 'baseline',
+        harts: 2,
+        outcomes: { 'panic:spurious-fault': 1 },
+        basis: {
+          method: 'explored',
+          bound: BOUND,
+          executions: 1048,
+          states: 45,
+          complete: true,
+          provedLevel: 0,
+        },
+      },
+      {
+        ...base,
+        strategy: 'linux-6.12',
+        harts: 2,
+        outcomes: { ok: 15830 },
+        basis: {
+          method: 'explored',
+          bound: BOUND,
+          executions: 21153,
+          states: 89867,
+          complete: true,
+          provedLevel: 7,
+        },
+      },
+      {
+        ...base,
+        strategy: 'linux-6.12',
+        harts: 4,
+        outcomes: { ok: 8 },
+        basis: {
+          method: 'sampled',
+          seeds: 8,
+          fallback: `exploration stopped (executions limit) after 30000 executions, bound ${BOUND}, no failure with at most 1 non-default choices`,
+        },
+      },
+    ],
   });
 }

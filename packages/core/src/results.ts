@@ -240,6 +240,13 @@ export const metaRecordSchema = z.object({
     params: z.record(z.string(), z.unknown()).optional(),
     totalCells: z.number().int().nonnegative(),
     shard: z.object({ index: z.number().int().positive(), count: z.number().int().positive() }).nullable(),
+    /**
+     * `compare --explore`: each cell was explored for at most `executions` executions (derived
+     * from `budgetSeconds`; the count, not the clock, decides), else sampled over `seeds`.
+     */
+    explore: z
+      .object({ budgetSeconds: z.number().positive(), executions: z.number().int().positive() })
+      .optional(),
   }),
   /** Full machine configs (with cost tables) used, by name. */
   machines: z.record(z.string(), z.record(z.string(), z.unknown())),

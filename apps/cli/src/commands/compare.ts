@@ -21,7 +21,7 @@ import {
 } from '../options.js';
 import { clean, colorEnabled, paint, println } from '../output.js';
 import { outputTarget } from '../output-file.js';
-import { buildPlan, type PlanInput, parseShard } from '../plan.js';
+import { buildPlan, exploreBudget, type PlanInput, parseShard } from '../plan.js';
 import { defaultJobs, runSweep, type SweepProgress } from '../sweep.js';
 
 export interface CompareOptions extends SweepFlags {
@@ -32,7 +32,12 @@ export interface CompareOptions extends SweepFlags {
   cellTimeout?: string;
   json?: boolean;
   failOn?: string;
+  explore?: boolean;
+  exploreBudget?: string;
 }
+
+/** Seconds of exploration per cell under `--explore` without `--explore-budget`. */
+export const DEFAULT_EXPLORE_BUDGET_SECONDS = 30;
 
 /** Defaults of a sweep when neither flags nor the config's `sweep` say otherwise. */
 export const COMPARE_DEFAULTS = { harts: [1, 2, 4], seeds: 10, mode: 'sv39' } as const;
@@ -130,10 +135,26 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
   if (jobsFlag !== null) checkJobs(limits, jobsFlag);
   const timeoutFlag =
     opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : null;
+  if (opts.exploreBudget !== undefined && opts.explore !== true)
+    throw new UsageError('--explore-budget needs --explore');
+  const explore =
+    opts.explore === true
+      ? exploreBudget(
+          opts.exploreBudget !== undefined
+            ? parseTimeout('--explore-budget', opts.exploreBudget) / 1000
+            : DEFAULT_EXPLORE_BUDGET_SECONDS,
+        )
+      : null;
   const { registry, sweep, spec } = await loadContextRegistry(ctx, limits);
-  const input = sweepPlanInput(opts, sweep, opts.shard !== undefined ? parseShard(opts.shard) : null);
+  const input = {
+    ...sweepPlanInput(opts, sweep, opts.shard !== undefined ? parseShard(opts.shard) : null),
+    ...(explore ? { explore } : {}),
+  };
   checkHarts(limits, '--harts', input.harts);
-  const cellTimeoutMs = timeoutFlag ?? defaultCellTimeout(input.seeds.count);
+  // An explored cell may run past its budget in seconds on a slow machine (the count decides);
+  // the watchdog stays a backstop well above it.
+  const cellTimeoutMs =
+    timeoutFlag ?? defaultCellTimeout(input.seeds.count) + (explore ? explore.budgetSeconds * 10_000 : 0);
   const jobs = jobsFlag ?? Math.min(defaultJobs(), limits.jobs);
   const plan = buildPlan(registry, input);
   if (plan.cells.length === 0)
