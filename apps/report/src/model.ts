@@ -12,302 +12,32 @@ import {
   OUTCOMES,
   type Outcome,
   type ResultsDocument,
-  type TraceEvent,
 } from '@tlblab/core';
-import { explainFailure, type FailureEvidence, gatherEvidence } from './explain.js';
-import { buildScorecard, type Scorecard } from './scorecard.js';
+import { basisMark, basisOf } from './basis.js';
+import { explainFailure, gatherEvidence } from './explain.js';
+import { describeFilter, filterCells } from './filter.js';
+import type {
+  CellTable,
+  CostRow,
+  CostSection,
+  FailureCellRef,
+  FailureClass,
+  FailureKind,
+  MachineInfo,
+  ReportModel,
+  ReportOptions,
+  ScenarioInfo,
+  StrategyInfo,
+  Timeline,
+  VerdictCell,
+  VerdictMatrix,
+} from './model-types.js';
+import { buildScorecard } from './scorecard.js';
 import { shellQuote } from './shell.js';
 
-export type ReportFormat = 'text' | 'md' | 'csv' | 'json' | 'html';
-export const REPORT_FORMATS: readonly ReportFormat[] = ['text', 'md', 'csv', 'json', 'html'];
-
-export interface ReportOptions {
-  readonly format: ReportFormat;
-  /** Results file named in every `tlblab replay` command. Default `results.jsonl`. */
-  readonly resultsPath?: string;
-  /** Machine whose costs the HTML charts plot. Default `caches-invalid` when the document has it,
-   *  else the first machine of the plan. */
-  readonly chartMachine?: string;
-  /** Only these cells (every listed field must match); see `ReportFilter`. */
-  readonly filter?: ReportFilter;
-  /** Text: everything (every matrix, cost table and failure class) instead of the mail-sized digest. */
-  readonly full?: boolean;
-}
-
-/** A subset of the document: each present list keeps the cells whose field is in it. */
-export interface ReportFilter {
-  readonly strategies?: readonly string[];
-  readonly scenarios?: readonly string[];
-  readonly machines?: readonly string[];
-  readonly modes?: readonly string[];
-  readonly harts?: readonly number[];
-}
-
-/** The cells a filter keeps. */
-export function filterCells(cells: readonly CellRecord[], filter: ReportFilter | undefined): CellRecord[] {
-  if (!filter) return [...cells];
-  return cells.filter(
-    (c) =>
-      (!filter.strategies || filter.strategies.includes(c.strategy)) &&
-      (!filter.scenarios || filter.scenarios.includes(c.scenario)) &&
-      (!filter.machines || filter.machines.includes(c.machine)) &&
-      (!filter.modes || filter.modes.includes(c.mode)) &&
-      (!filter.harts || filter.harts.includes(c.harts)),
-  );
-}
-
-/** The filter as one line (`machine caches-invalid; harts 4, 8`), or null without one. */
-export function describeFilter(filter: ReportFilter | undefined): string | null {
-  if (!filter) return null;
-  const parts: string[] = [];
-  if (filter.strategies) parts.push(`strategy ${filter.strategies.join(', ')}`);
-  if (filter.scenarios) parts.push(`scenario ${filter.scenarios.join(', ')}`);
-  if (filter.machines) parts.push(`machine ${filter.machines.join(', ')}`);
-  if (filter.modes) parts.push(`mode ${filter.modes.join(', ')}`);
-  if (filter.harts) parts.push(`harts ${filter.harts.join(', ')}`);
-  return parts.length ? parts.join('; ') : null;
-}
-
-/**
- * What went wrong in a run, from the scenario's point of view: an outcome other than the
- * expected one. `no-oops` is an `ok` run of a scenario that expects an oops (a genuine bad access
- * that the strategy hid), which the bare outcome name `ok` would misreport.
- */
-export type FailureKind = Exclude<Outcome, 'ok'> | 'no-oops';
-
-/** One entry of a verdict matrix: a strategy set on a scenario, over every hart count run. */
-export interface VerdictCell {
-  readonly status: 'correct' | 'incorrect' | 'not-run';
-  /** `ok`, `ok (oops)`, `livelock 32/32` (with `+` when more failure kinds occurred), or `-`. */
-  readonly label: string;
-  readonly expect: 'ok' | 'oops' | null;
-  readonly runs: number;
-  readonly failingRuns: number;
-  /** The most frequent failure kind, with its run count. */
-  readonly failure: { readonly kind: FailureKind; readonly runs: number } | null;
-  /** Further failure kinds seen besides `failure`. */
-  readonly otherFailureKinds: readonly FailureKind[];
-  readonly outcomes: Readonly<Partial<Record<Outcome, number>>>;
-  readonly harts: readonly number[];
-  readonly cellIds: readonly string[];
-  /** How the verdicts were reached (issue 17): the marks of the cells' bases, and `describeBasis`
-   *  of each cell (in `cellIds` order). */
-  readonly basis: { readonly mark: string; readonly texts: readonly string[] };
-}
-
-/**
- * A short mark for how a cell's verdict was reached, appended to verdicts and cost rows: none for
- * sampling over seeds (the usual case), `*` explored over the whole bound (a proof within the
- * bound, or a counterexample), `*?` explored until a limit stopped it, `^` sampled because an
- * exploration's budget ran out. The full text is `describeBasis`.
- */
-export function basisMark(cell: Pick<CellRecord, 'basis' | 'seeds'>): string {
-  const b = cell.basis;
-  if (b === undefined) return '';
-  if (b.method === 'sampled') return b.fallback ? '^' : '';
-  return b.complete ? '*' : '*?';
-}
-
-/** The legend of the basis marks (for every format's notes). */
-export const BASIS_LEGEND =
-  '* = explored: every execution within the bound enumerated (a proof within the bound, or its counterexample); *? = explored until a limit stopped it; ^ = sampled because the exploration budget ran out; unmarked = sampled over seeds.';
-
-/**
- * How the verdicts of a matrix were reached, one entry per distinct `describeBasis` with its
- * cell count, in first-seen order: `sampled 32 seeds (40 cells); explored, bound ..., 205
- * executions (1 cell)`.
- */
-export function basisLine(m: VerdictMatrix): string {
-  const counts = new Map<string, number>();
-  for (const row of m.rows) {
-    for (const c of row) for (const t of c.basis.texts) counts.set(t, (counts.get(t) ?? 0) + 1);
-  }
-  const parts = [...counts.entries()].map(([t, n]) => `${t} (${n} cell${n === 1 ? '' : 's'})`);
-  return `Basis of the verdicts: ${parts.join('; ') || 'no cells'}.`;
-}
-
-function basisOf(cells: readonly CellRecord[]): VerdictCell['basis'] {
-  const marks = [...new Set(cells.map(basisMark).filter((m) => m !== ''))];
-  return { mark: marks.join(''), texts: cells.map((c) => describeBasis(c)) };
-}
-
-export interface VerdictMatrix {
-  readonly machine: string;
-  readonly mode: string;
-  /** Column order (plan order). */
-  readonly strategies: readonly string[];
-  /** Row order (plan order). */
-  readonly scenarios: readonly string[];
-  /** `rows[i][j]`: scenario `scenarios[i]` under strategy set `strategies[j]`. */
-  readonly rows: readonly (readonly VerdictCell[])[];
-}
-
-/** Mean per run unless named otherwise; `null` where the cell did not record the metric. */
-export interface CostRow {
-  readonly harts: number;
-  readonly strategy: string;
-  readonly cellId: string;
-  readonly verdict: 'correct' | 'incorrect';
-  /** `basisMark` and `describeBasis` of the cell: how its verdict was reached. */
-  readonly basisMark: string;
-  readonly basis: string;
-  /** ipisSent.mean / mappings.mean; `null` when the cell made no mapping. */
-  readonly ipisPerMapping: number | null;
-  readonly sfence: {
-    readonly all: number | null;
-    readonly asid: number | null;
-    readonly va: number | null;
-    readonly vaAsid: number | null;
-  };
-  readonly refillMisses: number | null;
-  readonly spuriousFaults: number | null;
-  readonly mappingLatencyP50: number | null;
-  readonly mappingLatencyP99: number | null;
-  /** cycles.mean: the whole run. */
-  readonly cycles: number | null;
-}
-
-/** Costs of one scenario on one machine, rows ordered by hart count then strategy set. */
-export interface CostSection {
-  readonly machine: string;
-  readonly mode: string;
-  readonly scenario: string;
-  readonly hartCounts: readonly number[];
-  readonly rows: readonly CostRow[];
-}
-
-export interface FailureCellRef {
-  readonly id: string;
-  readonly scenario: string;
-  readonly machine: string;
-  readonly mode: string;
-  readonly harts: number;
-  readonly failingRuns: number;
-  readonly runs: number;
-}
-
-/** A failure class: one failure kind under one strategy set, over every cell where it occurred. */
-export interface FailureClass {
-  readonly kind: FailureKind;
-  readonly strategy: string;
-  readonly cells: readonly FailureCellRef[];
-  readonly failingRuns: number;
-  readonly runs: number;
-  /** The cell whose recorded first failure explains the class (and that `replay` re-runs). */
-  readonly example: FailureEvidence;
-  /** One paragraph: what faulted, where, and why the strategy did not recover. */
-  readonly explanation: string;
-  /** The exact command that re-runs the example's failing seed; null when it recorded no run. */
-  readonly replay: string | null;
-}
-
-export interface StrategyInfo {
-  readonly id: string;
-  readonly title: string;
-  /** The kernel release it reproduces and the modes it is that kernel in; null: a what-if. */
-  readonly kernel: { readonly release: string; readonly modes: readonly string[] } | null;
-  readonly members: readonly {
-    readonly name: string;
-    readonly title: string;
-    readonly description: string;
-    readonly source: readonly (readonly [string, string])[];
-    /** The options as JSON, or `null` when none were given. */
-    readonly options: string | null;
-  }[];
-}
-
-export interface ScenarioInfo {
-  readonly id: string;
-  readonly title: string;
-  readonly story: string;
-  readonly source: string;
-  readonly expect: 'ok' | 'oops';
-  readonly purpose: 'survival' | 'cost';
-  readonly minHarts: number;
-  readonly modes: readonly string[];
-}
-
-export interface MachineInfo {
-  readonly name: string;
-  readonly description: string;
-  readonly evidence: string;
-  /** Every config field but the cost table, flattened to dotted keys; values as JSON text. */
-  readonly settings: readonly (readonly [string, string])[];
-  /** The cost table in cycles, in the recorded key order. */
-  readonly costs: readonly (readonly [string, number])[];
-  /** The machine's clock, when its config names one (`frequencyMHz`). */
-  readonly frequencyMHz: number | null;
-}
-
-/** The aggregated summary: everything the text, markdown, json and html reports show. */
-export interface ReportSummary {
-  readonly tool: { readonly name: string; readonly version: string };
-  readonly createdAt: string | null;
-  readonly resultsPath: string;
-  /** The `--strategy/--scenario/...` subset shown, as one line; null for the whole document. */
-  readonly filter: string | null;
-  readonly plan: {
-    readonly strategies: readonly string[];
-    readonly scenarios: readonly string[];
-    readonly machines: readonly string[];
-    readonly harts: readonly number[];
-    readonly mode: string;
-    readonly seeds: { readonly base: number; readonly count: number };
-    readonly totalCells: number;
-    readonly shard: string | null;
-  };
-  readonly totals: {
-    readonly cells: number;
-    readonly correct: number;
-    readonly incorrect: number;
-    readonly runs: number;
-    readonly failingRuns: number;
-  };
-  /** Who survives and at what cost, per mode: what every format shows first. */
-  readonly scorecard: Scorecard;
-  readonly strategies: readonly StrategyInfo[];
-  readonly scenarios: readonly ScenarioInfo[];
-  readonly matrices: readonly VerdictMatrix[];
-  /** Scenarios the cost sections cover: the `cost`-purpose ones, or every scenario if none is. */
-  readonly costScenarios: readonly string[];
-  readonly costs: readonly CostSection[];
-  readonly failureClasses: readonly FailureClass[];
-  readonly machines: readonly MachineInfo[];
-  readonly kernel: readonly (readonly [string, string])[];
-}
-
-/** One failing cell's recorded trace, for the HTML swimlanes. */
-export interface Timeline {
-  readonly cellId: string;
-  readonly strategy: string;
-  readonly scenario: string;
-  readonly machine: string;
-  readonly mode: string;
-  readonly harts: number;
-  readonly outcome: Outcome;
-  readonly seed: number;
-  /** The machine's clock (`frequencyMHz` in its config) when recorded, for a µs axis. */
-  readonly frequencyMHz: number | null;
-  readonly events: readonly TraceEvent[];
-}
-
-/** One row per cell, every metric summary a column (the csv format). */
-export interface CellTable {
-  readonly columns: readonly string[];
-  readonly rows: readonly (readonly (string | number | null)[])[];
-}
-
-export interface ReportModel {
-  readonly summary: ReportSummary;
-  /** Text only: the whole report rather than the digest. */
-  readonly full: boolean;
-  /** The subset asked for, as given (null: the whole document). */
-  readonly filter: ReportFilter | null;
-  readonly cellTable: CellTable;
-  readonly timelines: readonly Timeline[];
-  /** Machine the HTML charts plot (`null` for an empty document). */
-  readonly chartMachine: string | null;
-}
+export { BASIS_LEGEND, basisLine, basisMark } from './basis.js';
+export { describeFilter, filterCells } from './filter.js';
+export * from './model-types.js';
 
 const DEFAULT_RESULTS_PATH = 'results.jsonl';
 
@@ -315,20 +45,17 @@ function frequencyOf(config: Record<string, unknown> | undefined): number | null
   const f = config?.frequencyMHz;
   return typeof f === 'number' && Number.isFinite(f) && f > 0 ? f : null;
 }
-
 function runsOf(cell: CellRecord): number {
   let n = 0;
   for (const o of OUTCOMES) n += cell.outcomes[o] ?? 0;
   return n;
 }
-
 /** The failure kind of a run outcome in a cell expecting `expect`, or null when it met it. */
 export function failureKindOf(outcome: Outcome, expect: 'ok' | 'oops'): FailureKind | null {
   if (outcome === expect) return null;
   if (outcome === 'ok') return 'no-oops';
   return outcome;
 }
-
 function failureCounts(cell: CellRecord): [FailureKind, number][] {
   const out: [FailureKind, number][] = [];
   for (const o of OUTCOMES) {
@@ -338,13 +65,11 @@ function failureCounts(cell: CellRecord): [FailureKind, number][] {
   }
   return out;
 }
-
 function orderBy(plan: readonly string[], seen: Iterable<string>): string[] {
   const rest = [...seen].filter((x) => !plan.includes(x));
   const inPlan = plan.filter((x) => [...seen].includes(x));
   return [...inPlan, ...rest];
 }
-
 function verdictCell(cells: readonly CellRecord[]): VerdictCell {
   if (cells.length === 0) {
     return {
@@ -401,11 +126,9 @@ function verdictCell(cells: readonly CellRecord[]): VerdictCell {
     basis: basisOf(cells),
   };
 }
-
 function metric(cell: CellRecord, name: string): MetricSummary | undefined {
   return cell.metrics[name];
 }
-
 function costRow(cell: CellRecord): CostRow {
   const mean = (name: string) => metric(cell, name)?.mean ?? null;
   const ipis = mean('ipisSent');
@@ -431,7 +154,6 @@ function costRow(cell: CellRecord): CostRow {
     cycles: mean('cycles'),
   };
 }
-
 /** `a.b.c` keys for nested plain objects; arrays and scalars as JSON text. */
 function flatten(value: unknown, prefix: string, out: [string, string][]): void {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
@@ -442,7 +164,6 @@ function flatten(value: unknown, prefix: string, out: [string, string][]): void 
   }
   out.push([prefix, typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined')]);
 }
-
 function machineInfo(name: string, config: Record<string, unknown>): MachineInfo {
   const { costs, description, evidence, name: _name, ...rest } = config;
   const settings: [string, string][] = [];
@@ -462,13 +183,11 @@ function machineInfo(name: string, config: Record<string, unknown>): MachineInfo
     frequencyMHz: frequencyOf(config),
   };
 }
-
 function optionsText(options: unknown): string | null {
   if (options === undefined || options === null) return null;
   if (typeof options === 'object' && Object.keys(options as object).length === 0) return null;
   return JSON.stringify(options) ?? null;
 }
-
 /** Every metric name in the document: the core's list first, then any extra a cell recorded. */
 function metricColumns(cells: readonly CellRecord[]): string[] {
   const known = new Set<string>(METRIC_NAMES);
@@ -476,7 +195,6 @@ function metricColumns(cells: readonly CellRecord[]): string[] {
   for (const c of cells) for (const k of Object.keys(c.metrics)) if (!known.has(k)) extra.add(k);
   return [...METRIC_NAMES, ...[...extra].sort()];
 }
-
 function cellTable(cells: readonly CellRecord[]): CellTable {
   const metrics = metricColumns(cells);
   const columns = [
@@ -534,16 +252,13 @@ function cellTable(cells: readonly CellRecord[]): CellTable {
   });
   return { columns, rows };
 }
-
 /** The replay command for one cell, quoted for a POSIX shell (cell ids contain `|`). */
 export function replayCommand(resultsPath: string, cellId: string): string {
   return `tlblab replay ${shellQuote(resultsPath)} --cell ${shellQuote(cellId)}`;
 }
-
 function groupKey(...parts: (string | number)[]): string {
   return JSON.stringify(parts);
 }
-
 /** Build the model every exporter serializes. Pure: the same document gives the same model. */
 export function buildReportModel(
   doc: ResultsDocument,
