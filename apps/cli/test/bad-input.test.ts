@@ -6,29 +6,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PLUGINS, runCli, runMain, scratchDir } from './helpers.js';
+import { PLUGINS, runCli, runMain, scratchDir, TINY_SWEEP } from './helpers.js';
 
 const scratch = scratchDir('bad-input');
 const at = (name: string) => join(scratch.dir, name);
 
 beforeAll(async () => {
-  const base = [
-    'compare',
-    '--plugin',
-    PLUGINS,
-    '-s',
-    'flush-all',
-    '-c',
-    'tiny-map',
-    '-m',
-    'emulator',
-    '--harts',
-    '1,2',
-    '--seeds',
-    '1',
-    '--jobs',
-    '1',
-  ];
+  const base = TINY_SWEEP;
   expect((await runMain([...base, '--out', at('good.jsonl')], scratch.dir, false)).code).toBe(0);
   expect(
     (await runMain([...base, '--shard', '1/2', '--out', at('shard1.jsonl')], scratch.dir, false)).code,

@@ -19,31 +19,21 @@ import { parseResultsDocument } from '@tlblab/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Io, main } from '../src/index.js';
 import { tempOf } from '../src/output-file.js';
-import { BIN, FIXTURES, PLUGINS, REPO, runMain, scratchDir, withoutCreatedAt } from './helpers.js';
+import {
+  BIN,
+  FIXTURES,
+  PLUGINS,
+  REPO,
+  runMain,
+  scratchDir,
+  TINY_SWEEP,
+  withoutCreatedAt,
+} from './helpers.js';
 
 const FAULTS = join(FIXTURES, 'faults.ts');
 const scratch = scratchDir('edges');
 const at = (name: string) => join(scratch.dir, name);
-const sweep = (out: string, extra: string[] = []) => [
-  'compare',
-  '--plugin',
-  PLUGINS,
-  '-s',
-  'flush-all',
-  '-c',
-  'tiny-map',
-  '-m',
-  'emulator',
-  '--harts',
-  '1,2',
-  '--seeds',
-  '1',
-  '--jobs',
-  '1',
-  ...extra,
-  '--out',
-  out,
-];
+const sweep = (out: string, extra: string[] = []) => [...TINY_SWEEP, ...extra, '--out', out];
 const cli = (args: string[]) => runMain(args, scratch.dir, false);
 
 beforeAll(async () => {

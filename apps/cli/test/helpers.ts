@@ -10,6 +10,26 @@ export const BIN = join(CLI_DIR, 'src/bin.ts');
 export const FIXTURES = join(CLI_DIR, 'test/fixtures');
 export const PLUGINS = join(FIXTURES, 'plugins.ts');
 
+/** The tiny fixture sweep the CLI tests build documents from (flush-all on tiny-map, 1 and 2
+ *  harts, one seed, one worker): `compare` flags without `--out`. */
+export const TINY_SWEEP: readonly string[] = [
+  'compare',
+  '--plugin',
+  PLUGINS,
+  '-s',
+  'flush-all',
+  '-c',
+  'tiny-map',
+  '-m',
+  'emulator',
+  '--harts',
+  '1,2',
+  '--seeds',
+  '1',
+  '--jobs',
+  '1',
+];
+
 export interface CliResult {
   readonly code: number | null;
   readonly stdout: string;

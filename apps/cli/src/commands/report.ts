@@ -32,8 +32,11 @@ function list(value: string | undefined): string[] | undefined {
  * document (a typo is a one-line error with the close match, not an empty report).
  */
 export function reportFilter(doc: ResultsDocument, opts: ReportCommandOptions): ReportFilter | undefined {
-  const known = (pick: (c: ResultsDocument['cells'][number]) => string) => [...new Set(doc.cells.map(pick))];
-  const check = (kind: string, flag: string, names: string[] | undefined, candidates: string[]) => {
+  type Cell = ResultsDocument['cells'][number];
+  /** The names a flag lists, each checked against the document's cells. */
+  const check = (kind: string, flag: string, value: string | undefined, pick: (c: Cell) => string) => {
+    const names = list(value);
+    const candidates = [...new Set(doc.cells.map(pick))];
     for (const n of names ?? []) {
       if (!candidates.includes(n)) {
         const e = unknownName(kind, n, candidates);
@@ -42,36 +45,11 @@ export function reportFilter(doc: ResultsDocument, opts: ReportCommandOptions): 
     }
     return names;
   };
-  const strategies = check(
-    'strategy set',
-    '--strategy',
-    list(opts.strategy),
-    known((c) => c.strategy),
-  );
-  const scenarios = check(
-    'scenario',
-    '--scenario',
-    list(opts.scenario),
-    known((c) => c.scenario),
-  );
-  const machines = check(
-    'machine',
-    '--machine',
-    list(opts.machine),
-    known((c) => c.machine),
-  );
-  const modes = check(
-    'mode',
-    '--mode',
-    list(opts.mode),
-    known((c) => c.mode),
-  );
-  const hartNames = check(
-    'hart count',
-    '--harts',
-    list(opts.harts),
-    known((c) => String(c.harts)),
-  );
+  const strategies = check('strategy set', '--strategy', opts.strategy, (c) => c.strategy);
+  const scenarios = check('scenario', '--scenario', opts.scenario, (c) => c.scenario);
+  const machines = check('machine', '--machine', opts.machine, (c) => c.machine);
+  const modes = check('mode', '--mode', opts.mode, (c) => c.mode);
+  const hartNames = check('hart count', '--harts', opts.harts, (c) => String(c.harts));
   const harts = hartNames?.map(Number);
   const filter: ReportFilter = {
     ...(strategies ? { strategies } : {}),
