@@ -73,11 +73,12 @@ export class SbiFirmware {
           arriveAt: h.hw.clock + costs.ipiLatency,
         });
       }
-      sim.trace(
-        h,
-        'sbi',
-        `${f.call.form === 'fence.i' ? 'sbi_remote_fence_i' : `sbi_remote_sfence_vma(${this.describe(f.call)})`} to ${f.targets.length} hart(s)`,
-      );
+      if (sim.tracing)
+        sim.trace(
+          h,
+          'sbi',
+          `${f.call.form === 'fence.i' ? 'sbi_remote_fence_i' : `sbi_remote_sfence_vma(${this.describe(f.call)})`} to ${f.targets.length} hart(s)`,
+        );
       return;
     }
     // Every target is done (tlb_sync): the ecall returns at the last one.

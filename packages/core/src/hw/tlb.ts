@@ -38,6 +38,10 @@ export class Tlb {
   /** Bit L set when some entry of level L may be present (limits the levels a lookup probes). */
   levelsPresent = 0;
   private readonly pow: Float64Array;
+  /** `sets - 1` when `sets` is a power of two (every preset), else -1: the set index is then the
+   *  low bits of the tag, taken through ToInt32 (exact for integers below 2^53) instead of a
+   *  floating-point `%`, which costs ~100 ns for tags above 2^32 (kernel VPNs). */
+  private readonly setMask: number;
 
   constructor(
     entries: number,
@@ -49,6 +53,7 @@ export class Tlb {
     this.entries = entries;
     this.ways = ways;
     this.sets = entries / ways;
+    this.setMask = Number.isInteger(this.sets) && (this.sets & (this.sets - 1)) === 0 ? this.sets - 1 : -1;
     this.random = replacement === 'random';
     this.tag = new Float64Array(entries);
     this.level = new Uint8Array(entries);
@@ -61,6 +66,12 @@ export class Tlb {
     this.lru = new Float64Array(entries);
     this.pow = new Float64Array(maxLevels);
     for (let l = 0; l < maxLevels; l++) this.pow[l] = 2 ** (bitsPerLevel * l);
+  }
+
+  /** First entry of the set `tag` maps to (see `setMask`). */
+  private setBase(tag: number): number {
+    const m = this.setMask;
+    return (m >= 0 ? (tag | 0) & m : tag % this.sets) * this.ways;
   }
 
   /** Find the entry translating `vpn` in address space `asid` (global entries match any ASID), and
@@ -85,7 +96,7 @@ export class Tlb {
     for (let l = 0; mask !== 0; l++, mask >>>= 1) {
       if ((mask & 1) === 0) continue;
       const tag = Math.floor(vpn / this.pow[l]!);
-      const base = (tag % this.sets) * this.ways;
+      const base = this.setBase(tag);
       for (let w = 0; w < this.ways; w++) {
         const e = base + w;
         const st = this.state[e]!;
@@ -102,7 +113,7 @@ export class Tlb {
   consumeFlushed(vpn: number, asid: number): boolean {
     for (let l = 0; l < this.pow.length; l++) {
       const tag = Math.floor(vpn / this.pow[l]!);
-      const base = (tag % this.sets) * this.ways;
+      const base = this.setBase(tag);
       for (let w = 0; w < this.ways; w++) {
         const e = base + w;
         if (this.state[e] === FLUSHED && this.level[e] === l && this.tag[e] === tag) {
@@ -130,7 +141,7 @@ export class Tlb {
     chooser: Chooser,
   ): void {
     const tag = Math.floor(vpn / this.pow[level]!);
-    const base = (tag % this.sets) * this.ways;
+    const base = this.setBase(tag);
     let victim = -1;
     let flushedVictim = -1;
     for (let w = 0; w < this.ways; w++) {
@@ -206,7 +217,7 @@ export class Tlb {
     for (let l = 0; l < this.pow.length; l++) {
       if ((this.levelsPresent & (1 << l)) === 0) continue;
       const tag = Math.floor(vpn / this.pow[l]!);
-      const base = (tag % this.sets) * this.ways;
+      const base = this.setBase(tag);
       for (let w = 0; w < this.ways; w++) {
         const e = base + w;
         if (this.level[e] !== l || this.tag[e] !== tag) continue;

@@ -119,7 +119,8 @@ export class Walker {
   private readonly entriesPerTable: number;
   /** 2^(bits * level), for index extraction without recomputing powers. */
   readonly pow: Float64Array;
-  private readonly indexMod: number;
+  /** 2^bits - 1: a table index is the low `bits` bits of VPN / 2^(bits * level). */
+  private readonly indexMask: number;
   /** 64-bit modes: VPN bits from `canonShift` up must be all zero or all one. */
   private readonly canonShift: number;
   private readonly canonOnes: number;
@@ -161,7 +162,7 @@ export class Walker {
     this.entriesPerTable = g.entriesPerTable;
     this.pow = new Float64Array(g.levels + 1);
     for (let l = 0; l <= g.levels; l++) this.pow[l] = 2 ** (g.bitsPerLevel * l);
-    this.indexMod = 2 ** g.bitsPerLevel;
+    this.indexMask = 2 ** g.bitsPerLevel - 1;
     this.is64 = g.is64;
     // VA bits [63 : vaBits-1] equal: VPN bits [51 : vaBits-13] all zero or all one.
     this.canonShift = 2 ** (g.vaBits - 13);
@@ -213,8 +214,9 @@ export class Walker {
     let global = false;
     src.walkStart = hart.clock;
     for (let level = this.levels - 1; level >= 0; level--) {
-      // Exact on doubles: division by a power of two and floor lose nothing below 2^53.
-      const slot = table * this.entriesPerTable + (Math.floor(vpn / this.pow[level]!) % this.indexMod);
+      // Exact on doubles: division by a power of two and floor lose nothing below 2^53, and the
+      // index is the low bits of that quotient (ToInt32 keeps them exactly; no float `%`).
+      const slot = table * this.entriesPerTable + ((Math.floor(vpn / this.pow[level]!) | 0) & this.indexMask);
       let flags: number;
       let ppn: number;
       let since: number;
@@ -381,7 +383,10 @@ export class Walker {
 
   /** The 4 KiB page's PPN inside a leaf of `level` with `ppn` (a superpage maps VPN's low bits through). */
   pagePpn(vpn: number, ppn: number, level: number): number {
-    return level === 0 ? ppn : ppn + (vpn % this.pow[level]!);
+    if (level === 0) return ppn;
+    // The VPN's low bits below the leaf's level, without a float `%` (exact: multiples of 2^k).
+    const p = this.pow[level]!;
+    return ppn + (vpn - Math.floor(vpn / p) * p);
   }
 
   /**

@@ -22,11 +22,12 @@ export class AccessFrame implements Frame {
   run(sim: Simulator, h: HartExec): void {
     if (this.fixedUp) {
       h.frames.pop();
-      sim.trace(
-        h,
-        'access',
-        `${this.what}: ${this.type} ${sim.va(this.vpn)} -> -EFAULT (exception-table fixup)`,
-      );
+      if (sim.tracing)
+        sim.trace(
+          h,
+          'access',
+          `${this.what}: ${this.type} ${sim.va(this.vpn)} -> -EFAULT (exception-table fixup)`,
+        );
       this.onDone?.(sim, h, false);
       return;
     }

@@ -110,12 +110,12 @@ export class Ftrace {
   attach(h: HartExec, fn: string, image: Area, map: Area | null): void {
     this.fentry.set(fn, { fn, image, map, misses: 0 });
     h.hw.clock += this.sim.machine.costs.kernelFunction;
-    this.sim.trace(h, 'op', `fentry/${fn}: BPF program ${image.name} attached`);
+    if (this.sim.tracing) this.sim.trace(h, 'op', `fentry/${fn}: BPF program ${image.name} attached`);
   }
 
   detach(h: HartExec, fn: string): void {
     this.fentry.delete(fn);
-    this.sim.trace(h, 'op', `fentry/${fn}: detached`);
+    if (this.sim.tracing) this.sim.trace(h, 'op', `fentry/${fn}: detached`);
   }
 
   stage(h: HartExec, f: TracerFrame): void {
@@ -142,7 +142,8 @@ export class Ftrace {
         // __bpf_prog_enter_recur(): this_cpu_inc_return(*prog->active) != 1 -> skip, count a miss.
         att.misses++;
         h.frames.pop();
-        sim.trace(h, 'op', `fentry/${att.fn}: recursion, program skipped (miss ${att.misses})`);
+        if (sim.tracing)
+          sim.trace(h, 'op', `fentry/${att.fn}: recursion, program skipped (miss ${att.misses})`);
         return;
       }
       f.stage = 1;

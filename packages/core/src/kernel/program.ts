@@ -224,7 +224,7 @@ export class ProgramRunner {
         h.pc++;
         h.hw.clock += costs.bitmapWordStore;
         if (!this.flags.has(op.flag)) this.flags.set(op.flag, h.hw.clock);
-        sim.trace(h, 'op', `signal '${op.flag}'`);
+        if (sim.tracing) sim.trace(h, 'op', `signal '${op.flag}'`);
         return;
       case 'wait': {
         const set = this.flags.get(op.flag);
@@ -233,7 +233,7 @@ export class ProgramRunner {
           this.endSpin(h, set);
         } else {
           h.waitingFlag = op.flag;
-          sim.trace(h, 'op', `wait for '${op.flag}'`);
+          if (sim.tracing) sim.trace(h, 'op', `wait for '${op.flag}'`);
         }
         return;
       }

@@ -57,6 +57,7 @@ export const FAULT_INVALID = 1;
  *  A/D clear); no walk on a TLB hit. */
 export const FAULT_PROTECTION = 2;
 
+/** A power of two: a record's slot is the low bits of its tag (no float `%`). */
 const VA_FENCE_SLOTS = 256;
 
 /** Released per-hart structures by geometry (see `Hardware.release`). */
@@ -432,7 +433,7 @@ export class Hardware {
       const lost = hart.vaFenceLost[level]!;
       if (lost > floor) floor = lost;
       const tag = level === 0 ? vpn : Math.floor(vpn / this.pow[level]!);
-      const i = level * VA_FENCE_SLOTS + (tag % VA_FENCE_SLOTS);
+      const i = level * VA_FENCE_SLOTS + ((tag | 0) & (VA_FENCE_SLOTS - 1));
       if (hart.vaFenceVpn[i] === tag) {
         const asid = hart.vaFenceAsid[i]!;
         if (asid === ANY_ASID || (!global && asid === hart.asid)) {
@@ -473,7 +474,7 @@ export class Hardware {
         hart.itlb?.fenceVa(vpn, form === 'va' ? -1 : asid);
         for (let level = 0; level < this.levels; level++) {
           const tag = level === 0 ? vpn : Math.floor(vpn / this.pow[level]!);
-          const i = level * VA_FENCE_SLOTS + (tag % VA_FENCE_SLOTS);
+          const i = level * VA_FENCE_SLOTS + ((tag | 0) & (VA_FENCE_SLOTS - 1));
           if (hart.vaFenceVpn[i] !== tag && hart.vaFenceVpn[i]! >= 0) {
             if (hart.vaFenceTick[i]! > hart.vaFenceLost[level]!)
               hart.vaFenceLost[level] = hart.vaFenceTick[i]!;

@@ -99,11 +99,12 @@ export class CrossCalls {
         sim.c[M.ipisSent]++;
         inbox.push({ call: f.call, queuedAt: h.hw.clock, arriveAt: h.hw.clock + costs.ipiLatency });
       }
-      sim.trace(
-        h,
-        'ipi-send',
-        `${f.call.owner}: call queued on ${f.call.pending} hart(s), ${raised} IPI(s) raised${viaSbi && raised > 0 ? ' by SBI send_ipi' : ''}`,
-      );
+      if (sim.tracing)
+        sim.trace(
+          h,
+          'ipi-send',
+          `${f.call.owner}: call queued on ${f.call.pending} hart(s), ${raised} IPI(s) raised${viaSbi && raised > 0 ? ' by SBI send_ipi' : ''}`,
+        );
       if (runLocal) {
         this.ipiOrigin = 'local';
         try {

@@ -64,7 +64,7 @@ export class AddressSpaces {
       // set_mm_noasid(): csr_write(CSR_SATP, pfn | satp_mode); local_flush_tlb_all().
       h.hw.asid = 0;
       this.switchFlushes++;
-      sim.trace(h, 'op', `switch_mm(${prev.name} -> ${name}): satp written, no ASIDs`);
+      if (sim.tracing) sim.trace(h, 'op', `switch_mm(${prev.name} -> ${name}): satp written, no ASIDs`);
       sim.fence(h, 'all', 0, 0, 'local');
       return;
     }
@@ -75,7 +75,8 @@ export class AddressSpaces {
       flush = true;
     }
     h.hw.asid = next.asid;
-    sim.trace(h, 'op', `switch_mm(${prev.name} -> ${name}): satp written, ASID ${next.asid}`);
+    if (sim.tracing)
+      sim.trace(h, 'op', `switch_mm(${prev.name} -> ${name}): satp written, ASID ${next.asid}`);
     if (flush) {
       this.switchFlushes++;
       sim.fence(h, 'all', 0, 0, 'local');

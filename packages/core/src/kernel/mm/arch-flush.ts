@@ -14,7 +14,7 @@ import { CrossCallFrame } from '../cross-call/cross-call.js';
 
 /** flush_tlb_all(): a full sfence.vma on every hart; returns when all are done. */
 export function archFlushTlbAll(sim: Simulator, h: HartExec, owner: string): void {
-  sim.trace(h, 'slot', `${owner} -> flush_tlb_all()`);
+  if (sim.tracing) sim.trace(h, 'slot', `${owner} -> flush_tlb_all()`);
   if (!sim.sModeIpi && sim.allHarts.length > 1) {
     h.frames.push(new SbiFenceFrame(sim.allHarts, 'all', null));
     return;
@@ -28,7 +28,7 @@ export function archFlushTlbAll(sim: Simulator, h: HartExec, owner: string): voi
  * IPIs (or the SBI call) and the handlers.
  */
 export function archFlushIcacheAll(sim: Simulator, h: HartExec, owner: string): void {
-  sim.trace(h, 'slot', `${owner} -> flush_icache_all()`);
+  if (sim.tracing) sim.trace(h, 'slot', `${owner} -> flush_icache_all()`);
   if (sim.allHarts.length < 2) return;
   if (!sim.sModeIpi) {
     h.frames.push(new SbiFenceFrame(sim.allHarts, 'fence.i', null));

@@ -62,7 +62,8 @@ function setMemoryStage(sim: Simulator, h: HartExec, f: SetMemoryFrame): void {
       if (flags !== 0) sim.mm.protectLeaf(a.start + i, newFlags(f.prot, flags));
     }
     h.hw.clock += sim.machine.costs.vmallocPerPage * f.pages;
-    sim.trace(h, 'unmap', `${f.caller}: set_memory_${f.prot}('${a.name}', ${f.pages} pages)`);
+    if (sim.tracing)
+      sim.trace(h, 'unmap', `${f.caller}: set_memory_${f.prot}('${a.name}', ${f.pages} pages)`);
     if (sim.kernel.setMemoryFlush === 'all') {
       archFlushTlbAll(sim, h, `__set_memory(${a.name})`);
       return;
@@ -76,7 +77,8 @@ function setMemoryStage(sim: Simulator, h: HartExec, f: SetMemoryFrame): void {
         kind: 'set-memory',
       };
       callSlot(sim, h, 'flushTlbKernelRange', () => slot(h.ctx, range));
-      sim.trace(h, 'slot', `flush_tlb_kernel_range(${sim.va(range.start)}, ${sim.va(range.end)})`);
+      if (sim.tracing)
+        sim.trace(h, 'slot', `flush_tlb_kernel_range(${sim.va(range.start)}, ${sim.va(range.end)})`);
     }
     return;
   }

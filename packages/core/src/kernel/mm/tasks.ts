@@ -89,7 +89,8 @@ export class Tasks {
       const task: Task = { name: op.task, stack: reused, stackBase: reused.start, stackPages: pages, sp };
       this.byName.set(op.task, task);
       h.hw.clock += sim.machine.costs.kernelFunction;
-      sim.trace(h, 'map', `fork(${op.task}): reused cached stack ${sim.va(reused.start)} (no new mapping)`);
+      if (sim.tracing)
+        sim.trace(h, 'map', `fork(${op.task}): reused cached stack ${sim.va(reused.start)} (no new mapping)`);
       // Frames run last-pushed first: the memset runs page by page from the bottom, then copy_thread.
       h.frames.push(copyThread(task));
       for (let i = pages - 1; i >= 0; i--)
@@ -127,7 +128,7 @@ export class Tasks {
     h.hw.clock += sim.machine.costs.contextSwitch;
     h.task = task;
     const vpn = task.stackBase + Math.floor((task.sp - PROLOGUE_BYTES) / PAGE);
-    sim.trace(h, 'op', `switch_to(${op.task}): sp in ${sim.va(vpn)}`);
+    if (sim.tracing) sim.trace(h, 'op', `switch_to(${op.task}): sp in ${sim.va(vpn)}`);
     // __switch_to restores the callee-saved registers from task_struct (thread.s[]), not the stack;
     // the first stack access is the next function's prologue storing ra (finish_task_switch(), or
     // schedule_tail() from ret_from_fork for a new task).
@@ -144,7 +145,7 @@ export class Tasks {
     if (prev.name.startsWith('swapper/'))
       throw new SimulationError(`exit: the idle task ${prev.name} cannot exit (switch to a task first)`);
     this.dead.add(prev.name);
-    sim.trace(h, 'op', `do_exit(${prev.name})`);
+    if (sim.tracing) sim.trace(h, 'op', `do_exit(${prev.name})`);
     // The switch runs first (the program continues on `next`); the stack is released after it.
     const stack = prev.stack;
     if (stack !== null) {
@@ -152,7 +153,8 @@ export class Tasks {
       if (cache.length < sim.kernel.stackCache) {
         // try_release_thread_stack_to_cache(): this_cpu_cmpxchg(cached_stacks[i], NULL, vm) won.
         cache.push(stack);
-        sim.trace(h, 'unmap', `put_task_stack(${prev.name}): stack cached on hart ${h.hw.id}`);
+        if (sim.tracing)
+          sim.trace(h, 'unmap', `put_task_stack(${prev.name}): stack cached on hart ${h.hw.id}`);
       } else {
         // thread_stack_delayed_free() -> vfree(): the PTEs go now, the flush at the lazy purge.
         h.frames.push(new UnmapFrame(stack));

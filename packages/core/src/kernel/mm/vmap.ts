@@ -108,11 +108,12 @@ export class Vmap {
         a.start = start;
         sim.areas.set(a);
         f.stage = 1;
-        sim.trace(
-          h,
-          'map',
-          `${a.kind} '${a.name}': reserved ${sim.va(a.start)}..${sim.va(a.start + a.pages)} (${a.pages} pages)`,
-        );
+        if (sim.tracing)
+          sim.trace(
+            h,
+            'map',
+            `${a.kind} '${a.name}': reserved ${sim.va(a.start)}..${sim.va(a.start + a.pages)} (${a.pages} pages)`,
+          );
         return;
       }
       case 1: {
@@ -126,7 +127,7 @@ export class Vmap {
         }
         a.mapped = true;
         f.stage = 2;
-        sim.trace(h, 'map', `'${a.name}': ${a.pages} PTEs stored`);
+        if (sim.tracing) sim.trace(h, 'map', `'${a.name}': ${a.pages} PTEs stored`);
         return;
       }
       case 2: {
@@ -140,7 +141,8 @@ export class Vmap {
             kind: a.kind as KernelRange['kind'],
           };
           callSlot(sim, h, 'flushCacheVmap', () => slot(h.ctx, range));
-          sim.trace(h, 'slot', `flush_cache_vmap(${sim.va(range.start)}, ${sim.va(range.end)})`);
+          if (sim.tracing)
+            sim.trace(h, 'slot', `flush_cache_vmap(${sim.va(range.start)}, ${sim.va(range.end)})`);
         }
         return;
       }
@@ -148,7 +150,7 @@ export class Vmap {
         h.frames.pop();
         sim.c[M.mappings]++;
         sim.mappingLatencies.push(h.hw.clock - f.startClock);
-        sim.trace(h, 'map', `'${a.name}' mapped in ${h.hw.clock - f.startClock} cycles`);
+        if (sim.tracing) sim.trace(h, 'map', `'${a.name}' mapped in ${h.hw.clock - f.startClock} cycles`);
         f.onDone?.(sim, h);
       }
     }
@@ -171,11 +173,12 @@ export class Vmap {
         this.lazy.push(a);
         this.lazyPages += a.pages + guard;
         const max = lazyMaxPagesOf(sim.kernel, sim.allHarts.length);
-        sim.trace(
-          h,
-          'unmap',
-          `vfree('${a.name}'): ${a.pages} PTEs cleared; ${this.lazyPages} lazily freed pages pending (lazy_max_pages ${max})`,
-        );
+        if (sim.tracing)
+          sim.trace(
+            h,
+            'unmap',
+            `vfree('${a.name}'): ${a.pages} PTEs cleared; ${this.lazyPages} lazily freed pages pending (lazy_max_pages ${max})`,
+          );
         if (a.resetPerms === true) {
           f.stage = UnmapStage.DirectMapInvalid;
           return;
@@ -214,11 +217,12 @@ export class Vmap {
         if (slot && end > start) {
           const range: KernelRange = { start, end, pages: end - start, kind: 'vmalloc' };
           callSlot(sim, h, 'flushTlbKernelRange', () => slot(h.ctx, range));
-          sim.trace(
-            h,
-            'slot',
-            `${f.extra ? '_vm_unmap_aliases' : '__purge_vmap_area_lazy'}: flush_tlb_kernel_range(${sim.va(start)}, ${sim.va(end)}), ${f.purge.length} area(s)`,
-          );
+          if (sim.tracing)
+            sim.trace(
+              h,
+              'slot',
+              `${f.extra ? '_vm_unmap_aliases' : '__purge_vmap_area_lazy'}: flush_tlb_kernel_range(${sim.va(start)}, ${sim.va(end)}), ${f.purge.length} area(s)`,
+            );
         }
         return;
       }
@@ -228,7 +232,7 @@ export class Vmap {
           for (let i = 0; i < p.pages; i++) this.published.set(p.start + i, p.clearTick);
           sim.mm.freeVa(p.region, p.start, p.pages, guard);
         }
-        sim.trace(h, 'unmap', `purged ${f.purge.length} area(s): VA may be reused`);
+        if (sim.tracing) sim.trace(h, 'unmap', `purged ${f.purge.length} area(s): VA may be reused`);
         if (a.resetPerms === true && f.extra !== null) {
           f.stage = UnmapStage.Done;
           // set_area_direct_map(area, set_direct_map_default_noflush).

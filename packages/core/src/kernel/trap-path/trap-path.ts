@@ -146,15 +146,16 @@ export class TrapPath {
     switch (f.stage) {
       case TrapStage.Entry: {
         h.hw.clock += costs.trapEntry;
-        sim.trace(
-          h,
-          'trap',
-          `handle_exception: ${f.trap.cause}, stval ${f.trap.stval}, depth ${f.trap.depth}`,
-        );
+        if (sim.tracing)
+          sim.trace(
+            h,
+            'trap',
+            `handle_exception: ${f.trap.cause}, stval ${f.trap.stval}, depth ${f.trap.depth}`,
+          );
         if (s.slots.trapEntry) {
           const r = callSlot(sim, h, 'trapEntry', () => s.slots.trapEntry!(h.ctx, f.trap));
           if (r === 'replay') {
-            sim.trace(h, 'slot', `trapEntry -> replay`);
+            if (sim.tracing) sim.trace(h, 'slot', `trapEntry -> replay`);
             this.returnFromTrap(h, f);
             return;
           }
@@ -206,7 +207,7 @@ export class TrapPath {
         const r = callSlot(sim, h, 'kernelFault', () => s.slots.kernelFault!(h.ctx, f.trap));
         if (r !== 'handled' && r !== 'unhandled')
           badReturn(sim, h, 'kernelFault', r, "'handled' or 'unhandled'");
-        sim.trace(h, 'slot', `kernelFault(${f.trap.stval}) -> ${r}`);
+        if (sim.tracing) sim.trace(h, 'slot', `kernelFault(${f.trap.stval}) -> ${r}`);
         f.handled = r === 'handled';
         f.stage = TrapStage.AfterKernelFault;
         return;
@@ -310,6 +311,6 @@ export class TrapPath {
     h.trapDepth--;
     h.hw.clock += this.sim.machine.costs.trapReturn;
     if (replay) this.sim.c[M.replays]++;
-    this.sim.trace(h, 'trap', `sret (${replay ? 'replay the access' : 'fixup'})`);
+    if (this.sim.tracing) this.sim.trace(h, 'trap', `sret (${replay ? 'replay the access' : 'fixup'})`);
   }
 }
