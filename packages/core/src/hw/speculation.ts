@@ -44,9 +44,11 @@ export class Speculation {
     if (this.recentCount < this.recent.length) this.recentCount++;
   }
 
-  /** After each step of hart `h`: which sources fire, and the walks they cause. */
+  /** After each step of hart `h`: which sources fire, and the walks they cause. VPNs go through
+   *  `Hardware.vpnReg` (no boxed doubles across calls). */
   speculate(h: HartExec): void {
     const ch = this.sim.chooser;
+    const reg = this.sim.hw.vpnReg;
     const pc = h.pc;
     const len = h.program.length;
     // Which of the three speculation sources fire this step: one choice.
@@ -61,35 +63,49 @@ export class Speculation {
       // Run-ahead execution reaches one of the next `window` ops; if it is an access whose VA is
       // already known (its area reserved), the walk happens.
       const span = Math.min(len - pc, this.lookaheadWindow + 1);
-      const vpn = this.upcomingVpn(h, pc + ch.choose('speculate', span));
-      if (vpn >= 0) this.walk(h, vpn, 'look-ahead');
+      if (this.upcomingVpn(h, pc + ch.choose('speculate', span))) this.walk(h, 'look-ahead');
     }
     if ((fire & 2) !== 0) {
-      const d = 1 + ch.choose('speculate', this.runAheadPages);
-      this.walk(h, h.nearEndVpn + d, 'run-ahead');
+      reg[0] = h.nearEndVpn + 1 + ch.choose('speculate', this.runAheadPages);
+      this.walk(h, 'run-ahead');
     }
     if ((fire & 4) !== 0) {
       const base = this.recent[ch.choose('speculate', this.recentCount)]!;
-      const off = ch.choose('speculate', 2 * this.wildSpread + 1) - this.wildSpread;
-      this.walk(h, base + off, 'wild pointer');
+      reg[0] = base + ch.choose('speculate', 2 * this.wildSpread + 1) - this.wildSpread;
+      this.walk(h, 'wild pointer');
     }
   }
 
-  private upcomingVpn(h: HartExec, i: number): number {
-    if (h.code[i] === 1) return this.sim.program.opVpn(h, i);
+  /** The VPN op `i` accesses into `vpnReg[0]`; false when it has none yet. */
+  private upcomingVpn(h: HartExec, i: number): boolean {
+    const reg = this.sim.hw.vpnReg;
+    if (h.code[i] === 1) {
+      const id = h.tArea[i]!;
+      if (id < 0) {
+        reg[0] = h.tPage[i]!;
+        return true;
+      }
+      const a = this.sim.areas.list[id];
+      if (!a || a.start < 0) return false;
+      reg[0] = a.start + h.tPage[i]!;
+      return true;
+    }
     const op = h.program[i]!;
     if (op.op === 'switch-to') {
       const t = this.sim.tasks.get(op.task);
-      if (!t || t.stack === null || t.stack.start < 0) return -1;
-      return t.stack.start + Math.floor(t.sp / PAGE);
+      if (!t || t.stack === null || t.stack.start < 0) return false;
+      reg[0] = t.stack.start + Math.floor(t.sp / PAGE);
+      return true;
     }
-    return -1;
+    return false;
   }
 
-  private walk(h: HartExec, vpn: number, why: string): void {
-    if (vpn < 0) return;
+  /** A speculative walk of the VPN in `vpnReg[0]`. */
+  private walk(h: HartExec, why: string): void {
     const sim = this.sim;
-    if (sim.hw.speculate(h.hw, vpn) && sim.tracing) {
+    if (sim.hw.vpnReg[0]! < 0) return;
+    if (sim.hw.speculateReg(h.hw) && sim.tracing) {
+      const vpn = sim.hw.vpnReg[0]!;
       const what = sim.hw.cachedAfterWalk(h.hw, vpn);
       sim.trace(h, 'speculate', `speculative walk (${why}) of ${sim.va(vpn)}: ${what}`);
     }

@@ -82,6 +82,32 @@ export class Tlb {
     return e;
   }
 
+  /**
+   * `lookup` of the VPN in `reg[0]`: the hot path's form. A VPN above 2^31 is a double, and a
+   * double argument to a call V8 does not inline is boxed (a heap number per access); one read
+   * from a Float64Array inside the callee is not.
+   */
+  lookupReg(reg: Float64Array, asid: number): number {
+    const vpn = reg[0]!;
+    let mask = this.levelsPresent;
+    for (let l = 0; mask !== 0; l++, mask >>>= 1) {
+      if ((mask & 1) === 0) continue;
+      const tag = l === 0 ? vpn : Math.floor(vpn / this.pow[l]!);
+      const base = this.setBase(tag);
+      for (let w = 0; w < this.ways; w++) {
+        const e = base + w;
+        const st = this.state[e]!;
+        if ((st === VALID || st === NEGATIVE) && this.level[e] === l && this.tag[e] === tag) {
+          if (this.asid[e] === asid || (this.flags[e]! & PTE_G) !== 0) {
+            this.lru[e] = ++this.clock;
+            return e;
+          }
+        }
+      }
+    }
+    return -1;
+  }
+
   /** Empty, as new (for reuse by a later run). */
   reset(): void {
     this.state.fill(EMPTY);

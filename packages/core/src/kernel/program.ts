@@ -276,7 +276,9 @@ export class ProgramRunner {
    */
   programAccess(h: HartExec, vpn: number, typeCode: number, nofault: boolean, what: string): void {
     const sim = this.sim;
-    const r = sim.hw.accessCode(h.hw, vpn, typeCode);
+    const hw = sim.hw;
+    hw.vpnReg[0] = vpn;
+    const r = hw.accessReg(h.hw, typeCode);
     if (r === OK) {
       if (sim.vmap.published.size !== 0) sim.vmap.checkStale(h, vpn);
       if (vpn >= this.taskSize) sim.speculation.noteKernelVpn(vpn);

@@ -265,11 +265,26 @@ export class Hardware {
    * OK, `wSince` is the PTE version the translation came from and `wPagePpn` the page reached.
    */
   access(hart: HartHw, vpn: number, type: AccessType): number {
-    return this.accessCode(hart, vpn, TYPE_CODE[type]);
+    this.vpnReg[0] = vpn;
+    return this.accessReg(hart, TYPE_CODE[type]);
   }
 
-  /** `access` with the type as a code (0 read, 1 write, 2 execute): the hot path's form. */
+  /** `access` with the type as a code (0 read, 1 write, 2 execute). */
   accessCode(hart: HartHw, vpn: number, typeCode: number): number {
+    this.vpnReg[0] = vpn;
+    return this.accessReg(hart, typeCode);
+  }
+
+  /**
+   * The VPN operand of the hot path's calls (`accessReg`, `speculateReg`, `Tlb.lookupReg`): VPNs
+   * of kernel addresses are above 2^31, so as call arguments they would be boxed on every call V8
+   * does not inline; through a Float64Array they stay raw doubles.
+   */
+  readonly vpnReg = new Float64Array(1);
+
+  /** `accessCode` of the VPN in `vpnReg[0]`: the hot path's form. */
+  accessReg(hart: HartHw, typeCode: number): number {
+    const vpn = this.vpnReg[0]!;
     const c = this.counters;
     const w = this.walker;
     c[C_ACCESSES]++;
@@ -280,7 +295,7 @@ export class Hardware {
       return FAULT_INVALID;
     }
     const tlb = w.tlbFor(hart, typeCode);
-    let e = tlb.lookup(vpn, hart.asid);
+    let e = tlb.lookupReg(this.vpnReg, hart.asid);
     if (
       e >= 0 &&
       tlb.state[e] === NEGATIVE &&
@@ -354,7 +369,14 @@ export class Hardware {
    * non-canonical VA is not walked at all.
    */
   speculate(hart: HartHw, vpn: number): boolean {
-    if (!this.walker.canonical(vpn) || hart.tlb.lookup(vpn, hart.asid) >= 0) return false;
+    this.vpnReg[0] = vpn;
+    return this.speculateReg(hart);
+  }
+
+  /** `speculate` of the VPN in `vpnReg[0]` (see `vpnReg`). */
+  speculateReg(hart: HartHw): boolean {
+    const vpn = this.vpnReg[0]!;
+    if (!this.walker.canonical(vpn) || hart.tlb.lookupReg(this.vpnReg, hart.asid) >= 0) return false;
     this.counters[C_WALKS_SPEC]++;
     this.walker.walk(hart, vpn, ACCESS_READ, false);
     this.wLevel = this.walker.level;
