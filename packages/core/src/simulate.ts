@@ -246,7 +246,9 @@ function compose(
   const notrace = new Set<string>();
   let kernelFaultFn: string | null = null;
   const charge = (hart: number, words: number) => {
-    sim().hw.harts[hart]!.clock += words * machine.costs.bitmapWordStore;
+    const s = sim();
+    s.hw.harts[hart]!.clock += words * machine.costs.bitmapWordStore;
+    s.touch(hart);
   };
   for (const m of prepared.members) {
     const setup = strategySetup(

@@ -25,6 +25,7 @@ import type { Outcome, RunFailure, TraceEvent, TraceKind } from '../results.js';
 import { Hardware } from '../sim/hardware.js';
 import { KernelMm } from '../sim/kernel-mm.js';
 import { M } from '../sim/metrics.js';
+import { Runnable } from './runnable.js';
 import { type ComposedStrategy, type HartExec, RunEnd, SimulationError } from './types.js';
 
 export interface SimulatorInput {
@@ -71,7 +72,13 @@ export class Simulator {
 
   /** Per hart: the cycle of its next event (infinity: none until another hart acts). */
   private readonly nextAt: Float64Array;
-  /** Scratch: the harts due at the earliest cycle (or within the jitter), in hart order. */
+  /** The same next events, in the tree the step loop picks the earliest from. */
+  private readonly runnable: Runnable;
+  /** Harts another hart's step touched (see `touch`), to recompute after the step. */
+  private readonly touchedList: Int32Array;
+  private readonly touchedMark: Uint8Array;
+  private touchedCount = 0;
+  /** Scratch: the harts due within the jitter of the earliest cycle, in hart order. */
   private readonly tied: Int32Array;
   private readonly stepLimit: number;
   private readonly jitter: number;
@@ -92,6 +99,9 @@ export class Simulator {
     this.allHarts = Array.from({ length: input.harts }, (_, i) => i);
     this.nextAt = new Float64Array(input.harts);
     this.tied = new Int32Array(input.harts);
+    this.runnable = new Runnable(input.harts);
+    this.touchedList = new Int32Array(input.harts);
+    this.touchedMark = new Uint8Array(input.harts);
     this.jitter = input.machine.schedulingJitter;
     this.sModeIpi = input.machine.platform.sModeIpi !== 'none';
     this.vmap = new Vmap(this);
@@ -177,12 +187,15 @@ export class Simulator {
     const harts = this.harts;
     const n = harts.length;
     const next = this.nextAt;
+    const runnable = this.runnable;
     const chooser = this.chooser;
     const limit = this.stepLimit;
     const jitter = this.jitter;
     const tied = this.tied;
     try {
-      outer: for (;;) {
+      for (let i = 0; i < n; i++) this.setNext(i, this.wakeTime(harts[i]!));
+      this.clearTouched();
+      for (;;) {
         if (hw.step > limit) {
           throw new RunEnd('step-limit', {
             hart: -1,
@@ -190,27 +203,7 @@ export class Simulator {
             message: `the run exceeded its budget of ${limit} steps`,
           });
         }
-        if (this.dirty) {
-          // Recompute every hart's next event only after a step that could have changed one (a
-          // plain successful access changes only its own hart's clock).
-          for (let i = 0; i < n; i++) next[i] = this.wakeTime(harts[i]!);
-          this.dirty = false;
-        }
-        // One pass: the earliest next event, the harts due then (in hart order), and the earliest
-        // next event after it.
-        let best = Number.POSITIVE_INFINITY;
-        let above = Number.POSITIVE_INFINITY;
-        let due = 0;
-        for (let i = 0; i < n; i++) {
-          const t = next[i]!;
-          if (t < best) {
-            above = best;
-            best = t;
-            due = 0;
-            tied[due++] = i;
-          } else if (t === best) tied[due++] = i;
-          else if (t < above) above = t;
-        }
+        const best = runnable.earliest();
         if (best === Number.POSITIVE_INFINITY) {
           let live = 0;
           for (const h of harts) if (h.frames.length > 0 || h.pc < h.program.length) live++;
@@ -224,48 +217,35 @@ export class Simulator {
               .join('; ')})`,
           });
         }
+        let pick: number;
         if (jitter > 0) {
+          // The harts due within the jitter of the earliest, in hart order (a scan: no shipped
+          // profile has jitter).
           const horizon = best + jitter;
-          due = 0;
+          let due = 0;
           for (let i = 0; i < n; i++) if (next[i]! <= horizon) tied[due++] = i;
-          const pick = due > 1 ? tied[chooser.choose('jitter', due)]! : tied[0]!;
-          const h = harts[pick]!;
-          this.stepHart(h, next[pick]!);
-          hw.step++;
-          if (this.quiet && h.pc < h.program.length) next[pick] = h.hw.clock;
-          else this.dirty = true;
+          pick = due > 1 ? tied[chooser.choose('jitter', due)]! : tied[0]!;
+        } else {
+          // The harts due at `best`, in hart order: a `tie` choice among them.
+          const due = runnable.due();
+          pick = runnable.nth(due > 1 ? chooser.choose('tie', due) : 0);
+        }
+        const h = harts[pick]!;
+        this.stepHart(h, jitter > 0 ? next[pick]! : best);
+        hw.step++;
+        if (this.quiet && h.pc < h.program.length) {
+          // A program access that completed changes only its own hart's clock.
+          this.setNext(pick, h.hw.clock);
           continue;
         }
-        // Without jitter: step the harts due at `best` (a `tie` choice among them each time) for as
-        // long as plain accesses are all that happens. Each leaves the due set once its clock moved
-        // on; the set, kept in hart order, is what a new scan would find, so the choices are the
-        // same as scanning before every step.
-        for (;;) {
-          const k = due > 1 ? chooser.choose('tie', due) : 0;
-          const pick = tied[k]!;
-          const h = harts[pick]!;
-          this.stepHart(h, best);
-          hw.step++;
-          if (!this.quiet || h.pc >= h.program.length) {
-            this.dirty = true;
-            continue outer;
-          }
-          const t = h.hw.clock;
-          next[pick] = t;
-          if (hw.step > limit) continue outer;
-          if (t === best) continue;
-          due--;
-          for (let j = k; j < due; j++) tied[j] = tied[j + 1]!;
-          if (due > 0) {
-            if (t < above) above = t;
-            continue;
-          }
-          // It was the only hart due: it is the earliest again if strictly before every other.
-          if (t >= above) continue outer;
-          best = t;
-          tied[0] = pick;
-          due = 1;
+        // Any other step: the next events of the stepping hart and of every hart it touched.
+        this.setNext(pick, this.wakeTime(h));
+        const touched = this.touchedList;
+        for (let j = 0; j < this.touchedCount; j++) {
+          const t = touched[j]!;
+          this.setNext(t, this.wakeTime(harts[t]!));
         }
+        this.clearTouched();
       }
     } catch (e) {
       if (e instanceof RunEnd) {
@@ -275,6 +255,27 @@ export class Simulator {
       }
       throw e;
     }
+  }
+
+  private setNext(i: number, t: number): void {
+    this.nextAt[i] = t;
+    this.runnable.set(i, t);
+  }
+
+  /**
+   * Hart `i`'s next event may have changed by another hart's step: an IPI or firmware message
+   * queued for it, an acknowledgement of its cross-call, a flag it waits on set, its clock
+   * charged. The step loop recomputes the touched harts' next events after the step.
+   */
+  touch(i: number): void {
+    if (this.touchedMark[i] === 1) return;
+    this.touchedMark[i] = 1;
+    this.touchedList[this.touchedCount++] = i;
+  }
+
+  private clearTouched(): void {
+    for (let j = 0; j < this.touchedCount; j++) this.touchedMark[this.touchedList[j]!] = 0;
+    this.touchedCount = 0;
   }
 
   private waitReason(h: HartExec): string {
@@ -326,7 +327,6 @@ export class Simulator {
 
   /** Set by the one step kind that changes no hart's runnability: a program access that completed. */
   quiet = false;
-  private dirty = true;
 
   /** One step of hart `h`, whose next event is at cycle `at`: an interrupt that has arrived by then
    *  is taken first (firmware's before the kernel's), else its own work goes on. */

@@ -15,6 +15,8 @@ import { M } from '../sim/metrics.js';
 export interface FwCall {
   pending: number;
   doneCycle: number;
+  /** The hart that made the ecall (its wait ends with the last target); -1 until sent. */
+  sender: number;
   /** `fence.i` = sbi_remote_fence_i (no instruction cache is modelled: delivery cost only). */
   readonly form: FenceForm | 'fence.i';
   /** The VPN range for the `va` forms; null = the whole address space (SBI_TLB_FLUSH_ALL). */
@@ -37,7 +39,7 @@ export class SbiFenceFrame implements Frame {
     form: FenceForm | 'fence.i',
     range: { start: number; end: number } | null,
   ) {
-    this.call = { pending: 0, doneCycle: 0, form, range };
+    this.call = { pending: 0, doneCycle: 0, sender: -1, form, range };
   }
   run(sim: Simulator, h: HartExec): void {
     sim.sbi.stage(h, this);
@@ -58,6 +60,7 @@ export class SbiFirmware {
     const costs = sim.machine.costs;
     if (!f.sent) {
       f.sent = true;
+      f.call.sender = h.hw.id;
       sim.c[M.sbiCalls]++;
       h.hw.clock += costs.sbiCallBase;
       for (const t of f.targets) {
@@ -67,6 +70,7 @@ export class SbiFirmware {
         }
         h.hw.clock += costs.sbiPerHart;
         f.call.pending++;
+        sim.touch(t);
         sim.harts[t]!.fwInbox.push({
           call: f.call,
           queuedAt: h.hw.clock,
@@ -107,6 +111,7 @@ export class SbiFirmware {
       this.apply(h, req.call);
       req.call.pending--;
       if (h.hw.clock > req.call.doneCycle) req.call.doneCycle = h.hw.clock;
+      if (req.call.sender >= 0) sim.touch(req.call.sender);
     }
     h.hw.clock += costs.mTrapExit;
     sim.c[M.cyclesHandlingIpi] += h.hw.clock - before;

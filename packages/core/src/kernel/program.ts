@@ -223,7 +223,11 @@ export class ProgramRunner {
       case 'signal':
         h.pc++;
         h.hw.clock += costs.bitmapWordStore;
-        if (!this.flags.has(op.flag)) this.flags.set(op.flag, h.hw.clock);
+        if (!this.flags.has(op.flag)) {
+          this.flags.set(op.flag, h.hw.clock);
+          // The harts spinning on it can go on.
+          for (const w of sim.harts) if (w.waitingFlag === op.flag) sim.touch(w.hw.id);
+        }
         if (sim.tracing) sim.trace(h, 'op', `signal '${op.flag}'`);
         return;
       case 'wait': {

@@ -11,6 +11,8 @@ import { M } from '../../sim/metrics.js';
 export interface CrossCall {
   pending: number;
   doneCycle: number;
+  /** The hart that sent the call (its wait ends with the last acknowledgement); -1 until sent. */
+  sender: number;
   readonly fn: (t: IpiContext) => void;
   readonly owner: string;
 }
@@ -32,7 +34,7 @@ export class CrossCallFrame implements Frame {
     fn: (t: IpiContext) => void,
     owner: string,
   ) {
-    this.call = { pending: 0, doneCycle: 0, fn, owner };
+    this.call = { pending: 0, doneCycle: 0, sender: -1, fn, owner };
   }
   run(sim: Simulator, h: HartExec): void {
     sim.crossCalls.stage(h, this);
@@ -75,6 +77,7 @@ export class CrossCalls {
     const self = h.hw.id;
     if (!f.sent) {
       f.sent = true;
+      f.call.sender = self;
       let runLocal = false;
       let raised = 0;
       const viaSbi = !sim.sModeIpi;
@@ -85,6 +88,7 @@ export class CrossCalls {
         }
         const inbox = sim.harts[t]!.ipiInbox;
         f.call.pending++;
+        sim.touch(t);
         if (inbox.length > 0) {
           // An interrupt is already on its way: it drains this call too.
           inbox.push({ call: f.call, queuedAt: h.hw.clock, arriveAt: inbox[0]!.arriveAt });
@@ -165,6 +169,7 @@ export class CrossCalls {
         calls++;
         req.call.pending--;
         if (h.hw.clock > req.call.doneCycle) req.call.doneCycle = h.hw.clock;
+        if (req.call.sender >= 0) sim.touch(req.call.sender);
         if (sim.tracing) sim.trace(h, 'ipi-handle', `IPI: ran ${req.call.owner} callback`);
       }
       h.hw.clock += costs.ipiHandlerExit;
