@@ -6,7 +6,7 @@
  * simulation; a recorded list answers it in replay; an exhaustive explorer can answer it by
  * enumeration. Nothing else may influence a result: no Math.random, no clock.
  *
- * The hot path calls `choose`/`chance` per step; both allocate nothing (the log is a growable
+ * Speculation asks `gap` once per speculative event, not once per step. The hot path's calls allocate nothing (the log is a growable
  * Uint32Array).
  */
 
@@ -30,6 +30,30 @@ export interface Chooser {
    * When every p is 0 or 1 it decides without consuming a choice.
    */
   events(kind: ChoiceKind, p0: number, p1: number, p2: number): number;
+  /**
+   * How many *eligible* steps pass before an event of probability `p` per eligible step next
+   * happens: geometric, P(k) = (1-p)^k p, so a caller that counts down only on eligible steps and
+   * draws again after the event behaves like a Bernoulli(p) coin per eligible step (the geometric
+   * law is memoryless) while drawing once per event instead of once per step. `GAP_NEVER`: not
+   * before the run ends. `p <= 0` returns `GAP_NEVER` and `p >= 1` returns 0, without a choice.
+   */
+  gap(kind: ChoiceKind, p: number): number;
+}
+
+/** A `gap` that never ends (also what one beyond 2^32 - 2 eligible steps is recorded as). */
+export const GAP_NEVER = 0xffffffff;
+
+/**
+ * Version of the encoded choice log (the `<version>.` before the base64url body). A log is a list of
+ * answers that only means something to the engine that asked the questions: when the questions
+ * change (version 2: speculation draws gaps instead of per-step event masks), old logs cannot
+ * replay, and say so instead of failing on a confusing mismatch.
+ */
+export const CHOICE_FORMAT = 2;
+
+/** Inverse CDF of the geometric law from one uniform `u` in [0, 1): P(k) = (1-p)^k p. */
+export function geometric(u: number, p: number): number {
+  return Math.min(Math.floor(Math.log1p(-u) / Math.log1p(-p)), GAP_NEVER);
 }
 
 function certain(p0: number, p1: number, p2: number): boolean {
@@ -116,7 +140,7 @@ class ChoiceLog {
     if (this.run > 0) this.flush();
     const out = base64urlEncode(this.bytes.subarray(0, this.n));
     this.n = saved;
-    return out;
+    return `${CHOICE_FORMAT}.${out}`;
   }
 }
 
@@ -150,6 +174,13 @@ export class SeededChooser implements Chooser {
       ((a & 0xffff) < p0 * 65536 ? 1 : 0) |
       (a >>> 16 < p1 * 65536 ? 2 : 0) |
       ((b & 0xffff) < p2 * 65536 ? 4 : 0);
+    this.log.push(v);
+    return v;
+  }
+  gap(_kind: ChoiceKind, p: number): number {
+    if (p <= 0) return GAP_NEVER;
+    if (p >= 1) return 0;
+    const v = geometric(this.prng.next(), p);
     this.log.push(v);
     return v;
   }
@@ -204,6 +235,11 @@ export class ReplayChooser implements Chooser {
     }
     return v;
   }
+  gap(kind: ChoiceKind, p: number): number {
+    if (p <= 0) return GAP_NEVER;
+    if (p >= 1) return 0;
+    return this.take(kind, 0x100000000);
+  }
   /** Choices consumed so far (a complete replay consumes all). */
   get consumed(): number {
     return this.pos;
@@ -216,7 +252,7 @@ export class ReplayChooser implements Chooser {
   }
 }
 
-// Encoding: run-length pairs (value, run) as LEB128 varints, then base64url. Choice logs are
+// Encoding: `<CHOICE_FORMAT>.` then run-length pairs (value, run) as LEB128 varints in base64url. Choice logs are
 // dominated by long runs of 0 (a `chance` that did not fire), so this stays small.
 
 export function encodeChoices(values: ArrayLike<number>): string {
@@ -249,11 +285,20 @@ function encodeRuns(pairs: ArrayLike<number>): string {
     }
     bytes[n++] = v;
   }
-  return base64urlEncode(bytes.subarray(0, n));
+  return `${CHOICE_FORMAT}.${base64urlEncode(bytes.subarray(0, n))}`;
 }
 
 export function decodeChoices(text: string): Uint32Array {
-  const bytes = base64urlDecode(text);
+  const dot = text.indexOf('.');
+  const version = dot < 0 ? null : text.slice(0, dot);
+  if (version !== String(CHOICE_FORMAT)) {
+    throw new ReplayMismatchError(
+      version === null
+        ? `choice log has no format version: it was recorded before choice-log format ${CHOICE_FORMAT} (when speculation drew an event mask every step) and cannot replay here; re-run the cell to record a new log`
+        : `choice log is format ${version}, this tlblab replays format ${CHOICE_FORMAT}; re-run the cell to record a new log`,
+    );
+  }
+  const bytes = base64urlDecode(text.slice(dot + 1));
   const out: number[] = [];
   let p = 0;
   const varint = () => {

@@ -5,7 +5,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { layoutFor } from './addr.js';
-import { decodeChoices, encodeChoices, SeededChooser } from './choice.js';
+import {
+  CHOICE_FORMAT,
+  decodeChoices,
+  encodeChoices,
+  GAP_NEVER,
+  ReplayChooser,
+  SeededChooser,
+} from './choice.js';
 import { defineScenario, defineStrategy, type Op } from './contracts.js';
 import { PAGE_KERNEL } from './hw/pte.js';
 import { EMPTY, FLUSHED, Tlb } from './hw/tlb.js';
@@ -99,6 +106,41 @@ describe('invariants', () => {
         expect(Array.from(decodeChoices(encodeChoices(values)))).toEqual(values);
       }),
     );
+  });
+
+  it('choice logs carry their format version; a log of another format fails to replay with a clear message', () => {
+    const log = encodeChoices([3, 3, GAP_NEVER, 0]);
+    expect(log.startsWith(`${CHOICE_FORMAT}.`)).toBe(true);
+    expect(Array.from(decodeChoices(log))).toEqual([3, 3, GAP_NEVER, 0]);
+    const body = log.slice(log.indexOf('.') + 1);
+    // A log from before the version (no prefix) and one from a later format.
+    expect(() => new ReplayChooser(body)).toThrow(/no format version.*re-run the cell/);
+    expect(() => new ReplayChooser(`${CHOICE_FORMAT + 1}.${body}`)).toThrow(
+      new RegExp(`format ${CHOICE_FORMAT + 1}, this tlblab replays format ${CHOICE_FORMAT}`),
+    );
+  });
+
+  it('a gap is geometric: counting down on eligible steps fires like a per-step coin of the same p', () => {
+    for (const p of [0.02, 0.3, 0.5]) {
+      const c = new SeededChooser(7);
+      const steps = 200_000;
+      let fired = 0;
+      let left = -1;
+      for (let i = 0; i < steps; i++) {
+        if (left < 0) left = c.gap('speculate', p);
+        if (left === 0) {
+          fired++;
+          left = -1;
+        } else left--;
+      }
+      // Binomial(steps, p): 5 standard deviations.
+      const sd = Math.sqrt(steps * p * (1 - p));
+      expect(Math.abs(fired - steps * p)).toBeLessThan(5 * sd);
+    }
+    const c = new SeededChooser(1);
+    expect(c.gap('speculate', 0)).toBe(GAP_NEVER);
+    expect(c.gap('speculate', 1)).toBe(0);
+    expect(c.log.length).toBe(0);
   });
 
   /** Random small programs over a few areas on 2-3 harts. */

@@ -254,6 +254,9 @@ export class Simulator {
         return { outcome: e.outcome, failure: e.failure };
       }
       throw e;
+    } finally {
+      // However the run ended (an explorer's cut-off included), the gaps still running end here.
+      if (this.speculation.enabled) this.speculation.finish();
     }
   }
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { layoutFor } from '../addr.js';
-import type { ChoiceKind, Chooser } from '../choice.js';
+import { type ChoiceKind, type Chooser, GAP_NEVER } from '../choice.js';
 import { defineScenario, defineStrategy, type StrategySlots } from '../contracts.js';
 import { resolveKernelConfig } from '../kernel-config.js';
 import { defineMachine, type MachineConfig, PROFILES } from '../profiles.js';
@@ -26,6 +26,9 @@ class OldestChooser implements Chooser {
   }
   events(): number {
     return 0;
+  }
+  gap(): number {
+    return GAP_NEVER;
   }
 }
 

@@ -8,12 +8,19 @@
  * chances and certain event masks decide without a choice), so an explored execution is an
  * ordinary replayable run. Allocation-free per choice: growable typed arrays, kinds interned.
  */
-import { type ChoiceKind, type Chooser, encodeChoices, type Prng } from '../choice.js';
+import { type ChoiceKind, type Chooser, encodeChoices, GAP_NEVER, geometric, type Prng } from '../choice.js';
 import { boundFor, type CostMode, type ExploreBounds } from './bounds.js';
 
 export const METHOD_CHOOSE = 0;
 export const METHOD_CHANCE = 1;
 export const METHOD_EVENTS = 2;
+export const METHOD_GAP = 3;
+
+/**
+ * Alternatives of a `gap` point while its run is going: open (any prefix alternative is taken),
+ * until the engine says how many eligible steps the gap saw (`gapEnded`).
+ */
+const GAP_OPEN = 0xffffffff;
 
 const COST_DEVIATION = 0;
 const COST_VALUE = 1;
@@ -151,6 +158,7 @@ export class ExploringChooser implements Chooser {
     this.prefix = prefix;
     this.prefixLength = length;
     this.length = 0;
+    this.lastGap = -1;
     this.table.last.fill(-1);
   }
 
@@ -168,6 +176,7 @@ export class ExploringChooser implements Chooser {
     const mode = this.table.cost[this.kind[i]!]!;
     const m = this.method[i]!;
     if (m === METHOD_EVENTS) return popcount3(alt);
+    if (m === METHOD_GAP) return alt === 0 ? 0 : 1;
     if (m === METHOD_CHANCE) return alt;
     if (mode === COST_PER_EVENT) return 0;
     if (mode === COST_VALUE) return alt;
@@ -285,6 +294,49 @@ export class ExploringChooser implements Chooser {
     this.value[this.length - 1] = v;
     return v;
   }
+
+  /**
+   * A gap (speculation: eligible steps until a source fires). Alternative 0, the default, is
+   * "never"; alternative a >= 1 fires the source at the a-th eligible step after the draw (gap
+   * a - 1), one event spent. How many alternatives exist is known only once the run shows how many
+   * eligible steps the gap had: the engine reports it (`gapEnded`), and until then the point is open.
+   */
+  gap(kind: ChoiceKind, p: number): number {
+    this.lastGap = -1;
+    if (p <= 0) return GAP_NEVER;
+    if (p >= 1) return 0;
+    let alt = this.point(kind, METHOD_GAP, GAP_OPEN, 0);
+    const i = this.length - 1;
+    let v: number;
+    if (alt < 0) {
+      // SeededChooser's draw (inverse CDF of one uniform), recorded as its alternative.
+      v = geometric(this.sampler!.next(), p);
+      alt = v === GAP_NEVER ? 0 : v + 1;
+      this.taken[i] = alt;
+    } else {
+      v = alt === 0 ? GAP_NEVER : alt - 1;
+    }
+    this.value[i] = v;
+    this.lastGap = i;
+    return v;
+  }
+
+  /** The choice point of the last `gap` call (for `gapEnded`). */
+  gapPoint(): number {
+    return this.lastGap;
+  }
+
+  /**
+   * How the gap drawn at `point` ended. Not fired after `elapsed` eligible steps: those steps are
+   * its alternatives 1..elapsed (a larger gap is the default run again). Fired at alternative t:
+   * the run diverged there, so whether t + 1 exists is known only by trying it (if the source is
+   * not eligible that long, that run reports it unfired and closes the point).
+   */
+  gapEnded(point: number, elapsed: number, fired: boolean): void {
+    if (point < 0 || point >= this.length || this.method[point] !== METHOD_GAP) return;
+    this.alts[point] = fired ? this.taken[point]! + 2 : elapsed + 1;
+  }
+  private lastGap = -1;
 
   /** The run's value log, encoded as `SeededChooser` encodes it (replayable). */
   encoded(): string {

@@ -2,10 +2,34 @@
  * Where a hart's speculative walks come from (machine-model section 5): run-ahead over its own
  * upcoming accesses (look-ahead), next-page run-ahead at the end of a sequential stream, and
  * mispredicted pointers near recently used kernel pages. Every decision is a choice; the walk
- * itself is the hardware's (`Hardware.speculate`).
+ * itself is the hardware's (`Hardware.speculate`). When each source next fires is drawn as a gap
+ * (`Chooser.gap`), once per firing, rather than a coin flipped on every step.
  */
+import { type Chooser, GAP_NEVER } from '../choice.js';
 import type { Simulator } from '../engine/simulator.js';
 import { type HartExec, PAGE } from '../engine/types.js';
+
+/** The three sources, in the order they are asked each step (and their slots per hart). */
+const LOOKAHEAD = 0;
+const RUN_AHEAD = 1;
+const WILD = 2;
+const SOURCES = 3;
+
+/**
+ * Optional feedback from the engine to a chooser that enumerates gaps (the explorer): how each
+ * drawn gap ended. `gapPoint()` right after a `gap` call names that call's choice point (-1: none).
+ */
+export interface GapFeedback {
+  gapPoint(): number;
+  gapEnded(point: number, elapsed: number, fired: boolean): void;
+}
+
+function feedbackOf(ch: Chooser): GapFeedback | null {
+  const f = ch as Chooser & Partial<GapFeedback>;
+  return typeof f.gapPoint === 'function' && typeof f.gapEnded === 'function'
+    ? { gapPoint: () => f.gapPoint!(), gapEnded: (p, e, fired) => f.gapEnded!(p, e, fired) }
+    : null;
+}
 
 export class Speculation {
   /** The profile walks speculatively at all. */
@@ -21,6 +45,19 @@ export class Speculation {
   private recentCount = 0;
   private recentHead = 0;
   private readonly taskSize: number;
+  /**
+   * Per hart and source: eligible steps left before the source fires (0: it fires at the next
+   * eligible step; -1: no gap drawn yet, the next eligible step draws one). A source is eligible
+   * on a step where today's per-step probability would be positive: look-ahead while the program
+   * has ops left, run-ahead right after an access near a page's end, wild pointers once a kernel
+   * page was used. Counting down only there keeps each source a Bernoulli(p) coin per eligible
+   * step, as it was when every step flipped it.
+   */
+  private readonly left: Float64Array;
+  /** Per slot: eligible steps since the gap was drawn, and its choice point (explorer feedback). */
+  private readonly elapsed: Float64Array;
+  private readonly point: Int32Array;
+  private readonly feedback: GapFeedback | null;
 
   constructor(private readonly sim: Simulator) {
     this.taskSize = sim.layout.taskSize;
@@ -35,13 +72,42 @@ export class Speculation {
       this.wildSpread = spec.wild.spread;
       this.pWild = spec.wild.p;
     }
+    const slots = this.enabled ? sim.hw.harts.length * SOURCES : 0;
+    this.left = new Float64Array(slots).fill(-1);
+    this.elapsed = new Float64Array(slots);
+    this.point = new Int32Array(slots).fill(-1);
+    this.feedback = feedbackOf(sim.chooser);
   }
 
   noteKernelVpn(vpn: number): void {
     if (vpn < this.taskSize) return;
     this.recent[this.recentHead] = vpn;
-    this.recentHead = (this.recentHead + 1) % this.recent.length;
-    if (this.recentCount < this.recent.length) this.recentCount++;
+    this.recentHead = (this.recentHead + 1) & 31;
+    if (this.recentCount < 32) this.recentCount++;
+  }
+
+  /**
+   * One eligible step of source `s` on a hart (slot `i`): true when it fires now. Draws the gap
+   * lazily (at the first eligible step, and at the first one after each firing), so a source that
+   * is never eligible costs no choice.
+   */
+  private fires(i: number, p: number): boolean {
+    let left = this.left[i]!;
+    if (left < 0) {
+      if (p <= 0) return false;
+      const g = this.sim.chooser.gap('speculate', p);
+      left = g === GAP_NEVER ? Number.POSITIVE_INFINITY : g;
+      this.elapsed[i] = 0;
+      if (this.feedback !== null) this.point[i] = this.feedback.gapPoint();
+    }
+    if (left === 0) {
+      this.left[i] = -1;
+      if (this.feedback !== null) this.feedback.gapEnded(this.point[i]!, this.elapsed[i]!, true);
+      return true;
+    }
+    this.left[i] = left - 1;
+    this.elapsed[i] = this.elapsed[i]! + 1;
+    return false;
   }
 
   /** After each step of hart `h`: which sources fire, and the walks they cause. VPNs go through
@@ -51,28 +117,31 @@ export class Speculation {
     const reg = this.sim.hw.vpnReg;
     const pc = h.pc;
     const len = h.program.length;
-    // Which of the three speculation sources fire this step: one choice.
-    const fire = ch.events(
-      'speculate',
-      pc < len ? this.pLookahead : 0,
-      h.nearEndVpn >= 0 ? this.pRunAhead : 0,
-      this.recentCount > 0 ? this.pWild : 0,
-    );
-    if (fire === 0) return;
-    if ((fire & 1) !== 0) {
+    const slot = h.hw.id * SOURCES;
+    if (pc < len && this.fires(slot + LOOKAHEAD, this.pLookahead)) {
       // Run-ahead execution reaches one of the next `window` ops; if it is an access whose VA is
       // already known (its area reserved), the walk happens.
       const span = Math.min(len - pc, this.lookaheadWindow + 1);
       if (this.upcomingVpn(h, pc + ch.choose('speculate', span))) this.walk(h, 'look-ahead');
     }
-    if ((fire & 2) !== 0) {
+    if (h.nearEndVpn >= 0 && this.fires(slot + RUN_AHEAD, this.pRunAhead)) {
       reg[0] = h.nearEndVpn + 1 + ch.choose('speculate', this.runAheadPages);
       this.walk(h, 'run-ahead');
     }
-    if ((fire & 4) !== 0) {
+    if (this.recentCount > 0 && this.fires(slot + WILD, this.pWild)) {
       const base = this.recent[ch.choose('speculate', this.recentCount)]!;
       reg[0] = base + ch.choose('speculate', 2 * this.wildSpread + 1) - this.wildSpread;
       this.walk(h, 'wild pointer');
+    }
+  }
+
+  /** The run ended: tell an enumerating chooser how far each gap still running got. */
+  finish(): void {
+    const f = this.feedback;
+    if (f === null) return;
+    for (let i = 0; i < this.left.length; i++) {
+      if (this.left[i]! >= 0) f.gapEnded(this.point[i]!, this.elapsed[i]!, false);
+      this.left[i] = -1;
     }
   }
 
