@@ -51,9 +51,23 @@ export const GAP_NEVER = 0xffffffff;
  */
 export const CHOICE_FORMAT = 2;
 
-/** Inverse CDF of the geometric law from one uniform `u` in [0, 1): P(k) = (1-p)^k p. */
-export function geometric(u: number, p: number): number {
-  return Math.min(Math.floor(Math.log1p(-u) / Math.log1p(-p)), GAP_NEVER);
+/** Inverse CDF of the geometric law from one uniform `u` in [0, 1): P(k) = (1-p)^k p, given
+ *  `logQ` = ln(1 - p). */
+export function geometric(u: number, logQ: number): number {
+  return Math.min(Math.floor(Math.log1p(-u) / logQ), GAP_NEVER);
+}
+
+/** ln(1 - p) of the last p asked (a source asks with the same p every time). */
+export class LogQ {
+  private p = -1;
+  private q = 0;
+  of(p: number): number {
+    if (p !== this.p) {
+      this.p = p;
+      this.q = Math.log1p(-p);
+    }
+    return this.q;
+  }
 }
 
 function certain(p0: number, p1: number, p2: number): boolean {
@@ -147,6 +161,7 @@ class ChoiceLog {
 /** Simulation: answers from a seeded PRNG and records every answer. */
 export class SeededChooser implements Chooser {
   private readonly prng: Prng;
+  private readonly logQ = new LogQ();
   readonly log = new ChoiceLog();
   constructor(seed: number) {
     this.prng = new Prng(seed);
@@ -180,7 +195,7 @@ export class SeededChooser implements Chooser {
   gap(_kind: ChoiceKind, p: number): number {
     if (p <= 0) return GAP_NEVER;
     if (p >= 1) return 0;
-    const v = geometric(this.prng.next(), p);
+    const v = geometric(this.prng.next(), this.logQ.of(p));
     this.log.push(v);
     return v;
   }

@@ -21,21 +21,28 @@ export class Runnable {
     for (let n = size - 1; n >= 1; n--) this.pull(n);
   }
 
-  private pull(n: number): void {
+  /** Recompute node `n` from its children; false when it did not change (nor will its parents). */
+  private pull(n: number): boolean {
     const l = 2 * n;
     const r = l + 1;
     const a = this.min[l]!;
     const b = this.min[r]!;
+    let m: number;
+    let c: number;
     if (a < b) {
-      this.min[n] = a;
-      this.count[n] = this.count[l]!;
+      m = a;
+      c = this.count[l]!;
     } else if (b < a) {
-      this.min[n] = b;
-      this.count[n] = this.count[r]!;
+      m = b;
+      c = this.count[r]!;
     } else {
-      this.min[n] = a;
-      this.count[n] = this.count[l]! + this.count[r]!;
+      m = a;
+      c = this.count[l]! + this.count[r]!;
     }
+    if (this.min[n] === m && this.count[n] === c) return false;
+    this.min[n] = m;
+    this.count[n] = c;
+    return true;
   }
 
   /** Hart `i`'s next event is at cycle `t` (infinity: none until another hart acts). */
@@ -43,7 +50,7 @@ export class Runnable {
     let n = this.size + i;
     if (this.min[n] === t) return;
     this.min[n] = t;
-    for (n >>= 1; n >= 1; n >>= 1) this.pull(n);
+    for (n >>= 1; n >= 1 && this.pull(n); n >>= 1);
   }
 
   /** The earliest next-event cycle over all harts. */

@@ -8,7 +8,15 @@
  * chances and certain event masks decide without a choice), so an explored execution is an
  * ordinary replayable run. Allocation-free per choice: growable typed arrays, kinds interned.
  */
-import { type ChoiceKind, type Chooser, encodeChoices, GAP_NEVER, geometric, type Prng } from '../choice.js';
+import {
+  type ChoiceKind,
+  type Chooser,
+  encodeChoices,
+  GAP_NEVER,
+  geometric,
+  LogQ,
+  type Prng,
+} from '../choice.js';
 import { boundFor, type CostMode, type ExploreBounds } from './bounds.js';
 
 export const METHOD_CHOOSE = 0;
@@ -310,7 +318,7 @@ export class ExploringChooser implements Chooser {
     let v: number;
     if (alt < 0) {
       // SeededChooser's draw (inverse CDF of one uniform), recorded as its alternative.
-      v = geometric(this.sampler!.next(), p);
+      v = geometric(this.sampler!.next(), this.logQ.of(p));
       alt = v === GAP_NEVER ? 0 : v + 1;
       this.taken[i] = alt;
     } else {
@@ -337,6 +345,7 @@ export class ExploringChooser implements Chooser {
     this.alts[point] = fired ? this.taken[point]! + 2 : elapsed + 1;
   }
   private lastGap = -1;
+  private readonly logQ = new LogQ();
 
   /** The run's value log, encoded as `SeededChooser` encodes it (replayable). */
   encoded(): string {
