@@ -40,6 +40,17 @@ export interface Chooser {
   gap(kind: ChoiceKind, p: number): number;
 }
 
+/**
+ * Optional feedback from the engine to a chooser that enumerates gaps (the explorer): how each
+ * drawn gap ended, so it knows how many alternatives ("fire at eligible step k") the point had.
+ * `gapPoint()` right after a `gap` call names that call's choice point (-1: none). Not a decision:
+ * a chooser without it answers the same.
+ */
+export interface GapFeedback {
+  gapPoint(): number;
+  gapEnded(point: number, elapsed: number, fired: boolean): void;
+}
+
 /** A `gap` that never ends (also what one beyond 2^32 - 2 eligible steps is recorded as). */
 export const GAP_NEVER = 0xffffffff;
 

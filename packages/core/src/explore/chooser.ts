@@ -13,6 +13,7 @@ import {
   type Chooser,
   encodeChoices,
   GAP_NEVER,
+  type GapFeedback,
   geometric,
   LogQ,
   type Prng,
@@ -135,7 +136,7 @@ export class CutOff extends Error {
 }
 export const CUT = new CutOff('the run reached the exploration depth');
 
-export class ExploringChooser implements Chooser {
+export class ExploringChooser implements Chooser, GapFeedback {
   /** Stop a run when it asks for this choice point (iterative deepening on choice count). */
   cutAt = Number.POSITIVE_INFINITY;
   /** Per recorded point. */

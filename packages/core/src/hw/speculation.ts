@@ -5,7 +5,7 @@
  * itself is the hardware's (`Hardware.speculate`). When each source next fires is drawn as a gap
  * (`Chooser.gap`), once per firing, rather than a coin flipped on every step.
  */
-import { type Chooser, GAP_NEVER } from '../choice.js';
+import { type Chooser, GAP_NEVER, type GapFeedback } from '../choice.js';
 import type { Simulator } from '../engine/simulator.js';
 import { type HartExec, PAGE } from '../engine/types.js';
 
@@ -14,15 +14,6 @@ const LOOKAHEAD = 0;
 const RUN_AHEAD = 1;
 const WILD = 2;
 const SOURCES = 3;
-
-/**
- * Optional feedback from the engine to a chooser that enumerates gaps (the explorer): how each
- * drawn gap ended. `gapPoint()` right after a `gap` call names that call's choice point (-1: none).
- */
-export interface GapFeedback {
-  gapPoint(): number;
-  gapEnded(point: number, elapsed: number, fired: boolean): void;
-}
 
 function feedbackOf(ch: Chooser): GapFeedback | null {
   const f = ch as Chooser & Partial<GapFeedback>;
