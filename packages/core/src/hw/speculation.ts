@@ -129,11 +129,21 @@ export class Speculation {
   /** The run ended: tell an enumerating chooser how far each gap still running got. */
   finish(): void {
     const f = this.feedback;
-    if (f === null) return;
-    for (let i = 0; i < this.left.length; i++) {
-      if (this.left[i]! >= 0) f.gapEnded(this.point[i]!, this.elapsed[i]!, false);
-      this.left[i] = -1;
+    if (f !== null) {
+      for (let i = 0; i < this.left.length; i++) {
+        if (this.left[i]! >= 0) f.gapEnded(this.point[i]!, this.elapsed[i]!, false);
+      }
     }
+    this.left.fill(-1);
+  }
+
+  /** As new (a machine restored for another run): no gaps drawn, no kernel pages seen. */
+  reset(): void {
+    this.left.fill(-1);
+    this.elapsed.fill(0);
+    this.point.fill(-1);
+    this.recentCount = 0;
+    this.recentHead = 0;
   }
 
   /** The VPN op `i` accesses into `vpnReg[0]`; false when it has none yet. */
