@@ -86,6 +86,26 @@ export class ProgramRunner {
 
   /** Run the hart's next program operation (or finish its wait on a flag). */
   runOp(h: HartExec): void {
+    // Small enough to inline into the step loop: the compiled access is the hot path.
+    if (h.waitingFlag === null && h.code[h.pc] === 1) this.runAccess(h);
+    else this.runOther(h);
+  }
+
+  /** A compiled access op. */
+  private runAccess(h: HartExec): void {
+    const pc = h.pc;
+    const vpn = this.opVpn(h, pc);
+    if (vpn < 0)
+      throw new SimulationError(
+        `access to ${JSON.stringify((h.program[pc] as { target: Target }).target)} before its area exists`,
+      );
+    h.pc = pc + 1;
+    h.nearEndVpn = h.tNearEnd[pc] === 1 ? vpn : -1;
+    this.programAccess(h, vpn, h.tType[pc]!, h.tNofault[pc] === 1, 'access');
+  }
+
+  /** Every other op (and the end of a wait on a flag). */
+  private runOther(h: HartExec): void {
     const sim = this.sim;
     if (h.waitingFlag !== null) {
       // The flag is set (the engine released this hart): the spin ended when it became visible.
@@ -94,20 +114,7 @@ export class ProgramRunner {
       h.pc++;
       return;
     }
-    const pc = h.pc;
-    const op = h.program[pc]!;
-    if (h.code[pc] === 1) {
-      // The hot path: a compiled access.
-      const vpn = this.opVpn(h, pc);
-      if (vpn < 0)
-        throw new SimulationError(
-          `access to ${JSON.stringify((op as { target: Target }).target)} before its area exists`,
-        );
-      h.pc = pc + 1;
-      h.nearEndVpn = h.tNearEnd[pc] === 1 ? vpn : -1;
-      this.programAccess(h, vpn, h.tType[pc]!, h.tNofault[pc] === 1, 'access');
-      return;
-    }
+    const op = h.program[h.pc]!;
     const costs = sim.machine.costs;
     switch (op.op) {
       case 'access':
