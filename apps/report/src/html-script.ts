@@ -117,7 +117,9 @@ function rowOn(m, mode, sc, h, st) {
 }
 
 // ---- cost table
-var COST_HEAD = ['machine', 'mode', 'scenario', 'harts', 'strategy set', 'verdict', 'IPIs/map', 'sf.all', 'sf.asid', 'sf.va', 'sf.va+asid', 'refill', 'spurious', 'lat p50', 'lat p99', 'cycles'];
+var COST_HEAD = ['machine', 'mode', 'scenario', 'harts', 'strategy set', 'verdict', 'IPIs/map', 'sf.all', 'sf.asid', 'sf.va', 'sf.va+asid', 'refill', 'spurious', 'lat p50', 'lat p99', 'cycles', 'basis'];
+var VERDICT = ['incorrect', 'correct', 'inconclusive'];
+var BASIS_COL = 16;
 var sortCol = -1, sortDir = 1;
 function costValue(r, i) {
   if (i === 0) return D.machines[r[0]];
@@ -125,7 +127,8 @@ function costValue(r, i) {
   if (i === 2) return D.scenarios[r[2]];
   if (i === 3) return r[3];
   if (i === 4) return D.strategies[r[4]];
-  if (i === 5) return r[5] ? 'correct' : 'incorrect';
+  if (i === 5) return VERDICT[r[5]];
+  if (i === BASIS_COL) return D.bases[r[BASIS_COL]];
   return r[i];
 }
 function drawCosts() {
@@ -155,10 +158,11 @@ function drawCosts() {
   table.appendChild(thead);
   var tb = el('tbody');
   rows.forEach(function (r) {
-    var row = el('tr', r[5] ? null : {'class': 'bad'});
+    var row = el('tr', r[5] === 1 ? null : {'class': r[5] === 2 ? 'unsure' : 'bad'});
     for (var i = 0; i < COST_HEAD.length; i++) {
       var v = costValue(r, i);
-      row.appendChild(el('td', i >= 6 || i === 3 ? {'class': 'num'} : null, i >= 6 ? fmt(v) : v));
+      var num = (i >= 6 && i < BASIS_COL) || i === 3;
+      row.appendChild(el('td', num ? {'class': 'num'} : null, num && i !== 3 ? fmt(v) : v));
     }
     tb.appendChild(row);
   });
@@ -203,7 +207,7 @@ function facet(title, rows, col, f) {
   rows.forEach(function (r) {
     var s = r[4];
     if (!series.has(s)) series.set(s, []);
-    series.get(s).push({h: r[3], v: r[col], ok: r[5] === 1});
+    series.get(s).push({h: r[3], v: r[col], ok: r[5] === 1, unsure: r[5] === 2});
   });
   // Sets with identical curves share one line and one label.
   var merged = new Map();
@@ -256,7 +260,7 @@ function facet(title, rows, col, f) {
     var name = m.names.join(' = ');
     m.pts.forEach(function (p) {
       var c = sv('circle', {cx: x(p.h), cy: y(p.v), r: 3.5, fill: p.ok ? color : '#fff', stroke: color, 'class': 'pt'});
-      var text = name + ' at ' + p.h + ' harts: ' + fmt(p.v) + (p.ok ? '' : ' (incorrect cell)');
+      var text = name + ' at ' + p.h + ' harts: ' + fmt(p.v) + (p.ok ? '' : p.unsure ? ' (inconclusive cell)' : ' (incorrect cell)');
       c.addEventListener('mousemove', function (ev) { showTip(ev, text); });
       c.addEventListener('mouseleave', hideTip);
       c.appendChild(sv('title', null, text));
