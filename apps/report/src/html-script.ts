@@ -117,7 +117,9 @@ function rowOn(m, mode, sc, h, st) {
 }
 
 // ---- cost table
+// Headers by data column; the basis (data column 16) is shown next to the verdict it qualifies.
 var COST_HEAD = ['machine', 'mode', 'scenario', 'harts', 'strategy set', 'verdict', 'IPIs/map', 'sf.all', 'sf.asid', 'sf.va', 'sf.va+asid', 'refill', 'spurious', 'lat p50', 'lat p99', 'cycles', 'basis'];
+var COST_SHOWN = [0, 1, 2, 3, 4, 5, 16, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 var VERDICT = ['incorrect', 'correct', 'inconclusive'];
 var BASIS_COL = 16;
 var sortCol = -1, sortDir = 1;
@@ -146,7 +148,8 @@ function drawCosts() {
   }
   var table = el('table', {'class': 'costs sortable'});
   var thead = el('thead'), tr = el('tr');
-  COST_HEAD.forEach(function (h, i) {
+  COST_SHOWN.forEach(function (i) {
+    var h = COST_HEAD[i];
     var th = el('th', {scope: 'col', 'aria-sort': i === sortCol ? (sortDir > 0 ? 'ascending' : 'descending') : 'none'}, h + (i === sortCol ? (sortDir > 0 ? ' \u25b2' : ' \u25bc') : ''));
     th.addEventListener('click', function () {
       if (sortCol === i) sortDir = -sortDir; else { sortCol = i; sortDir = 1; }
@@ -159,7 +162,8 @@ function drawCosts() {
   var tb = el('tbody');
   rows.forEach(function (r) {
     var row = el('tr', r[5] === 1 ? null : {'class': r[5] === 2 ? 'unsure' : 'bad'});
-    for (var i = 0; i < COST_HEAD.length; i++) {
+    for (var j = 0; j < COST_SHOWN.length; j++) {
+      var i = COST_SHOWN[j];
       var v = costValue(r, i);
       var num = (i >= 6 && i < BASIS_COL) || i === 3;
       row.appendChild(el('td', num ? {'class': 'num'} : null, num && i !== 3 ? fmt(v) : v));

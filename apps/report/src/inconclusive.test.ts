@@ -190,7 +190,8 @@ describe('the HTML cost table says how each verdict was reached (issue 17)', () 
     expect(shown.some((t) => t.startsWith('* explored, bound'))).toBe(true);
     expect(shown.some((t) => t.startsWith('^ sampled'))).toBe(true);
     const html = await exportHtml(model);
-    expect(html).toContain("'basis'];");
+    expect(html).toContain("'cycles', 'basis'];");
+    expect(html).toContain('var COST_SHOWN = [0, 1, 2, 3, 4, 5, 16, 6,');
     expect(html).toContain('basis = how the verdict was reached');
   });
 });

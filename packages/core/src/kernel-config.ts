@@ -137,9 +137,10 @@ export const STEP_BUDGET_PER_OP = 16;
  * vmalloc-stress 1.62 (1 hart, 288 steps) .. 1.99 (256 harts, 119163 steps) under linux-6.12, 2.52
  * at 128 harts under flush-cache-vmap, 3.0 at 256 harts with `lazyMaxPages=0` (every vfree purges
  * and fences: 179423 steps for 59904 operations); fork-storm 1.25, tracing-in-fault-path 1.75,
- * module-load-unload 2.52, bpf-prog-lifecycle 2.26 at 256 harts. No hart-count term beyond one
- * step per hart shows up: remote fences and IPIs cost each receiving hart a step, but the kernel's
- * lazy purge and batching keep their number per operation flat. 16 per operation is over 5x the
+ * module-load-unload 2.52, bpf-prog-lifecycle 2.26 at 256 harts; vmalloc-stress at 512 harts under
+ * early-sfence takes 249771 steps, over the old fixed 200000 (`thread-2023` scale.slow.test.ts).
+ * No hart-count term beyond one step per hart shows up: remote fences and IPIs cost each receiving
+ * hart a step, but the kernel's lazy purge and batching keep their number per operation flat. 16 per operation is over 5x the
  * worst measured, so a correct run never meets it, while a run that stops making progress in a
  * way no detector catches (livelock, deadlock, stack overflow all have their own outcomes) still
  * ends within a small multiple of a normal run's time. The floor keeps small cells exactly as they

@@ -27,9 +27,13 @@ export type Outcome = (typeof OUTCOMES)[number];
 /**
  * Outcomes that end a run before it could answer, because a budget ran out: the model's own step
  * budget (`kernel.stepLimit`) or the host's wall-clock watchdog. Neither says anything about the
- * strategy, so neither may make a cell `incorrect` (issue 13). Every real failure mode has its own
- * outcome: a hart faulting on the same VA over and over is `livelock`, harts waiting on each other
- * `deadlock`, trap recursion `panic:stack-overflow` — none of them is reported as `step-limit`.
+ * strategy, so neither may make a cell `incorrect` (issue 13). The failure modes the model
+ * detects have their own outcomes and never end as `step-limit`: a hart faulting on the same VA and
+ * cause more than `livelockK` times with no successful access is `livelock`, every live hart waiting
+ * on another `deadlock`, trap recursion past the stack `panic:stack-overflow`. Programs are finite,
+ * so what only the budget stops is a workload larger than the budget, or a strategy whose slots
+ * make unbounded work without a faulting access (an IPI handler that keeps sending IPIs): a larger
+ * `--kernel stepLimit` tells the two apart.
  */
 export const INCONCLUSIVE_OUTCOMES = ['step-limit', 'timeout'] as const satisfies readonly Outcome[];
 
