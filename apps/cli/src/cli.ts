@@ -1,6 +1,7 @@
 /**
  * The command tree (architecture.md, "Command line"). `main(argv, io)` returns the exit code:
- * 0 success, 1 an incorrect verdict with `--fail-on incorrect`, 2 bad input — one line on stderr
+ * 0 success, 1 an incorrect verdict with `--fail-on incorrect`, 2 bad input, 3 an inconclusive
+ * verdict (a budget ran out) and no incorrect one with `--fail-on incorrect` — one line on stderr
  * naming the problem (and the close match), never a stack trace unless `--debug`.
  */
 import { Command, CommanderError } from 'commander';
@@ -98,7 +99,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
       '--trace <file>',
       'write the trace of the first failing seed (or of --seed): .jsonl = JSON Lines, else text',
     )
-    .option('--fail-on <what>', "exit 1 when the verdict is 'incorrect'")
+    .option('--fail-on <what>', "exit 1 when the verdict is 'incorrect', 3 when 'inconclusive'")
     .option(
       '--cell-timeout <seconds>',
       'wall-clock watchdog of the cell, a backstop (default 600 s + 0.1 s per seed)',
@@ -151,7 +152,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
       collect,
     )
     .option('--json', 'print a JSON summary instead of the text one')
-    .option('--fail-on <what>', "exit 1 when any verdict is 'incorrect'")
+    .option('--fail-on <what>', "exit 1 when any verdict is 'incorrect', else 3 when any is 'inconclusive'")
     .action(async (opts, cmd: Command) => {
       need(opts, 'out', '--out <file>');
       done(await compareCommand(ctxOf(cmd), opts));
@@ -182,7 +183,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--timeline [file]', "print (or write) the counterexample's step-by-step trace")
     .option('--progress', 'progress on stderr even when it is not a terminal')
     .option('--json', 'print one JSON document')
-    .option('--fail-on <what>', "exit 1 when the verdict is 'incorrect'")
+    .option('--fail-on <what>', "exit 1 when the verdict is 'incorrect', 3 when 'inconclusive'")
     .action(async (opts, cmd: Command) => {
       need(opts, 'strategy', '-s, --strategy <names>');
       need(opts, 'scenario', '-c, --scenario <id>');

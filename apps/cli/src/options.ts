@@ -121,6 +121,17 @@ export function collect(value: string, previous: string[] = []): string[] {
 
 export const FAIL_ON = ['incorrect'] as const;
 
+/**
+ * The exit code of a command's verdicts under `--fail-on incorrect`: 1 when any verdict is
+ * `incorrect`; 3 when none is but some are `inconclusive` (a budget ran out, so the cell was not
+ * shown correct: a gate must not pass, but no strategy is blamed either); else 0.
+ */
+export function failOnExit(failOn: boolean, verdicts: readonly string[]): number {
+  if (!failOn) return 0;
+  if (verdicts.includes('incorrect')) return 1;
+  return verdicts.includes('inconclusive') ? 3 : 0;
+}
+
 export function parseFailOn(text: string | undefined): boolean {
   if (text === undefined) return false;
   if (text !== 'incorrect') throw unknownName('--fail-on value', text, FAIL_ON);

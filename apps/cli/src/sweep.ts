@@ -155,9 +155,10 @@ function declaredOverrides(
  * outside the model. Built from plain data and schemas only: no scenario `build()` and no strategy
  * `setup()` runs in this thread (issue 15: a plugin that exits, loops or exhausts memory there
  * would take the whole sweep down with it). Every seed gets `outcome`: `timeout` when the watchdog
- * stopped the worker (no run finished, so none can be told apart), else `strategy-error`. The
- * verdict is `incorrect` either way — the cell was not shown correct, so `--fail-on incorrect`
- * fails and no report counts it as surviving — but a `timeout` names no strategy as its cause.
+ * stopped the worker (no run finished, so none can be told apart), else `strategy-error`. A
+ * `timeout` is verdict `inconclusive` (issue 13: a budget ran out, the host's like the model's step
+ * budget): no strategy is blamed, no report counts it as surviving, and `--fail-on incorrect` still
+ * fails (exit 3). A `strategy-error` is `incorrect`.
  */
 function failedCellRecord(
   registry: Registry,
@@ -193,7 +194,7 @@ function failedCellRecord(
     params,
     expect: scenario.expect,
     seeds: { base: seeds.base, count: seeds.count },
-    verdict: 'incorrect',
+    verdict: outcome === 'timeout' ? 'inconclusive' : 'incorrect',
     outcomes: { [outcome]: seeds.count },
     firstFailure: {
       seed: seeds.base,

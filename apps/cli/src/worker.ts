@@ -11,6 +11,7 @@ import {
   runCell,
   simulate,
   type TraceEvent,
+  type Verdict,
 } from '@tlblab/core';
 import { type LoadedRegistry, loadRegistry, type RegistrySpec } from './config.js';
 import {
@@ -49,7 +50,7 @@ export interface WarmTask {
 export interface CellLine {
   readonly index: number;
   readonly id: string;
-  readonly verdict: 'correct' | 'incorrect';
+  readonly verdict: Verdict;
   readonly line: string;
 }
 

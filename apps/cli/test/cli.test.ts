@@ -131,6 +131,55 @@ describe('tlblab', () => {
     expect(fine.stdout).toMatch(/verdict\s+correct/);
   }, 60_000);
 
+  it.concurrent('calls a cell that only ran out of steps inconclusive: exit 3 with --fail-on incorrect, a larger budget suggested', async () => {
+    const args = ['-c', 'cross-hart-vmalloc', '--harts', '2', '--seeds', '2', '--kernel', 'stepLimit=20'];
+    const [overrun, json, real] = await Promise.all([
+      runCli(['run', '-s', 'early-sfence', ...args, '--fail-on', 'incorrect']),
+      runCli(
+        [
+          'compare',
+          '-s',
+          'early-sfence',
+          '-m',
+          'caches-invalid',
+          ...args,
+          '--json',
+          '--out',
+          at('overrun.jsonl'),
+        ],
+        {
+          cwd: scratch.dir,
+        },
+      ),
+      // A real failure before the budget: still incorrect, exit 1.
+      runCli([
+        'run',
+        '-s',
+        'baseline',
+        '-c',
+        'cross-hart-vmalloc',
+        '--seeds',
+        '2',
+        '--kernel',
+        'stepLimit=100000',
+        '--fail-on',
+        'incorrect',
+      ]),
+    ]);
+    expect(overrun.code).toBe(3);
+    expect(overrun.stdout).toMatch(/verdict\s+inconclusive/);
+    expect(overrun.stdout).toMatch(/^outcomes {2}step-limit 2$/m);
+    expect(overrun.stdout).toContain('no strategy is blamed for running out of steps');
+    expect(overrun.stdout).toContain('--kernel stepLimit=80');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      incorrect: [],
+      inconclusive: ['early-sfence|cross-hart-vmalloc|caches-invalid|sv39|h2'],
+    });
+    expect(real.code).toBe(1);
+    expect(real.stdout).toMatch(/verdict\s+incorrect/);
+  }, 120_000);
+
   it.concurrent('compares, reports and replays a failing cell exactly', async () => {
     const out = at('cmp.jsonl');
     const c = await runCli(

@@ -1,7 +1,9 @@
 /**
  * Issue 6, "Determinism and scale", with the built-in strategies and scenarios: the same sweep
  * gives byte-identical documents (apart from createdAt) with --jobs 1, --jobs 2, and split into
- * shards and merged.
+ * shards and merged — and (issue 13) the same cells whether the step budget is scaled to each cell
+ * (the default) or fixed at the 200000 steps every run had before: no run here comes near it, so
+ * only the meta record's `kernel.stepLimit` differs.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,14 +30,15 @@ const SWEEP = [
 ];
 
 it('writes the same document with --jobs 1, --jobs 2, and as merged shards', async () => {
-  const [one, two, s1, s2, s3] = await Promise.all([
+  const [one, two, s1, s2, s3, fixed] = await Promise.all([
     runCli([...SWEEP, '--jobs', '1', '--out', at('one.jsonl')]),
     runCli([...SWEEP, '--jobs', '2', '--out', at('two.jsonl')]),
     runCli([...SWEEP, '--jobs', '1', '--shard', '1/3', '--out', at('s1.jsonl')]),
     runCli([...SWEEP, '--jobs', '1', '--shard', '2/3', '--out', at('s2.jsonl')]),
     runCli([...SWEEP, '--jobs', '1', '--shard', '3/3', '--out', at('s3.jsonl')]),
+    runCli([...SWEEP, '--jobs', '1', '--kernel', 'stepLimit=200000', '--out', at('fixed.jsonl')]),
   ]);
-  for (const r of [one, two, s1, s2, s3]) expect(r.code, r.stderr).toBe(0);
+  for (const r of [one, two, s1, s2, s3, fixed]) expect(r.code, r.stderr).toBe(0);
   const merged = await runCli([
     'merge',
     at('s3.jsonl'),
@@ -49,4 +52,9 @@ it('writes the same document with --jobs 1, --jobs 2, and as merged shards', asy
   expect(reference.split('\n').length).toBeGreaterThan(200);
   expect(withoutCreatedAt(readFileSync(at('two.jsonl'), 'utf8'))).toBe(reference);
   expect(withoutCreatedAt(readFileSync(at('merged.jsonl'), 'utf8'))).toBe(reference);
+  const [meta, ...cells] = reference.split('\n');
+  const [fixedMeta, ...fixedCells] = withoutCreatedAt(readFileSync(at('fixed.jsonl'), 'utf8')).split('\n');
+  expect(fixedCells.join('\n')).toBe(cells.join('\n'));
+  expect(JSON.parse(meta!).kernel.stepLimit).toBeNull();
+  expect(JSON.parse(fixedMeta!).kernel.stepLimit).toBe(200000);
 }, 300_000);

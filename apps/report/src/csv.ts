@@ -3,7 +3,7 @@
  * `.p99`, `.max`), RFC 4180 (CRLF records, fields with `,` `"` CR or LF quoted, quotes doubled).
  */
 import type { ReportModel } from './model.js';
-import type { ScoreRow } from './scorecard.js';
+import { formatSurvived, type ScoreRow } from './scorecard.js';
 
 // C0 controls but tab/LF/CR, DEL and C1 controls, and the bidirectional overrides/isolates
 // (CVE-2021-42574): a plugin string must not reorder or hide what a spreadsheet or pager shows.
@@ -63,7 +63,7 @@ export function exportCsv(model: ReportModel): string {
         r.config,
         r.release,
         r.rank,
-        r.survived.map((x) => `${x.machine}=${x.correct}/${x.total}`).join(' '),
+        r.survived.map((x) => `${x.machine}=${formatSurvived(x)}`).join(' '),
         r.failures.map((f) => `${f.kind}=${f.entries}`).join(' '),
         ratios(r, 'cycles'),
         ratios(r, 'ipisPerMapping'),

@@ -4,7 +4,15 @@
  * threshold on the cells correct in both, classified improved / regressed / unchanged. Every cost
  * here is lower-is-better. Pure: the CLI reads the files and decides the exit code.
  */
-import { type CellRecord, OUTCOMES, type ResultsDocument } from '@tlblab/core';
+import {
+  type CellRecord,
+  INCONCLUSIVE_OUTCOMES,
+  isInconclusiveOutcome,
+  OUTCOMES,
+  type ResultsDocument,
+  recordVerdict,
+  type Verdict,
+} from '@tlblab/core';
 import { stripControl } from './csv.js';
 import { formatNumber, TEXT_WIDTH, toAscii, wrap } from './layout.js';
 import { mdEscape } from './markdown.js';
@@ -129,13 +137,27 @@ function runs(c: CellRecord): number {
   return OUTCOMES.reduce((s, o) => s + (c.outcomes[o] ?? 0), 0);
 }
 
+/** Runs that ended on a budget (`step-limit`, `timeout`) rather than an answer. */
+function overrunRuns(c: CellRecord): number {
+  let n = 0;
+  for (const o of INCONCLUSIVE_OUTCOMES) n += c.outcomes[o] ?? 0;
+  return n;
+}
+
+/** Verdicts from best to worst: a cell not shown correct is worse, one shown failing worse still. */
+const VERDICT_RANK: Readonly<Record<Verdict, number>> = { correct: 0, inconclusive: 1, incorrect: 2 };
+
 function verdictLabel(c: CellRecord): string {
-  if (c.verdict === 'correct') return c.expect === 'oops' ? 'ok (oops)' : 'ok';
+  const verdict = recordVerdict(c);
+  if (verdict === 'correct') return c.expect === 'oops' ? 'ok (oops)' : 'ok';
+  // An incorrect cell is named by its most frequent real failure; an inconclusive one by its overrun.
   const worst = OUTCOMES.filter((o) => o !== c.expect && (c.outcomes[o] ?? 0) > 0).sort(
-    (x, y) => (c.outcomes[y] ?? 0) - (c.outcomes[x] ?? 0),
+    (x, y) =>
+      Number(isInconclusiveOutcome(x)) - Number(isInconclusiveOutcome(y)) ||
+      (c.outcomes[y] ?? 0) - (c.outcomes[x] ?? 0),
   )[0];
-  const kind = worst === 'ok' ? 'no-oops' : (worst ?? 'incorrect');
-  return `${kind} ${failingRuns(c)}/${runs(c)}`;
+  const kind = worst === 'ok' ? 'no-oops' : (worst ?? verdict);
+  return `${verdict === 'inconclusive' ? '?' : ''}${kind} ${failingRuns(c)}/${runs(c)}`;
 }
 
 export function diffDocuments(
@@ -159,8 +181,19 @@ export function diffDocuments(
     compared++;
     const fb = failingRuns(b);
     const fa = failingRuns(a);
-    if (b.verdict !== a.verdict || fb !== fa) {
-      const worse = (a.verdict === 'incorrect' && b.verdict === 'correct') || fa > fb;
+    const vb = recordVerdict(b);
+    const va = recordVerdict(a);
+    if (vb !== va || fb !== fa) {
+      // Worse: a lower verdict (correct > inconclusive > incorrect), or at the same verdict more
+      // runs failing for real, or as many for real and more out of budget.
+      const rb = fb - overrunRuns(b);
+      const ra = fa - overrunRuns(a);
+      const worse =
+        VERDICT_RANK[va] !== VERDICT_RANK[vb]
+          ? VERDICT_RANK[va] > VERDICT_RANK[vb]
+          : ra !== rb
+            ? ra > rb
+            : fa > fb;
       verdictChanges.push({
         cellId: b.id,
         change: worse ? 'regressed' : 'improved',
@@ -169,7 +202,7 @@ export function diffDocuments(
       });
     }
     // A failing cell's costs describe a crash, not the policy: compare costs where both are correct.
-    if (a.verdict !== 'correct' || b.verdict !== 'correct') continue;
+    if (va !== 'correct' || vb !== 'correct') continue;
     for (const [metric, stat] of DIFF_METRICS) {
       const x = b.metrics[metric]?.[stat];
       const y = a.metrics[metric]?.[stat];

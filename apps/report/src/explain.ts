@@ -119,7 +119,7 @@ export const MECHANISMS: Readonly<Record<FailureKind, string>> = {
   'strategy-error':
     'A strategy hook threw or returned something invalid, and the run stopped there; the message names the hook and what it was handling.',
   'step-limit':
-    'The run used its whole step budget without finishing: the harts kept trapping, spinning or flushing without the progress that ends the program.',
+    'The run used its whole step budget without finishing, so it says nothing about the strategy either way (the cell is inconclusive unless another run failed for a real reason): either the workload is larger than the budget, or the harts kept trapping, spinning or flushing without the progress that ends the program (a same-VA fault loop is livelock, harts waiting on each other deadlock, trap recursion stack-overflow: those have their own outcomes). Rerun with a larger --kernel stepLimit=N to tell them apart.',
   timeout:
     "No run of the cell finished before the host's wall-clock watchdog (--cell-timeout) stopped its worker, so nothing was learnt about the kernel: on a loaded machine a well-behaved cell can be slow, and a slot that never returns looks the same. No strategy is blamed; rerun the cell with a longer --cell-timeout, and if it still times out, a strategy slot or scenario build never returns (the step budget, step-limit, bounds the model itself).",
   oops: 'A kernel access was reported as a bad paging request although the scenario expects it to succeed: no slot repaired the translation before no_context.',
@@ -202,6 +202,9 @@ export function mechanismOf(kind: FailureKind, kernel: Record<string, unknown>):
   }
   if (kind === 'step-limit' && typeof kernel.stepLimit === 'number') {
     return `${base} (budget: ${kernel.stepLimit} steps, kernel.stepLimit.)`;
+  }
+  if (kind === 'step-limit' && kernel.stepLimit === null) {
+    return `${base} (budget: scaled to the cell, max(200000, 16 x (operations + harts)) steps; the failure message names it; kernel.stepLimit.)`;
   }
   return base;
 }

@@ -7,7 +7,7 @@
  * stored once.
  */
 import { deflateSync } from 'node:zlib';
-import { TRACE_KINDS, type TraceEvent } from '@tlblab/core';
+import { TRACE_KINDS, type TraceEvent, type Verdict } from '@tlblab/core';
 import type { ReportModel } from './model.js';
 
 /** Column order of `costs` rows after the five index columns. */
@@ -24,6 +24,9 @@ export const COST_FIELDS = [
   'cycles',
 ] as const;
 
+/** A cost row's verdict in the page data (1/0 as before `inconclusive` existed). */
+const VERDICT_CODE: Readonly<Record<Verdict, number>> = { correct: 1, incorrect: 0, inconclusive: 2 };
+
 export interface PageData {
   readonly machines: readonly string[];
   readonly modes: readonly string[];
@@ -33,8 +36,11 @@ export interface PageData {
   /** `frequencyMHz` per machine (null when the config has none). */
   readonly frequencyMHz: readonly (number | null)[];
   readonly costFields: readonly string[];
-  /** [machine, mode, scenario, harts, strategy, correct (1/0), ...COST_FIELDS]; indexes into the tables. */
+  /** [machine, mode, scenario, harts, strategy, verdict (1 correct, 0 incorrect, 2 inconclusive),
+   *  ...COST_FIELDS, basis]; indexes into the tables. */
   readonly costs: readonly (readonly (number | null)[])[];
+  /** How each cost row's verdict was reached: its basis mark and `describeBasis` (`* explored, ...`). */
+  readonly bases: readonly string[];
   readonly kinds: readonly string[];
   /** [cellId, machine, mode, scenario, harts, strategy, outcome, seed, events, blob]. */
   readonly traces: readonly (readonly (string | number)[])[];
@@ -92,6 +98,7 @@ export function pageData(model: ReportModel): PageData {
     return i;
   };
   const costs: (number | null)[][] = [];
+  const bases: string[] = [];
   for (const c of s.costs) {
     for (const r of c.rows) {
       costs.push([
@@ -100,7 +107,7 @@ export function pageData(model: ReportModel): PageData {
         idx(scenarios, c.scenario),
         r.harts,
         idx(strategies, r.strategy),
-        r.verdict === 'correct' ? 1 : 0,
+        VERDICT_CODE[r.verdict],
         r.ipisPerMapping,
         r.sfence.all,
         r.sfence.asid,
@@ -111,6 +118,7 @@ export function pageData(model: ReportModel): PageData {
         r.mappingLatencyP50,
         r.mappingLatencyP99,
         r.cycles,
+        idx(bases, `${r.basisMark ? `${r.basisMark} ` : ''}${r.basis}`),
       ]);
     }
   }
@@ -147,6 +155,7 @@ export function pageData(model: ReportModel): PageData {
     frequencyMHz,
     costFields: COST_FIELDS,
     costs,
+    bases,
     kinds: TRACE_KINDS,
     traces,
     blobs,

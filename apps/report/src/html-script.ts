@@ -117,7 +117,11 @@ function rowOn(m, mode, sc, h, st) {
 }
 
 // ---- cost table
-var COST_HEAD = ['machine', 'mode', 'scenario', 'harts', 'strategy set', 'verdict', 'IPIs/map', 'sf.all', 'sf.asid', 'sf.va', 'sf.va+asid', 'refill', 'spurious', 'lat p50', 'lat p99', 'cycles'];
+// Headers by data column; the basis (data column 16) is shown next to the verdict it qualifies.
+var COST_HEAD = ['machine', 'mode', 'scenario', 'harts', 'strategy set', 'verdict', 'IPIs/map', 'sf.all', 'sf.asid', 'sf.va', 'sf.va+asid', 'refill', 'spurious', 'lat p50', 'lat p99', 'cycles', 'basis'];
+var COST_SHOWN = [0, 1, 2, 3, 4, 5, 16, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+var VERDICT = ['incorrect', 'correct', 'inconclusive'];
+var BASIS_COL = 16;
 var sortCol = -1, sortDir = 1;
 function costValue(r, i) {
   if (i === 0) return D.machines[r[0]];
@@ -125,7 +129,8 @@ function costValue(r, i) {
   if (i === 2) return D.scenarios[r[2]];
   if (i === 3) return r[3];
   if (i === 4) return D.strategies[r[4]];
-  if (i === 5) return r[5] ? 'correct' : 'incorrect';
+  if (i === 5) return VERDICT[r[5]];
+  if (i === BASIS_COL) return D.bases[r[BASIS_COL]];
   return r[i];
 }
 function drawCosts() {
@@ -143,7 +148,8 @@ function drawCosts() {
   }
   var table = el('table', {'class': 'costs sortable'});
   var thead = el('thead'), tr = el('tr');
-  COST_HEAD.forEach(function (h, i) {
+  COST_SHOWN.forEach(function (i) {
+    var h = COST_HEAD[i];
     var th = el('th', {scope: 'col', 'aria-sort': i === sortCol ? (sortDir > 0 ? 'ascending' : 'descending') : 'none'}, h + (i === sortCol ? (sortDir > 0 ? ' \u25b2' : ' \u25bc') : ''));
     th.addEventListener('click', function () {
       if (sortCol === i) sortDir = -sortDir; else { sortCol = i; sortDir = 1; }
@@ -155,10 +161,12 @@ function drawCosts() {
   table.appendChild(thead);
   var tb = el('tbody');
   rows.forEach(function (r) {
-    var row = el('tr', r[5] ? null : {'class': 'bad'});
-    for (var i = 0; i < COST_HEAD.length; i++) {
+    var row = el('tr', r[5] === 1 ? null : {'class': r[5] === 2 ? 'unsure' : 'bad'});
+    for (var j = 0; j < COST_SHOWN.length; j++) {
+      var i = COST_SHOWN[j];
       var v = costValue(r, i);
-      row.appendChild(el('td', i >= 6 || i === 3 ? {'class': 'num'} : null, i >= 6 ? fmt(v) : v));
+      var num = (i >= 6 && i < BASIS_COL) || i === 3;
+      row.appendChild(el('td', num ? {'class': 'num'} : null, num && i !== 3 ? fmt(v) : v));
     }
     tb.appendChild(row);
   });
@@ -203,7 +211,7 @@ function facet(title, rows, col, f) {
   rows.forEach(function (r) {
     var s = r[4];
     if (!series.has(s)) series.set(s, []);
-    series.get(s).push({h: r[3], v: r[col], ok: r[5] === 1});
+    series.get(s).push({h: r[3], v: r[col], ok: r[5] === 1, unsure: r[5] === 2});
   });
   // Sets with identical curves share one line and one label.
   var merged = new Map();
@@ -256,7 +264,7 @@ function facet(title, rows, col, f) {
     var name = m.names.join(' = ');
     m.pts.forEach(function (p) {
       var c = sv('circle', {cx: x(p.h), cy: y(p.v), r: 3.5, fill: p.ok ? color : '#fff', stroke: color, 'class': 'pt'});
-      var text = name + ' at ' + p.h + ' harts: ' + fmt(p.v) + (p.ok ? '' : ' (incorrect cell)');
+      var text = name + ' at ' + p.h + ' harts: ' + fmt(p.v) + (p.ok ? '' : p.unsure ? ' (inconclusive cell)' : ' (incorrect cell)');
       c.addEventListener('mousemove', function (ev) { showTip(ev, text); });
       c.addEventListener('mouseleave', hideTip);
       c.appendChild(sv('title', null, text));

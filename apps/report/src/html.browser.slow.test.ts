@@ -261,6 +261,23 @@ describe('the HTML report in headless Chromium', () => {
     shot('2-filtered.png');
   });
 
+  it('says in the cost table how each verdict was reached, next to the verdict (issue 17)', async () => {
+    const p = demo.page;
+    const heads = await p
+      .locator('#cost-table thead th')
+      .evaluateAll((ths) => ths.map((th) => th.textContent));
+    expect(heads.indexOf('basis')).toBe(heads.indexOf('verdict') + 1);
+    const bases = await p
+      .locator('#cost-table tbody tr')
+      .evaluateAll(
+        (trs, col) => trs.map((tr) => tr.children[col as number]?.textContent ?? ''),
+        heads.indexOf('basis'),
+      );
+    expect(bases.length).toBeGreaterThan(0);
+    // The demo samples every cell over its seeds: unmarked, `sampled N seeds`.
+    for (const b of bases) expect(b).toMatch(/^sampled \d+ seeds?$/);
+  });
+
   it('sorts the cost table by a clicked column', async () => {
     const p = demo.page;
     await p.locator('#cost-table th', { hasText: 'cycles' }).click();

@@ -19,7 +19,16 @@ import {
   type VerdictCell,
   type VerdictMatrix,
 } from './model.js';
-import { formatRatio, formatSpread, provedNote, type ScoreBlock, type Scorecard } from './scorecard.js';
+import {
+  formatRatio,
+  formatSpread,
+  formatSurvived,
+  INCONCLUSIVE_LEGEND,
+  inconclusiveNote,
+  provedNote,
+  type ScoreBlock,
+  type Scorecard,
+} from './scorecard.js';
 
 const SCRIPT_HASH = createHash('sha256').update(PAGE_SCRIPT, 'utf8').digest('base64');
 
@@ -34,8 +43,8 @@ table{border-collapse:separate;border-spacing:0}th,td{border-right:1px solid #dd
 thead th{position:sticky;top:0;background:#f3f3f3;z-index:2}tbody th{position:sticky;left:0;background:#fafafa;z-index:1}
 table.sortable thead th{cursor:pointer;user-select:none}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.v{white-space:nowrap}.v-correct{background:#d9f2d9}.v-incorrect{background:#f8d0d0;font-weight:600}.v-not-run{background:#eee;color:#666}.v-partial{background:#fde9c4}
-tr.bad td{color:#a00}
+td.v{white-space:nowrap}.v-correct{background:#d9f2d9}.v-incorrect{background:#f8d0d0;font-weight:600}.v-not-run{background:#eee;color:#666}.v-partial{background:#fde9c4}.v-inconclusive{background:#e4e0f4;font-style:italic}
+tr.bad td{color:#a00}tr.unsure td{color:#537}
 .sym{display:inline-block;width:1.2em;font-weight:700}
 pre{background:#f6f6f6;padding:6px 8px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
 #filters{display:flex;flex-wrap:wrap;gap:6px 10px;padding:6px 0;border-bottom:1px solid #ddd}
@@ -53,6 +62,7 @@ figure.chart{margin:0;border:1px solid #eee;padding:4px}figcaption{font-size:12p
 const SYMBOL: Readonly<Record<VerdictCell['status'], string>> = {
   correct: '\u2713',
   incorrect: '\u2717',
+  inconclusive: '?',
   'not-run': '\u2013',
 };
 
@@ -92,11 +102,16 @@ function verdictLegend(): string {
       'livelock 32/32',
       'incorrect: 32 of 32 runs ended in livelock; + = other failure kinds too (red, \u2717)',
     ),
+    row(
+      'inconclusive',
+      '?step-limit 2/32',
+      'inconclusive: no run failed for a real reason, but 2 of 32 ran out of the step budget (raise --kernel stepLimit=N) or the watchdog (timeout: raise --cell-timeout) stopped them (lilac, ?)',
+    ),
     `<tr><td class="v v-not-run">\u2013</td><td>not run (grey)</td></tr>`,
   ].join('')}</tbody></table>`;
 }
 
-function survivalTd(x: { machine: string; correct: number; total: number }): string {
+function survivalTd(x: { machine: string; correct: number; total: number; inconclusive: number }): string {
   const cls =
     x.total === 0
       ? 'v-not-run'
@@ -105,7 +120,7 @@ function survivalTd(x: { machine: string; correct: number; total: number }): str
         : x.correct === 0
           ? 'v-incorrect'
           : 'v-partial';
-  return `<td class="v num ${cls}" data-machine="${e(x.machine)}">${x.total === 0 ? '\u2013' : `${x.correct}/${x.total}`}</td>`;
+  return `<td class="v num ${cls}" data-machine="${e(x.machine)}">${x.total === 0 ? '\u2013' : e(formatSurvived(x))}</td>`;
 }
 
 function scoreBlockHtml(b: ScoreBlock): string {
@@ -167,7 +182,7 @@ export async function exportHtml(model: ReportModel): Promise<string> {
     `<title>tlblab report: ${s.totals.incorrect} of ${s.totals.cells} cells incorrect</title>`,
     `<style>${STYLE}</style></head><body>`,
     '<h1>tlblab report</h1>',
-    `<p class="summary">${s.totals.cells} cells, <strong>${s.totals.incorrect} incorrect</strong>, ${s.totals.failingRuns} of ${s.totals.runs} runs failed. ${e(s.tool.name)} ${e(s.tool.version)}${s.createdAt ? `, ${e(s.createdAt)}` : ''}; mode ${e(s.plan.mode)}; harts ${s.plan.harts.join(', ')}; ${s.plan.seeds.count} seeds from ${s.plan.seeds.base}${s.plan.shard ? `; shard ${e(s.plan.shard)}` : ''}; results <code>${e(s.resultsPath)}</code>.${s.filter ? ` Showing only: ${e(s.filter)}.` : ''}</p>`,
+    `<p class="summary">${s.totals.cells} cells, <strong>${s.totals.incorrect} incorrect</strong>${inconclusiveNote(s.totals)}, ${s.totals.failingRuns} of ${s.totals.runs} runs failed. ${e(s.tool.name)} ${e(s.tool.version)}${s.createdAt ? `, ${e(s.createdAt)}` : ''}; mode ${e(s.plan.mode)}; harts ${s.plan.harts.join(', ')}; ${s.plan.seeds.count} seeds from ${s.plan.seeds.base}${s.plan.shard ? `; shard ${e(s.plan.shard)}` : ''}; results <code>${e(s.resultsPath)}</code>.${s.filter ? ` Showing only: ${e(s.filter)}.` : ''}</p>`,
     '<nav><a href="#scorecard">Scorecard</a><a href="#verdicts">Verdicts</a><a href="#failures">Failures</a><a href="#charts">Charts</a><a href="#costs">Cost table</a><a href="#traces">Traces</a><a href="#plugins">Strategies and scenarios</a><a href="#machines">Machines</a></nav>',
     '<div id="filters" aria-label="filters"></div>',
   );
@@ -177,6 +192,7 @@ export async function exportHtml(model: ReportModel): Promise<string> {
     verdictLegend(),
     `<p class="note">${e(BASIS_LEGEND)}</p>`,
   );
+  if (s.totals.inconclusive > 0) out.push(`<p class="note">${e(INCONCLUSIVE_LEGEND)}</p>`);
   for (const m of s.matrices) out.push(matrixHtml(m, titles));
 
   out.push('<h2 id="failures">Failures</h2>');
@@ -190,7 +206,7 @@ export async function exportHtml(model: ReportModel): Promise<string> {
     '<p><label>Metric <select id="chart-metric"></select></label> <label>Scale <select id="chart-log"><option value="auto">auto (log when values span two decades)</option><option value="linear">linear</option><option value="log">log</option></select></label></p>',
     '<div id="charts-grid"></div>',
     '<h2 id="costs">Cost table</h2>',
-    '<p>Means per run (latency: p50/p99 in cycles); click a header to sort. <span id="cost-count" class="note"></span></p>',
+    `<p>Means per run (latency: p50/p99 in cycles); click a header to sort. basis = how the verdict was reached. <span id="cost-count" class="note"></span></p><p class="note">${e(BASIS_LEGEND)}</p>`,
     '<div id="cost-table" class="scroll"></div>',
     '<h2 id="traces">Traces of failing cells</h2>',
     '<p>The first failing seed of each failing cell (its last events). <span id="trace-count" class="note"></span></p>',

@@ -11,7 +11,15 @@ import {
   type ReportModel,
   type VerdictMatrix,
 } from './model.js';
-import { formatRatio, formatSpread, provedNote, type Scorecard } from './scorecard.js';
+import {
+  formatRatio,
+  formatSpread,
+  formatSurvived,
+  INCONCLUSIVE_LEGEND,
+  inconclusiveNote,
+  provedNote,
+  type Scorecard,
+} from './scorecard.js';
 
 /** Escape text for markdown prose and table cells: no plugin string can open a tag, a link,
  *  emphasis or a new table cell, and line breaks cannot end the row. */
@@ -43,7 +51,7 @@ function codeBlock(lang: string, raw: string): string[] {
 
 function matrixLines(m: VerdictMatrix): string[] {
   const label = (c: VerdictMatrix['rows'][number][number]) =>
-    `${c.status === 'incorrect' ? `**${mdEscape(c.label)}**` : mdEscape(c.label)}${mdEscape(c.basis.mark)}`;
+    `${c.status === 'incorrect' ? `**${mdEscape(c.label)}**` : c.status === 'inconclusive' ? `_${mdEscape(c.label)}_` : mdEscape(c.label)}${mdEscape(c.basis.mark)}`;
   return [
     ...table(
       ['scenario', ...m.strategies.map(mdEscape)],
@@ -72,7 +80,7 @@ function costLines(c: CostSection): string[] {
     ],
     c.rows.map((r) => [
       String(r.harts),
-      `${mdEscape(r.strategy)}${r.verdict === 'incorrect' ? ' (incorrect)' : ''}`,
+      `${mdEscape(r.strategy)}${r.verdict === 'correct' ? '' : ` (${r.verdict})`}`,
       formatNumber(r.ipisPerMapping),
       formatNumber(r.sfence.all),
       formatNumber(r.sfence.asid),
@@ -135,7 +143,7 @@ function scorecardMd(sc: Scorecard): string[] {
             `${r.config === 'real' ? '' : 'what-if '}${r.rank}`,
             mdEscape(r.strategy),
             r.config === 'real' ? mdEscape(r.release ?? '') : 'what-if',
-            ...r.survived.map((x) => (x.total === 0 ? '-' : `${x.correct}/${x.total}`)),
+            ...r.survived.map((x) => mdEscape(formatSurvived(x))),
             ...b.hartCounts.map((h) => formatRatio(cost(r, 'cycles', h)?.ratio ?? null)),
             c ? formatSpread(c) : '-',
             formatRatio(cost(r, 'ipisPerMapping', maxHarts)?.ratio ?? null),
@@ -169,7 +177,7 @@ export function exportMarkdown(model: ReportModel): string {
   const out: string[] = [];
   out.push('# tlblab report', '');
   out.push(
-    `${s.totals.cells} cells, ${s.totals.incorrect} incorrect, ${s.totals.failingRuns} of ${s.totals.runs} runs failed. ` +
+    `${s.totals.cells} cells, ${s.totals.incorrect} incorrect${inconclusiveNote(s.totals)}, ${s.totals.failingRuns} of ${s.totals.runs} runs failed. ` +
       `${mdEscape(s.tool.name)} ${mdEscape(s.tool.version)}${s.createdAt ? `, ${mdEscape(s.createdAt)}` : ''}; ` +
       `mode ${mdEscape(s.plan.mode)}; harts ${s.plan.harts.join(', ')}; ${s.plan.seeds.count} seeds from ${s.plan.seeds.base}` +
       `${s.plan.shard ? `; shard ${s.plan.shard}` : ''}; results \`${s.resultsPath.replace(/`/g, "'")}\`.`,
@@ -181,7 +189,8 @@ export function exportMarkdown(model: ReportModel): string {
   out.push(
     "`ok` = every run met the scenario's expectation; `ok (oops)` = the expected oops on every run; " +
       '`<outcome> n/m` = n of m runs ended so (`+` = other failure kinds too, see Failures); `-` = not run. ' +
-      mdEscape(BASIS_LEGEND),
+      mdEscape(BASIS_LEGEND) +
+      (s.totals.inconclusive > 0 ? ` ${mdEscape(INCONCLUSIVE_LEGEND)}` : ''),
     '',
   );
   for (const m of s.matrices) {

@@ -1,7 +1,7 @@
 /**
  * The types of the report's one table model (model.ts builds it; every format serializes it).
  */
-import type { Outcome, TraceEvent } from '@tlblab/core';
+import type { Outcome, TraceEvent, Verdict } from '@tlblab/core';
 import type { FailureEvidence } from './explain.js';
 import type { Scorecard } from './scorecard.js';
 
@@ -35,8 +35,11 @@ export interface ReportFilter {
 export type FailureKind = Exclude<Outcome, 'ok'> | 'no-oops';
 /** One entry of a verdict matrix: a strategy set on a scenario, over every hart count run. */
 export interface VerdictCell {
-  readonly status: 'correct' | 'incorrect' | 'not-run';
-  /** `ok`, `ok (oops)`, `livelock 32/32` (with `+` when more failure kinds occurred), or `-`. */
+  /** `inconclusive`: no run failed for a real reason, but some ran out of a budget (`step-limit`,
+   *  `timeout`), so the entry was not shown correct either. */
+  readonly status: Verdict | 'not-run';
+  /** `ok`, `ok (oops)`, `livelock 32/32` (with `+` when more failure kinds occurred; an incorrect
+   *  entry names its most frequent real failure), `?step-limit 3/32` (inconclusive), or `-`. */
   readonly label: string;
   readonly expect: 'ok' | 'oops' | null;
   readonly runs: number;
@@ -67,7 +70,8 @@ export interface CostRow {
   readonly harts: number;
   readonly strategy: string;
   readonly cellId: string;
-  readonly verdict: 'correct' | 'incorrect';
+  /** `recordVerdict` of the cell (older documents read under today's rule). */
+  readonly verdict: Verdict;
   /** `basisMark` and `describeBasis` of the cell: how its verdict was reached. */
   readonly basisMark: string;
   readonly basis: string;
@@ -173,6 +177,8 @@ export interface ReportSummary {
     readonly cells: number;
     readonly correct: number;
     readonly incorrect: number;
+    /** Cells whose failing runs all ran out of a budget (step-limit, timeout). */
+    readonly inconclusive: number;
     readonly runs: number;
     readonly failingRuns: number;
   };

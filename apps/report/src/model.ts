@@ -7,11 +7,13 @@
 import {
   type CellRecord,
   describeBasis,
+  INCONCLUSIVE_OUTCOMES,
   METRIC_NAMES,
   type MetricSummary,
   OUTCOMES,
   type Outcome,
   type ResultsDocument,
+  recordVerdict,
 } from '@tlblab/core';
 import { basisMark, basisOf } from './basis.js';
 import { explainFailure, gatherEvidence } from './explain.js';
@@ -56,6 +58,10 @@ export function failureKindOf(outcome: Outcome, expect: 'ok' | 'oops'): FailureK
   if (outcome === 'ok') return 'no-oops';
   return outcome;
 }
+/** A failure kind that is a budget overrun (`step-limit`, `timeout`), not a real failure. */
+export function isOverrunKind(kind: FailureKind): boolean {
+  return (INCONCLUSIVE_OUTCOMES as readonly string[]).includes(kind);
+}
 function failureCounts(cell: CellRecord): [FailureKind, number][] {
   const out: [FailureKind, number][] = [];
   for (const o of OUTCOMES) {
@@ -91,9 +97,12 @@ function verdictCell(cells: readonly CellRecord[]): VerdictCell {
   let runs = 0;
   let failingRuns = 0;
   let incorrect = false;
+  let inconclusive = false;
   for (const c of cells) {
     runs += runsOf(c);
-    if (c.verdict === 'incorrect') incorrect = true;
+    const v = recordVerdict(c);
+    if (v === 'incorrect') incorrect = true;
+    else if (v === 'inconclusive') inconclusive = true;
     for (const o of OUTCOMES) {
       const n = c.outcomes[o];
       if (n) outcomes[o] = (outcomes[o] ?? 0) + n;
@@ -103,15 +112,22 @@ function verdictCell(cells: readonly CellRecord[]): VerdictCell {
       failingRuns += n;
     }
   }
-  // Kinds by descending run count; ties keep OUTCOMES order so the label is deterministic.
-  const kinds = [...byKind.entries()].sort((a, b) => b[1] - a[1]);
+  // Kinds by descending run count, real failures before budget overruns (an incorrect entry is
+  // named by what really failed); ties keep OUTCOMES order so the label is deterministic.
+  const kinds = [...byKind.entries()].sort(
+    (a, b) => Number(isOverrunKind(a[0])) - Number(isOverrunKind(b[0])) || b[1] - a[1],
+  );
   const expect = cells[0]!.expect;
   const top = kinds[0];
-  const status = incorrect || failingRuns > 0 ? 'incorrect' : 'correct';
+  const real = kinds.some(([k]) => !isOverrunKind(k));
+  const status =
+    incorrect || real ? 'incorrect' : inconclusive || failingRuns > 0 ? 'inconclusive' : 'correct';
   let label: string;
   if (status === 'correct') label = expect === 'oops' ? 'ok (oops)' : 'ok';
-  else if (top) label = `${top[0]} ${top[1]}/${runs}${kinds.length > 1 ? '+' : ''}`;
-  else label = 'incorrect';
+  else if (top) {
+    const more = kinds.length > 1 ? '+' : '';
+    label = `${status === 'inconclusive' ? '?' : ''}${top[0]} ${top[1]}/${runs}${more}`;
+  } else label = status;
   return {
     status,
     label,
@@ -137,7 +153,7 @@ function costRow(cell: CellRecord): CostRow {
     harts: cell.harts,
     strategy: cell.strategy,
     cellId: cell.id,
-    verdict: cell.verdict,
+    verdict: recordVerdict(cell),
     basisMark: basisMark(cell),
     basis: describeBasis(cell),
     ipisPerMapping: ipis !== null && mappings ? Math.round((ipis / mappings) * 1000) / 1000 : null,
@@ -232,7 +248,7 @@ function cellTable(cells: readonly CellRecord[]): CellTable {
       c.harts,
       JSON.stringify(c.params),
       c.expect,
-      c.verdict,
+      recordVerdict(c),
       describeBasis(c),
       c.seeds.base,
       c.seeds.count,
@@ -373,7 +389,7 @@ export function buildReportModel(
   const timelines: Timeline[] = [];
   for (const c of ordered) {
     const ff = c.firstFailure;
-    if (c.verdict !== 'incorrect' || !ff?.trace || ff.trace.length === 0) continue;
+    if (recordVerdict(c) === 'correct' || !ff?.trace || ff.trace.length === 0) continue;
     timelines.push({
       cellId: c.id,
       strategy: c.strategy,
@@ -390,8 +406,9 @@ export function buildReportModel(
 
   const totals = {
     cells: cells.length,
-    correct: cells.filter((c) => c.verdict === 'correct').length,
-    incorrect: cells.filter((c) => c.verdict === 'incorrect').length,
+    correct: cells.filter((c) => recordVerdict(c) === 'correct').length,
+    incorrect: cells.filter((c) => recordVerdict(c) === 'incorrect').length,
+    inconclusive: cells.filter((c) => recordVerdict(c) === 'inconclusive').length,
     runs: cells.reduce((s, c) => s + runsOf(c), 0),
     failingRuns: cells.reduce((s, c) => s + failureCounts(c).reduce((t, [, n]) => t + n, 0), 0),
   };
@@ -405,7 +422,10 @@ export function buildReportModel(
     matrices,
     costScenarios,
     costRow,
-    topFailure: (c) => failureCounts(c).sort((a, b) => b[1] - a[1])[0]?.[0] ?? null,
+    topFailure: (c) =>
+      failureCounts(c).sort(
+        (a, b) => Number(isOverrunKind(a[0])) - Number(isOverrunKind(b[0])) || b[1] - a[1],
+      )[0]?.[0] ?? null,
   });
 
   // A filtered report describes only what it shows.

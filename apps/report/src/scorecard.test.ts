@@ -18,10 +18,11 @@ function withKernel(doc: ResultsDocument, id: string, modes: string[]): ResultsD
 }
 
 describe('scorecard', () => {
-  it('ranks a scenario that only timed out below a survived one but never as a failed one', () => {
-    // Three sets on the same two scenarios: all correct; one scenario failed (livelock); one
-    // scenario stopped by the watchdog on every seed. Plan order puts the timed-out set first and
-    // the correct one last, so only the rule can produce the expected ranking.
+  it('ranks an inconclusive scenario (timeout, step-limit) below a survived one but never as a failed one', () => {
+    // Four sets on the same two scenarios: all correct; one scenario failed (livelock); one
+    // scenario stopped by the watchdog on every seed; one whose runs partly overran the step budget.
+    // Plan order puts the inconclusive sets first and the correct one last, so only the rule can
+    // produce the expected ranking.
     const cell = (strategy: string, scenario: string, outcomes?: Record<string, number>) => ({
       strategy,
       scenario,
@@ -31,7 +32,7 @@ describe('scorecard', () => {
       noMetrics: true,
     });
     const doc = makeDocument({
-      strategies: ['flush-all', 'notrace-fault', 'early-sfence'],
+      strategies: ['flush-all', 'ranged-flush', 'notrace-fault', 'early-sfence'],
       scenarios: ['cross-hart-vmalloc', 'vmap-stack-migrate'],
       machines: ['caches-invalid'],
       harts: [2],
@@ -39,6 +40,8 @@ describe('scorecard', () => {
       cells: [
         cell('flush-all', 'cross-hart-vmalloc', { ok: 4 }),
         cell('flush-all', 'vmap-stack-migrate', { timeout: 4 }),
+        cell('ranged-flush', 'cross-hart-vmalloc', { ok: 4 }),
+        cell('ranged-flush', 'vmap-stack-migrate', { ok: 3, 'step-limit': 1 }),
         cell('notrace-fault', 'cross-hart-vmalloc', { ok: 4 }),
         cell('notrace-fault', 'vmap-stack-migrate', { livelock: 4 }),
         cell('early-sfence', 'cross-hart-vmalloc', { ok: 4 }),
@@ -46,13 +49,24 @@ describe('scorecard', () => {
       ],
     });
     const rows = buildReportModel(doc).summary.scorecard.blocks[0]!.rows;
-    expect(rows.map((r) => [r.strategy, r.rank, r.correct, r.total, r.timedOut])).toEqual([
+    expect(rows.map((r) => [r.strategy, r.rank, r.correct, r.total, r.inconclusive])).toEqual([
       ['early-sfence', 1, 2, 2, 0],
       ['flush-all', 2, 1, 2, 1],
-      ['notrace-fault', 3, 1, 2, 0],
+      ['ranged-flush', 3, 1, 2, 1],
+      ['notrace-fault', 4, 1, 2, 0],
     ]);
-    // The timeout stays visible as what happened, beside the real failure kinds.
-    expect(rows[1]!.failures).toEqual([{ kind: 'timeout', entries: 1 }]);
+    // Inconclusive entries are not failures: no failure kind, no first failing cell; they show as ?K.
+    expect(rows[1]!.failures).toEqual([]);
+    expect(rows[1]!.firstFailure).toBeNull();
+    expect(rows[1]!.survived).toEqual([{ machine: 'caches-invalid', correct: 1, total: 2, inconclusive: 1 }]);
+    expect(rows[3]!.failures).toEqual([{ kind: 'livelock', entries: 1 }]);
+    const m = buildReportModel(doc).summary.matrices[0]!;
+    expect(m.rows[1]!.map((c) => [c.status, c.label])).toEqual([
+      ['inconclusive', '?timeout 4/4'],
+      ['inconclusive', '?step-limit 1/4'],
+      ['incorrect', 'livelock 4/4'],
+      ['correct', 'ok'],
+    ]);
   });
 
   it('counts survived scenarios per machine from the verdict matrix', () => {
@@ -62,7 +76,10 @@ describe('scorecard', () => {
     for (const row of block!.rows) {
       const j = m.strategies.indexOf(row.strategy);
       const correct = m.rows.filter((r) => r[j]!.status === 'correct').length;
-      expect(row.survived).toEqual([{ machine: m.machine, correct, total: m.scenarios.length }]);
+      const inconclusive = m.rows.filter((r) => r[j]!.status === 'inconclusive').length;
+      expect(row.survived).toEqual([
+        { machine: m.machine, correct, total: m.scenarios.length, inconclusive },
+      ]);
     }
   });
 

@@ -8,7 +8,7 @@
  * Real kernel configurations are kept apart from what-ifs by the `kernel` field the strategy set
  * recorded (`StrategySet.kernel`, in the results meta), never by name matching.
  */
-import { type CellRecord, describeBasis, type MetaRecord } from '@tlblab/core';
+import { type CellRecord, describeBasis, type MetaRecord, recordVerdict } from '@tlblab/core';
 import type { CostRow, FailureKind, VerdictMatrix } from './model.js';
 
 /** The scorecard's note on the cells proved within a bound (none: no note). */
@@ -20,7 +20,7 @@ export function provedNote(sc: Pick<Scorecard, 'proved'>): string | null {
 
 /** The rule as every format states it. */
 export const SCORECARD_RULE =
-  'Real = the set names the Linux release it reproduces and the modes it is that kernel in (linux-*; baseline = v6.5-rc1 on 64-bit). Anything else is a what-if (~): a policy alone on the baseline, or a set in a mode where that kernel differs (flush_cache_vmap() and the early check are 64-bit only; every Sv32 kernel keeps vmalloc_fault()). Ranked: fewest failed scenarios (a scenario that only timed out is not failed: no run finished, so nothing is known about the set there), then fewest timed out, then lowest cycles at the most harts.';
+  'Real = the set names the Linux release it reproduces and the modes it is that kernel in (linux-*; baseline = v6.5-rc1 on 64-bit). Anything else is a what-if (~): a policy alone on the baseline, or a set in a mode where that kernel differs (flush_cache_vmap() and the early check are 64-bit only; every Sv32 kernel keeps vmalloc_fault()). Ranked: fewest failed scenarios (an inconclusive scenario, ?, is not failed: its only failing runs ran out of a budget, the step budget or the wall-clock watchdog, so nothing is known about the set there), then fewest inconclusive, then lowest cycles at the most harts.';
 
 export type ScoreMetricId = 'cycles' | 'ipisPerMapping' | 'mappingLatencyP50' | 'refillMisses';
 
@@ -62,15 +62,18 @@ export interface ScoreRow {
     readonly machine: string;
     readonly correct: number;
     readonly total: number;
+    /** Of `total`, the inconclusive entries (neither correct nor failed). */
+    readonly inconclusive: number;
   }[];
   readonly correct: number;
   readonly total: number;
   /**
-   * Entries whose only failure is `timeout` (the host's watchdog stopped the cell): counted in
-   * `total` and not in `correct`, since nothing was shown, but not as failed when ranking.
+   * Inconclusive entries (every failing run ran out of a budget: `step-limit`, or `timeout` when
+   * the host's watchdog stopped the cell): counted in `total` and not in `correct`, since nothing
+   * was shown, but not as failed when ranking.
    */
-  readonly timedOut: number;
-  /** Failing verdict entries by their most frequent failure kind. */
+  readonly inconclusive: number;
+  /** Incorrect verdict entries by their most frequent real failure kind. */
   readonly failures: readonly { readonly kind: FailureKind; readonly entries: number }[];
   /** The first failing cell in plan order (machine, scenario, harts). */
   readonly firstFailure: {
@@ -166,7 +169,7 @@ export function buildScorecard(input: ScorecardInput): Scorecard {
     for (const list of byContext.values()) {
       const harts = list[0]!.harts;
       const correct = list
-        .filter((c) => c.verdict === 'correct')
+        .filter((c) => recordVerdict(c) === 'correct')
         .sort((a, b) => strategyOrder.indexOf(a.strategy) - strategyOrder.indexOf(b.strategy));
       for (const metric of SCORE_METRICS) {
         let best: { value: number; strategy: string } | null = null;
@@ -194,18 +197,19 @@ export function buildScorecard(input: ScorecardInput): Scorecard {
         const j = m.strategies.indexOf(strategy);
         let correct = 0;
         let total = 0;
+        let inconclusive = 0;
         if (j >= 0) {
           for (const row of m.rows) {
             const v = row[j]!;
             if (v.status === 'not-run') continue;
             total++;
             if (v.status === 'correct') correct++;
+            if (v.status === 'inconclusive') inconclusive++;
           }
         }
-        return { machine: m.machine, correct, total };
+        return { machine: m.machine, correct, total, inconclusive };
       });
       const failures = new Map<FailureKind, number>();
-      let timedOut = 0;
       for (const m of ms) {
         const j = m.strategies.indexOf(strategy);
         if (j < 0) continue;
@@ -213,11 +217,10 @@ export function buildScorecard(input: ScorecardInput): Scorecard {
           const v = row[j]!;
           const k = v.failure?.kind;
           if (v.status === 'incorrect' && k) failures.set(k, (failures.get(k) ?? 0) + 1);
-          if (v.status === 'incorrect' && k === 'timeout' && v.otherFailureKinds.length === 0) timedOut++;
         }
       }
       const failing = modeCells
-        .filter((c) => c.strategy === strategy && c.verdict === 'incorrect')
+        .filter((c) => c.strategy === strategy && recordVerdict(c) === 'incorrect')
         .sort(
           (a, b) =>
             machineOrder.indexOf(a.machine) - machineOrder.indexOf(b.machine) ||
@@ -255,7 +258,7 @@ export function buildScorecard(input: ScorecardInput): Scorecard {
         survived,
         correct: survived.reduce((s, x) => s + x.correct, 0),
         total: survived.reduce((s, x) => s + x.total, 0),
-        timedOut,
+        inconclusive: survived.reduce((s, x) => s + x.inconclusive, 0),
         failures: [...failures.entries()]
           .sort((a, b) => b[1] - a[1])
           .map(([kind, entries]) => ({ kind, entries })),
@@ -278,10 +281,11 @@ export function buildScorecard(input: ScorecardInput): Scorecard {
       rows
         .filter((r) => r.config === group)
         .sort((a, b) => {
-          // A timeout blames no strategy (issue 15): it ranks below a proven scenario, never as a failure.
-          const fail = a.total - a.correct - a.timedOut - (b.total - b.correct - b.timedOut);
+          // A budget overrun blames no strategy (issues 13, 15): an inconclusive scenario ranks below
+          // a proven one, never as a failure.
+          const fail = a.total - a.correct - a.inconclusive - (b.total - b.correct - b.inconclusive);
           if (fail !== 0) return fail;
-          if (a.timedOut !== b.timedOut) return a.timedOut - b.timedOut;
+          if (a.inconclusive !== b.inconclusive) return a.inconclusive - b.inconclusive;
           const ha = headline(a);
           const hb = headline(b);
           if (ha !== hb) {
@@ -305,6 +309,25 @@ export function buildScorecard(input: ScorecardInput): Scorecard {
     .map((c) => `${c.id}: ${describeBasis(c)}`);
   return { rule: SCORECARD_RULE, metrics: SCORE_METRICS, blocks, proved };
 }
+
+/** A survived entry as every format prints it: `3/4`, `3/4 ?1` (one inconclusive), or `-`. */
+export function formatSurvived(x: {
+  readonly correct: number;
+  readonly total: number;
+  readonly inconclusive: number;
+}): string {
+  if (x.total === 0) return '-';
+  return `${x.correct}/${x.total}${x.inconclusive > 0 ? ` ?${x.inconclusive}` : ''}`;
+}
+
+/** `, 2 inconclusive` for a summary line, or nothing when no cell is (older reports unchanged). */
+export function inconclusiveNote(totals: { readonly inconclusive: number }): string {
+  return totals.inconclusive > 0 ? `, ${totals.inconclusive} inconclusive` : '';
+}
+
+/** The legend of `?` (every format, where an inconclusive entry is shown). */
+export const INCONCLUSIVE_LEGEND =
+  '? = inconclusive: no run failed for a real reason, but some ran out of a budget (step-limit: raise --kernel stepLimit=N; timeout: raise --cell-timeout), so the entry is neither correct nor failed.';
 
 /** `2.00x`, `inf`, or `-`; ratios with three significant digits. */
 export function formatRatio(x: number | null): string {

@@ -8,6 +8,7 @@ import { TEXT_WIDTH, type TextColumn, textTable, toAscii, truncate, wrap } from 
 import {
   formatRatio,
   formatSpread,
+  formatSurvived,
   provedNote,
   type ScoreBlock,
   type ScoreCost,
@@ -54,7 +55,7 @@ function rankingLines(b: ScoreBlock): string[] {
       rows.map((r) => [
         String(r.rank),
         name(r.strategy),
-        ...r.survived.map((s) => (s.total === 0 ? '-' : `${s.correct}/${s.total}`)),
+        ...r.survived.map(formatSurvived),
         maxHarts === undefined ? '-' : formatRatio(cost(r, 'cycles', maxHarts)?.ratio ?? null),
       ]),
     );
@@ -74,7 +75,7 @@ function rankingLines(b: ScoreBlock): string[] {
   }
   out.push(
     ...wrap(
-      `${b.machines.map((m, i) => `${codes[i]} = ${m}`).join('; ')}. N/M = scenarios survived (all hart counts); cyc${maxHarts ?? ''} = cycles per run vs the cheapest correct set.`,
+      `${b.machines.map((m, i) => `${codes[i]} = ${m}`).join('; ')}. N/M = scenarios survived (all hart counts)${b.rows.some((r) => r.inconclusive > 0) ? ', ?K = K of them inconclusive' : ''}; cyc${maxHarts ?? ''} = cycles per run vs the cheapest correct set.`,
       TEXT_WIDTH,
       '  ',
       '  ',

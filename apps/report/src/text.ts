@@ -11,6 +11,7 @@ import {
   type ReportModel,
   type VerdictMatrix,
 } from './model.js';
+import { INCONCLUSIVE_LEGEND, inconclusiveNote } from './scorecard.js';
 import { wrapCommand } from './shell.js';
 import { scorecardLines } from './text-scorecard.js';
 
@@ -109,7 +110,7 @@ function costLines(section: CostSection, labels: Labels): string[] {
   ];
   const rows = section.rows.map((r) => [
     String(r.harts),
-    `${labels.of(r.strategy)}${r.basisMark}${r.verdict === 'incorrect' ? ' !' : ''}`,
+    `${labels.of(r.strategy)}${r.basisMark}${r.verdict === 'incorrect' ? ' !' : r.verdict === 'inconclusive' ? ' ?' : ''}`,
     formatNumber(r.ipisPerMapping),
     formatNumber(r.sfence.all),
     formatNumber(r.sfence.asid),
@@ -228,7 +229,7 @@ function headerLines(model: ReportModel): string[] {
   const plan = s.plan;
   return [
     ...wrap(
-      `tlblab report: ${s.totals.cells} cells, ${s.totals.incorrect} incorrect, ${s.totals.failingRuns} of ${s.totals.runs} runs failed.`,
+      `tlblab report: ${s.totals.cells} cells, ${s.totals.incorrect} incorrect${inconclusiveNote(s.totals)}, ${s.totals.failingRuns} of ${s.totals.runs} runs failed.`,
     ),
     ...wrap(
       `${s.tool.name} ${s.tool.version}${s.createdAt ? `, ${s.createdAt}` : ''}; mode ${plan.mode}; harts ${plan.harts.join(', ')}; ${plan.seeds.count} seeds from ${plan.seeds.base}${plan.shard ? `; shard ${plan.shard}` : ''}; results ${s.resultsPath}.`,
@@ -238,15 +239,17 @@ function headerLines(model: ReportModel): string[] {
   ];
 }
 
-function verdictIntro(): string[] {
+function verdictIntro(model: ReportModel): string[] {
+  const inconclusive = model.summary.totals.inconclusive > 0 ? ` ${INCONCLUSIVE_LEGEND}` : '';
   return wrap(
-    `ok = every run met the expectation; ok (oops) = the expected oops every run; <outcome> n/m = n of m runs ended so (+ = other kinds too); - = not run; spurious, overflow, stale = panic:spurious-fault, panic:stack-overflow, stale-access. ${BASIS_LEGEND}`,
+    `ok = every run met the expectation; ok (oops) = the expected oops every run; <outcome> n/m = n of m runs ended so (+ = other kinds too); - = not run; spurious, overflow, stale = panic:spurious-fault, panic:stack-overflow, stale-access. ${BASIS_LEGEND}${inconclusive}`,
   );
 }
 
-function costIntro(): string[] {
+function costIntro(model: ReportModel): string[] {
+  const inconclusive = model.summary.totals.inconclusive > 0 ? ' ? = the cell is inconclusive.' : '';
   return wrap(
-    `Means per run. IPI/map = IPIs sent per new mapping; sf.* = SFENCE.VMA by form (all = x0,x0; asid = x0,asid; va = va,x0; va+asid); refill = TLB misses refilling what a flush removed; spurious = spurious faults taken; lat.p50/p99 = mapping latency in cycles, flush included. ! = the cell is incorrect. ${BASIS_LEGEND}`,
+    `Means per run. IPI/map = IPIs sent per new mapping; sf.* = SFENCE.VMA by form (all = x0,x0; asid = x0,asid; va = va,x0; va+asid); refill = TLB misses refilling what a flush removed; spurious = spurious faults taken; lat.p50/p99 = mapping latency in cycles, flush included. ! = the cell is incorrect.${inconclusive} ${BASIS_LEGEND}`,
   );
 }
 
@@ -258,14 +261,14 @@ function finish(out: string[]): string {
 function fullText(model: ReportModel): string {
   const s = model.summary;
   const out: string[] = [...headerLines(model), ...scorecardLines(s.scorecard, heading)];
-  out.push(...heading('Verdicts (strategy set x scenario)', '='), ...verdictIntro());
+  out.push(...heading('Verdicts (strategy set x scenario)', '='), ...verdictIntro(model));
   for (const m of s.matrices) {
     out.push('', ...heading(`${m.machine} (${m.mode})`, '-'), ...matrixLines(m));
   }
   out.push('');
 
   if (s.costs.length > 0) {
-    out.push(...heading('Costs against hart count', '='), ...costIntro());
+    out.push(...heading('Costs against hart count', '='), ...costIntro(model));
     const strategies = [...new Set(s.costs.flatMap((c) => c.rows.map((r) => r.strategy)))];
     const labels = strategyLabels(strategies, false);
     for (const c of s.costs) {
@@ -306,7 +309,7 @@ export function exportText(model: ReportModel): string {
   if (shown.length > 0) {
     out.push(
       ...heading(`Verdicts on ${machines.join(', ')} (strategy set x scenario)`, '='),
-      ...verdictIntro(),
+      ...verdictIntro(model),
     );
     for (const m of shown) out.push('', ...heading(`${m.machine} (${m.mode})`, '-'), ...matrixLines(m));
     out.push('');

@@ -25,6 +25,46 @@ export const OUTCOMES = [
 export type Outcome = (typeof OUTCOMES)[number];
 
 /**
+ * Outcomes that end a run before it could answer, because a budget ran out: the model's own step
+ * budget (`kernel.stepLimit`) or the host's wall-clock watchdog. Neither says anything about the
+ * strategy, so neither may make a cell `incorrect` (issue 13). The failure modes the model
+ * detects have their own outcomes and never end as `step-limit`: a hart faulting on the same VA and
+ * cause more than `livelockK` times with no successful access is `livelock`, every live hart waiting
+ * on another `deadlock`, trap recursion past the stack `panic:stack-overflow`. Programs are finite,
+ * so what only the budget stops is a workload larger than the budget, or a strategy whose slots
+ * make unbounded work without a faulting access (an IPI handler that keeps sending IPIs): a larger
+ * `--kernel stepLimit` tells the two apart.
+ */
+export const INCONCLUSIVE_OUTCOMES = ['step-limit', 'timeout'] as const satisfies readonly Outcome[];
+
+/** A run outcome that is a budget overrun, not an answer. */
+export function isInconclusiveOutcome(outcome: Outcome): boolean {
+  return outcome === 'step-limit' || outcome === 'timeout';
+}
+
+/**
+ * A cell's verdict: `correct` when every run met the scenario's expectation; `incorrect` when any
+ * run failed for a real reason; `inconclusive` when every failing run ended on a budget
+ * (`INCONCLUSIVE_OUTCOMES`) — the cell was neither shown correct nor shown incorrect.
+ */
+export const VERDICTS = ['correct', 'incorrect', 'inconclusive'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** The verdict of a cell from its outcome counts (the one rule; `runCell` and readers use it). */
+export function verdictOf(
+  outcomes: Readonly<Partial<Record<Outcome, number>>>,
+  expect: 'ok' | 'oops',
+): Verdict {
+  let overrun = false;
+  for (const o of OUTCOMES) {
+    if (o === expect || !outcomes[o]) continue;
+    if (!isInconclusiveOutcome(o)) return 'incorrect';
+    overrun = true;
+  }
+  return overrun ? 'inconclusive' : 'correct';
+}
+
+/**
  * Per-run counters (machine-model section 11). Cycles: `cycles` is the makespan (the largest hart
  * clock); the busy/waiting/handling splits are summed over harts (a hart idle until an interrupt
  * arrives is none of them). `steps` counts engine steps.
@@ -156,7 +196,9 @@ export const cellRecordSchema = z.object({
   params: z.record(z.string(), z.unknown()),
   expect: z.enum(['ok', 'oops']),
   seeds: z.object({ base: z.number().int(), count: z.number().int().nonnegative() }),
-  verdict: z.enum(['correct', 'incorrect']),
+  /** `inconclusive` is absent from documents written before it existed (issue 13): there a cell
+   *  whose failing runs all ended on a budget reads `incorrect`; `recordVerdict` reads it anew. */
+  verdict: z.enum(VERDICTS),
   outcomes: z.partialRecord(outcomeSchema, z.number().int().nonnegative()),
   firstFailure: z
     .object({
@@ -207,6 +249,17 @@ export const cellRecordSchema = z.object({
 export type CellRecord = z.infer<typeof cellRecordSchema>;
 
 export type VerdictBasis = NonNullable<CellRecord['basis']>;
+
+/**
+ * A record's verdict under today's rule: a record from before `inconclusive` existed whose failing
+ * runs all ended `step-limit` or `timeout` reads `inconclusive`, as the same cell would be recorded
+ * now; every other record reads as written. Reports, the diff and the CLI's summaries use this, so
+ * old and new documents compare under one rule.
+ */
+export function recordVerdict(record: Pick<CellRecord, 'verdict' | 'outcomes' | 'expect'>): Verdict {
+  if (record.verdict !== 'incorrect') return record.verdict;
+  return verdictOf(record.outcomes, record.expect) === 'inconclusive' ? 'inconclusive' : 'incorrect';
+}
 
 /** The basis of a record's verdict (a record without one was sampled over its seeds). */
 export function verdictBasis(record: Pick<CellRecord, 'basis' | 'seeds'>): VerdictBasis {

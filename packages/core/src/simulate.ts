@@ -19,15 +19,17 @@ import type {
 import { SLOT_NAMES } from './contracts.js';
 import { type ComposedStrategy, SimulationError, Simulator } from './engine/simulator.js';
 import { ConfigError, PluginOptionError, ScenarioError } from './errors.js';
-import { type KernelConfig, resolveKernelConfig } from './kernel-config.js';
+import { type KernelConfig, resolveKernelConfig, stepBudget } from './kernel-config.js';
 import type { MachineConfig } from './profiles.js';
 import {
   type CellRecord,
+  isInconclusiveOutcome,
   METRIC_NAMES,
   type Outcome,
   type RunResult,
   summarize,
   type TraceEvent,
+  verdictOf,
 } from './results.js';
 import { countersToMetrics, M, newCounters } from './sim/metrics.js';
 
@@ -153,13 +155,18 @@ export function prepareCell(cell: Cell): Prepared {
   const params = parseOptions(sc.id, sc.params, cell.params ?? {}) as Record<string, unknown>;
   const layout = layoutFor(mode);
   const programs = sc.build(params, { harts: cell.harts, mode, layout });
-  const kernel = resolveKernelConfig(
+  const resolved = resolveKernelConfig(
     { mode },
     programs.kernelConfig,
     ...members.map((m) => m.kernelConfig),
     isStrategySet(cell.strategy) ? cell.strategy.kernelConfig : undefined,
     cell.kernel,
   );
+  // The run's step budget, scaled to the cell's work unless a layer set one (issue 13).
+  const kernel = Object.freeze({
+    ...resolved,
+    stepLimit: stepBudget(resolved, cell.harts, programs.programs),
+  });
   // Overrides as the slots really compose: from what each member's setup returns on this machine
   // (a strategy inert on this mode fills nothing and overrides nothing). A setup that throws is
   // reported per run as strategy-error; here its declared slots stand in.
@@ -459,14 +466,19 @@ export function runCell(
     const chooser = new SeededChooser(seed);
     let r = execute(cell, prepared, chooser, seed, { encode: false });
     const failed = !meetsExpectation(r.outcome, expect);
-    if (failed && firstFailure === null) r = { ...r, choices: chooser.encoded() };
+    // The first failing seed, unless it only ran out of budget and a later one fails for real.
+    const first =
+      failed &&
+      (firstFailure === null ||
+        (isInconclusiveOutcome(firstFailure.outcome) && !isInconclusiveOutcome(r.outcome)));
+    if (first) r = { ...r, choices: chooser.encoded() };
     opts.onRun?.(r);
     outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
     METRIC_NAMES.forEach((n, k) => {
       if (n !== 'mappingLatency') perMetric[k]!.push(r.metrics[n]);
     });
     for (const l of r.mappingLatencies) latencies.push(l);
-    if (firstFailure === null && failed) {
+    if (first) {
       const traced = replay(cell, r.choices, { trace: true, seed });
       firstFailure = {
         seed,
@@ -493,7 +505,7 @@ export function runCell(
     params: prepared.params,
     expect,
     seeds: { base: seeds.base, count: seeds.count },
-    verdict: firstFailure === null ? 'correct' : 'incorrect',
+    verdict: verdictOf(outcomes, expect),
     basis: { method: 'sampled', seeds: seeds.count },
     outcomes,
     firstFailure,

@@ -45,6 +45,28 @@ describe('judging cases', () => {
     expect(r.seed).toBe(r.record.firstFailure?.seed);
   });
 
+  it('tells a budget overrun from a failure: inconclusive, with the setting to raise', () => {
+    const kernel = { stepLimit: 3 };
+    const valid = judgeValid(baseline(), { scenario: kernelNofaultWrite, seeds: 2, kernel });
+    expect(valid.record.verdict).toBe('inconclusive');
+    expect(valid.problems[0]).toMatch(/ended step-limit: .*inconclusive, not a failure: .*stepLimit/);
+    const invalid = judgeInvalid(baseline(), {
+      scenario: kernelNofaultWrite,
+      outcome: 'livelock',
+      seeds: 2,
+      kernel,
+    });
+    expect(invalid.problems.join('\n')).toMatch(/with livelock but it is inconclusive/);
+    // A case that expects the overrun itself holds.
+    const overrun = judgeInvalid(baseline(), {
+      scenario: kernelNofaultWrite,
+      outcome: 'step-limit',
+      seeds: 2,
+      kernel,
+    });
+    expect(overrun.problems).toEqual([]);
+  });
+
   it('rejects `always` when some runs survive', () => {
     const r = judgeInvalid(baseline(), {
       scenario: crossHartVmalloc,

@@ -13,6 +13,7 @@ import {
   type Cell,
   type CellRecord,
   defineStrategy,
+  isInconclusiveOutcome,
   type KernelConfig,
   type MachineConfig,
   MODES,
@@ -135,8 +136,13 @@ export function judgeValid(strategy: Strategy, c: ValidCase): { problems: string
   const problems: string[] = [];
   if (record.verdict !== 'correct') {
     const f = record.firstFailure!;
+    // Inconclusive: no run failed for a real reason, a budget ran out (issue 13).
+    const hint =
+      record.verdict === 'inconclusive'
+        ? '; inconclusive, not a failure: give the case a larger budget (kernel: { stepLimit })'
+        : '';
     problems.push(
-      `expected correct (${c.scenario.expect}) but seed ${f.seed} ended ${f.outcome}: ${f.failure?.message ?? ''} (outcomes ${JSON.stringify(record.outcomes)})`,
+      `expected correct (${c.scenario.expect}) but seed ${f.seed} ended ${f.outcome}: ${f.failure?.message ?? ''} (outcomes ${JSON.stringify(record.outcomes)})${hint}`,
     );
   }
   return { problems, record };
@@ -157,9 +163,13 @@ export function judgeInvalid(
   });
   const problems: string[] = [];
   const seen = JSON.stringify(record.outcomes);
-  if (record.verdict !== 'incorrect')
+  if (record.verdict === 'correct')
     problems.push(
       `expected the cell to fail with ${c.outcome} but every run met '${c.scenario.expect}' (${seen})`,
+    );
+  else if (record.verdict === 'inconclusive' && !isInconclusiveOutcome(c.outcome))
+    problems.push(
+      `expected the cell to fail with ${c.outcome} but it is inconclusive: its failing runs all ran out of a budget (${seen})`,
     );
   const hit = first as RunResult | null;
   if (hit === null) {

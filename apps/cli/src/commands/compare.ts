@@ -9,6 +9,7 @@ import { checkHarts, checkJobs, checkRuns, parseLimits } from '../limits.js';
 import {
   defaultCellTimeout,
   FORBIDDEN_KEYS,
+  failOnExit,
   MAX_SEED,
   parseFailOn,
   parseHarts,
@@ -218,6 +219,7 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
   const seconds = (performance.now() - t0) / 1000;
   const cells = result.cells;
   const incorrect = cells.filter((c) => c.verdict === 'incorrect');
+  const inconclusive = cells.filter((c) => c.verdict === 'inconclusive');
   if (opts.json) {
     println(
       ctx.io.stdout,
@@ -229,6 +231,7 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
         ran: result.ran,
         resumed: result.resumed,
         incorrect: incorrect.map((c) => c.id),
+        inconclusive: inconclusive.map((c) => c.id),
         seconds: Math.round(seconds * 1000) / 1000,
       }),
     );
@@ -242,8 +245,11 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
       ctx.io.stdout,
       `${cells.length} cells${shardText} x ${input.seeds.count} seeds -> ${clean(opts.out)} in ${seconds.toFixed(1)} s (${jobs} job${jobs === 1 ? '' : 's'}${resumedText}): ${
         incorrect.length === 0 ? p.green('0 incorrect') : p.red(`${incorrect.length} incorrect`)
-      }`,
+      }${inconclusive.length === 0 ? '' : p.yellow(`, ${inconclusive.length} inconclusive (a budget ran out: --kernel stepLimit=N, --cell-timeout)`)}`,
     );
   }
-  return failOn && incorrect.length > 0 ? 1 : 0;
+  return failOnExit(
+    failOn,
+    cells.map((c) => c.verdict),
+  );
 }

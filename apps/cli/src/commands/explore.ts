@@ -26,7 +26,7 @@ import {
 } from '@tlblab/core';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
-import { parseFailOn, parseInteger, parseMode, parseNumber, parseParam } from '../options.js';
+import { failOnExit, parseFailOn, parseInteger, parseMode, parseNumber, parseParam } from '../options.js';
 import { colorEnabled, formatTrace, paint, println } from '../output.js';
 import { buildPlan } from '../plan.js';
 import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
@@ -150,7 +150,14 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
         `verdict   ${p.yellow('stopped')} (${result.stopped} limit) with no failure: proved for runs with at most ${result.provedLevel} non-default choice${result.provedLevel === 1 ? '' : 's'}; ${size}`,
       );
     } else if (cex) {
-      println(out, `verdict   ${p.red(cex.outcome)} after ${result.executionsToFailure} executions; ${size}`);
+      const overrun =
+        record.verdict === 'inconclusive'
+          ? ` (${p.yellow('inconclusive')}: the step budget ran out, --kernel stepLimit=N)`
+          : '';
+      println(
+        out,
+        `verdict   ${p.red(cex.outcome)}${overrun} after ${result.executionsToFailure} executions; ${size}`,
+      );
       const sh = result.shortening;
       println(
         out,
@@ -177,5 +184,5 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
       ctx.io.stdout.write(formatTrace(litmus.trace, 'trace.txt'));
     }
   }
-  return failOn && record.verdict === 'incorrect' ? 1 : 0;
+  return failOnExit(failOn, [record.verdict]);
 }

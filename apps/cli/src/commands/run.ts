@@ -15,6 +15,7 @@ import { runIsolated } from '../isolate.js';
 import { checkHarts, checkRuns, parseLimits } from '../limits.js';
 import {
   defaultCellTimeout,
+  failOnExit,
   MAX_SEED,
   parseFailOn,
   parseInteger,
@@ -169,7 +170,12 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
     const seedText =
       seeds.count === 1 ? `seed ${seeds.base}` : `seeds ${seeds.base}..${seeds.base + seeds.count - 1}`;
     println(out, `${p.bold(clean(describeCell(record)))}, ${seedText}`);
-    const verdict = record.verdict === 'correct' ? p.green('correct') : p.red('incorrect');
+    const verdict =
+      record.verdict === 'correct'
+        ? p.green('correct')
+        : record.verdict === 'inconclusive'
+          ? p.yellow('inconclusive')
+          : p.red('incorrect');
     println(out, `verdict   ${verdict} (expects ${record.expect})`);
     println(
       out,
@@ -193,6 +199,17 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
           : `: ${ff.failure.message}`
         : '';
       println(out, `first failing seed ${ff.seed}: ${p.red(ff.outcome)}${clean(where)}`);
+      if (ff.outcome === 'step-limit') {
+        // Only a budget ran out: a larger one tells a long workload from a loop no detector caught.
+        println(
+          out,
+          p.dim(
+            clean(
+              `no strategy is blamed for running out of steps: rerun with a larger budget, e.g. --kernel stepLimit=${budgetHint(ff.failure?.message)}`,
+            ),
+          ),
+        );
+      }
       if (ff.outcome === 'timeout') {
         // Tracing the seed would hit the same watchdog; the limit is what to change first.
         println(out, p.dim('no run finished, so no strategy is blamed: rerun with a longer --cell-timeout'));
@@ -211,7 +228,13 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
     }
     if (traceNote) println(out, traceNote);
   }
-  return failOn && record.verdict === 'incorrect' ? 1 : 0;
+  return failOnExit(failOn, [record.verdict]);
+}
+
+/** Four times the budget a step-limit message names (`... budget of N steps`), or a round default. */
+function budgetHint(message: string | undefined): number {
+  const m = /budget of (\d+) steps/.exec(message ?? '');
+  return m ? Number(m[1]) * 4 : 1_000_000;
 }
 
 /** One cell through the sweep engine (worker + watchdog), via a scratch results file. */

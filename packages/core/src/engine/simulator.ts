@@ -93,7 +93,8 @@ export class Simulator {
     this.chooser = input.chooser;
     this.c = input.counters;
     this.tracing = input.trace;
-    this.stepLimit = input.kernel.stepLimit;
+    // prepareCell resolves a null budget to the cell's (stepBudget); 200000 for direct callers.
+    this.stepLimit = input.kernel.stepLimit ?? 200_000;
     this.hw = new Hardware(input.machine, input.layout, input.harts, input.chooser, input.counters);
     this.mm = new KernelMm(this.hw, input.kernel);
     this.allHarts = Array.from({ length: input.harts }, (_, i) => i);

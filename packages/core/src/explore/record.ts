@@ -3,7 +3,7 @@
  * B, E executions`), the counterexample as the first failure (seed -1: it has no seed, its choices
  * replay it), and the metrics of the run shown (the counterexample, or the all-default run).
  */
-import { type CellRecord, METRIC_NAMES, summarize } from '../results.js';
+import { type CellRecord, METRIC_NAMES, summarize, verdictOf } from '../results.js';
 import { type Cell, cellId, prepareCell, replay, runCell, runPrepared, TRACE_TAIL } from '../simulate.js';
 import type { ExploreBounds } from './bounds.js';
 import { ExploringChooser, KindTable } from './chooser.js';
@@ -37,7 +37,8 @@ export function exploredRecord(cell: Cell, result: ExploreResult, index = 0): Ce
     params: prepared.params,
     expect,
     seeds: { base: 0, count: 0 },
-    verdict: cex ? 'incorrect' : 'correct',
+    // A counterexample that only ran out of step budget proves nothing either way.
+    verdict: cex ? verdictOf({ [cex.outcome]: 1 }, expect) : 'correct',
     basis: {
       method: 'explored',
       bound: result.boundText,
