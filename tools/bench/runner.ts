@@ -66,10 +66,11 @@ function stepLoop(harts: number, accessesPerHart: number) {
   };
 }
 
-function perHartCell(harts: number): Cell {
+function perHartCell(harts: number, rounds: number): Cell {
   return {
     strategy: localOnly(core),
     scenario: perHart(core, z),
+    params: { rounds },
     machine: core.PROFILES['caches-invalid']!,
     harts,
     kernel: BIG_BUDGET,
@@ -125,10 +126,11 @@ switch (task) {
     // Cost per engine step at each hart count, same work per hart (runCell: prepare, boot, runs).
     const seeds = num('seeds', 2);
     const counts = list('counts', [32, 64, 128, 256, 512]);
-    core.runCell(perHartCell(8), { base: 0, count: 2 }); // warm-up
+    const rounds = num('rounds', 6);
+    core.runCell(perHartCell(counts[0]!, rounds), { base: 0, count: 1 }); // warm-up
     out = {
       rows: counts.map((harts) => {
-        const cell = perHartCell(harts);
+        const cell = perHartCell(harts, rounds);
         const t = cpu(() => core.runCell(cell, { base: 0, count: seeds }));
         const steps = t.value.metrics.steps!.mean * seeds;
         return {
@@ -162,7 +164,12 @@ switch (task) {
     out = {
       rows: counts.map((count) => {
         const t = cpu(() => core.runCell(cell, { base: 0, count }));
-        return { seeds: count, verdict: t.value.verdict, cpuSeconds: t.cpuSeconds, msPerSeed: (t.cpuSeconds * 1e3) / count };
+        return {
+          seeds: count,
+          verdict: t.value.verdict,
+          cpuSeconds: t.cpuSeconds,
+          msPerSeed: (t.cpuSeconds * 1e3) / count,
+        };
       }),
     };
     break;
