@@ -30,7 +30,9 @@ export const FAILING: readonly [string, string][] = [
   ['baseline', 'vfree-reuse'],
 ];
 
-export function exploreSample(core: Core, reg: RegistryApi, proofExecutions: number) {
+/** `capExecutions` bounds each search for a first counterexample (the same in every tree, so the
+ *  times stay comparable): a cell whose counterexample lies beyond it reports `found: false`. */
+export function exploreSample(core: Core, reg: RegistryApi, proofExecutions: number, capExecutions: number) {
   const registry = reg.createRegistry(reg.builtinParts() as never) as never;
   const cellOf = (s: string, sc: string, params: Record<string, unknown> = {}): Cell => ({
     strategy: reg.resolveStrategySet(registry, s),
@@ -46,20 +48,27 @@ export function exploreSample(core: Core, reg: RegistryApi, proofExecutions: num
   const proofSeconds = (performance.now() - t0) / 1000;
   const first = FAILING.map(([s, sc]) => {
     t0 = performance.now();
-    const r = core.explore(cellOf(s, sc), { shorten: 0, shrink: false });
+    const r = core.explore(cellOf(s, sc), {
+      shorten: 0,
+      shrink: false,
+      limits: { executions: capExecutions },
+    });
     const ms = performance.now() - t0;
     return {
       cell: `${s} x ${sc}`,
       outcome: r.counterexample?.outcome ?? null,
+      found: r.counterexample !== undefined && r.counterexample !== null,
       ms,
-      executions: r.executionsToFailure ?? null,
+      executions: r.executionsToFailure ?? r.executions,
     };
   });
   return {
     bound: proof.boundText,
     proofExecutions: proof.executions,
     executionsPerSecond: proof.executions / proofSeconds,
+    capExecutions,
     firstCounterexample: first,
+    found: first.filter((f) => f.found).length,
     maxMsToFirstCounterexample: Math.max(...first.map((f) => f.ms)),
     totalMsToFirstCounterexamples: first.reduce((a, f) => a + f.ms, 0),
   };

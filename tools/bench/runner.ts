@@ -14,6 +14,7 @@ import type { Cell } from '@tlblab/core';
 import type { RegistryApi } from './explore.ts';
 import { exploreSample } from './explore.ts';
 import { bareLoop, fairLoop } from './ref/refs.ts';
+import { median } from './stats.ts';
 import { type Core, fenceAll, localOnly, perHart, steadyState, type Zod } from './workloads.ts';
 
 const [task, tree, argText] = process.argv.slice(2);
@@ -123,23 +124,31 @@ switch (task) {
     break;
   }
   case 'harts': {
-    // Cost per engine step at each hart count, same work per hart (runCell: prepare, boot, runs).
-    const seeds = num('seeds', 2);
+    // Cost per engine step at each hart count, same work per hart: CPU time of runCell (prepare,
+    // boot, run) over its engine steps, so per-hart boot and per-step scans of all harts both
+    // show. (A marginal cost from two run lengths was tried: its difference drowns in the noise.)
+    const seeds = num('seeds', 1);
     const counts = list('counts', [32, 64, 128, 256, 512]);
-    const rounds = num('rounds', 6);
-    core.runCell(perHartCell(counts[0]!, rounds), { base: 0, count: 1 }); // warm-up
+    const rounds = num('rounds', 20);
+    for (let i = 0; i < 2; i++) core.runCell(perHartCell(counts[0]!, rounds), { base: 0, count: 1 }); // warm-up
     out = {
       rows: counts.map((harts) => {
-        const cell = perHartCell(harts, rounds);
-        const t = cpu(() => core.runCell(cell, { base: 0, count: seeds }));
-        const steps = t.value.metrics.steps!.mean * seeds;
+        // Small hart counts run short: the median of up to 5 timings there (512 / harts of them).
+        const ts: number[] = [];
+        let last: ReturnType<typeof core.runCell> | undefined;
+        for (let i = 0; i < Math.min(5, Math.max(1, Math.round(512 / harts))); i++) {
+          const t = cpu(() => core.runCell(perHartCell(harts, rounds), { base: 0, count: seeds }));
+          ts.push(t.cpuSeconds);
+          last = t.value;
+        }
+        const steps = last!.metrics.steps!.mean * seeds;
         return {
           harts,
           seeds,
-          verdict: t.value.verdict,
-          stepsPerRun: t.value.metrics.steps!.mean,
-          cpuSeconds: t.cpuSeconds,
-          nsPerStep: (t.cpuSeconds * 1e9) / steps,
+          verdict: last!.verdict,
+          stepsPerRun: last!.metrics.steps!.mean,
+          cpuSeconds: median(ts),
+          nsPerStep: (median(ts) * 1e9) / steps,
         };
       }),
     };
@@ -160,24 +169,28 @@ switch (task) {
       harts: 4,
     };
     const counts = list('counts', [1, 4, 16]);
-    core.runCell(cell, { base: 0, count: 8 }); // warm-up
+    const times = num('times', 5);
+    for (let i = 0; i < 3; i++) core.runCell(cell, { base: 0, count: 16 }); // warm-up
     out = {
       rows: counts.map((count) => {
-        const t = cpu(() => core.runCell(cell, { base: 0, count }));
-        return {
-          seeds: count,
-          verdict: t.value.verdict,
-          cpuSeconds: t.cpuSeconds,
-          msPerSeed: (t.cpuSeconds * 1e3) / count,
-        };
+        // The median of `times` timings: each is a few ms, so one alone is mostly noise.
+        const ts: number[] = [];
+        let verdict = '';
+        for (let i = 0; i < times; i++) {
+          const t = cpu(() => core.runCell(cell, { base: 0, count }));
+          ts.push(t.cpuSeconds);
+          verdict = t.value.verdict;
+        }
+        const cpuSeconds = median(ts);
+        return { seeds: count, verdict, cpuSeconds, msPerSeed: (cpuSeconds * 1e3) / count, samples: ts };
       }),
     };
     break;
   }
   case 'explore': {
     const reg = await registry();
-    exploreSample(core, reg, 300); // warm-up
-    out = exploreSample(core, reg, num('proofExecutions', 6000));
+    exploreSample(core, reg, 300, 300); // warm-up
+    out = exploreSample(core, reg, num('proofExecutions', 6000), num('capExecutions', 5000));
     break;
   }
   default:
