@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--base REF] [--name NAME] [FIGURE...]`: issue 13's figures, each a ratio
+ * `pnpm bench [--quick] [--base REF] [--name NAME] [--demo-reps N] [FIGURE...]`: issue 13's figures, each a ratio
  * measured in this one run with interleaved repetitions (medians and spread), printed as a table
  * and written with every raw sample to bench-results/NAME.json (default `bench`). See docs/bench.md.
  *
@@ -25,6 +25,12 @@ const flag = (name: string) => {
 const quick = argv.includes('--quick');
 if (quick) argv.splice(argv.indexOf('--quick'), 1);
 const baseRef = flag('--base');
+const demoRepsText = flag('--demo-reps');
+const demoReps = demoRepsText === undefined ? undefined : Number(demoRepsText);
+if (demoReps !== undefined && !(Number.isInteger(demoReps) && demoReps > 0)) {
+  process.stderr.write('bench: --demo-reps takes a positive integer\n');
+  process.exit(2);
+}
 const name = flag('--name') ?? (quick ? 'bench-quick' : 'bench');
 const all = Object.keys(FIGURES) as FigureName[];
 const unknown = argv.filter((a) => !all.includes(a as FigureName));
@@ -68,7 +74,7 @@ try {
       const t0 = performance.now();
       log(`bench: ${fig} ...`);
       try {
-        const f = await FIGURES[fig]({ trees, quick, work, timeBin, log });
+        const f = await FIGURES[fig]({ trees, quick, work, timeBin, log, demoReps });
         results[fig] = f;
         rows.push(...f.rows);
         for (const r of f.rows) log(`  ${r.figure}: ${r.current}${r.ratio ? `; vs base ${r.ratio}` : ''}`);

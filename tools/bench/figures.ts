@@ -36,6 +36,8 @@ export interface Ctx {
   readonly quick: boolean;
   readonly work: string;
   readonly timeBin: string | null;
+  /** `--demo-reps N`: the demo's repetitions (it is the longest figure). */
+  readonly demoReps?: number;
   readonly log: (s: string) => void;
 }
 
@@ -210,9 +212,10 @@ export async function stepLoop(ctx: Ctx): Promise<Figure> {
 // 2. The demo end to end.
 
 export async function demo(ctx: Ctx): Promise<Figure> {
-  const reps = ctx.quick ? 1 : 3;
-  // --quick: a smaller comparison (extra arguments go to the demo's `tlblab compare`).
-  const extra = ctx.quick ? ['--seeds', '2'] : [];
+  const reps = ctx.demoReps ?? (ctx.quick ? 1 : 3);
+  // --quick: a smaller comparison (extra arguments go to the demo's `tlblab compare`; the last
+  // --harts and --seeds win).
+  const extra = ctx.quick ? ['--seeds', '1', '--harts', '2'] : [];
   const launches = Object.fromEntries(ctx.trees.map((t) => [t.label, scriptLaunch(t.dir, 'demo')]));
   for (const t of ctx.trees) prepare(t, launches[t.label]!);
   const raw = await interleaved(
@@ -229,7 +232,7 @@ export async function demo(ctx: Ctx): Promise<Figure> {
   return {
     rows: [
       {
-        figure: `demo wall s${ctx.quick ? ' (--seeds 2)' : ''}`,
+        figure: `demo wall s${ctx.quick ? ' (--seeds 1 --harts 2)' : ''}`,
         current: spread(cur, ' s'),
         base: base ? spread(base, ' s') : '-',
         ratio: ratioText(speedup),

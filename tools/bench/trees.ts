@@ -73,6 +73,8 @@ export function scriptLaunch(dir: string, name: string): Launch {
   const parts = text.split('&&').map((p) => p.trim());
   const last = parts.pop()!.split(/\s+/);
   const args: string[] = [];
+  // `tsx FILE` is `node --import tsx FILE`.
+  if (last[0] === 'tsx') last.splice(0, 1, 'node', '--import', 'tsx');
   for (let i = 0; i < last.length; i++) {
     const t = last[i]!;
     if (i === 0 && t === 'node') continue;
@@ -113,7 +115,9 @@ export function prepare(tree: Tree, launch: Launch): void {
     );
     return;
   }
-  for (const step of launch.prepare) {
+  for (const raw of launch.prepare) {
+    // pnpm is not on PATH here: the pinned one through npx (common brief).
+    const step = raw.replace(/^pnpm\s/, 'npx -y pnpm@12.4.2 ');
     const r = spawnSync('sh', ['-c', step], { cwd: tree.dir, stdio: ['ignore', 'ignore', 'inherit'] });
     if (r.status !== 0) throw new Error(`bench: "${step}" failed in ${tree.dir}`);
   }
