@@ -112,14 +112,23 @@ const cells = rows.map((r) => [
 const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
 const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i]!)).join('  ');
 const table = [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
-process.stdout.write(`\n${baseNote}\n${table}\n`);
+// A machine busier than its cores makes wall-clock figures (demo, run, --jobs) swing by tens of
+// percent between identical trees: say so beside the table rather than let a ratio pass as a finding.
+const after = machineInfo();
+const busiest = Math.max(before.loadavg[0]!, after.loadavg[0]!);
+const loadNote =
+  busiest > before.nproc
+    ? `warning: 1-min load average reached ${busiest} on ${before.nproc} CPUs during this run: wall-clock ratios are unreliable (compare two identical trees to see the noise floor)`
+    : `load average ${before.loadavg[0]} at start, ${after.loadavg[0]} at end on ${before.nproc} CPUs`;
+process.stdout.write(`\n${baseNote}\n${loadNote}\n${table}\n`);
 
 const out = {
   name,
   quick,
   started: started.toISOString(),
   seconds: Math.round((Date.now() - started.getTime()) / 1000),
-  machine: { ...before, loadavgAtEnd: machineInfo().loadavg },
+  machine: { ...before, loadavgAtEnd: after.loadavg },
+  loadNote,
   trees: trees.map((t) => ({
     label: t.label,
     dir: t.dir,
