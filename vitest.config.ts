@@ -12,6 +12,8 @@ const dirs = ['packages', 'apps'].flatMap((top) =>
         .filter((d) => existsSync(join(d, 'package.json')))
     : [],
 );
+// The repository's own tools are a project too (the bench's unit tests: tools/bench/*.test.ts).
+dirs.push('tools');
 
 export default defineConfig({
   resolve: { conditions: ['source'] },
@@ -26,7 +28,7 @@ export default defineConfig({
           test: {
             name,
             root,
-            include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+            include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
             exclude: ['**/*.slow.test.ts', '**/node_modules/**', '**/dist/**'],
             typecheck: { enabled: true, include: ['src/**/*.test-d.ts', 'test/**/*.test-d.ts'] },
           },
