@@ -93,6 +93,44 @@ export async function warmPool(
   }
 }
 
+/**
+ * A pool started (and its workers loading the registry) before this thread has loaded its own
+ * copy: on two or more cores the worker's start-up and the main thread's overlap instead of running
+ * one after the other (issue 13: `tlblab run` waited for both in turn). `warmed` settles when every
+ * worker has loaded the registry, or rejects with the `UsageError` `warmPool` throws; `close` is
+ * idempotent, so the command and the sweep may both call it.
+ */
+export interface StartedPool {
+  readonly pool: Piscina<AnyTask, WorkerResult | null>;
+  readonly jobs: number;
+  readonly spec: RegistrySpec;
+  readonly warmed: Promise<void>;
+  close(): Promise<void>;
+}
+
+export function startPool(
+  spec: RegistrySpec,
+  jobs: number,
+  memoryMb: number,
+  importTimeoutMs: number,
+): StartedPool {
+  const pool = createPool(jobs, memoryMb);
+  const warmed = warmPool(pool, spec, jobs, importTimeoutMs);
+  // Awaited later (or never, when the command fails on its flags first): not an unhandled rejection.
+  warmed.catch(() => {});
+  let closing: Promise<void> | null = null;
+  return {
+    pool,
+    jobs,
+    spec,
+    warmed,
+    close: () => {
+      closing ??= pool.destroy();
+      return closing;
+    },
+  };
+}
+
 /** Run one task on its own worker under the watchdog; the worker is gone afterwards. */
 export async function runIsolated(
   task: AnyTask,

@@ -34,7 +34,7 @@ import {
 } from '@tlblab/core';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
-import { createPool, warmPool, watchdogMessage, workerFailure, workerOutcome } from './isolate.js';
+import { type StartedPool, startPool, watchdogMessage, workerFailure, workerOutcome } from './isolate.js';
 import { clean } from './output.js';
 import { pathError, removeStaleTemps, writeOutput } from './output-file.js';
 import type { Plan, PlannedCell } from './plan.js';
@@ -71,6 +71,11 @@ export interface SweepOptions {
   /** `createdAt` of a fresh document (tests fix it). */
   readonly createdAt?: string;
   readonly onProgress?: (p: SweepProgress) => void;
+  /**
+   * Workers already started for this spec (`loadContextRegistry(..., { pool })`): used instead of
+   * `jobs`, and closed when the sweep ends.
+   */
+  readonly pool?: StartedPool;
 }
 
 export interface SweepResult {
@@ -277,7 +282,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const { plan, out, registry } = opts;
   // Timers take whole milliseconds below 2^31 (`The value of "delay" is out of range` otherwise).
   const timeout = Math.min(2 ** 31 - 1, Math.max(1, Math.round(opts.cellTimeoutMs ?? 60_000)));
-  const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, plan.selected.length)));
+  const jobs =
+    opts.pool?.jobs ?? Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, plan.selected.length)));
   const direct = opts.direct === true;
   if (opts.resume && direct)
     throw new UsageError(`--resume: ${clean(out)} is not a regular file; there is nothing to resume`);
@@ -344,9 +350,12 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
 
   if (remaining.length > 0) {
     // Tasks are handed out only when a thread is free (the lanes below), so nothing queues.
-    const pool = createPool(jobs, opts.memoryMb ?? 2048);
+    const started =
+      opts.pool ??
+      startPool(opts.spec, jobs, opts.memoryMb ?? 2048, opts.importTimeoutMs ?? IMPORT_TIMEOUT_MS);
+    const pool = started.pool;
     try {
-      await warmPool(pool, opts.spec, jobs, opts.importTimeoutMs ?? IMPORT_TIMEOUT_MS);
+      await started.warmed;
       let next = 0;
       const lane = async (): Promise<void> => {
         while (!broken && next < remaining.length) {
@@ -387,10 +396,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     } finally {
       syncData(fd);
       closeSync(fd);
-      await pool.destroy();
+      await started.close();
     }
   } else {
     closeSync(fd);
+    await opts.pool?.close();
   }
 
   // Plan order; the same bytes as serializeResultsDocument({ meta, cells }) gives.
