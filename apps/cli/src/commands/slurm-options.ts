@@ -21,7 +21,14 @@ export function slurmOptions(cmd: Command): Command {
     .option('--seed <s>', 'run this one seed per cell (as compare)')
     .option('--param <scenario.key=value>', 'scenario parameter (repeatable; as compare)', collect)
     .option('--kernel <key=value>', 'kernel setting for every cell (repeatable; as compare)', collect)
+    .option('--explore', "explore each cell's choices instead of sampling seeds (as compare)")
+    .option('--explore-budget <seconds>', 'per-cell exploration budget (as compare)')
     .option('--cell-timeout <seconds>', 'wall-clock watchdog per cell (as compare)')
+    .option(
+      '--limit <name=n>',
+      'raise a limit in every shard: runs, harts, jobs, memory (as compare; repeatable)',
+      collect,
+    )
     .option('--dir <folder>', 'folder for the scripts, shard files and logs', 'tlblab-slurm')
     .option('--out <file>', 'merged results file (default <dir>/results.jsonl)')
     .option('--partition <name>', 'sbatch --partition')

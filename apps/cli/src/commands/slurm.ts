@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
+import { checkHarts, parseLimits } from '../limits.js';
 import { parseInteger, parseTimeout } from '../options.js';
 import { println } from '../output.js';
 import { buildPlan, type PlanInput, shardOf } from '../plan.js';
@@ -27,6 +28,10 @@ import { type SweepFlags, sweepPlanInput } from './compare.js';
 
 export interface SlurmOptions extends SweepFlags {
   cellTimeout?: string;
+  explore?: boolean;
+  exploreBudget?: string;
+  /** `slurm --limit`, read through ctx.globals.limit (the subcommand's over the global one, as for compare). */
+  limit?: string[];
   shards?: string;
   dir: string;
   out?: string;
@@ -51,6 +56,10 @@ function checkedPlanInput(
 ): PlanInput {
   const input = sweepPlanInput(opts, sweep, null);
   if (opts.cellTimeout !== undefined) parseTimeout('--cell-timeout', opts.cellTimeout);
+  // As compare checks them, so that no array task fails on a flag the login node accepted.
+  if (opts.exploreBudget !== undefined && opts.explore !== true)
+    throw new UsageError('--explore-budget needs --explore');
+  if (opts.exploreBudget !== undefined) parseTimeout('--explore-budget', opts.exploreBudget);
   return input;
 }
 
@@ -59,7 +68,13 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The sweep flags as the user gave them, to hand to `compare` in every array task. */
+/**
+ * The sweep flags as the user gave them, to hand to `compare` in every array task: every flag of
+ * `compare` that changes the results (the plan, the seeds, `--explore` and its budget, parameters
+ * and kernel settings) or decides whether a cell runs at all (`--cell-timeout`; `--limit` goes
+ * before the subcommand with `--config` and `--plugin`). Left to each task: `--jobs` (its cores), `--shard`, `--resume`, `--out` (set per task) and the
+ * output-only `--json` and `--fail-on`.
+ */
 function sweepArgs(opts: SlurmOptions): string[] {
   const args: string[] = [];
   const flag = (name: string, value: string | undefined) => {
@@ -74,6 +89,8 @@ function sweepArgs(opts: SlurmOptions): string[] {
   flag('--seed', opts.seed);
   for (const p of opts.param ?? []) args.push('--param', p);
   for (const k of opts.kernel ?? []) args.push('--kernel', k);
+  if (opts.explore === true) args.push('--explore');
+  flag('--explore-budget', opts.exploreBudget);
   flag('--cell-timeout', opts.cellTimeout);
   return args;
 }
@@ -215,8 +232,11 @@ export async function slurmCommand(ctx: CommandContext, opts: SlurmOptions): Pro
       throw new UsageError(`--sbatch ${o}: expected one sbatch option such as --qos=long`);
 
   // Check every name now, on the login node, rather than in n failed array tasks.
-  const { registry, sweep } = await loadContextRegistry(ctx);
-  const plan = buildPlan(registry, checkedPlanInput(opts, sweep));
+  const limits = parseLimits(ctx.globals.limit);
+  const { registry, sweep } = await loadContextRegistry(ctx, limits);
+  const input = checkedPlanInput(opts, sweep);
+  checkHarts(limits, '--harts', input.harts);
+  const plan = buildPlan(registry, input);
   if (plan.cells.length === 0)
     throw new UsageError('the plan has no cells: no scenario applies to these modes and hart counts');
 
@@ -225,6 +245,8 @@ export async function slurmCommand(ctx: CommandContext, opts: SlurmOptions): Pro
   const globals: string[] = [];
   if (ctx.globals.config !== undefined) globals.push('--config', resolve(ctx.io.cwd, ctx.globals.config));
   for (const p of ctx.globals.plugin ?? []) globals.push('--plugin', p);
+  // `--limit` (given before or after `slurm`) goes before the subcommand: compare and merge take it there.
+  for (const l of ctx.globals.limit ?? []) globals.push('--limit', l);
   const scripts = writeScripts({
     shards,
     dir,
