@@ -379,6 +379,47 @@ describe('plugin code stays on workers', () => {
   }, 60_000);
 });
 
+describe('batches of cells on one worker (issue 13)', () => {
+  it('a worker that dies fails only the cell it ran; the rest of its batch runs on a fresh worker', async () => {
+    // 14 cells on one worker: exits-in-slot on the 7 machines, then flush-all on them. Batches of
+    // 2-3 cells: an exits-in-slot cell ends its worker with later cells of its batch still to
+    // run — at least one of them a flush-all cell, which must come back correct.
+    const out = at('batch-exit.jsonl');
+    const r = await cli([
+      'compare',
+      '--plugin',
+      PLUGINS,
+      '--plugin',
+      FAULTS,
+      '-s',
+      'exits-in-slot,flush-all',
+      '-c',
+      'tiny-map',
+      '-m',
+      'all',
+      '--harts',
+      '1',
+      '--seeds',
+      '1',
+      '--jobs',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = parseResultsDocument(readFileSync(out, 'utf8'));
+    expect(doc.cells).toHaveLength(14);
+    for (const c of doc.cells) {
+      if (c.strategy.includes('exits-in-slot')) {
+        expect(c.outcomes, c.id).toEqual({ 'strategy-error': 1 });
+        expect(c.firstFailure?.failure?.message, c.id).toMatch(/worker failed: .*exited/);
+      } else {
+        expect(c.verdict, c.id).toBe('correct');
+      }
+    }
+  }, 240_000);
+});
+
 describe('cross-cell state is a plugin fault', () => {
   const sweepWith = (strategy: string, out: string) => [
     'compare',
