@@ -381,9 +381,10 @@ describe('plugin code stays on workers', () => {
 
 describe('batches of cells on one worker (issue 13)', () => {
   it('a worker that dies fails only the cell it ran; the rest of its batch runs on a fresh worker', async () => {
-    // 14 cells on one worker: exits-in-slot on the 7 machines, then flush-all on them. Batches of
-    // 2-3 cells: an exits-in-slot cell ends its worker with later cells of its batch still to
-    // run — at least one of them a flush-all cell, which must come back correct.
+    // 28 cells on one worker, largest hart count first: flush-all then exits-in-slot on the 7
+    // machines at 2 harts, then the same at 1 hart. The guided batches are 7, 5, 4, ... cells; the
+    // third is [exits-in-slot x2, flush-all x2] at the 2-to-1-hart seam: its exits-in-slot cells
+    // end their workers with flush-all cells of the batch still to run, which must come back correct.
     const out = at('batch-exit.jsonl');
     const r = await cli([
       'compare',
@@ -392,13 +393,13 @@ describe('batches of cells on one worker (issue 13)', () => {
       '--plugin',
       FAULTS,
       '-s',
-      'exits-in-slot,flush-all',
+      'flush-all,exits-in-slot',
       '-c',
       'tiny-map',
       '-m',
       'all',
       '--harts',
-      '1',
+      '1,2',
       '--seeds',
       '1',
       '--jobs',
@@ -408,7 +409,7 @@ describe('batches of cells on one worker (issue 13)', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     const doc = parseResultsDocument(readFileSync(out, 'utf8'));
-    expect(doc.cells).toHaveLength(14);
+    expect(doc.cells).toHaveLength(28);
     for (const c of doc.cells) {
       if (c.strategy.includes('exits-in-slot')) {
         expect(c.outcomes, c.id).toEqual({ 'strategy-error': 1 });
