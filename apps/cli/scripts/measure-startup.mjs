@@ -89,7 +89,10 @@ function cellTime(repo) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = {};
-const add = (name, side, v) => (rows[name] ??= { A: [], B: [] })[side].push(v);
+const add = (name, side, v) => {
+  rows[name] ??= { A: [], B: [] };
+  rows[name][side].push(v);
+};
 const out = join(tmpdir(), `measure-startup-${process.pid}.jsonl`);
 for (let i = 0; i < reps; i++) {
   for (const [side, repo] of [
