@@ -7,7 +7,9 @@
  * apps/cli/README.md). Extra arguments go to `tlblab compare` (e.g. `pnpm demo --seeds 20`).
  */
 import { mkdirSync } from 'node:fs';
-import { main } from '../apps/cli/src/index.ts';
+// The built CLI (`pnpm demo` builds it first when its sources changed): its workers then run
+// dist/worker.js without a TypeScript loader; tsx only transpiles this file.
+import { main } from '../apps/cli/dist/index.js';
 
 const io = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
 const dir = 'tlblab-results';

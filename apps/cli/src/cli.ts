@@ -3,24 +3,17 @@
  * 0 success, 1 an incorrect verdict with `--fail-on incorrect`, 2 bad input, 3 an inconclusive
  * verdict (a budget ran out) and no incorrect one with `--fail-on incorrect` — one line on stderr
  * naming the problem (and the close match), never a stack trace unless `--debug`.
+ *
+ * Start-up (issue 13): this module loads only commander and a few small helpers. Each command's
+ * module — and through it the registry, core, zod, piscina, the report renderer, kernel-trace —
+ * is imported inside that command's action, so `tlblab --version` and `--help` load none of them
+ * and `tlblab run` never loads the report renderer.
  */
 import { Command, CommanderError } from 'commander';
-import { compareCommand } from './commands/compare.js';
-import { completionCommand } from './commands/completion.js';
-import { describeCommand } from './commands/describe.js';
-import { diffCommand } from './commands/diff.js';
-import { exploreCommand } from './commands/explore.js';
-import { importTraceCommand } from './commands/import-trace.js';
-import { listCommand } from './commands/list.js';
-import { mergeCommand } from './commands/merge.js';
-import { newCommand } from './commands/new.js';
-import { replayCommand } from './commands/replay.js';
-import { reportCommand } from './commands/report.js';
-import { runCommand } from './commands/run.js';
-import { slurmCommand, slurmOptions } from './commands/slurm.js';
+import { slurmOptions } from './commands/slurm-options.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 import { oneLine, UsageError } from './errors.js';
-import { collect } from './options.js';
+import { collect } from './flags.js';
 import { clean, cleanLines, type Io } from './output.js';
 import { TOOL_VERSION } from './version.js';
 
@@ -80,7 +73,9 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .description('list the strategies (and named sets), scenarios or machines')
     .argument('<what>', 'strategies | scenarios | machines')
     .option('--json', 'print one JSON document')
-    .action(async (what: string, opts, cmd: Command) => done(await listCommand(ctxOf(cmd), what, opts)));
+    .action(async (what: string, opts, cmd: Command) =>
+      done(await (await import('./commands/list.js')).listCommand(ctxOf(cmd), what, opts)),
+    );
 
   program
     .command('run')
@@ -112,7 +107,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .action(async (opts, cmd: Command) => {
       need(opts, 'strategy', '-s, --strategy <names>');
       need(opts, 'scenario', '-c, --scenario <id>');
-      done(await runCommand(ctxOf(cmd), opts));
+      done(await (await import('./commands/run.js')).runCommand(ctxOf(cmd), opts));
     });
 
   program
@@ -155,7 +150,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--fail-on <what>', "exit 1 when any verdict is 'incorrect', else 3 when any is 'inconclusive'")
     .action(async (opts, cmd: Command) => {
       need(opts, 'out', '--out <file>');
-      done(await compareCommand(ctxOf(cmd), opts));
+      done(await (await import('./commands/compare.js')).compareCommand(ctxOf(cmd), opts));
     });
 
   program
@@ -187,7 +182,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .action(async (opts, cmd: Command) => {
       need(opts, 'strategy', '-s, --strategy <names>');
       need(opts, 'scenario', '-c, --scenario <id>');
-      done(await exploreCommand(ctxOf(cmd), opts));
+      done(await (await import('./commands/explore.js')).exploreCommand(ctxOf(cmd), opts));
     });
 
   program
@@ -197,11 +192,11 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--out <file>', "merged results file ('-' for stdout; required)")
     .action(async (files: string[], opts, cmd: Command) => {
       need(opts, 'out', '--out <file>');
-      done(await mergeCommand(ctxOf(cmd), files, opts));
+      done(await (await import('./commands/merge.js')).mergeCommand(ctxOf(cmd), files, opts));
     });
 
   slurmOptions(program.command('slurm')).action(async (opts, cmd: Command) =>
-    done(await slurmCommand(ctxOf(cmd), opts)),
+    done(await (await import('./commands/slurm.js')).slurmCommand(ctxOf(cmd), opts)),
   );
 
   program
@@ -218,7 +213,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--harts <list>', 'only these hart counts')
     .option('--partial', 'render a document that lacks cells of its plan or repeats one (says so)')
     .action(async (results: string, opts, cmd: Command) =>
-      done(await reportCommand(ctxOf(cmd), results, opts)),
+      done(await (await import('./commands/report.js')).reportCommand(ctxOf(cmd), results, opts)),
     );
 
   program
@@ -233,7 +228,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--partial', 'compare documents that lack cells of their plan or repeat one (says so)')
     .option('--out <file>', "output file, or '-' for stdout", '-')
     .action(async (before: string, after: string, opts, cmd: Command) =>
-      done(await diffCommand(ctxOf(cmd), before, after, opts)),
+      done(await (await import('./commands/diff.js')).diffCommand(ctxOf(cmd), before, after, opts)),
     );
 
   program
@@ -246,7 +241,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--cell-timeout <seconds>', 'wall-clock watchdog of the replay (default 600)')
     .action(async (results: string, opts, cmd: Command) => {
       need(opts, 'cell', '--cell <id>');
-      done(await replayCommand(ctxOf(cmd), results, opts));
+      done(await (await import('./commands/replay.js')).replayCommand(ctxOf(cmd), results, opts));
     });
 
   program
@@ -257,7 +252,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--strict', 'an event the importer does not know is an error (exit 2)')
     .action(async (log: string, opts, cmd: Command) => {
       need(opts, 'out', '--out <file>');
-      done(await importTraceCommand(ctxOf(cmd), log, opts));
+      done(await (await import('./commands/import-trace.js')).importTraceCommand(ctxOf(cmd), log, opts));
     });
 
   program
@@ -268,7 +263,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--dir <folder>', 'folder to create (default <kind>-<name>)')
     .option('--package-name <name>', 'npm package name (default tlblab-<kind>-<name>)')
     .action(async (kind: string, name: string, opts, cmd: Command) =>
-      done(await newCommand(ctxOf(cmd), kind, name, opts)),
+      done(await (await import('./commands/new.js')).newCommand(ctxOf(cmd), kind, name, opts)),
     );
 
   program
@@ -278,14 +273,16 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .argument('<name>', 'its name')
     .option('--json', 'print one JSON document')
     .action(async (kind: string, name: string, opts, cmd: Command) =>
-      done(await describeCommand(ctxOf(cmd), kind, name, opts)),
+      done(await (await import('./commands/describe.js')).describeCommand(ctxOf(cmd), kind, name, opts)),
     );
 
   program
     .command('completion')
     .description('print a shell completion script')
     .argument('<shell>', 'bash | zsh | fish')
-    .action((shell: string) => done(completionCommand(io, program, shell)));
+    .action(async (shell: string) =>
+      done((await import('./commands/completion.js')).completionCommand(io, program, shell)),
+    );
 
   try {
     if (argv.length === 0) {

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { findConfig, type LoadedRegistry, loadRegistry, type RegistrySpec } from './config.js';
-import { createPool, warmPool } from './isolate.js';
+import type { StartedPool } from './isolate.js';
 import { defaultLimits, type Limits } from './limits.js';
 import type { Io } from './output.js';
 
@@ -50,13 +50,32 @@ function probeKey(spec: RegistrySpec): string {
  * loaded in a worker under a time limit and a heap cap (issue 15), so an import that rejects, never
  * settles, loops, exits or exhausts memory is reported as one line instead of hanging or killing
  * this process. Only then is it loaded here (the plan needs the registry's names and schemas).
+ *
+ * `pool`: the command will run cells on that many workers; they are started first and load the
+ * registry while this thread loads its own (issue 13, start-up), and their loading doubles as the
+ * safety probe of third-party code. The caller owns the returned pool (`close()` it).
  */
 export async function loadContextRegistry(
   ctx: CommandContext,
   limits: Pick<Limits, 'import' | 'memory'> = defaultLimits(),
-): Promise<LoadedRegistry & { spec: RegistrySpec }> {
+  opts: { readonly pool?: { readonly jobs: number } } = {},
+): Promise<LoadedRegistry & { spec: RegistrySpec; pool?: StartedPool }> {
   const spec = registrySpec(ctx);
-  if (spec.config !== null || spec.plugins.length > 0) {
+  const thirdParty = spec.config !== null || spec.plugins.length > 0;
+  // piscina loads only for a command that runs cells or loads third-party code (`list` needs neither).
+  const { createPool, startPool, warmPool } =
+    opts.pool !== undefined || thirdParty ? await import('./isolate.js') : ({} as never);
+  if (opts.pool !== undefined) {
+    const started = startPool(spec, opts.pool.jobs, limits.memory, limits.import * 1000);
+    try {
+      if (thirdParty) await started.warmed;
+      return { ...(await loadRegistry(spec)), spec, pool: started };
+    } catch (e) {
+      await started.close();
+      throw e;
+    }
+  }
+  if (thirdParty) {
     const key = probeKey(spec);
     if (!probed.has(key)) {
       const pool = createPool(1, limits.memory);

@@ -7,9 +7,9 @@
 import { Piscina } from 'piscina';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
-import type { CellTask, TraceTask, WarmTask, WorkerResult } from './worker.js';
+import type { CellsTask, CellTask, TraceTask, WarmTask, WorkerResult } from './worker.js';
 
-export type AnyTask = CellTask | WarmTask | TraceTask;
+export type AnyTask = CellTask | CellsTask | WarmTask | TraceTask;
 
 export function workerEntry(): { filename: string; execArgv: string[] } {
   const fromSource = import.meta.url.endsWith('.ts');
@@ -91,6 +91,44 @@ export async function warmPool(
     // The registry's own message (it names the file or plugin and the field), as the main thread would say it.
     if (r.value && 'error' in r.value) throw new UsageError(r.value.error);
   }
+}
+
+/**
+ * A pool started (and its workers loading the registry) before this thread has loaded its own
+ * copy: on two or more cores the worker's start-up and the main thread's overlap instead of running
+ * one after the other (issue 13: `tlblab run` waited for both in turn). `warmed` settles when every
+ * worker has loaded the registry, or rejects with the `UsageError` `warmPool` throws; `close` is
+ * idempotent, so the command and the sweep may both call it.
+ */
+export interface StartedPool {
+  readonly pool: Piscina<AnyTask, WorkerResult | null>;
+  readonly jobs: number;
+  readonly spec: RegistrySpec;
+  readonly warmed: Promise<void>;
+  close(): Promise<void>;
+}
+
+export function startPool(
+  spec: RegistrySpec,
+  jobs: number,
+  memoryMb: number,
+  importTimeoutMs: number,
+): StartedPool {
+  const pool = createPool(jobs, memoryMb);
+  const warmed = warmPool(pool, spec, jobs, importTimeoutMs);
+  // Awaited later (or never, when the command fails on its flags first): not an unhandled rejection.
+  warmed.catch(() => {});
+  let closing: Promise<void> | null = null;
+  return {
+    pool,
+    jobs,
+    spec,
+    warmed,
+    close: () => {
+      closing ??= pool.destroy();
+      return closing;
+    },
+  };
 }
 
 /** Run one task on its own worker under the watchdog; the worker is gone afterwards. */

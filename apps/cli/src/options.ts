@@ -115,9 +115,7 @@ export function parseParam(text: string): [string, unknown] {
   return [key, value];
 }
 
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
+export { collect } from './flags.js';
 
 export const FAIL_ON = ['incorrect'] as const;
 

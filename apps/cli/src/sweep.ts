@@ -18,6 +18,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import {
   type CellRecord,
   cellRecordSchema,
@@ -34,12 +35,12 @@ import {
 } from '@tlblab/core';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
-import { createPool, warmPool, watchdogMessage, workerFailure, workerOutcome } from './isolate.js';
+import { type StartedPool, startPool, watchdogMessage, workerFailure, workerOutcome } from './isolate.js';
 import { clean } from './output.js';
 import { pathError, removeStaleTemps, writeOutput } from './output-file.js';
 import type { Plan, PlannedCell } from './plan.js';
 import { type Registry, resolveStrategySet } from './registry.js';
-import type { CellLine, CellTask } from './worker.js';
+import type { CellLine, CellsMessage, CellsTask, WorkerResult } from './worker.js';
 
 /** How long loading the config and plugins in a worker may take (an import that never settles). */
 export const IMPORT_TIMEOUT_MS = 60_000;
@@ -71,6 +72,11 @@ export interface SweepOptions {
   /** `createdAt` of a fresh document (tests fix it). */
   readonly createdAt?: string;
   readonly onProgress?: (p: SweepProgress) => void;
+  /**
+   * Workers already started for this spec (`loadContextRegistry(..., { pool })`): used instead of
+   * `jobs`, and closed when the sweep ends.
+   */
+  readonly pool?: StartedPool;
 }
 
 export interface SweepResult {
@@ -82,6 +88,14 @@ export interface SweepResult {
 }
 
 const FSYNC_INTERVAL_MS = 1000;
+
+/**
+ * Cells per task (issue 13: the per-cell round trip to the main thread cost ~2 ms a cell and left
+ * the workers idle meanwhile). A batch is at most MAX_BATCH cells and at most 1/BATCHES_PER_JOB of
+ * each worker's share of what is left, so batches shrink to single cells towards the end.
+ */
+const MAX_BATCH = 32;
+const BATCHES_PER_JOB = 4;
 
 /** fdatasync, except where the file cannot be synced (a device or FIFO: EINVAL) — nothing to make durable. */
 function syncData(fd: number): void {
@@ -278,7 +292,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const { plan, out, registry } = opts;
   // Timers take whole milliseconds below 2^31 (`The value of "delay" is out of range` otherwise).
   const timeout = Math.min(2 ** 31 - 1, Math.max(1, Math.round(opts.cellTimeoutMs ?? 60_000)));
-  const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, plan.selected.length)));
+  const jobs =
+    opts.pool?.jobs ?? Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, plan.selected.length)));
   const direct = opts.direct === true;
   if (opts.resume && direct)
     throw new UsageError(`--resume: ${clean(out)} is not a regular file; there is nothing to resume`);
@@ -345,53 +360,112 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
 
   if (remaining.length > 0) {
     // Tasks are handed out only when a thread is free (the lanes below), so nothing queues.
-    const pool = createPool(jobs, opts.memoryMb ?? 2048);
+    const started =
+      opts.pool ??
+      startPool(opts.spec, jobs, opts.memoryMb ?? 2048, opts.importTimeoutMs ?? IMPORT_TIMEOUT_MS);
+    const pool = started.pool;
     try {
-      await warmPool(pool, opts.spec, jobs, opts.importTimeoutMs ?? IMPORT_TIMEOUT_MS);
-      let next = 0;
-      const lane = async (): Promise<void> => {
-        while (!broken && next < remaining.length) {
-          const planned = remaining[next++]!;
-          const task: CellTask = {
-            kind: 'cell',
-            spec: opts.spec,
-            cell: planned,
-            seeds: plan.input.seeds,
-            params: plan.input.params,
-            ...(plan.input.kernel === undefined ? {} : { kernel: plan.input.kernel }),
-            ...(plan.input.explore ? { explore: { executions: plan.input.explore.executions } } : {}),
-          };
-          let record: CellLine;
+      await started.warmed;
+      const base = {
+        spec: opts.spec,
+        seeds: plan.input.seeds,
+        params: plan.input.params,
+        ...(plan.input.kernel === undefined ? {} : { kernel: plan.input.kernel }),
+        ...(plan.input.explore ? { explore: { executions: plan.input.explore.executions } } : {}),
+      };
+      // The record of a cell from what its worker posted.
+      const lineOf = (planned: PlannedCell, r: WorkerResult | null): CellLine =>
+        r && 'cell' in r
+          ? r.cell
+          : toLine(
+              failedCellRecord(
+                registry,
+                plan,
+                planned,
+                `cell failed: ${r && 'error' in r ? r.error : 'no result'}`,
+              ),
+            );
+      /**
+       * One batch on one worker. Returns the cells it did not reach: after a worker dies (exit,
+       * out of memory, the watchdog), the cell it was running gets the failed record and the cells
+       * behind it go back to the queue for a fresh worker — as if each cell were its own task.
+       */
+      const runBatch = async (cells: readonly PlannedCell[]): Promise<readonly PlannedCell[]> => {
+        const { port1, port2 } = new MessageChannel();
+        const controller = new AbortController();
+        // The watchdog is per cell: it restarts whenever a cell of the batch finishes. Aborting
+        // the task terminates its worker (piscina replaces it).
+        let timer = setTimeout(() => controller.abort(), timeout);
+        let reached = 0;
+        let appendError: unknown = null;
+        const take = (m: CellsMessage) => {
+          clearTimeout(timer);
+          timer = setTimeout(() => controller.abort(), timeout);
+          reached = m.at + 1;
           try {
-            // The watchdog: aborting a running task terminates its worker (piscina replaces it).
-            const r = await pool.run(task, { signal: AbortSignal.timeout(timeout) });
-            record =
-              r && 'cell' in r
-                ? r.cell
-                : toLine(
-                    failedCellRecord(
-                      registry,
-                      plan,
-                      planned,
-                      `cell failed: ${r && 'error' in r ? r.error : 'no result'}`,
-                    ),
-                  );
+            append(lineOf(cells[m.at]!, m.result));
           } catch (e) {
-            const outcome = workerOutcome(e);
-            const message = outcome === 'timeout' ? watchdogMessage(timeout) : workerFailure(e, timeout);
-            record = toLine(failedCellRecord(registry, plan, planned, message, outcome));
+            appendError ??= e;
+            controller.abort();
           }
-          append(record);
+        };
+        // Messages the worker posted before its task settled are already queued on port1.
+        const drain = () => {
+          for (let m = receiveMessageOnPort(port1); m !== undefined; m = receiveMessageOnPort(port1))
+            take(m.message as CellsMessage);
+        };
+        port1.on('message', take);
+        const task: CellsTask = { kind: 'cells', ...base, cells, port: port2 };
+        try {
+          await pool.run(task, { signal: controller.signal, transferList: [port2] });
+          drain();
+          if (appendError !== null) throw appendError;
+          // A worker that returned without posting every cell: those cells have no result.
+          for (; reached < cells.length; reached++) append(lineOf(cells[reached]!, null));
+          return [];
+        } catch (e) {
+          drain();
+          if (appendError !== null) throw appendError;
+          if (e === appendError || broken) throw e;
+          const outcome = workerOutcome(e);
+          const message = outcome === 'timeout' ? watchdogMessage(timeout) : workerFailure(e, timeout);
+          const failed = cells[reached];
+          if (failed === undefined) return [];
+          append(toLine(failedCellRecord(registry, plan, failed, message, outcome)));
+          return cells.slice(reached + 1);
+        } finally {
+          clearTimeout(timer);
+          port1.close();
+        }
+      };
+      let next = 0;
+      const requeued: PlannedCell[] = [];
+      const lane = async (): Promise<void> => {
+        while (!broken && (requeued.length > 0 || next < remaining.length)) {
+          let batch: readonly PlannedCell[];
+          if (requeued.length > 0) batch = requeued.splice(0, requeued.length);
+          else {
+            // Guided batches: large while much is left, down to one cell at the end, so no worker
+            // is left holding a long batch while the others idle.
+            const size = Math.max(
+              1,
+              Math.min(MAX_BATCH, Math.floor((remaining.length - next) / (jobs * BATCHES_PER_JOB))),
+            );
+            batch = remaining.slice(next, next + size);
+            next += batch.length;
+          }
+          requeued.unshift(...(await runBatch(batch)));
         }
       };
       await Promise.all(Array.from({ length: jobs }, lane));
     } finally {
       syncData(fd);
       closeSync(fd);
-      await pool.destroy();
+      await started.close();
     }
   } else {
     closeSync(fd);
+    await opts.pool?.close();
   }
 
   // Plan order; the same bytes as serializeResultsDocument({ meta, cells }) gives.

@@ -1,17 +1,19 @@
 /**
  * Issue 6, "Determinism and scale", with the built-in strategies and scenarios: the same sweep
  * gives byte-identical documents (apart from createdAt) with --jobs 1, --jobs 2, and split into
- * shards and merged — and (issue 13) the same cells whether the step budget is scaled to each cell
- * (the default) or fixed at the 200000 steps every run had before: no run here comes near it, so
- * only the meta record's `kernel.stepLimit` differs.
+ * shards and merged, and from the built bin (dist/, cells in batches on its workers) as from source —
+ * and (issue 13) the same cells whether the step budget is scaled to each cell (the default) or fixed
+ * at the 200000 steps every run had before: no run here comes near it, so only the meta record's
+ * `kernel.stepLimit` differs.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
-import { runCli, scratchDir, withoutCreatedAt } from './helpers.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildCli, runCli, runDist, scratchDir, withoutCreatedAt } from './helpers.js';
 
 const scratch = scratchDir('determinism');
 afterAll(() => scratch.cleanup());
+beforeAll(buildCli, 900_000);
 const at = (name: string) => join(scratch.dir, name);
 const SWEEP = [
   'compare',
@@ -30,15 +32,16 @@ const SWEEP = [
 ];
 
 it('writes the same document with --jobs 1, --jobs 2, and as merged shards', async () => {
-  const [one, two, s1, s2, s3, fixed] = await Promise.all([
+  const [one, two, s1, s2, s3, dist, fixed] = await Promise.all([
     runCli([...SWEEP, '--jobs', '1', '--out', at('one.jsonl')]),
     runCli([...SWEEP, '--jobs', '2', '--out', at('two.jsonl')]),
     runCli([...SWEEP, '--jobs', '1', '--shard', '1/3', '--out', at('s1.jsonl')]),
     runCli([...SWEEP, '--jobs', '1', '--shard', '2/3', '--out', at('s2.jsonl')]),
     runCli([...SWEEP, '--jobs', '1', '--shard', '3/3', '--out', at('s3.jsonl')]),
+    runDist([...SWEEP, '--jobs', '2', '--out', at('dist.jsonl')]),
     runCli([...SWEEP, '--jobs', '1', '--kernel', 'stepLimit=200000', '--out', at('fixed.jsonl')]),
   ]);
-  for (const r of [one, two, s1, s2, s3, fixed]) expect(r.code, r.stderr).toBe(0);
+  for (const r of [one, two, s1, s2, s3, dist, fixed]) expect(r.code, r.stderr).toBe(0);
   const merged = await runCli([
     'merge',
     at('s3.jsonl'),
@@ -52,6 +55,7 @@ it('writes the same document with --jobs 1, --jobs 2, and as merged shards', asy
   expect(reference.split('\n').length).toBeGreaterThan(200);
   expect(withoutCreatedAt(readFileSync(at('two.jsonl'), 'utf8'))).toBe(reference);
   expect(withoutCreatedAt(readFileSync(at('merged.jsonl'), 'utf8'))).toBe(reference);
+  expect(withoutCreatedAt(readFileSync(at('dist.jsonl'), 'utf8'))).toBe(reference);
   const [meta, ...cells] = reference.split('\n');
   const [fixedMeta, ...fixedCells] = withoutCreatedAt(readFileSync(at('fixed.jsonl'), 'utf8')).split('\n');
   expect(fixedCells.join('\n')).toBe(cells.join('\n'));

@@ -379,6 +379,48 @@ describe('plugin code stays on workers', () => {
   }, 60_000);
 });
 
+describe('batches of cells on one worker (issue 13)', () => {
+  it('a worker that dies fails only the cell it ran; the rest of its batch runs on a fresh worker', async () => {
+    // 28 cells on one worker, largest hart count first: flush-all then exits-in-slot on the 7
+    // machines at 2 harts, then the same at 1 hart. The guided batches are 7, 5, 4, ... cells; the
+    // third is [exits-in-slot x2, flush-all x2] at the 2-to-1-hart seam: its exits-in-slot cells
+    // end their workers with flush-all cells of the batch still to run, which must come back correct.
+    const out = at('batch-exit.jsonl');
+    const r = await cli([
+      'compare',
+      '--plugin',
+      PLUGINS,
+      '--plugin',
+      FAULTS,
+      '-s',
+      'flush-all,exits-in-slot',
+      '-c',
+      'tiny-map',
+      '-m',
+      'all',
+      '--harts',
+      '1,2',
+      '--seeds',
+      '1',
+      '--jobs',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = parseResultsDocument(readFileSync(out, 'utf8'));
+    expect(doc.cells).toHaveLength(28);
+    for (const c of doc.cells) {
+      if (c.strategy.includes('exits-in-slot')) {
+        expect(c.outcomes, c.id).toEqual({ 'strategy-error': 1 });
+        expect(c.firstFailure?.failure?.message, c.id).toMatch(/worker failed: .*exited/);
+      } else {
+        expect(c.verdict, c.id).toBe('correct');
+      }
+    }
+  }, 240_000);
+});
+
 describe('cross-cell state is a plugin fault', () => {
   const sweepWith = (strategy: string, out: string) => [
     'compare',

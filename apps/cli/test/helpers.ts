@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,13 +36,20 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Run the CLI as a child process, as `pnpm tlblab` does. */
+/** Run the CLI from source as a child process (through tsx, with the `source` condition). */
 export function runCli(
   args: readonly string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
+  return runChild(['--conditions=source', '--import', 'tsx', BIN, ...args], opts);
+}
+
+export function runChild(
+  nodeArgs: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv },
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', BIN, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs], {
       cwd: opts.cwd ?? REPO,
       env: { ...process.env, NO_COLOR: '1', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -119,6 +126,17 @@ function newest(dir: string): number {
  * overlap, nor a build and a reader.
  */
 export async function buildDists(pkgs: readonly string[], run: (dir: string) => void): Promise<void> {
+  await withBuildLock(() => {
+    for (const pkg of pkgs) {
+      const dir = join(REPO, pkg);
+      const dist = join(dir, 'dist/index.js');
+      if (!existsSync(join(dir, 'dist/index.d.ts')) || newest(join(dir, 'src')) > statSync(dist).mtimeMs)
+        run(dir);
+    }
+  });
+}
+
+async function withBuildLock(body: () => void): Promise<void> {
   const lock = join(REPO, 'node_modules/.tlblab-build.lock');
   for (;;) {
     try {
@@ -132,13 +150,28 @@ export async function buildDists(pkgs: readonly string[], run: (dir: string) => 
     }
   }
   try {
-    for (const pkg of pkgs) {
-      const dir = join(REPO, pkg);
-      const dist = join(dir, 'dist/index.js');
-      if (!existsSync(join(dir, 'dist/index.d.ts')) || newest(join(dir, 'src')) > statSync(dist).mtimeMs)
-        run(dir);
-    }
+    body();
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+}
+
+/** The installed bin, `apps/cli/dist/bin.js`, built first when its sources changed (as `pnpm tlblab` does). */
+export const DIST_BIN = join(CLI_DIR, 'dist/bin.js');
+export async function buildCli(): Promise<void> {
+  await withBuildLock(() => {
+    execFileSync(process.execPath, [join(CLI_DIR, 'scripts/build.mjs')], {
+      cwd: REPO,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 900_000,
+    });
+  });
+}
+
+/** Run the built CLI (`node apps/cli/dist/bin.js`) as a child: no TypeScript loader, no `source` condition. */
+export function runDist(
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; nodeArgs?: readonly string[] } = {},
+): Promise<CliResult> {
+  return runChild([...(opts.nodeArgs ?? []), DIST_BIN, ...args], opts);
 }

@@ -112,6 +112,63 @@ describe('tlblab slurm', () => {
     expect(readFileSync(join(dir, 'merge.sbatch'), 'utf8')).toContain('#SBATCH --qos=low\n');
   });
 
+  it('forwards every flag of compare that changes the results: an array task runs the plan compare runs', async () => {
+    const dir = join(scratch.dir, 'forward');
+    const tlblab = `${process.execPath} --conditions=source --import tsx ${BIN}`;
+    const flags = [
+      ...['-s', 'baseline', '-c', 'cross-hart-vmalloc', '-m', 'emulator', '--harts', '2', '--seeds', '2'],
+      ...['--mode', 'sv39', '--param', 'cross-hart-vmalloc.rounds=1', '--kernel', 'lazyMaxPages=0'],
+      ...['--explore', '--explore-budget', '0.05', '--cell-timeout', '120'],
+    ];
+    const r = await runMain([
+      '--limit',
+      'harts=300',
+      'slurm',
+      ...flags,
+      '--shards',
+      '1',
+      '--dir',
+      dir,
+      '--tlblab',
+      tlblab,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const array = readFileSync(join(dir, 'array.sbatch'), 'utf8');
+    expect(array).toContain(
+      ` --limit harts=300 compare --strategies baseline --scenarios cross-hart-vmalloc --machines emulator --mode sv39 --harts 2 --seeds 2 --param cross-hart-vmalloc.rounds=1 --kernel lazyMaxPages=0 --explore --explore-budget 0.05 --cell-timeout 120 --shard`,
+    );
+    // The one array task, then the same sweep through compare directly: the same document.
+    const task = bash(join(dir, 'array.sbatch'), { SLURM_ARRAY_TASK_ID: '1', HOME: process.env.HOME });
+    expect(task.status, task.stderr).toBe(0);
+    const direct = join(dir, 'direct.jsonl');
+    const c = await runMain(['compare', ...flags, '--jobs', '1', '--out', direct]);
+    expect(c.code, c.stderr).toBe(0);
+    const withoutCreatedAt = (f: string) =>
+      readFileSync(f, 'utf8')
+        .replace(/"createdAt":"[^"]*"/, '')
+        .replace(/"shard":\{"index":1,"count":1\}/, '"shard":null');
+    const shard = withoutCreatedAt(join(dir, 'shard-1.jsonl'));
+    expect(shard).toContain('"explore":');
+    expect(shard).toBe(withoutCreatedAt(direct));
+  }, 180_000);
+
+  it('refuses --explore-budget without --explore, as compare does', async () => {
+    const r = await runMain([
+      'slurm',
+      ...SWEEP,
+      '--shards',
+      '2',
+      '--explore-budget',
+      '1',
+      '--tlblab',
+      'tlblab',
+      '--dir',
+      join(scratch.dir, 'bad-explore'),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('tlblab: --explore-budget needs --explore\n');
+  });
+
   it('quotes words for bash so they come back unchanged', () => {
     for (const word of ["it's", 'a b', '$HOME', '"x"', 'plain-1.2/3', '', '\\']) {
       const r = spawnSync('bash', ['-c', `printf %s ${shellQuote(word)}`], { encoding: 'utf8' });

@@ -3,9 +3,11 @@
  * terminal, deterministic shards and `--resume`.
  */
 import cliProgress from 'cli-progress';
+import type { RegistrySpec, SweepDefaults } from '../config.js';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
-import { checkHarts, checkJobs, checkRuns, parseLimits } from '../limits.js';
+import type { StartedPool } from '../isolate.js';
+import { checkHarts, checkJobs, checkRuns, type Limits, parseLimits } from '../limits.js';
 import {
   defaultCellTimeout,
   FORBIDDEN_KEYS,
@@ -21,8 +23,9 @@ import {
   parseTimeout,
 } from '../options.js';
 import { clean, colorEnabled, paint, println } from '../output.js';
-import { outputTarget } from '../output-file.js';
-import { buildPlan, exploreBudget, type PlanInput, parseShard } from '../plan.js';
+import { type OutputTarget, outputTarget } from '../output-file.js';
+import { buildPlan, type ExploreBudget, exploreBudget, type PlanInput, parseShard } from '../plan.js';
+import type { Registry } from '../registry.js';
 import { defaultJobs, runSweep, type SweepProgress } from '../sweep.js';
 
 export interface CompareOptions extends SweepFlags {
@@ -146,7 +149,45 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
             : DEFAULT_EXPLORE_BUDGET_SECONDS,
         )
       : null;
-  const { registry, sweep, spec } = await loadContextRegistry(ctx, limits);
+  const jobs = jobsFlag ?? Math.min(defaultJobs(), limits.jobs);
+  // The workers start now and load the registry while this thread loads its own (issue 13: the
+  // serial part of a sweep); a plan smaller than the pool leaves the extra workers idle.
+  const { registry, sweep, spec, pool: started } = await loadContextRegistry(ctx, limits, { pool: { jobs } });
+  try {
+    return await compareLoaded(ctx, opts, {
+      registry,
+      sweep,
+      spec,
+      pool: started!,
+      limits,
+      failOn,
+      target,
+      timeoutFlag,
+      explore,
+      jobs,
+    });
+  } finally {
+    await started?.close();
+  }
+}
+
+async function compareLoaded(
+  ctx: CommandContext,
+  opts: CompareOptions,
+  loaded: {
+    registry: Registry;
+    sweep: SweepDefaults;
+    spec: RegistrySpec;
+    pool: StartedPool;
+    limits: Limits;
+    failOn: boolean;
+    target: OutputTarget;
+    timeoutFlag: number | null;
+    explore: ExploreBudget | null;
+    jobs: number;
+  },
+): Promise<number> {
+  const { registry, sweep, spec, pool, limits, failOn, target, timeoutFlag, explore, jobs } = loaded;
   const input = {
     ...sweepPlanInput(opts, sweep, opts.shard !== undefined ? parseShard(opts.shard) : null),
     ...(explore ? { explore } : {}),
@@ -156,7 +197,6 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
   // the watchdog stays a backstop well above it.
   const cellTimeoutMs =
     timeoutFlag ?? defaultCellTimeout(input.seeds.count) + (explore ? explore.budgetSeconds * 10_000 : 0);
-  const jobs = jobsFlag ?? Math.min(defaultJobs(), limits.jobs);
   const plan = buildPlan(registry, input);
   if (plan.cells.length === 0)
     throw new UsageError('the plan has no cells: no scenario applies to these modes and hart counts');
@@ -206,7 +246,7 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
       plan,
       out: target.file,
       direct: target.direct,
-      jobs,
+      pool,
       resume: opts.resume === true,
       cellTimeoutMs,
       memoryMb: limits.memory,

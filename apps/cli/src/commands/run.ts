@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CellRecord, type Mode, parseResultsDocument } from '@tlblab/core';
-import type { RegistrySpec } from '../config.js';
+import type { RegistrySpec, SweepDefaults } from '../config.js';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
-import { runIsolated } from '../isolate.js';
-import { checkHarts, checkRuns, parseLimits } from '../limits.js';
+import { runIsolated, type StartedPool } from '../isolate.js';
+import { checkHarts, checkRuns, type Limits, parseLimits } from '../limits.js';
 import {
   defaultCellTimeout,
   failOnExit,
@@ -25,7 +25,7 @@ import {
   parseTimeout,
 } from '../options.js';
 import { clean, colorEnabled, formatTrace, paint, println } from '../output.js';
-import { outputTarget, writeOutput } from '../output-file.js';
+import { type OutputTarget, outputTarget, writeOutput } from '../output-file.js';
 import { buildPlan, type Plan, type PlanInput } from '../plan.js';
 import type { Registry } from '../registry.js';
 import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
@@ -81,7 +81,44 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
     opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : null;
   if (opts.seed !== undefined && opts.seeds !== undefined)
     throw new UsageError('--seed and --seeds exclude each other');
-  const { registry, sweep, spec } = await loadContextRegistry(ctx, limits);
+  // One worker, started now: it loads the registry while this thread loads its own.
+  const {
+    registry,
+    sweep,
+    spec,
+    pool: started,
+  } = await loadContextRegistry(ctx, limits, { pool: { jobs: 1 } });
+  try {
+    return await runLoaded(ctx, opts, {
+      registry,
+      sweep,
+      spec,
+      started: started!,
+      limits,
+      failOn,
+      traceTarget,
+      timeoutFlag,
+    });
+  } finally {
+    await started?.close();
+  }
+}
+
+async function runLoaded(
+  ctx: CommandContext,
+  opts: RunOptions,
+  loaded: {
+    registry: Registry;
+    sweep: SweepDefaults;
+    spec: RegistrySpec;
+    started: StartedPool;
+    limits: Limits;
+    failOn: boolean;
+    traceTarget: OutputTarget | null;
+    timeoutFlag: number | null;
+  },
+): Promise<number> {
+  const { registry, sweep, spec, started, limits, failOn, traceTarget, timeoutFlag } = loaded;
   // `-s a,b` lists members in order; a single name is a set or a strategy on the baseline.
   const strategyId = opts.strategy
     .split(',')
@@ -133,7 +170,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
   const planned = plan.cells[0]!;
   // The cell runs on a worker (a heap cap and the watchdog): a strategy slot that loops or calls
   // process.exit() fails this cell instead of hanging or ending the command.
-  const record = await runGuarded(spec, registry, plan, timeoutMs, limits.memory);
+  const record = await runGuarded(spec, registry, plan, timeoutMs, started);
 
   let traceNote: string | null =
     opts.trace !== undefined && record.firstFailure?.choices === ''
@@ -243,12 +280,12 @@ async function runGuarded(
   registry: Registry,
   plan: Plan,
   timeoutMs: number,
-  memoryMb: number,
+  pool: StartedPool,
 ): Promise<CellRecord> {
   const dir = mkdtempSync(join(tmpdir(), 'tlblab-run-'));
   try {
     const out = join(dir, 'cell.jsonl');
-    await runSweep({ spec, registry, plan, out, jobs: 1, cellTimeoutMs: timeoutMs, memoryMb });
+    await runSweep({ spec, registry, plan, out, cellTimeoutMs: timeoutMs, pool });
     return parseResultsDocument(readFileSync(out, 'utf8')).cells[0]!;
   } finally {
     rmSync(dir, { recursive: true, force: true });

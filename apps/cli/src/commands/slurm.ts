@@ -17,10 +17,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { Command } from 'commander';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
-import { collect, parseInteger, parseTimeout } from '../options.js';
+import { checkHarts, parseLimits } from '../limits.js';
+import { parseInteger, parseTimeout } from '../options.js';
 import { println } from '../output.js';
 import { buildPlan, type PlanInput, shardOf } from '../plan.js';
 import { TOOL_VERSION } from '../version.js';
@@ -28,6 +28,10 @@ import { type SweepFlags, sweepPlanInput } from './compare.js';
 
 export interface SlurmOptions extends SweepFlags {
   cellTimeout?: string;
+  explore?: boolean;
+  exploreBudget?: string;
+  /** `slurm --limit`, read through ctx.globals.limit (the subcommand's over the global one, as for compare). */
+  limit?: string[];
   shards?: string;
   dir: string;
   out?: string;
@@ -41,35 +45,6 @@ export interface SlurmOptions extends SweepFlags {
   submit?: boolean;
 }
 
-/** The options of `tlblab slurm` (declared here so cli.ts registers the command in one statement). */
-export function slurmOptions(cmd: Command): Command {
-  return cmd
-    .description(
-      'write (and with --submit, submit) a Slurm job array that runs a sweep in shards, and its merge job',
-    )
-    .option('--shards <n>', 'number of shards = array tasks (required)')
-    .option('-s, --strategies <list>', "strategy sets, comma-separated, or 'all' (as compare)")
-    .option('-c, --scenarios <list>', "scenarios, comma-separated, or 'all' (as compare)")
-    .option('-m, --machines <list>', "machine profiles, comma-separated, or 'all' (as compare)")
-    .option('--mode <list>', 'translation modes, comma-separated (as compare)')
-    .option('--harts <list>', 'hart counts, comma-separated (as compare)')
-    .option('--seeds <n>', 'seeds per cell (as compare)')
-    .option('--seed <s>', 'run this one seed per cell (as compare)')
-    .option('--param <scenario.key=value>', 'scenario parameter (repeatable; as compare)', collect)
-    .option('--kernel <key=value>', 'kernel setting for every cell (repeatable; as compare)', collect)
-    .option('--cell-timeout <seconds>', 'wall-clock watchdog per cell (as compare)')
-    .option('--dir <folder>', 'folder for the scripts, shard files and logs', 'tlblab-slurm')
-    .option('--out <file>', 'merged results file (default <dir>/results.jsonl)')
-    .option('--partition <name>', 'sbatch --partition')
-    .option('--account <name>', 'sbatch --account')
-    .option('--time <limit>', 'time limit per array task (sbatch --time)', '01:00:00')
-    .option('--cpus-per-task <n>', 'cores per array task; compare runs that many workers', '4')
-    .option('--mem-per-cpu <size>', 'memory per core (sbatch --mem-per-cpu)', '1G')
-    .option('--sbatch <option>', "extra sbatch option for both jobs, e.g. '--qos=long' (repeatable)", collect)
-    .option('--tlblab <command>', 'how the jobs start tlblab (default: the way this one was started)')
-    .option('--submit', 'submit at once: the array, then the merge job after it');
-}
-
 /**
  * The plan input exactly as `compare` builds it from the same flags and config (`sweepPlanInput`),
  * so the cell count and shard sizes printed here are the ones the jobs will see. Only used to
@@ -81,6 +56,10 @@ function checkedPlanInput(
 ): PlanInput {
   const input = sweepPlanInput(opts, sweep, null);
   if (opts.cellTimeout !== undefined) parseTimeout('--cell-timeout', opts.cellTimeout);
+  // As compare checks them, so that no array task fails on a flag the login node accepted.
+  if (opts.exploreBudget !== undefined && opts.explore !== true)
+    throw new UsageError('--explore-budget needs --explore');
+  if (opts.exploreBudget !== undefined) parseTimeout('--explore-budget', opts.exploreBudget);
   return input;
 }
 
@@ -89,7 +68,13 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The sweep flags as the user gave them, to hand to `compare` in every array task. */
+/**
+ * The sweep flags as the user gave them, to hand to `compare` in every array task: every flag of
+ * `compare` that changes the results (the plan, the seeds, `--explore` and its budget, parameters
+ * and kernel settings) or decides whether a cell runs at all (`--cell-timeout`; `--limit` goes
+ * before the subcommand with `--config` and `--plugin`). Left to each task: `--jobs` (its cores), `--shard`, `--resume`, `--out` (set per task) and the
+ * output-only `--json` and `--fail-on`.
+ */
 function sweepArgs(opts: SlurmOptions): string[] {
   const args: string[] = [];
   const flag = (name: string, value: string | undefined) => {
@@ -104,6 +89,8 @@ function sweepArgs(opts: SlurmOptions): string[] {
   flag('--seed', opts.seed);
   for (const p of opts.param ?? []) args.push('--param', p);
   for (const k of opts.kernel ?? []) args.push('--kernel', k);
+  if (opts.explore === true) args.push('--explore');
+  flag('--explore-budget', opts.exploreBudget);
   flag('--cell-timeout', opts.cellTimeout);
   return args;
 }
@@ -245,8 +232,11 @@ export async function slurmCommand(ctx: CommandContext, opts: SlurmOptions): Pro
       throw new UsageError(`--sbatch ${o}: expected one sbatch option such as --qos=long`);
 
   // Check every name now, on the login node, rather than in n failed array tasks.
-  const { registry, sweep } = await loadContextRegistry(ctx);
-  const plan = buildPlan(registry, checkedPlanInput(opts, sweep));
+  const limits = parseLimits(ctx.globals.limit);
+  const { registry, sweep } = await loadContextRegistry(ctx, limits);
+  const input = checkedPlanInput(opts, sweep);
+  checkHarts(limits, '--harts', input.harts);
+  const plan = buildPlan(registry, input);
   if (plan.cells.length === 0)
     throw new UsageError('the plan has no cells: no scenario applies to these modes and hart counts');
 
@@ -255,6 +245,8 @@ export async function slurmCommand(ctx: CommandContext, opts: SlurmOptions): Pro
   const globals: string[] = [];
   if (ctx.globals.config !== undefined) globals.push('--config', resolve(ctx.io.cwd, ctx.globals.config));
   for (const p of ctx.globals.plugin ?? []) globals.push('--plugin', p);
+  // `--limit` (given before or after `slurm`) goes before the subcommand: compare and merge take it there.
+  for (const l of ctx.globals.limit ?? []) globals.push('--limit', l);
   const scripts = writeScripts({
     shards,
     dir,
