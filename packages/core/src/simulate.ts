@@ -17,6 +17,7 @@ import type {
   StrategySlots,
 } from './contracts.js';
 import { SLOT_NAMES } from './contracts.js';
+import { bootImageOf, bootImagesEnabled, captureBoot, rememberBootImage } from './engine/boot-image.js';
 import { type ComposedStrategy, SimulationError, Simulator } from './engine/simulator.js';
 import { ConfigError, PluginOptionError, ScenarioError } from './errors.js';
 import { type KernelConfig, resolveKernelConfig } from './kernel-config.js';
@@ -324,6 +325,9 @@ function execute(
       trace: [],
     };
   }
+  // Boot once per prepared cell: the first run boots and leaves its image, later runs copy it in.
+  const image = bootImageOf(prepared, cell.machine, cell.harts);
+  const chosenBefore = image === null && bootImagesEnabled() ? chooser.encoded() : null;
   const sim = asScenarioError(
     cell.scenario.id,
     () =>
@@ -338,8 +342,13 @@ function execute(
         chooser,
         counters,
         trace: opts.trace === true,
+        boot: image,
       }),
   );
+  if (chosenBefore !== null) {
+    const booted = captureBoot(sim, chooser, chosenBefore);
+    if (booted !== null) rememberBootImage(prepared, booted);
+  }
   simRef = sim;
   if (opts.position) {
     const live = sim;
@@ -409,8 +418,18 @@ export function replay(
   choices: string,
   opts: RunOptions & { seed?: number } = {},
 ): RunResult & { trace: TraceEvent[] } {
+  return replayPrepared(cell, prepareCell(cell), choices, opts);
+}
+
+/** `replay` of a cell already prepared (runCell's failing seed: its boot image is reused). */
+function replayPrepared(
+  cell: Cell,
+  prepared: Prepared,
+  choices: string,
+  opts: RunOptions & { seed?: number },
+): RunResult & { trace: TraceEvent[] } {
   const chooser = new ReplayChooser(choices);
-  const r = execute(cell, prepareCell(cell), chooser, opts.seed ?? -1, opts);
+  const r = execute(cell, prepared, chooser, opts.seed ?? -1, opts);
   if (chooser.consumed !== chooser.total) {
     throw new ReplayMismatchError(
       `replay used ${chooser.consumed} of ${chooser.total} recorded choices: not the run it was recorded from`,
@@ -465,7 +484,7 @@ export function runCell(
     });
     for (const l of r.mappingLatencies) latencies.push(l);
     if (firstFailure === null && failed) {
-      const traced = replay(cell, r.choices, { trace: true, seed });
+      const traced = replayPrepared(cell, prepared, r.choices, { trace: true, seed });
       firstFailure = {
         seed,
         outcome: r.outcome,

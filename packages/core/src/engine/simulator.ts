@@ -25,6 +25,7 @@ import type { Outcome, RunFailure, TraceEvent, TraceKind } from '../results.js';
 import { Hardware } from '../sim/hardware.js';
 import { KernelMm } from '../sim/kernel-mm.js';
 import { M } from '../sim/metrics.js';
+import { type BootImage, restoreBoot } from './boot-image.js';
 import { type ComposedStrategy, type HartExec, RunEnd, SimulationError } from './types.js';
 
 export interface SimulatorInput {
@@ -38,6 +39,8 @@ export interface SimulatorInput {
   readonly chooser: Chooser;
   readonly counters: Float64Array;
   readonly trace: boolean;
+  /** Start from this cell's booted machine instead of booting (see engine/boot-image.ts). */
+  readonly boot?: BootImage | null;
 }
 
 export class Simulator {
@@ -87,8 +90,16 @@ export class Simulator {
     this.c = input.counters;
     this.tracing = input.trace;
     this.stepLimit = input.kernel.stepLimit;
-    this.hw = new Hardware(input.machine, input.layout, input.harts, input.chooser, input.counters);
-    this.mm = new KernelMm(this.hw, input.kernel);
+    const image = input.boot ?? null;
+    this.hw = new Hardware(
+      input.machine,
+      input.layout,
+      input.harts,
+      input.chooser,
+      input.counters,
+      image === null ? null : image.tables,
+    );
+    this.mm = new KernelMm(this.hw, input.kernel, image === null ? null : image.mm);
     this.allHarts = Array.from({ length: input.harts }, (_, i) => i);
     this.nextAt = new Float64Array(input.harts);
     this.tied = new Int32Array(input.harts);
@@ -106,12 +117,18 @@ export class Simulator {
     // Boot: the idle tasks' stacks first (on init_mm), then one process per hart whose root copies
     // init_mm's kernel half as it is after boot (pgd_alloc), so without PGD pre-allocation every
     // root still has the entries covering the boot stacks.
-    const bootTasks = Array.from({ length: input.harts }, (_, i) => this.tasks.bootTask(`swapper/${i}`));
+    // With a boot image all of it (and the bring-up fence below) is copied in instead.
+    const bootTasks =
+      image === null
+        ? Array.from({ length: input.harts }, (_, i) => this.tasks.bootTask(`swapper/${i}`))
+        : restoreBoot(this, image);
     for (let i = 0; i < input.harts; i++) {
       const hw = this.hw.harts[i]!;
-      hw.rootTable = this.mm.newProcessRoot();
-      hw.asid = this.addressSpaces.bootMm(i, hw.rootTable);
-      this.mm.mapUserPages(hw.rootTable, input.userPages);
+      if (image === null) {
+        hw.rootTable = this.mm.newProcessRoot();
+        hw.asid = this.addressSpaces.bootMm(i, hw.rootTable);
+        this.mm.mapUserPages(hw.rootTable, input.userPages);
+      }
       const task = bootTasks[i]!;
       const program = flatten(input.programs[i] ?? []);
       const h: HartExec = {
@@ -134,7 +151,7 @@ export class Simulator {
         waitingFlag: null,
         nearEndVpn: -1,
         streamPos: 0,
-        traceBuffer: -1,
+        traceBuffer: image === null ? -1 : image.traceBuffer[i]!,
         traceEntries: 0,
         bpfActive: false,
         ctx: undefined as unknown as KernelContextImpl,
@@ -149,6 +166,7 @@ export class Simulator {
       };
       this.harts.push(h);
     }
+    if (image !== null) return;
     if (this.ftrace.on) this.ftrace.allocateBuffers();
     // Boot is over: every hart starts with empty translation caches and a full fence behind every
     // boot-time PTE store (secondary harts run `local_flush_tlb_all()` as they come up).

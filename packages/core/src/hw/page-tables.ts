@@ -43,14 +43,22 @@ export interface PageTableSnapshot {
 }
 
 export class PageTableMemory {
-  /** A zeroed memory for `entriesPerTable`/`depth`, reused from an earlier run when one is free. */
-  static acquire(entriesPerTable: number, depth: number): PageTableMemory {
-    const reused = POOL.get(`${entriesPerTable}:${depth}`)?.pop();
-    if (reused) {
-      reused.reset();
-      return reused;
+  /** A memory for `entriesPerTable`/`depth`, zeroed or holding `from`'s contents, reused from an
+   *  earlier run when one is free. */
+  static acquire(
+    entriesPerTable: number,
+    depth: number,
+    from: PageTableSnapshot | null = null,
+  ): PageTableMemory {
+    const mem = POOL.get(`${entriesPerTable}:${depth}`)?.pop() ?? null;
+    if (mem === null) {
+      const fresh = new PageTableMemory(entriesPerTable, depth);
+      if (from !== null) fresh.restore(from);
+      return fresh;
     }
-    return new PageTableMemory(entriesPerTable, depth);
+    if (from !== null) mem.restore(from);
+    else mem.reset();
+    return mem;
   }
 
   /** Give this memory back for reuse; it must not be used afterwards. */
