@@ -81,6 +81,7 @@ export class PageTableMemory {
     this.tableSince.fill(0, 0, this.tableCount);
     this.tableCount = 0;
     this.histCount = 0;
+    this.base = null;
   }
 
   readonly entries: number;
@@ -111,6 +112,10 @@ export class PageTableMemory {
   tableCount = 0;
   private capacity: number;
   private histCapacity: number;
+  /** The snapshot this memory was last restored from, and per table whether a store changed it
+   *  since: restoring the same snapshot again copies back only the tables a run wrote. */
+  private base: PageTableSnapshot | null = null;
+  private tableDirty: Uint8Array;
 
   constructor(entriesPerTable: number, depth: number, initialTables = 128) {
     if (entriesPerTable <= 0 || (entriesPerTable & (entriesPerTable - 1)) !== 0)
@@ -123,6 +128,7 @@ export class PageTableMemory {
     this.flags = new Uint16Array(slots);
     this.ppn = new Float64Array(slots);
     this.tableSince = new Float64Array(initialTables);
+    this.tableDirty = new Uint8Array(initialTables);
     this.histOf = new Int32Array(slots).fill(-1);
     this.histCapacity = 1024;
     const hs = this.histCapacity;
@@ -156,6 +162,9 @@ export class PageTableMemory {
     const since = new Float64Array(cap);
     since.set(this.tableSince);
     this.tableSince = since;
+    const dirty = new Uint8Array(cap);
+    dirty.set(this.tableDirty);
+    this.tableDirty = dirty;
     this.capacity = cap;
   }
 
@@ -211,6 +220,7 @@ export class PageTableMemory {
   write(slot: number, flags: number, ppn: number, now: number, writer = -1): void {
     this.flags[slot] = flags;
     this.ppn[slot] = ppn;
+    this.tableDirty[slot >> this.shift] = 1;
     const h = this.histFor(slot);
     const d = this.depth;
     let head = this.hHead[h]! + 1;
@@ -288,32 +298,69 @@ export class PageTableMemory {
   /**
    * Become exactly the memory `s` was taken from: its slots copied in, whatever this memory held
    * beyond them cleared. History entries past `s.histCount` need no clearing: an entry is
-   * initialised when it is created.
+   * initialised when it is created. Restoring the snapshot this memory was last restored from
+   * copies back only the tables stored to since (a run writes few of them).
    */
   restore(s: PageTableSnapshot): void {
     if (s.entries !== this.entries || s.depth !== this.depth)
       throw new RangeError('page-table snapshot of another geometry');
+    if (this.base === s) this.restoreWritten(s);
+    else this.restoreAll(s);
+    // Tables allocated after the snapshot: back to never allocated.
     const used = s.tableCount << this.shift;
     const dirty = this.tableCount << this.shift;
-    if (s.tableCount > this.capacity) this.grow(Math.max(s.tableCount, this.capacity * 2));
-    if (s.histCount > this.histCapacity) this.growHistory(Math.max(s.histCount, this.histCapacity * 2));
-    this.flags.set(s.flags);
-    this.ppn.set(s.ppn);
-    this.histOf.set(s.histOf);
-    this.tableSince.set(s.tableSince);
     if (dirty > used) {
       this.flags.fill(0, used, dirty);
       this.ppn.fill(0, used, dirty);
       this.histOf.fill(-1, used, dirty);
       this.tableSince.fill(0, s.tableCount, this.tableCount);
     }
+    this.tableDirty.fill(0, 0, Math.max(s.tableCount, this.tableCount));
+    this.tableCount = s.tableCount;
+    this.histCount = s.histCount;
+    this.base = s;
+  }
+
+  private restoreAll(s: PageTableSnapshot): void {
+    if (s.tableCount > this.capacity) this.grow(Math.max(s.tableCount, this.capacity * 2));
+    if (s.histCount > this.histCapacity) this.growHistory(Math.max(s.histCount, this.histCapacity * 2));
+    this.flags.set(s.flags);
+    this.ppn.set(s.ppn);
+    this.histOf.set(s.histOf);
+    this.tableSince.set(s.tableSince);
     this.hFlags.set(s.hFlags);
     this.hPpn.set(s.hPpn);
     this.hSince.set(s.hSince);
     this.hWriter.set(s.hWriter);
     this.hCount.set(s.hCount);
     this.hHead.set(s.hHead);
-    this.tableCount = s.tableCount;
-    this.histCount = s.histCount;
+  }
+
+  /** The tables of the snapshot a store changed since it was restored, and their history. */
+  private restoreWritten(s: PageTableSnapshot): void {
+    const E = this.entries;
+    const d = this.depth;
+    const tables = Math.min(s.tableCount, this.tableCount);
+    for (let t = 0; t < tables; t++) {
+      if (this.tableDirty[t] === 0) continue;
+      const from = t << this.shift;
+      const to = from + E;
+      this.flags.set(s.flags.subarray(from, to), from);
+      this.ppn.set(s.ppn.subarray(from, to), from);
+      this.histOf.set(s.histOf.subarray(from, to), from);
+      for (let slot = from; slot < to; slot++) {
+        const h = s.histOf[slot]!;
+        if (h < 0) continue;
+        this.hCount[h] = s.hCount[h]!;
+        this.hHead[h] = s.hHead[h]!;
+        const at = h * d;
+        for (let k = at; k < at + d; k++) {
+          this.hFlags[k] = s.hFlags[k]!;
+          this.hPpn[k] = s.hPpn[k]!;
+          this.hSince[k] = s.hSince[k]!;
+          this.hWriter[k] = s.hWriter[k]!;
+        }
+      }
+    }
   }
 }
