@@ -16,6 +16,7 @@
  * than replayed wrong.
  */
 import type { Chooser } from '../choice.js';
+import type { Op } from '../contracts.js';
 import type { PageTableSnapshot } from '../hw/page-tables.js';
 import type { AddressSpacesSnapshot } from '../kernel/mm/address-spaces.js';
 import type { AreaTableSnapshot } from '../kernel/mm/areas.js';
@@ -41,6 +42,8 @@ export interface BootImage {
   readonly lastFullFence: Float64Array;
   readonly step: number;
   readonly tick: number;
+  /** Per hart: its program with `repeat`s expanded (read-only; shared by every run). */
+  readonly programs: readonly (readonly Op[])[];
 }
 
 /** The image of `sim` right after its constructor booted it, or null when boot is not replayable. */
@@ -65,6 +68,7 @@ export function captureBoot(
     lastFullFence: new Float64Array(n),
     step: sim.hw.step,
     tick: sim.hw.tick,
+    programs: sim.harts.map((h) => h.program),
   };
   for (let i = 0; i < n; i++) {
     const h = sim.harts[i]!;

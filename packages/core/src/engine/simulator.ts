@@ -130,7 +130,7 @@ export class Simulator {
         this.mm.mapUserPages(hw.rootTable, input.userPages);
       }
       const task = bootTasks[i]!;
-      const program = flatten(input.programs[i] ?? []);
+      const program = image === null ? flatten(input.programs[i] ?? []) : image.programs[i]!;
       const h: HartExec = {
         hw,
         program,
