@@ -304,6 +304,8 @@ function execute(
   seed: number,
   opts: RunOptions & {
     encode?: boolean;
+    /** Leave this run's booted machine for later runs of `prepared` (false: it runs once). */
+    keepBoot?: boolean;
     position?: (at: { readonly step: number; readonly hart: number }) => void;
   },
 ): RunResult & { trace: TraceEvent[] } {
@@ -327,7 +329,8 @@ function execute(
   }
   // Boot once per prepared cell: the first run boots and leaves its image, later runs copy it in.
   const image = bootImageOf(prepared, cell.machine, cell.harts);
-  const chosenBefore = image === null && bootImagesEnabled() ? chooser.encoded() : null;
+  const chosenBefore =
+    image === null && opts.keepBoot !== false && bootImagesEnabled() ? chooser.encoded() : null;
   const sim = asScenarioError(
     cell.scenario.id,
     () =>
@@ -405,7 +408,7 @@ export function simulate(
   seed: number,
   opts: RunOptions = {},
 ): RunResult & { trace: TraceEvent[] } {
-  return execute(cell, prepareCell(cell), new SeededChooser(seed), seed, opts);
+  return execute(cell, prepareCell(cell), new SeededChooser(seed), seed, { ...opts, keepBoot: false });
 }
 
 /**
@@ -429,7 +432,7 @@ function replayPrepared(
   opts: RunOptions & { seed?: number },
 ): RunResult & { trace: TraceEvent[] } {
   const chooser = new ReplayChooser(choices);
-  const r = execute(cell, prepared, chooser, opts.seed ?? -1, opts);
+  const r = execute(cell, prepared, chooser, opts.seed ?? -1, { ...opts, keepBoot: false });
   if (chooser.consumed !== chooser.total) {
     throw new ReplayMismatchError(
       `replay used ${chooser.consumed} of ${chooser.total} recorded choices: not the run it was recorded from`,
@@ -474,7 +477,7 @@ export function runCell(
   for (let i = 0; i < seeds.count; i++) {
     const seed = seeds.base + i;
     const chooser = new SeededChooser(seed);
-    let r = execute(cell, prepared, chooser, seed, { encode: false });
+    let r = execute(cell, prepared, chooser, seed, { encode: false, keepBoot: seeds.count > 1 });
     const failed = !meetsExpectation(r.outcome, expect);
     if (failed && firstFailure === null) r = { ...r, choices: chooser.encoded() };
     opts.onRun?.(r);
