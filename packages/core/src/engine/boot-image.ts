@@ -9,7 +9,8 @@
  * explorer runs of it) starts from the same machine. Building it is most of a short run's cost
  * (per table a history, per hart a root copying init_mm's kernel half), so it is built once per
  * prepared cell and each run copies it in: typed arrays with `TypedArray.prototype.set`, the rest
- * (areas, mms, tasks, allocator lists) as small fresh copies, since runs mutate them.
+ * (areas, mms, tasks, allocator lists) as small fresh copies, since runs mutate them; the harts'
+ * expanded and compiled programs, which no run changes, are shared.
  *
  * `captureBoot` refuses (returns null) when boot did something a restore would not reproduce —
  * drew a choice, traced, counted — so a future boot step that does is built per run again rather
@@ -23,7 +24,7 @@ import type { AreaTableSnapshot } from '../kernel/mm/areas.js';
 import type { MachineConfig } from '../profiles.js';
 import type { KernelMmSnapshot } from '../sim/kernel-mm.js';
 import type { Simulator } from './simulator.js';
-import type { Area, Task } from './types.js';
+import type { Area, HartExec, Task } from './types.js';
 
 export interface BootImage {
   /** What it was booted for beyond the prepared cell (checked on every use). */
@@ -42,9 +43,13 @@ export interface BootImage {
   readonly lastFullFence: Float64Array;
   readonly step: number;
   readonly tick: number;
-  /** Per hart: its program with `repeat`s expanded (read-only; shared by every run). */
+  /** Per hart: its program with `repeat`s expanded and compiled for the hot path (area ids are
+   *  the image's), read-only and shared by every run. */
   readonly programs: readonly (readonly Op[])[];
+  readonly compiled: readonly CompiledProgram[];
 }
+
+export type CompiledProgram = Pick<HartExec, 'code' | 'tArea' | 'tPage' | 'tType' | 'tNofault' | 'tNearEnd'>;
 
 /** The image of `sim` right after its constructor booted it, or null when boot is not replayable. */
 export function captureBoot(
@@ -69,6 +74,16 @@ export function captureBoot(
     step: sim.hw.step,
     tick: sim.hw.tick,
     programs: sim.harts.map((h) => h.program),
+    compiled: sim.harts.map(
+      ({ code, tArea, tPage, tType, tNofault, tNearEnd }): CompiledProgram => ({
+        code,
+        tArea,
+        tPage,
+        tType,
+        tNofault,
+        tNearEnd,
+      }),
+    ),
   };
   for (let i = 0; i < n; i++) {
     const h = sim.harts[i]!;

@@ -131,15 +131,17 @@ export class Simulator {
       }
       const task = bootTasks[i]!;
       const program = image === null ? flatten(input.programs[i] ?? []) : image.programs[i]!;
+      // Compiled once per boot image: the arrays are read-only once compiled.
+      const compiled = image === null ? null : image.compiled[i]!;
       const h: HartExec = {
         hw,
         program,
-        code: new Uint8Array(program.length),
-        tArea: new Int32Array(program.length),
-        tPage: new Float64Array(program.length),
-        tType: new Uint8Array(program.length),
-        tNofault: new Uint8Array(program.length),
-        tNearEnd: new Uint8Array(program.length),
+        code: compiled?.code ?? new Uint8Array(program.length),
+        tArea: compiled?.tArea ?? new Int32Array(program.length),
+        tPage: compiled?.tPage ?? new Float64Array(program.length),
+        tType: compiled?.tType ?? new Uint8Array(program.length),
+        tNofault: compiled?.tNofault ?? new Uint8Array(program.length),
+        tNearEnd: compiled?.tNearEnd ?? new Uint8Array(program.length),
         pc: 0,
         frames: [],
         irqEnabled: true,
@@ -157,7 +159,7 @@ export class Simulator {
         ctx: undefined as unknown as KernelContextImpl,
         ipiCtx: undefined as unknown as IpiContext,
       };
-      this.program.compile(h);
+      if (compiled === null) this.program.compile(h);
       h.ctx = new KernelContextImpl(this, h);
       h.ipiCtx = {
         hart: i,
