@@ -138,12 +138,21 @@ export function isKernelVpn(layout: Layout, vpn: number): boolean {
   return vpn >= layout.taskSize;
 }
 
+/** POW2[k] = 2^k for k = 0..63, exact doubles: shifts of VPNs above 2^32 without `2 **` per call. */
+const POW2: Float64Array = (() => {
+  const t = new Float64Array(64);
+  let p = 1;
+  for (let k = 0; k < 64; k++, p *= 2) t[k] = p;
+  return t;
+})();
+
 /**
- * Index into the page table of `level` for `vpn` (level 0 = leaf table). Division by a power of
- * two and floor are exact on doubles below 2^53, so this is exact for every 52-bit VPN and
- * allocates nothing.
+ * Index into the page table of `level` for `vpn` (level 0 = leaf table). Dividing by a power of
+ * two is exact on doubles below 2^53, and `& mask` applies ToInt32 (truncation, then modulo 2^32)
+ * before masking, so `(vpn / 2^(level * bits)) & (2^bits - 1)` is exactly
+ * floor(vpn / 2^(level * bits)) mod 2^bits for every 52-bit VPN: no float `%`, no BigInt, no
+ * allocation.
  */
 export function levelIndex(vpn: number, level: number, bitsPerLevel: number): number {
-  const shifted = Math.floor(vpn / 2 ** (level * bitsPerLevel));
-  return shifted % 2 ** bitsPerLevel;
+  return (vpn / POW2[level * bitsPerLevel]!) & ((1 << bitsPerLevel) - 1);
 }

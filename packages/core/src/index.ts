@@ -6,6 +6,9 @@ export * from './addr.js';
 export * from './choice.js';
 export * from './contracts.js';
 export * from './costs.js';
+/** Internal: `useBootImages(false)` builds every run's machine from scratch (the byte-identity
+ *  tests' reference path; results are the same either way, only slower). */
+export { useBootImages } from './engine/boot-image.js';
 export { SimulationError } from './engine/simulator.js';
 export * from './errors.js';
 export * from './explore/index.js';

@@ -17,6 +17,7 @@ import type {
   StrategySlots,
 } from './contracts.js';
 import { SLOT_NAMES } from './contracts.js';
+import { bootImageOf, bootImagesEnabled, captureBoot, rememberBootImage } from './engine/boot-image.js';
 import { type ComposedStrategy, SimulationError, Simulator } from './engine/simulator.js';
 import { ConfigError, PluginOptionError, ScenarioError } from './errors.js';
 import { type KernelConfig, resolveKernelConfig, stepBudget } from './kernel-config.js';
@@ -312,6 +313,8 @@ function execute(
   seed: number,
   opts: RunOptions & {
     encode?: boolean;
+    /** Leave this run's booted machine for later runs of `prepared` (false: it runs once). */
+    keepBoot?: boolean;
     position?: (at: { readonly step: number; readonly hart: number }) => void;
   },
 ): RunResult & { trace: TraceEvent[] } {
@@ -333,6 +336,10 @@ function execute(
       trace: [],
     };
   }
+  // Boot once per prepared cell: the first run boots and leaves its image, later runs copy it in.
+  const image = bootImageOf(prepared, cell.machine, cell.harts);
+  const chosenBefore =
+    image === null && opts.keepBoot !== false && bootImagesEnabled() ? chooser.encoded() : null;
   const sim = asScenarioError(
     cell.scenario.id,
     () =>
@@ -347,8 +354,13 @@ function execute(
         chooser,
         counters,
         trace: opts.trace === true,
+        boot: image,
       }),
   );
+  if (chosenBefore !== null) {
+    const booted = captureBoot(sim, chooser, chosenBefore);
+    if (booted !== null) rememberBootImage(prepared, booted);
+  }
   simRef = sim;
   if (opts.position) {
     const live = sim;
@@ -405,7 +417,7 @@ export function simulate(
   seed: number,
   opts: RunOptions = {},
 ): RunResult & { trace: TraceEvent[] } {
-  return execute(cell, prepareCell(cell), new SeededChooser(seed), seed, opts);
+  return execute(cell, prepareCell(cell), new SeededChooser(seed), seed, { ...opts, keepBoot: false });
 }
 
 /**
@@ -418,8 +430,18 @@ export function replay(
   choices: string,
   opts: RunOptions & { seed?: number } = {},
 ): RunResult & { trace: TraceEvent[] } {
+  return replayPrepared(cell, prepareCell(cell), choices, opts);
+}
+
+/** `replay` of a cell already prepared (runCell's failing seed: its boot image is reused). */
+function replayPrepared(
+  cell: Cell,
+  prepared: Prepared,
+  choices: string,
+  opts: RunOptions & { seed?: number },
+): RunResult & { trace: TraceEvent[] } {
   const chooser = new ReplayChooser(choices);
-  const r = execute(cell, prepareCell(cell), chooser, opts.seed ?? -1, opts);
+  const r = execute(cell, prepared, chooser, opts.seed ?? -1, { ...opts, keepBoot: false });
   if (chooser.consumed !== chooser.total) {
     throw new ReplayMismatchError(
       `replay used ${chooser.consumed} of ${chooser.total} recorded choices: not the run it was recorded from`,
@@ -464,7 +486,7 @@ export function runCell(
   for (let i = 0; i < seeds.count; i++) {
     const seed = seeds.base + i;
     const chooser = new SeededChooser(seed);
-    let r = execute(cell, prepared, chooser, seed, { encode: false });
+    let r = execute(cell, prepared, chooser, seed, { encode: false, keepBoot: seeds.count > 1 });
     const failed = !meetsExpectation(r.outcome, expect);
     // The first failing seed, unless it only ran out of budget and a later one fails for real.
     const first =
@@ -479,7 +501,7 @@ export function runCell(
     });
     for (const l of r.mappingLatencies) latencies.push(l);
     if (first) {
-      const traced = replay(cell, r.choices, { trace: true, seed });
+      const traced = replayPrepared(cell, prepared, r.choices, { trace: true, seed });
       firstFailure = {
         seed,
         outcome: r.outcome,

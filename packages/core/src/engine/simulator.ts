@@ -25,6 +25,7 @@ import type { Outcome, RunFailure, TraceEvent, TraceKind } from '../results.js';
 import { Hardware } from '../sim/hardware.js';
 import { KernelMm } from '../sim/kernel-mm.js';
 import { M } from '../sim/metrics.js';
+import { type BootImage, restoreBoot } from './boot-image.js';
 import { Runnable } from './runnable.js';
 import { type ComposedStrategy, type HartExec, RunEnd, SimulationError } from './types.js';
 
@@ -39,6 +40,8 @@ export interface SimulatorInput {
   readonly chooser: Chooser;
   readonly counters: Float64Array;
   readonly trace: boolean;
+  /** Start from this cell's booted machine instead of booting (see engine/boot-image.ts). */
+  readonly boot?: BootImage | null;
 }
 
 export class Simulator {
@@ -95,8 +98,16 @@ export class Simulator {
     this.tracing = input.trace;
     // prepareCell resolves a null budget to the cell's (stepBudget); 200000 for direct callers.
     this.stepLimit = input.kernel.stepLimit ?? 200_000;
-    this.hw = new Hardware(input.machine, input.layout, input.harts, input.chooser, input.counters);
-    this.mm = new KernelMm(this.hw, input.kernel);
+    const image = input.boot ?? null;
+    this.hw = new Hardware(
+      input.machine,
+      input.layout,
+      input.harts,
+      input.chooser,
+      input.counters,
+      image === null ? null : image.tables,
+    );
+    this.mm = new KernelMm(this.hw, input.kernel, image === null ? null : image.mm);
     this.allHarts = Array.from({ length: input.harts }, (_, i) => i);
     this.nextAt = new Float64Array(input.harts);
     this.tied = new Int32Array(input.harts);
@@ -117,23 +128,31 @@ export class Simulator {
     // Boot: the idle tasks' stacks first (on init_mm), then one process per hart whose root copies
     // init_mm's kernel half as it is after boot (pgd_alloc), so without PGD pre-allocation every
     // root still has the entries covering the boot stacks.
-    const bootTasks = Array.from({ length: input.harts }, (_, i) => this.tasks.bootTask(`swapper/${i}`));
+    // With a boot image all of it (and the bring-up fence below) is copied in instead.
+    const bootTasks =
+      image === null
+        ? Array.from({ length: input.harts }, (_, i) => this.tasks.bootTask(`swapper/${i}`))
+        : restoreBoot(this, image);
     for (let i = 0; i < input.harts; i++) {
       const hw = this.hw.harts[i]!;
-      hw.rootTable = this.mm.newProcessRoot();
-      hw.asid = this.addressSpaces.bootMm(i, hw.rootTable);
-      this.mm.mapUserPages(hw.rootTable, input.userPages);
+      if (image === null) {
+        hw.rootTable = this.mm.newProcessRoot();
+        hw.asid = this.addressSpaces.bootMm(i, hw.rootTable);
+        this.mm.mapUserPages(hw.rootTable, input.userPages);
+      }
       const task = bootTasks[i]!;
-      const program = flatten(input.programs[i] ?? []);
+      const program = image === null ? flatten(input.programs[i] ?? []) : image.programs[i]!;
+      // Compiled once per boot image: the arrays are read-only once compiled.
+      const compiled = image === null ? null : image.compiled[i]!;
       const h: HartExec = {
         hw,
         program,
-        code: new Uint8Array(program.length),
-        tArea: new Int32Array(program.length),
-        tPage: new Float64Array(program.length),
-        tType: new Uint8Array(program.length),
-        tNofault: new Uint8Array(program.length),
-        tNearEnd: new Uint8Array(program.length),
+        code: compiled?.code ?? new Uint8Array(program.length),
+        tArea: compiled?.tArea ?? new Int32Array(program.length),
+        tPage: compiled?.tPage ?? new Float64Array(program.length),
+        tType: compiled?.tType ?? new Uint8Array(program.length),
+        tNofault: compiled?.tNofault ?? new Uint8Array(program.length),
+        tNearEnd: compiled?.tNearEnd ?? new Uint8Array(program.length),
         pc: 0,
         frames: [],
         irqEnabled: true,
@@ -145,13 +164,13 @@ export class Simulator {
         waitingFlag: null,
         nearEndVpn: -1,
         streamPos: 0,
-        traceBuffer: -1,
+        traceBuffer: image === null ? -1 : image.traceBuffer[i]!,
         traceEntries: 0,
         bpfActive: false,
         ctx: undefined as unknown as KernelContextImpl,
         ipiCtx: undefined as unknown as IpiContext,
       };
-      this.program.compile(h);
+      if (compiled === null) this.program.compile(h);
       h.ctx = new KernelContextImpl(this, h);
       h.ipiCtx = {
         hart: i,
@@ -160,6 +179,7 @@ export class Simulator {
       };
       this.harts.push(h);
     }
+    if (image !== null) return;
     if (this.ftrace.on) this.ftrace.allocateBuffers();
     // Boot is over: every hart starts with empty translation caches and a full fence behind every
     // boot-time PTE store (secondary harts run `local_flush_tlb_all()` as they come up).

@@ -9,6 +9,7 @@
  * `depth` versions with the step at which each became current.
  *
  * Tables are numbered 0..n-1; table `t` lives at PPN `TABLE_PPN_BASE + t`. Slot = t * entries + i.
+ * Entries per table are a power of two (512, or 1024 on Sv32), so slot <-> table is a shift.
  */
 import { PTE_V } from './pte.js';
 
@@ -20,15 +21,44 @@ export const TABLE_PPN_BASE = 0x80000;
 const POOL = new Map<string, PageTableMemory[]>();
 const POOL_LIMIT = 4;
 
+/**
+ * A copy of a memory's contents (the booted page tables of a cell), restored into a memory of the
+ * same geometry by copying typed arrays. Immutable once taken.
+ */
+export interface PageTableSnapshot {
+  readonly entries: number;
+  readonly depth: number;
+  readonly tableCount: number;
+  readonly histCount: number;
+  readonly flags: Uint16Array;
+  readonly ppn: Float64Array;
+  readonly tableSince: Float64Array;
+  readonly histOf: Int32Array;
+  readonly hFlags: Uint16Array;
+  readonly hPpn: Float64Array;
+  readonly hSince: Float64Array;
+  readonly hWriter: Int16Array;
+  readonly hCount: Uint8Array;
+  readonly hHead: Uint8Array;
+}
+
 export class PageTableMemory {
-  /** A zeroed memory for `entriesPerTable`/`depth`, reused from an earlier run when one is free. */
-  static acquire(entriesPerTable: number, depth: number): PageTableMemory {
-    const reused = POOL.get(`${entriesPerTable}:${depth}`)?.pop();
-    if (reused) {
-      reused.reset();
-      return reused;
+  /** A memory for `entriesPerTable`/`depth`, zeroed or holding `from`'s contents, reused from an
+   *  earlier run when one is free. */
+  static acquire(
+    entriesPerTable: number,
+    depth: number,
+    from: PageTableSnapshot | null = null,
+  ): PageTableMemory {
+    const mem = POOL.get(`${entriesPerTable}:${depth}`)?.pop() ?? null;
+    if (mem === null) {
+      const fresh = new PageTableMemory(entriesPerTable, depth);
+      if (from !== null) fresh.restore(from);
+      return fresh;
     }
-    return new PageTableMemory(entriesPerTable, depth);
+    if (from !== null) mem.restore(from);
+    else mem.reset();
+    return mem;
   }
 
   /** Give this memory back for reuse; it must not be used afterwards. */
@@ -44,16 +74,19 @@ export class PageTableMemory {
 
   /** Back to the state of a new memory (only the parts a run touched are cleared). */
   private reset(): void {
-    const used = this.tableCount * this.entries;
+    const used = this.tableCount << this.shift;
     this.flags.fill(0, 0, used);
     this.ppn.fill(0, 0, used);
-    this.histBlock.fill(-1, 0, this.tableCount);
+    this.histOf.fill(-1, 0, used);
     this.tableSince.fill(0, 0, this.tableCount);
     this.tableCount = 0;
-    this.blocks = 0;
+    this.histCount = 0;
+    this.base = null;
   }
 
   readonly entries: number;
+  /** log2(entries): slot >> shift is the slot's table. */
+  private readonly shift: number;
   readonly depth: number;
   /** Current (newest) PTE flags per slot. */
   flags: Uint16Array;
@@ -62,34 +95,43 @@ export class PageTableMemory {
   /** Tick at which each table was allocated (zeroed): the "since" of its untouched entries. */
   private tableSince: Float64Array;
   /**
-   * Version history, allocated per table on the first store into it (most pre-allocated tables are
-   * never written, so a run does not pay for their history). -1 = no history block yet.
+   * Per slot: its history entry, created on the first store to that slot (a run writes a few
+   * entries of the tables it touches, so it does not pay for the history of the rest). -1 = never
+   * written since its table was allocated: one version, zero, current since the allocation.
    */
-  private histBlock: Int32Array;
-  private blocks = 0;
+  private histOf: Int32Array;
+  private histCount = 0;
   private hFlags: Uint16Array;
   private hPpn: Float64Array;
   private hSince: Float64Array;
   /** Hart that stored each version (-1 = boot / the kernel before any hart ran). */
   private hWriter: Int16Array;
-  /** Per slot of a table with a block: versions kept and ring head. */
+  /** Per history entry: versions kept and ring head. */
   private hCount: Uint8Array;
   private hHead: Uint8Array;
   tableCount = 0;
   private capacity: number;
-  private blockCapacity: number;
+  private histCapacity: number;
+  /** The snapshot this memory was last restored from, and per table whether a store changed it
+   *  since: restoring the same snapshot again copies back only the tables a run wrote. */
+  private base: PageTableSnapshot | null = null;
+  private tableDirty: Uint8Array;
 
   constructor(entriesPerTable: number, depth: number, initialTables = 128) {
+    if (entriesPerTable <= 0 || (entriesPerTable & (entriesPerTable - 1)) !== 0)
+      throw new RangeError(`entries per table must be a power of two (got ${entriesPerTable})`);
     this.entries = entriesPerTable;
+    this.shift = 31 - Math.clz32(entriesPerTable);
     this.depth = depth;
     this.capacity = initialTables;
     const slots = initialTables * entriesPerTable;
     this.flags = new Uint16Array(slots);
     this.ppn = new Float64Array(slots);
     this.tableSince = new Float64Array(initialTables);
-    this.histBlock = new Int32Array(initialTables).fill(-1);
-    this.blockCapacity = 8;
-    const hs = this.blockCapacity * entriesPerTable;
+    this.tableDirty = new Uint8Array(initialTables);
+    this.histOf = new Int32Array(slots).fill(-1);
+    this.histCapacity = 1024;
+    const hs = this.histCapacity;
     this.hFlags = new Uint16Array(hs * depth);
     this.hPpn = new Float64Array(hs * depth);
     this.hSince = new Float64Array(hs * depth);
@@ -100,71 +142,71 @@ export class PageTableMemory {
 
   /** Allocate a zeroed table page at tick `now`; returns its table number. */
   allocTable(now: number): number {
-    if (this.tableCount === this.capacity) this.grow();
+    if (this.tableCount === this.capacity) this.grow(this.capacity * 2);
     const t = this.tableCount++;
     this.tableSince[t] = now;
     return t;
   }
 
-  private grow(): void {
-    const cap = this.capacity * 2;
-    const slots = cap * this.entries;
+  private grow(cap: number): void {
+    const slots = cap << this.shift;
     const flags = new Uint16Array(slots);
     flags.set(this.flags);
     this.flags = flags;
     const ppn = new Float64Array(slots);
     ppn.set(this.ppn);
     this.ppn = ppn;
+    const hist = new Int32Array(slots).fill(-1);
+    hist.set(this.histOf);
+    this.histOf = hist;
     const since = new Float64Array(cap);
     since.set(this.tableSince);
     this.tableSince = since;
-    const block = new Int32Array(cap).fill(-1);
-    block.set(this.histBlock);
-    this.histBlock = block;
+    const dirty = new Uint8Array(cap);
+    dirty.set(this.tableDirty);
+    this.tableDirty = dirty;
     this.capacity = cap;
   }
 
-  /** Give table `t` a history block, its entries starting with the zero version. */
-  private blockOf(t: number): number {
-    let b = this.histBlock[t]!;
-    if (b >= 0) return b;
-    if (this.blocks === this.blockCapacity) {
-      const cap = this.blockCapacity * 2;
-      const hs = cap * this.entries;
-      const g16 = new Uint16Array(hs * this.depth);
-      g16.set(this.hFlags);
-      this.hFlags = g16;
-      const g64 = new Float64Array(hs * this.depth);
-      g64.set(this.hPpn);
-      this.hPpn = g64;
-      const s64 = new Float64Array(hs * this.depth);
-      s64.set(this.hSince);
-      this.hSince = s64;
-      const w16 = new Int16Array(hs * this.depth);
-      w16.set(this.hWriter);
-      this.hWriter = w16;
-      const c8 = new Uint8Array(hs);
-      c8.set(this.hCount);
-      this.hCount = c8;
-      const h8 = new Uint8Array(hs);
-      h8.set(this.hHead);
-      this.hHead = h8;
-      this.blockCapacity = cap;
-    }
-    b = this.blocks++;
-    this.histBlock[t] = b;
+  private growHistory(cap: number): void {
     const d = this.depth;
-    const since = this.tableSince[t]!;
-    for (let i = 0; i < this.entries; i++) {
-      const h = b * this.entries + i;
-      this.hCount[h] = 1;
-      this.hHead[h] = 0;
-      this.hFlags[h * d] = 0;
-      this.hPpn[h * d] = 0;
-      this.hSince[h * d] = since;
-      this.hWriter[h * d] = -1;
-    }
-    return b;
+    const g16 = new Uint16Array(cap * d);
+    g16.set(this.hFlags);
+    this.hFlags = g16;
+    const g64 = new Float64Array(cap * d);
+    g64.set(this.hPpn);
+    this.hPpn = g64;
+    const s64 = new Float64Array(cap * d);
+    s64.set(this.hSince);
+    this.hSince = s64;
+    const w16 = new Int16Array(cap * d);
+    w16.set(this.hWriter);
+    this.hWriter = w16;
+    const c8 = new Uint8Array(cap);
+    c8.set(this.hCount);
+    this.hCount = c8;
+    const h8 = new Uint8Array(cap);
+    h8.set(this.hHead);
+    this.hHead = h8;
+    this.histCapacity = cap;
+  }
+
+  /** The history entry of `slot`, created on its first store with the zero version it had since
+   *  its table was allocated. */
+  private histFor(slot: number): number {
+    let h = this.histOf[slot]!;
+    if (h >= 0) return h;
+    if (this.histCount === this.histCapacity) this.growHistory(this.histCapacity * 2);
+    h = this.histCount++;
+    this.histOf[slot] = h;
+    const at = h * this.depth;
+    this.hCount[h] = 1;
+    this.hHead[h] = 0;
+    this.hFlags[at] = 0;
+    this.hPpn[at] = 0;
+    this.hSince[at] = this.tableSince[slot >> this.shift]!;
+    this.hWriter[at] = -1;
+    return h;
   }
 
   static tableOfPpn(ppn: number): number {
@@ -174,21 +216,15 @@ export class PageTableMemory {
     return TABLE_PPN_BASE + t;
   }
 
-  /** History index of `slot`, or -1 when its table was never written since allocation. */
-  private hist(slot: number): number {
-    const t = Math.floor(slot / this.entries);
-    const b = this.histBlock[t]!;
-    return b < 0 ? -1 : b * this.entries + (slot - t * this.entries);
-  }
-
   /** Store a PTE at tick `now` by hart `writer` (an explicit store: a new version). */
   write(slot: number, flags: number, ppn: number, now: number, writer = -1): void {
     this.flags[slot] = flags;
     this.ppn[slot] = ppn;
-    const t = Math.floor(slot / this.entries);
-    const h = this.blockOf(t) * this.entries + (slot - t * this.entries);
+    this.tableDirty[slot >> this.shift] = 1;
+    const h = this.histFor(slot);
     const d = this.depth;
-    const head = (this.hHead[h]! + 1) % d;
+    let head = this.hHead[h]! + 1;
+    if (head === d) head = 0;
     this.hHead[h] = head;
     if (this.hCount[h]! < d) this.hCount[h] = this.hCount[h]! + 1;
     const at = h * d + head;
@@ -200,14 +236,17 @@ export class PageTableMemory {
 
   /** Number of versions kept for `slot` (1 = never changed since its table was allocated). */
   versions(slot: number): number {
-    const h = this.hist(slot);
+    const h = this.histOf[slot]!;
     return h < 0 ? 1 : this.hCount[h]!;
   }
-  /** Ring index of version `k` back from the newest (k = 0 is the newest); needs a history block. */
+  /** Ring index of version `k` back from the newest (k = 0 is the newest, k < versions(slot));
+   *  needs a history entry. */
   private at(slot: number, k: number): number {
-    const h = this.hist(slot);
+    const h = this.histOf[slot]!;
     const d = this.depth;
-    return h * d + ((this.hHead[h]! - k + d) % d);
+    let i = this.hHead[h]! - k;
+    if (i < 0) i += d;
+    return h * d + i;
   }
   versionFlags(slot: number, k: number): number {
     return this.hFlags[this.at(slot, k)]!;
@@ -225,11 +264,103 @@ export class PageTableMemory {
   }
   /** Tick since which the current version is current. */
   since(slot: number): number {
-    const h = this.hist(slot);
-    if (h < 0) return this.tableSince[Math.floor(slot / this.entries)]!;
+    const h = this.histOf[slot]!;
+    if (h < 0) return this.tableSince[slot >> this.shift]!;
     return this.hSince[h * this.depth + this.hHead[h]!]!;
   }
   isValid(slot: number): boolean {
     return (this.flags[slot]! & PTE_V) !== 0;
+  }
+
+  /** A copy of the used part of this memory (tables allocated so far and their history). */
+  snapshot(): PageTableSnapshot {
+    const used = this.tableCount << this.shift;
+    const hs = this.histCount;
+    const d = this.depth;
+    return {
+      entries: this.entries,
+      depth: d,
+      tableCount: this.tableCount,
+      histCount: hs,
+      flags: this.flags.slice(0, used),
+      ppn: this.ppn.slice(0, used),
+      tableSince: this.tableSince.slice(0, this.tableCount),
+      histOf: this.histOf.slice(0, used),
+      hFlags: this.hFlags.slice(0, hs * d),
+      hPpn: this.hPpn.slice(0, hs * d),
+      hSince: this.hSince.slice(0, hs * d),
+      hWriter: this.hWriter.slice(0, hs * d),
+      hCount: this.hCount.slice(0, hs),
+      hHead: this.hHead.slice(0, hs),
+    };
+  }
+
+  /**
+   * Become exactly the memory `s` was taken from: its slots copied in, whatever this memory held
+   * beyond them cleared. History entries past `s.histCount` need no clearing: an entry is
+   * initialised when it is created. Restoring the snapshot this memory was last restored from
+   * copies back only the tables stored to since (a run writes few of them).
+   */
+  restore(s: PageTableSnapshot): void {
+    if (s.entries !== this.entries || s.depth !== this.depth)
+      throw new RangeError('page-table snapshot of another geometry');
+    if (this.base === s) this.restoreWritten(s);
+    else this.restoreAll(s);
+    // Tables allocated after the snapshot: back to never allocated.
+    const used = s.tableCount << this.shift;
+    const dirty = this.tableCount << this.shift;
+    if (dirty > used) {
+      this.flags.fill(0, used, dirty);
+      this.ppn.fill(0, used, dirty);
+      this.histOf.fill(-1, used, dirty);
+      this.tableSince.fill(0, s.tableCount, this.tableCount);
+    }
+    this.tableDirty.fill(0, 0, Math.max(s.tableCount, this.tableCount));
+    this.tableCount = s.tableCount;
+    this.histCount = s.histCount;
+    this.base = s;
+  }
+
+  private restoreAll(s: PageTableSnapshot): void {
+    if (s.tableCount > this.capacity) this.grow(Math.max(s.tableCount, this.capacity * 2));
+    if (s.histCount > this.histCapacity) this.growHistory(Math.max(s.histCount, this.histCapacity * 2));
+    this.flags.set(s.flags);
+    this.ppn.set(s.ppn);
+    this.histOf.set(s.histOf);
+    this.tableSince.set(s.tableSince);
+    this.hFlags.set(s.hFlags);
+    this.hPpn.set(s.hPpn);
+    this.hSince.set(s.hSince);
+    this.hWriter.set(s.hWriter);
+    this.hCount.set(s.hCount);
+    this.hHead.set(s.hHead);
+  }
+
+  /** The tables of the snapshot a store changed since it was restored, and their history. */
+  private restoreWritten(s: PageTableSnapshot): void {
+    const E = this.entries;
+    const d = this.depth;
+    const tables = Math.min(s.tableCount, this.tableCount);
+    for (let t = 0; t < tables; t++) {
+      if (this.tableDirty[t] === 0) continue;
+      const from = t << this.shift;
+      const to = from + E;
+      this.flags.set(s.flags.subarray(from, to), from);
+      this.ppn.set(s.ppn.subarray(from, to), from);
+      this.histOf.set(s.histOf.subarray(from, to), from);
+      for (let slot = from; slot < to; slot++) {
+        const h = s.histOf[slot]!;
+        if (h < 0) continue;
+        this.hCount[h] = s.hCount[h]!;
+        this.hHead[h] = s.hHead[h]!;
+        const at = h * d;
+        for (let k = at; k < at + d; k++) {
+          this.hFlags[k] = s.hFlags[k]!;
+          this.hPpn[k] = s.hPpn[k]!;
+          this.hSince[k] = s.hSince[k]!;
+          this.hWriter[k] = s.hWriter[k]!;
+        }
+      }
+    }
   }
 }

@@ -11,7 +11,7 @@ import type { Layout } from '../addr.js';
 import type { Chooser } from '../choice.js';
 import type { AccessType, FenceForm, FenceOrigin } from '../contracts.js';
 import type { CostTable } from '../costs.js';
-import { PageTableMemory } from '../hw/page-tables.js';
+import { PageTableMemory, type PageTableSnapshot } from '../hw/page-tables.js';
 import { isLeaf, PTE_G, PTE_R, PTE_V, PTE_W, PTE_X } from '../hw/pte.js';
 import { NEGATIVE, PageWalkCache, Tlb } from '../hw/tlb.js';
 import {
@@ -163,6 +163,8 @@ export class Hardware {
     harts: number,
     chooser: Chooser,
     counters: Float64Array,
+    /** The booted page tables to start from (a boot image); null: empty memory. */
+    tables: PageTableSnapshot | null = null,
   ) {
     this.machine = machine;
     this.costs = machine.costs;
@@ -171,7 +173,7 @@ export class Hardware {
     this.counters = counters;
     const g = layout.geometry;
     this.levels = g.levels;
-    this.mem = PageTableMemory.acquire(g.entriesPerTable, machine.historyDepth);
+    this.mem = PageTableMemory.acquire(g.entriesPerTable, machine.historyDepth, tables);
     this.pow = new Float64Array(g.levels);
     for (let l = 0; l < g.levels; l++) this.pow[l] = 2 ** (g.bitsPerLevel * l);
     this.negBound = machine.invalidEvictBound;

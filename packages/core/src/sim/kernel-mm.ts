@@ -28,6 +28,15 @@ import type { Hardware } from './hardware.js';
 /** First user VPN of the background working set (VA 0x400000). */
 export const USER_BASE_VPN = 0x400;
 
+/** The allocators' state after boot (the page tables themselves are the memory's snapshot). */
+export interface KernelMmSnapshot {
+  readonly initMm: number;
+  readonly nextDataPpn: number;
+  readonly directMapNext: number;
+  /** Free VPN ranges per region (ranges are never changed in place, only replaced). */
+  readonly free: readonly (readonly ['vmalloc' | 'modules', readonly VpnRange[]])[];
+}
+
 export interface InitMmLeaf {
   present: boolean;
   level: number;
@@ -52,7 +61,9 @@ export class KernelMm {
   /** Next free page of the direct map for non-vmap stacks. */
   private directMapNext: number;
 
-  constructor(hw: Hardware, kernel: KernelConfig) {
+  /** With `booted`, the allocators continue from that snapshot and the page tables are not built
+   *  (the memory was restored from the same boot). */
+  constructor(hw: Hardware, kernel: KernelConfig, booted: KernelMmSnapshot | null = null) {
     this.hw = hw;
     this.layout = hw.layout;
     this.kernel = kernel;
@@ -60,16 +71,32 @@ export class KernelMm {
     this.levels = g.levels;
     this.bits = g.bitsPerLevel;
     this.E = g.entriesPerTable;
-    this.initMm = hw.mem.allocTable(0);
+    this.initMm = booted === null ? hw.mem.allocTable(0) : booted.initMm;
     const huge = 2 ** this.bits; // pages per level-1 leaf (2 MiB, or 4 MiB on Sv32)
     const img = this.layout.kernelImage.start;
     this.text = { start: img, end: img + huge };
     this.rodata = { start: img + huge, end: img + 2 * huge };
     this.data = { start: img + 2 * huge, end: img + 3 * huge };
     this.directMapNext = this.layout.directMap.start + 4 * huge;
+    if (booted !== null) {
+      this.nextDataPpn = booted.nextDataPpn;
+      this.directMapNext = booted.directMapNext;
+      for (const [region, list] of booted.free) this.free.set(region, list.slice());
+      return;
+    }
     this.free.set('vmalloc', [{ ...this.layout.vmalloc }]);
     if (g.is64) this.free.set('modules', [{ ...this.layout.modules }]);
     this.boot();
+  }
+
+  /** The allocators' state (taken after boot, restored through the constructor). */
+  snapshot(): KernelMmSnapshot {
+    return {
+      initMm: this.initMm,
+      nextDataPpn: this.nextDataPpn,
+      directMapNext: this.directMapNext,
+      free: [...this.free].map(([region, list]) => [region, list.slice()] as const),
+    };
   }
 
   private boot(): void {

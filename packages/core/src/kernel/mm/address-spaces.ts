@@ -17,6 +17,13 @@ interface Mm {
   generation: number;
 }
 
+/** The address spaces as boot left them (every mm, the one each hart runs, the generation). */
+export interface AddressSpacesSnapshot {
+  readonly mms: readonly Readonly<Mm>[];
+  readonly current: readonly string[];
+  readonly generation: number;
+}
+
 export class AddressSpaces {
   private readonly byName = new Map<string, Mm>();
   /** The mm each hart runs (its satp). */
@@ -106,5 +113,24 @@ export class AddressSpaces {
   private lowestFree(used: ReadonlySet<number>): number {
     for (let a = 1; a < this.numAsids; a++) if (!used.has(a)) return a;
     return -1;
+  }
+
+  /** A copy of the state boot leaves (no switch has happened: nothing pending, no flushes). */
+  snapshot(): AddressSpacesSnapshot {
+    if (this.switchFlushes !== 0 || this.flushPending.some((x) => x !== 0))
+      throw new SimulationError('address spaces: snapshot after a switch_mm');
+    return {
+      mms: [...this.byName.values()].map((m) => ({ ...m })),
+      current: this.current.map((m) => m.name),
+      generation: this.generation,
+    };
+  }
+
+  /** Become the address spaces `s` was taken from (on new ones), with fresh copies of the mms. */
+  restore(s: AddressSpacesSnapshot): void {
+    if (this.byName.size > 0) throw new SimulationError('restore into used address spaces');
+    for (const m of s.mms) this.byName.set(m.name, { ...m });
+    for (let i = 0; i < s.current.length; i++) this.current[i] = this.byName.get(s.current[i]!)!;
+    this.generation = s.generation;
   }
 }

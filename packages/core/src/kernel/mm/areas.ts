@@ -5,6 +5,12 @@
 import type { KernelRange } from '../../contracts.js';
 import { type Area, SimulationError } from '../../engine/types.js';
 
+/** The table as boot left it: names in id order and a copy of each area (null: interned only). */
+export interface AreaTableSnapshot {
+  readonly names: readonly string[];
+  readonly areas: readonly (Readonly<Area> | null)[];
+}
+
 export class AreaTable {
   /** Areas by interned id (names are interned when programs are compiled or areas created). */
   private readonly ids = new Map<string, number>();
@@ -39,5 +45,20 @@ export class AreaTable {
     const a = this.get(name);
     if (!a) throw new SimulationError(`no area named '${name}' (map it before using it)`);
     return a;
+  }
+
+  /** A copy of the table (areas are mutable: each is copied). */
+  snapshot(): AreaTableSnapshot {
+    return { names: [...this.ids.keys()], areas: this.list.map((a) => (a === null ? null : { ...a })) };
+  }
+
+  /** Become the table `s` was taken from (on a new table), with fresh copies of its areas. */
+  restore(s: AreaTableSnapshot): void {
+    if (this.list.length > 0) throw new SimulationError('restore into a used area table');
+    for (let i = 0; i < s.names.length; i++) {
+      this.ids.set(s.names[i]!, i);
+      const a = s.areas[i]!;
+      this.list.push(a === null ? null : { ...a });
+    }
   }
 }
