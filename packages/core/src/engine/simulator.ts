@@ -85,8 +85,6 @@ export class Simulator {
   private readonly tied: Int32Array;
   private readonly stepLimit: number;
   private readonly jitter: number;
-  /** User/kernel boundary in VPNs (kernel VPNs feed speculation's wild pointers). */
-  private readonly taskSize: number;
   /** The platform has S-mode IPIs (else kernel IPIs and remote fences go through SBI). */
   readonly sModeIpi: boolean;
 
@@ -117,7 +115,6 @@ export class Simulator {
     this.touchedList = new Int32Array(input.harts);
     this.touchedMark = new Uint8Array(input.harts);
     this.jitter = input.machine.schedulingJitter;
-    this.taskSize = input.layout.taskSize;
     this.sModeIpi = input.machine.platform.sModeIpi !== 'none';
     this.vmap = new Vmap(this);
     this.tasks = new Tasks(this);
@@ -216,8 +213,6 @@ export class Simulator {
     const limit = this.stepLimit;
     const jitter = this.jitter;
     const tied = this.tied;
-    // The fused fast path skips trace text, so it runs only when tracing is off.
-    const fast = !this.tracing;
     try {
       for (let i = 0; i < n; i++) this.setNext(i, this.wakeTime(harts[i]!));
       this.clearTouched();
@@ -257,11 +252,8 @@ export class Simulator {
           pick = runnable.nth(due > 1 ? chooser.choose('tie', due) : 0);
         }
         const h = harts[pick]!;
-        if (fast && this.fastAccess(h)) hw.step++;
-        else {
-          this.stepHart(h, jitter > 0 ? next[pick]! : best);
-          hw.step++;
-        }
+        this.stepHart(h, jitter > 0 ? next[pick]! : best);
+        hw.step++;
         if (this.quiet && h.pc < h.program.length) {
           // A program access that completed changes only its own hart's clock.
           this.setNext(pick, h.hw.clock);
@@ -359,40 +351,6 @@ export class Simulator {
 
   /** Set by the one step kind that changes no hart's runnability: a program access that completed. */
   quiet = false;
-
-  /**
-   * The step of hart `h` when it is the common case — no interrupt queued, no kernel frame, no
-   * wait, the next op a compiled access that hits a valid TLB entry permitting it with A/D set, no
-   * published-but-unfenced mapping to check — done inline: the same effects as `stepHart` on that
-   * path (`ProgramRunner.runAccess` -> `programAccess` -> `Hardware.accessReg`), in the same
-   * order, without the calls between them. False (nothing changed): take `stepHart`.
-   */
-  private fastAccess(h: HartExec): boolean {
-    if (h.frames.length !== 0 || h.waitingFlag !== null || h.fwInbox.length !== 0 || h.ipiInbox.length !== 0)
-      return false;
-    const pc = h.pc;
-    if (h.code[pc] !== 1 || this.vmap.published.size !== 0) return false;
-    const id = h.tArea[pc]!;
-    let vpn = h.tPage[pc]!;
-    if (id >= 0) {
-      const a = this.areas.list[id];
-      if (!a || a.start < 0) return false;
-      vpn += a.start;
-    }
-    const hw = this.hw;
-    const hart = h.hw;
-    hw.vpnReg[0] = vpn;
-    if (!hw.hitReg(hart, h.tType[pc]!)) return false;
-    const hid = hart.id;
-    this.currentHart = hid;
-    hw.currentHart = hid;
-    this.quiet = true;
-    h.pc = pc + 1;
-    h.nearEndVpn = h.tNearEnd[pc] === 1 ? vpn : -1;
-    if (vpn >= this.taskSize) this.speculation.noteKernelVpn(vpn);
-    if (this.speculation.enabled) this.speculation.speculate(h);
-    return true;
-  }
 
   /** One step of hart `h`, whose next event is at cycle `at`: an interrupt that has arrived by then
    *  is taken first (firmware's before the kernel's), else its own work goes on. */

@@ -108,34 +108,6 @@ export class Tlb {
     return -1;
   }
 
-  /**
-   * `lookupReg` without marking the entry used: the step loop's fast path probes first and
-   * commits (`touch`) only when the access completes there, so a fall-back to the general path
-   * (which looks up again) leaves replacement state exactly as one `lookupReg` would.
-   */
-  findReg(reg: Float64Array, asid: number): number {
-    const vpn = reg[0]!;
-    let mask = this.levelsPresent;
-    for (let l = 0; mask !== 0; l++, mask >>>= 1) {
-      if ((mask & 1) === 0) continue;
-      const tag = l === 0 ? vpn : Math.floor(vpn / this.pow[l]!);
-      const base = this.setBase(tag);
-      for (let w = 0; w < this.ways; w++) {
-        const e = base + w;
-        const st = this.state[e]!;
-        if ((st === VALID || st === NEGATIVE) && this.level[e] === l && this.tag[e] === tag) {
-          if (this.asid[e] === asid || (this.flags[e]! & PTE_G) !== 0) return e;
-        }
-      }
-    }
-    return -1;
-  }
-
-  /** Mark entry `e` most recently used (what `lookupReg` does on a hit). */
-  touch(e: number): void {
-    this.lru[e] = ++this.clock;
-  }
-
   /** Empty, as new (for reuse by a later run). */
   reset(): void {
     this.state.fill(EMPTY);

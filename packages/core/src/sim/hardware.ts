@@ -346,37 +346,6 @@ export class Hardware {
     return this.demandWalk(hart, vpn, typeCode);
   }
 
-  /**
-   * `accessReg`'s common case only: a canonical VA that hits a valid TLB entry which permits the
-   * access and has A (and D for a store) set. Then it does exactly what `accessReg` does on that
-   * path and returns true; otherwise it changes nothing (not even replacement state) and returns
-   * false, and the caller takes the general path.
-   */
-  hitReg(hart: HartHw, typeCode: number): boolean {
-    const vpn = this.vpnReg[0]!;
-    const w = this.walker;
-    if (!w.canonical(vpn)) return false;
-    const tlb = w.tlbFor(hart, typeCode);
-    const e = tlb.findReg(this.vpnReg, hart.asid);
-    if (e < 0 || tlb.state[e] === NEGATIVE) return false;
-    const flags = tlb.flags[e]!;
-    const need = adNeeded(typeCode);
-    if ((flags & need) !== need || !w.permits(flags, typeCode, hart)) return false;
-    tlb.touch(e);
-    const c = this.counters;
-    c[C_ACCESSES]++;
-    c[C_TLB_HITS]++;
-    hart.clock += this.costs.tlbHit;
-    const level = tlb.level[e]!;
-    const ppn = tlb.ppn[e]!;
-    this.wFlags = flags;
-    this.wPpn = ppn;
-    this.wSince = tlb.versionSince[e]!;
-    this.wLevel = level;
-    this.wPagePpn = w.pagePpn(vpn, ppn, level);
-    return true;
-  }
-
   private demandWalk(hart: HartHw, vpn: number, typeCode: number): number {
     const w = this.walker;
     const r = w.walk(hart, vpn, typeCode, true);
