@@ -33,10 +33,16 @@ export class Runnable {
     this.min = new Float64Array(2 * size).fill(Number.POSITIVE_INFINITY);
     this.count = new Int32Array(2 * size);
     for (let i = 0; i < harts; i++) this.count[size + i] = 1;
-    for (let n = size - 1; n >= 1; n--) this.pull(n);
     this.harts = harts;
     this.masked = harts <= MASK_MAX;
+    // Mask mode reads only the leaves; the tree's inner nodes are kept above MASK_MAX only.
     if (this.masked) this.rescan();
+    else for (let n = size - 1; n >= 1; n--) this.pull(n);
+  }
+
+  /** Hart `i`'s next-event cycle, as last `set`. */
+  at(i: number): number {
+    return this.min[this.size + i]!;
   }
 
   /** Mask mode: recompute `best` and `dueMask` from every hart's cycle. */

@@ -73,9 +73,8 @@ export class Simulator {
   readonly sbi: SbiFirmware;
   readonly speculation: Speculation;
 
-  /** Per hart: the cycle of its next event (infinity: none until another hart acts). */
-  private readonly nextAt: Float64Array;
-  /** The same next events, in the tree the step loop picks the earliest from. */
+  /** Per hart: the cycle of its next event (infinity: none until another hart acts), kept so the
+   *  step loop finds the earliest and the harts due then without a scan. */
   private readonly runnable: Runnable;
   /** Harts another hart's step touched (see `touch`), to recompute after the step. */
   private readonly touchedList: Int32Array;
@@ -109,7 +108,6 @@ export class Simulator {
     );
     this.mm = new KernelMm(this.hw, input.kernel, image === null ? null : image.mm);
     this.allHarts = Array.from({ length: input.harts }, (_, i) => i);
-    this.nextAt = new Float64Array(input.harts);
     this.tied = new Int32Array(input.harts);
     this.runnable = new Runnable(input.harts);
     this.touchedList = new Int32Array(input.harts);
@@ -207,14 +205,13 @@ export class Simulator {
     const hw = this.hw;
     const harts = this.harts;
     const n = harts.length;
-    const next = this.nextAt;
     const runnable = this.runnable;
     const chooser = this.chooser;
     const limit = this.stepLimit;
     const jitter = this.jitter;
     const tied = this.tied;
     try {
-      for (let i = 0; i < n; i++) this.setNext(i, this.wakeTime(harts[i]!));
+      for (let i = 0; i < n; i++) runnable.set(i, this.wakeTime(harts[i]!));
       this.clearTouched();
       for (;;) {
         if (hw.step > limit) {
@@ -244,7 +241,7 @@ export class Simulator {
           // profile has jitter).
           const horizon = best + jitter;
           let due = 0;
-          for (let i = 0; i < n; i++) if (next[i]! <= horizon) tied[due++] = i;
+          for (let i = 0; i < n; i++) if (runnable.at(i) <= horizon) tied[due++] = i;
           pick = due > 1 ? tied[chooser.choose('jitter', due)]! : tied[0]!;
         } else {
           // The harts due at `best`, in hart order: a `tie` choice among them.
@@ -252,19 +249,19 @@ export class Simulator {
           pick = runnable.nth(due > 1 ? chooser.choose('tie', due) : 0);
         }
         const h = harts[pick]!;
-        this.stepHart(h, jitter > 0 ? next[pick]! : best);
+        this.stepHart(h, jitter > 0 ? runnable.at(pick) : best);
         hw.step++;
         if (this.quiet && h.pc < h.program.length) {
           // A program access that completed changes only its own hart's clock.
-          this.setNext(pick, h.hw.clock);
+          runnable.set(pick, h.hw.clock);
           continue;
         }
         // Any other step: the next events of the stepping hart and of every hart it touched.
-        this.setNext(pick, this.wakeTime(h));
+        runnable.set(pick, this.wakeTime(h));
         const touched = this.touchedList;
         for (let j = 0; j < this.touchedCount; j++) {
           const t = touched[j]!;
-          this.setNext(t, this.wakeTime(harts[t]!));
+          runnable.set(t, this.wakeTime(harts[t]!));
         }
         this.clearTouched();
       }
@@ -279,11 +276,6 @@ export class Simulator {
       // However the run ended (an explorer's cut-off included), the gaps still running end here.
       if (this.speculation.enabled) this.speculation.finish();
     }
-  }
-
-  private setNext(i: number, t: number): void {
-    this.nextAt[i] = t;
-    this.runnable.set(i, t);
   }
 
   /**

@@ -84,26 +84,15 @@ function resetHart(h: HartHw, id: number): void {
 }
 const ANY_ASID = 0xffff;
 
+/**
+ * A hart's hardware: the walker's view of it (TLBs, page-walk cache, satp root and ASID, clock,
+ * and the translation context — the kernel model runs S-mode code with SUM=1, its 'user' accesses
+ * standing for uaccess, which Linux brackets with `__enable_user_access`, and MXR=0) plus the
+ * fence records the staleness rule reads.
+ */
 export interface HartHw extends WalkerHart {
+  /** Reassigned when a pooled hart is reused (`resetHart`). */
   id: number;
-  /** The data TLB, or the only one when the core has a unified TLB. */
-  readonly tlb: Tlb;
-  /** The instruction TLB of a core with split TLBs (`tlb.split`), else `null`. */
-  readonly itlb: Tlb | null;
-  readonly pwc: PageWalkCache | null;
-  /** Root page table the hart translates with (satp.PPN, as a table number) and its ASID. */
-  rootTable: number;
-  asid: number;
-  /** Cycle clock of this hart. */
-  clock: number;
-  /**
-   * Translation context of the hart's accesses: effective privilege, sstatus.SUM, sstatus.MXR.
-   * The kernel model runs S-mode code with SUM=1 (its 'user' accesses stand for uaccess, which
-   * Linux brackets with `__enable_user_access`, setting SUM) and MXR=0.
-   */
-  priv: number;
-  sum: boolean;
-  mxr: boolean;
   /** Tick of the last `sfence.vma x0, x0` on this hart. */
   lastFullFence: number;
   /** Tick of the last `sfence.vma x0, asid` per ASID. */
