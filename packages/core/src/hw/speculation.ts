@@ -97,7 +97,8 @@ export class Speculation {
       return true;
     }
     this.left[i] = left - 1;
-    this.elapsed[i] = this.elapsed[i]! + 1;
+    // Only an enumerating chooser reads how far a gap got.
+    if (this.feedback !== null) this.elapsed[i] = this.elapsed[i]! + 1;
     return false;
   }
 
@@ -135,15 +136,6 @@ export class Speculation {
       }
     }
     this.left.fill(-1);
-  }
-
-  /** As new (a machine restored for another run): no gaps drawn, no kernel pages seen. */
-  reset(): void {
-    this.left.fill(-1);
-    this.elapsed.fill(0);
-    this.point.fill(-1);
-    this.recentCount = 0;
-    this.recentHead = 0;
   }
 
   /** The VPN op `i` accesses into `vpnReg[0]`; false when it has none yet. */
