@@ -394,6 +394,13 @@ export interface Scenario<Params extends Record<string, unknown> = Record<string
   readonly purpose?: 'survival' | 'cost';
   /** Parameter schema (zod) with defaults. */
   readonly params: z.ZodType<Params>;
+  /**
+   * How an instance shrinks, for `explore`'s operations bound (explore/operations.ts): the
+   * integer parameters that count kernel operations (rounds, devices, probes, background passes),
+   * each with its smallest meaningful value. The explorer deepens from every one at its smallest
+   * up to the cell's value, so a counterexample comes from the smallest instance that fails.
+   */
+  readonly explore?: { readonly sizes: Readonly<Partial<Record<keyof Params & string, number>>> };
   /** Build the per-hart programs for `harts` harts. Must not depend on the strategy. */
   build(
     params: Params,

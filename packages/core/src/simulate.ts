@@ -316,6 +316,7 @@ function execute(
     /** Leave this run's booted machine for later runs of `prepared` (false: it runs once). */
     keepBoot?: boolean;
     position?: (at: { readonly step: number; readonly hart: number }) => void;
+    begun?: (perHart: readonly number[]) => void;
   },
 ): RunResult & { trace: TraceEvent[] } {
   const encode = opts.encode !== false;
@@ -378,6 +379,7 @@ function execute(
     ended = asScenarioError(cell.scenario.id, () => sim.run());
     sim.finishCycles();
     counters[M.steps] = sim.hw.step - 1;
+    if (opts.begun) opts.begun(sim.harts.map(opsBegun));
   } finally {
     // The run is over whatever happened: its page-table memory can serve the next run.
     sim.hw.release();
@@ -394,6 +396,14 @@ function execute(
   };
 }
 
+/**
+ * Program operations a hart began: those before its pc, and the one at it if a stream is part way
+ * through its pages or a wait is spinning (every other op advances pc as it starts).
+ */
+function opsBegun(h: Simulator['harts'][number]): number {
+  return h.pc + (h.waitingFlag !== null || h.streamPos > 0 ? 1 : 0);
+}
+
 /** What `prepareCell` resolved (strategy members, parameters, kernel settings, programs). */
 export type PreparedCell = ReturnType<typeof prepareCell>;
 
@@ -406,7 +416,11 @@ export function runPrepared(
   cell: Cell,
   prepared: PreparedCell,
   chooser: Chooser & { encoded(): string },
-  opts: RunOptions & { position?: (at: { readonly step: number; readonly hart: number }) => void } = {},
+  opts: RunOptions & {
+    position?: (at: { readonly step: number; readonly hart: number }) => void;
+    /** Called once the run ended with the program operations each hart began (litmus.ts). */
+    begun?: (perHart: readonly number[]) => void;
+  } = {},
 ): RunResult & { trace: TraceEvent[] } {
   return execute(cell, prepared, chooser, -1, { ...opts, encode: false });
 }

@@ -43,6 +43,7 @@ export const bpfProgLifecycle = defineScenario({
   expect: 'ok',
   purpose: 'cost',
   params,
+  explore: { sizes: { programs: 1, backgroundRounds: 0 } },
   build(p, env) {
     const H = env.harts;
     const loader: Op[] = [];

@@ -59,6 +59,7 @@ export const crossHartVmalloc = defineScenario({
   expect: 'ok',
   purpose: 'survival',
   params,
+  explore: { sizes: { rounds: 1, gap: 0, backgroundRounds: 0 } },
   build(p, env) {
     const a: Op[] = [];
     const b: Op[] = [];

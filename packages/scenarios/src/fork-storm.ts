@@ -34,6 +34,7 @@ export const forkStorm = defineScenario({
   expect: 'ok',
   purpose: 'cost',
   params,
+  explore: { sizes: { tasksPerHart: 1, childWork: 0, backgroundRounds: 0 } },
   build(p, env) {
     const H = env.harts;
     const programs: Op[][] = [];

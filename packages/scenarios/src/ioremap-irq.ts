@@ -37,6 +37,7 @@ export const ioremapIrq = defineScenario({
   expect: 'ok',
   purpose: 'survival',
   params,
+  explore: { sizes: { devices: 1, backgroundRounds: 0 } },
   build(p, env) {
     const a: Op[] = [];
     const b: Op[] = [];

@@ -33,6 +33,7 @@ export const kernelNofaultWrite = defineScenario({
   expect: 'ok',
   purpose: 'survival',
   params,
+  explore: { sizes: { probes: 1, backgroundRounds: 0 } },
   build(p, env) {
     const prog: Op[] = [];
     let target = region('kernel-rodata', p.page);

@@ -33,6 +33,7 @@ export const kernelProtectionFault = defineScenario({
   expect: 'oops',
   purpose: 'survival',
   params,
+  explore: { sizes: { backgroundRounds: 0 } },
   build(p, env) {
     const bug: Op[] = [];
     if (p.target === 'rodata') {

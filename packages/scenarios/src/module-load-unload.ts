@@ -38,6 +38,7 @@ export const moduleLoadUnload = defineScenario({
   expect: 'ok',
   purpose: 'cost',
   params,
+  explore: { sizes: { rounds: 1, backgroundRounds: 0 } },
   build(p, env) {
     const a: Op[] = [];
     const b: Op[] = [];

@@ -31,6 +31,7 @@ export const sv32NewPgd = defineScenario({
   expect: 'ok',
   purpose: 'survival',
   params,
+  explore: { sizes: { backgroundRounds: 0 } },
   build(p, env) {
     const a: Op[] = [ops.vmalloc('buf', p.pages), ops.stream('buf', 'write'), ops.signal('buf:published')];
     const b: Op[] = [ops.wait('buf:published'), ops.stream('buf', 'read')];

@@ -37,6 +37,7 @@ export const tracingInFaultPath = defineScenario({
   expect: 'ok',
   purpose: 'survival',
   params,
+  explore: { sizes: { workerPasses: 0, backgroundRounds: 0 } },
   build(p, env) {
     const controllerHart = env.harts - 1;
     const programs: Op[][] = [];

@@ -34,6 +34,7 @@ export const vfreeReuse = defineScenario({
   expect: 'ok',
   purpose: 'survival',
   params,
+  explore: { sizes: { rounds: 1, backgroundRounds: 0 } },
   build(p, env) {
     const a: Op[] = [];
     const b: Op[] = [];

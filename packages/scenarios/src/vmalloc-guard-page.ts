@@ -31,6 +31,7 @@ export const vmallocGuardPage = defineScenario({
   expect: 'oops',
   purpose: 'survival',
   params,
+  explore: { sizes: { backgroundRounds: 0 } },
   build(p, env) {
     const mapper: Op[] = [ops.vmalloc('array', p.pages), ops.signal('array:published')];
     const reader: Op[] = [ops.wait('array:published'), ops.read(area('array', p.pages))];

@@ -145,6 +145,7 @@ export const vmallocStress = defineScenario({
   expect: 'ok',
   purpose: 'cost',
   params,
+  explore: { sizes: { loops: 1, backgroundRounds: 0 } },
   build(p, env) {
     const workers = Math.min(p.workers ?? env.harts, env.harts);
     const programs: Op[][] = [];

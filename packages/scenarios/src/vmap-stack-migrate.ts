@@ -39,6 +39,7 @@ export const vmapStackMigrate = defineScenario({
   expect: 'ok',
   purpose: 'survival',
   params,
+  explore: { sizes: { rounds: 1, bufferPages: 0, backgroundRounds: 0 } },
   build(p, env) {
     const a: Op[] = [];
     const b: Op[] = [];

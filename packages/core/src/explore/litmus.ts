@@ -23,8 +23,18 @@ export interface LitmusRow {
 export interface Litmus {
   readonly harts: number;
   readonly rows: readonly LitmusRow[];
-  /** Rows that are kernel operations (not marks, faults or the outcome). */
+  /**
+   * Kernel operations of the counterexample: the program operations (the scenario's `Op`s — a
+   * vmalloc, a memset stream, one access, a signal or a wait, an ioremap, a fork, a vfree) the harts
+   * had begun when the run ended, summed over harts. This is the test's code as a kernel developer
+   * would list it in a litmus test; the work inside an operation (PTE stores, fences, IPIs, the
+   * strategy's slots) and the fault path's reaction to it (trap, handler, replay) are not
+   * operations of their own, so a livelock's repeated trap round trips on one store count once,
+   * as the store that faults.
+   */
   readonly operations: number;
+  /** `operations` per hart. */
+  readonly operationsByHart: readonly number[];
   /** The whole trace of the counterexample (the timeline). */
   readonly trace: readonly TraceEvent[];
 }
@@ -43,16 +53,6 @@ const SHOWN: ReadonlySet<TraceKind> = new Set<TraceKind>([
   'speculate',
   'outcome',
 ]);
-const OPERATION: ReadonlySet<TraceKind> = new Set<TraceKind>([
-  'op',
-  'map',
-  'unmap',
-  'fence',
-  'ipi-send',
-  'ipi-handle',
-  'sbi',
-  'slot',
-]);
 
 function markOf(kind: string): string {
   if (kind === 'stale-read') return 'stale';
@@ -66,9 +66,13 @@ export function litmusOf(cell: Cell, bounds: ExploreBounds, cex: Counterexample)
   const chooser = new ExploringChooser(new KindTable(bounds));
   const prefix = Uint32Array.from(cex.prefix);
   chooser.reset(prefix, prefix.length);
+  let operationsByHart: readonly number[] = [];
   const run = runPrepared(cell, prepareCell(cell), chooser, {
     trace: true,
     position: (at) => chooser.attach(at),
+    begun: (perHart) => {
+      operationsByHart = perHart;
+    },
   });
   const rows: LitmusRow[] = [];
   const marks: LitmusRow[] = [];
@@ -96,12 +100,10 @@ export function litmusOf(cell: Cell, bounds: ExploreBounds, cex: Counterexample)
     const e = run.trace.find((t) => t.step === mk.step && t.hart >= 0);
     if (e) marks[k] = { ...mk, hart: e.hart, text: `hart ${e.hart} steps out of round-robin turn` };
   }
-  let operations = 0;
   let m = 0;
   for (const e of run.trace) {
     while (m < marks.length && marks[m]!.step <= e.step) rows.push(marks[m++]!);
     if (!SHOWN.has(e.kind)) continue;
-    if (OPERATION.has(e.kind)) operations++;
     rows.push({
       step: e.step,
       hart: Math.max(e.hart, 0),
@@ -110,7 +112,8 @@ export function litmusOf(cell: Cell, bounds: ExploreBounds, cex: Counterexample)
     });
   }
   while (m < marks.length) rows.push(marks[m++]!);
-  return { harts: cell.harts, rows, operations, trace: run.trace };
+  const operations = operationsByHart.reduce((a, n) => a + n, 0);
+  return { harts: cell.harts, rows, operations, operationsByHart, trace: run.trace };
 }
 
 /** The table as text, `width` columns wide (cells cut with '~'). */

@@ -7,7 +7,8 @@ import { type CellRecord, METRIC_NAMES, summarize, verdictOf } from '../results.
 import { type Cell, cellId, prepareCell, replay, runCell, runPrepared, TRACE_TAIL } from '../simulate.js';
 import type { ExploreBounds } from './bounds.js';
 import { ExploringChooser, KindTable } from './chooser.js';
-import { type ExploreLimits, type ExploreResult, explore } from './search.js';
+import { describeInstances, exploreSizes, type SizedExploreResult } from './operations.js';
+import type { ExploreLimits, ExploreResult } from './search.js';
 
 export function exploredRecord(cell: Cell, result: ExploreResult, index = 0): CellRecord {
   const prepared = prepareCell(cell);
@@ -63,6 +64,25 @@ export function exploredRecord(cell: Cell, result: ExploreResult, index = 0): Ce
 }
 
 /**
+ * The record of an exploration under the operations bound (operations.ts): the instance explored
+ * last (the smallest failing one, or the largest proved), its basis naming both bounds.
+ */
+export function exploredSizesRecord(sized: SizedExploreResult, index = 0): CellRecord {
+  const record = exploredRecord(sized.cell, sized.result, index);
+  const basis = record.basis;
+  if (basis?.method !== 'explored') return record;
+  return {
+    ...record,
+    basis: {
+      ...basis,
+      bound: sized.boundText,
+      executions: sized.executions,
+      complete: sized.status !== 'stopped',
+    },
+  };
+}
+
+/**
  * Explore a cell within a budget, or sample it when the budget runs out (`compare --explore`'s
  * per-cell step, issue 17): a proof or counterexample within the bound gives the explored record;
  * a search stopped by its limits gives `runCell`'s record over `seeds`, its basis marked as a
@@ -78,19 +98,21 @@ export function exploreOrSample(
     readonly index?: number;
   },
 ): CellRecord {
-  const result = explore(cell, {
+  // Under the operations bound: the smallest instance first, up to the cell's (operations.ts).
+  const sized = exploreSizes(cell, {
     ...(options.bounds ? { bounds: options.bounds } : {}),
     limits: options.limits,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  if (result.status !== 'stopped') return exploredRecord(cell, result, options.index ?? 0);
+  const result = sized.result;
+  if (sized.status !== 'stopped') return exploredSizesRecord(sized, options.index ?? 0);
   const sampled = runCell(cell, options.seeds, { index: options.index ?? 0 });
   return {
     ...sampled,
     basis: {
       method: 'sampled',
       seeds: options.seeds.count,
-      fallback: `exploration stopped (${result.stopped} limit) after ${result.executions} executions, bound ${result.boundText}, no failure with at most ${result.provedLevel} non-default choices`,
+      fallback: `exploration stopped (${result.stopped} limit) after ${sized.executions} executions, bound ${sized.boundText}, sizes ${describeInstances(sized.instances)}; the last with no failure with at most ${result.provedLevel} non-default choices`,
     },
   };
 }
