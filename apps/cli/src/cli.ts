@@ -168,6 +168,10 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     )
     .option('--no-deepen', 'enumerate the full bound at once (no iterative deepening on cost)')
     .option(
+      '--exact-size',
+      "explore only the cell's own instance (no deepening from the scenario's smallest sizes)",
+    )
+    .option(
       '--shorten <n>',
       'executions spent searching for a shorter counterexample (default 20000; 0: off)',
     )

@@ -14,8 +14,9 @@ import {
   ConfigError,
   DEFAULT_BOUNDS,
   describeBounds,
-  explore,
-  exploredRecord,
+  describeInstances,
+  exploredSizesRecord,
+  exploreSizes,
   litmusOf,
   type Mode,
   PluginOptionError,
@@ -40,6 +41,7 @@ export interface ExploreCommandOptions {
   param?: string[];
   bound?: string;
   deepen?: boolean;
+  exactSize?: boolean;
   shorten?: string;
   timeLimit?: string;
   memoryLimit?: string;
@@ -89,7 +91,10 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
   const err = ctx.io.stderr;
   const showProgress = opts.progress === true || err.isTTY === true;
   const started = performance.now();
-  const result = explore(cell, {
+  // The operations bound (core explore/operations.ts): every instance from the scenario's smallest
+  // sizes up to the cell's (--param, else the defaults), fewest program operations first.
+  const sized = exploreSizes(cell, {
+    exact: opts.exactSize === true,
     bounds,
     deepen: opts.deepen !== false,
     limits,
@@ -98,6 +103,11 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
     ...(opts.shorten !== undefined ? { shorten: parseInteger('--shorten', opts.shorten, 0) } : {}),
     ...(showProgress
       ? {
+          onInstance: (run, of) =>
+            println(
+              err,
+              `explore: instance ${run.index + 1} of ${of}: ${sizesText(run.sizes)} (${run.operations} program operations)`,
+            ),
           onProgress: (p) =>
             println(
               err,
@@ -107,7 +117,10 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
       : {}),
   });
   const seconds = (performance.now() - started) / 1000;
-  const record = exploredRecord(cell, result);
+  const result = sized.result;
+  // The instance explored last: the smallest that fails, or the cell's own (what replay re-runs).
+  const shownCell = sized.cell;
+  const record = exploredSizesRecord(sized);
   if (opts.out !== undefined) {
     const plan = buildPlan(registry, {
       strategies: [strategyId],
@@ -116,7 +129,7 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
       modes: [mode],
       harts: [harts],
       seeds: { base: 0, count: 0 },
-      params: { [scenario.id]: params },
+      params: { [scenario.id]: record.params },
       shard: null,
     });
     writeFileSync(
@@ -125,26 +138,41 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
     );
   }
   const cex = result.counterexample;
-  const litmus = cex ? litmusOf(cell, bounds, cex) : null;
+  const litmus = cex ? litmusOf(shownCell, bounds, cex) : null;
   if (opts.json) {
     const { bounds: _b, ...rest } = result;
     println(
       ctx.io.stdout,
       JSON.stringify({
         ...rest,
+        status: sized.status,
+        executions: sized.executions,
+        executionsToFailure: sized.executionsToFailure,
+        operationsBound: sized.operationsText,
+        instances: sized.instances,
         record,
-        litmus: litmus ? { rows: litmus.rows, operations: litmus.operations } : null,
+        litmus: litmus
+          ? { rows: litmus.rows, operations: litmus.operations, operationsByHart: litmus.operationsByHart }
+          : null,
       }),
     );
   } else {
     const p = paint(colorEnabled(ctx.io, 'stdout'));
     const out = ctx.io.stdout;
     println(out, p.bold(`${record.strategy} on ${scenario.id}, ${machine.name}, ${mode}, ${harts} harts`));
-    println(out, `bound     ${describeBounds(bounds)}`);
-    const size = `${result.executions} executions (${result.distinctExecutions} distinct in the last level, ${result.states} choice states), at most ${result.maxChoicePoints} choice points each, ${seconds.toFixed(1)} s`;
-    if (result.status === 'proved') {
+    println(out, `bound     ${sized.operationsText}; ${describeBounds(bounds)}`);
+    // The instances explored (the ones with the same programs as an explored one are covered).
+    const ran = sized.instances.filter((i) => i.status !== 'not reached' && i.status !== 'covered');
+    const covered = sized.instances.filter((i) => i.status === 'covered').length;
+    const unreached = sized.instances.length - ran.length - covered;
+    println(
+      out,
+      `sizes     ${describeInstances(ran)}${covered > 0 ? `; ${covered} more with the same programs as one of these` : ''}${unreached > 0 ? `; ${unreached} larger not reached` : ''}`,
+    );
+    const size = `${sized.executions} executions (${result.distinctExecutions} distinct in the last level, ${result.states} choice states), at most ${result.maxChoicePoints} choice points each, ${seconds.toFixed(1)} s`;
+    if (sized.status === 'proved') {
       println(out, `verdict   ${p.green('no failure within bound')}: ${size}`);
-    } else if (result.status === 'stopped') {
+    } else if (sized.status === 'stopped') {
       println(
         out,
         `verdict   ${p.yellow('stopped')} (${result.stopped} limit) with no failure: proved for runs with at most ${result.provedLevel} non-default choice${result.provedLevel === 1 ? '' : 's'}; ${size}`,
@@ -156,8 +184,9 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
           : '';
       println(
         out,
-        `verdict   ${p.red(cex.outcome)}${overrun} after ${result.executionsToFailure} executions; ${size}`,
+        `verdict   ${p.red(cex.outcome)}${overrun} after ${sized.executionsToFailure} executions; ${size}`,
       );
+      println(out, `instance  ${sizesText(sized.instances.find((i) => i.status === 'failed')?.sizes ?? {})}`);
       const sh = result.shortening;
       println(
         out,
@@ -167,7 +196,12 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
         println(out, `failure   hart ${cex.failure.hart}, step ${cex.failure.step}: ${cex.failure.message}`);
       println(out);
       out.write(renderLitmus(litmus!));
-      println(out, p.dim(`${litmus!.operations} kernel operations; ${litmus!.trace.length} trace events`));
+      println(
+        out,
+        p.dim(
+          `${litmus!.operations} kernel operations (${litmus!.operationsByHart.map((n, h) => `hart ${h}: ${n}`).join(', ')}); ${litmus!.trace.length} trace events`,
+        ),
+      );
       if (opts.out !== undefined) {
         println(out, p.dim(`replay it: tlblab replay ${opts.out} --cell '${record.id}'`));
       }
@@ -185,4 +219,10 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
     }
   }
   return failOnExit(failOn, [record.verdict]);
+}
+
+/** `rounds=1 backgroundRounds=0`, or `as given` for a scenario without size parameters. */
+function sizesText(sizes: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(sizes).map(([k, v]) => `${k}=${v}`);
+  return parts.length === 0 ? 'as given' : parts.join(' ');
 }
