@@ -544,15 +544,28 @@ export async function explore(ctx: Ctx): Promise<Figure> {
   const labels = ctx.trees
     .filter((t) => existsSync(join(t.dir, 'apps/cli/src/registry.ts')))
     .map((t) => t.label);
+  type Cell = {
+    cell: string;
+    found: boolean;
+    ms: number;
+    executions: number;
+    executionsPerSecond: number;
+    operations: number | null;
+  };
   type Ex = {
     executionsPerSecond: number;
     totalMsToFirstCounterexamples: number;
     maxMsToFirstCounterexample: number;
+    operationsBound: boolean;
+    firstCounterexample: Cell[];
   };
+  // The cap holds for a cell's whole search, smaller instances' proofs included (module-load-exec
+  // proves two one-module instances, about 4100 executions, before its two-module one fails).
+  const cap = ctx.quick ? 10_000 : 20_000;
   const raw = await interleaved(labels, reps, (arm) =>
     sample<Ex>(ctx, 'explore', ctx.trees.find((t) => t.label === arm)!, {
       proofExecutions: ctx.quick ? 2000 : 6000,
-      capExecutions: ctx.quick ? 2000 : 5000,
+      capExecutions: cap,
     }),
   );
   const eps = compareArms(
@@ -563,6 +576,41 @@ export async function explore(ctx: Ctx): Promise<Figure> {
     Object.fromEntries(labels.map((a) => [a, raw[a]!.map((x) => x.totalMsToFirstCounterexamples)])),
     false,
   );
+  // Per failing cell (issue 17's "Done when"): ms to the first counterexample (median over the
+  // repetitions), its executions/s, and the kernel operations of the counterexample shown.
+  const cur = raw.current ?? [];
+  const cellNames = cur[0]?.firstCounterexample.map((c) => c.cell) ?? [];
+  const perCell = cellNames.map((name, i) => {
+    const of = (arm: string) => (raw[arm] ?? []).map((x) => x.firstCounterexample[i]!).filter(Boolean);
+    const mine = of('current');
+    const ms = median(mine.map((c) => c.ms));
+    const found = mine.every((c) => c.found);
+    const operations = mine[0]?.operations ?? null;
+    const base = of('base');
+    const baseMs = base.length > 0 ? median(base.map((c) => c.ms)) : null;
+    return {
+      cell: name,
+      found,
+      ms,
+      executions: mine[0]?.executions ?? 0,
+      executionsPerSecond: median(mine.map((c) => c.executionsPerSecond)),
+      operations,
+      baseMs,
+      baseFound: base.length > 0 ? base.every((c) => c.found) : null,
+      withinMs: found && ms <= 1000,
+      withinOperations: operations === null ? null : operations <= 12,
+    };
+  });
+  const cellRows: Row[] = perCell.map((c) => ({
+    figure: `explore ${c.cell}: 1st cex`,
+    current: c.found
+      ? `${sig(c.ms)} ms, ${c.executions} exec. (${sig(c.executionsPerSecond)}/s), ${c.operations ?? '?'} ops`
+      : `not found in ${cap} exec.`,
+    base: c.baseMs === null ? '-' : c.baseFound ? `${sig(c.baseMs)} ms (default sizes)` : 'not found',
+    ratio: '',
+    target: '≤ 1 s, ≤ 12 ops',
+    met: c.found && c.withinMs && c.withinOperations === true,
+  }));
   return {
     rows: [
       {
@@ -574,15 +622,16 @@ export async function explore(ctx: Ctx): Promise<Figure> {
         met: null,
       },
       {
-        figure: `explore ms to first cex, 9 cells (≤${ctx.quick ? 2000 : 5000} exec. each)`,
+        figure: `explore ms to first cex, ${cellNames.length} cells (≤${cap} exec. each)`,
         current: spread(ttf.cur, ' ms'),
         base: ttf.base ? spread(ttf.base, ' ms') : '-',
         ratio: ratioText(ttf.speedup),
         target: '',
         met: null,
       },
+      ...cellRows,
     ],
-    data: { reps, samples: raw, executionsPerSecond: eps, msToFirstCounterexamples: ttf },
+    data: { reps, samples: raw, executionsPerSecond: eps, msToFirstCounterexamples: ttf, perCell },
   };
 }
 
