@@ -56,7 +56,14 @@ describe('tlblab explore', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('panic:spurious-fault');
     expect(r.stdout).toMatch(/step +hart 0 +hart 1/);
-    const id = parseResultsDocument(readFileSync(out, 'utf8')).cells[0]!.id;
+    // The operations bound: the smallest instance that fails (one device) is the one shown and
+    // recorded, so replay rebuilds it from the record's params.
+    expect(r.stdout).toMatch(/^bound +operations devices<=3 \(from 1\) backgroundRounds<=2 \(from 0\); tie/m);
+    expect(r.stdout).toMatch(/^instance +devices=1 backgroundRounds=0$/m);
+    const cell = parseResultsDocument(readFileSync(out, 'utf8')).cells[0]!;
+    expect(cell.params).toMatchObject({ devices: 1, backgroundRounds: 0 });
+    if (cell.basis?.method === 'explored') expect(cell.basis.bound).toMatch(/^operations devices<=3/);
+    const id = cell.id;
     const again = await runMain(['replay', out, '--cell', id], work);
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('as recorded');
