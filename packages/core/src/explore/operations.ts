@@ -198,6 +198,10 @@ export function exploreSizes(cell: Cell, options: SizedExploreOptions = {}): Siz
         ...(limits.timeMs !== undefined ? { timeMs: Math.max(0, limits.timeMs - elapsed) } : {}),
       },
       clock,
+      // Progress counts the executions of every instance so far.
+      ...(options.onProgress
+        ? { onProgress: (p) => options.onProgress!({ ...p, executions: executions + p.executions }) }
+        : {}),
     });
     const before = executions;
     executions += result.executions;
