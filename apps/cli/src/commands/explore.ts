@@ -19,11 +19,13 @@ import {
   exploreSizes,
   litmusOf,
   type Mode,
+  operationsBound,
   PluginOptionError,
   parseBounds,
   prepareCell,
   renderLitmus,
   serializeResultsDocument,
+  sizeLattice,
 } from '@tlblab/core';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -72,8 +74,11 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
   try {
     prepareCell(cell);
     if (opts.bound !== undefined) bounds = parseBounds(opts.bound);
+    // An operations bound too large to enumerate is refused before anything runs.
+    sizeLattice(operationsBound(cell, opts.exactSize === true));
   } catch (e) {
     if (e instanceof ConfigError || e instanceof PluginOptionError) throw new UsageError(e.message);
+    if (e instanceof RangeError) throw new UsageError(e.message);
     if (e instanceof BoundsError) throw new UsageError(`--bound ${e.message}`);
     throw e;
   }

@@ -103,7 +103,7 @@ export function sizeLattice(b: OperationsBound): Record<string, number>[] {
   for (const s of b.sizes) count *= s.to - s.from + 1;
   if (count > MAX_INSTANCES) {
     throw new RangeError(
-      `${describeOperations(b)} spans ${count} instances (more than ${MAX_INSTANCES}): give smaller sizes with --param, or explore the cell's own instance only`,
+      `${describeOperations(b)} spans ${count} instances (more than ${MAX_INSTANCES}): give smaller sizes with --param, or explore the cell's own instance only (--exact-size)`,
     );
   }
   let out: Record<string, number>[] = [{}];
