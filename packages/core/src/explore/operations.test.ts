@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineScenario, defineStrategy, type Strategy } from '../contracts.js';
+import { ScenarioError } from '../errors.js';
 import { PROFILES } from '../profiles.js';
 import { area, ops } from '../scenario.js';
 import { type Cell, replay } from '../simulate.js';
@@ -30,9 +31,12 @@ const rounds = defineScenario({
     rounds: z.number().int().min(1).default(3),
     guard: z.boolean().default(true),
     unused: z.number().int().min(0).default(1),
+    /** Reject one round (the scenario's own check), to test skipped instances. */
+    rejectOne: z.boolean().default(false),
   }),
   explore: { sizes: { rounds: 1, unused: 0 } },
   build: (p) => {
+    if (p.rejectOne && p.rounds === 1) throw new ScenarioError('test-rounds', 'one round is rejected');
     const prog = [];
     for (let r = 0; r < p.rounds; r++) {
       prog.push(ops.vmalloc(`a${r}`, 1), ops.read(area(`a${r}`, 0)));
@@ -114,5 +118,17 @@ describe('explore: the operations bound (deepening over scenario sizes)', () => 
     const stopped = exploreSizes(cellOf({ rounds: 3, guard: false }), { limits: { executions: 1 } });
     expect(stopped.status).toBe('stopped');
     expect(stopped.executions).toBeLessThanOrEqual(1);
+  });
+
+  it('lists an instance the scenario rejects as skipped and explores the rest', () => {
+    const r = exploreSizes(cellOf({ rounds: 2, guard: false, rejectOne: true }));
+    expect(r.status).toBe('proved');
+    expect(r.instances.map((i) => [i.sizes.rounds, i.sizes.unused, i.status])).toEqual([
+      [1, 0, 'skipped'],
+      [1, 1, 'skipped'],
+      [2, 0, 'proved'],
+      [2, 1, 'covered'],
+    ]);
+    expect(r.instances[0]!.skipped).toMatch(/one round is rejected/);
   });
 });

@@ -17,7 +17,7 @@
  */
 
 import type { Op } from '../contracts.js';
-import { ConfigError, ScenarioError } from '../errors.js';
+import { ConfigError, PluginOptionError, ScenarioError } from '../errors.js';
 import { type Cell, prepareCell } from '../simulate.js';
 import { type ExploreOptions, type ExploreResult, type ExploreStatus, explore } from './search.js';
 
@@ -159,7 +159,8 @@ export function exploreSizes(cell: Cell, options: SizedExploreOptions = {}): Siz
     } catch (e) {
       // The cell's own instance is the largest: its errors are the caller's.
       const mine = JSON.stringify(bound.sizes.map((s) => sizes[s.name])) === own;
-      if (mine || !(e instanceof ConfigError || e instanceof ScenarioError)) throw e;
+      if (mine || !(e instanceof ConfigError || e instanceof ScenarioError || e instanceof PluginOptionError))
+        throw e;
       return { sizes, order, instance, key: null, operations: -1, skipped: (e as Error).message };
     }
   });
