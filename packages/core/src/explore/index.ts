@@ -2,7 +2,7 @@
 export * from './bounds.js';
 export { ExploringChooser, KindTable, type RunPosition } from './chooser.js';
 export * from './litmus.js';
+export * from './operations.js';
 export * from './record.js';
 export * from './search.js';
 export { type ShrinkOptions, shrinkCounterexample } from './shrink.js';
-export * from './operations.js';
