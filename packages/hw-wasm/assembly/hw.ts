@@ -163,6 +163,9 @@ let wKind: i32 = 0;
 @inline function res(i: i32): usize {
   return oRes + (<usize>i << 3);
 }
+@inline function put(i: i32, v: f64): void {
+  store<f64>(res(i), v);
+}
 @inline function bump(c: i32): void {
   const p = oCounters + (<usize>c << 3);
   store<f64>(p, load<f64>(p) + 1);
@@ -555,8 +558,12 @@ function permits(flags: i32, typeCode: i32, h: i32): bool {
   return h * tlbsPerHart + (typeCode == ACCESS_EXECUTE && tlbsPerHart == 2 ? 1 : 0);
 }
 
-/** One implicit read of `slot` (`Hardware.readPte`): the newest version unless the slot has older
- *  ones the staleness rule may show (then JS decides: history, fence floors, `stale-read` choice). */
+/**
+ * One implicit read of `slot` (`Hardware.readPte`): the newest version unless the slot has older
+ * ones the staleness rule may show (then JS decides: history, fence floors, `stale-read` choice).
+ * As in the JS model, where the hardware object is the walker's PTE source, the read also lands
+ * in the hardware's result registers (flags, PPN, since).
+ */
 function readPte(h: i32, slot: i32, level: i32, vpn: u64, parentGlobal: bool, walkStart: f64): void {
   const s = <usize>slot;
   const newest = <i32>load<u16>(oMFlags + (s << 1));
@@ -567,12 +574,18 @@ function readPte(h: i32, slot: i32, level: i32, vpn: u64, parentGlobal: bool, wa
       rdFlags = <i32>load<f64>(res(R_IN_FLAGS));
       rdPpn = load<f64>(res(R_IN_PPN));
       rdSince = load<f64>(res(R_IN_SINCE));
+      put(R_FLAGS, <f64>rdFlags);
+      put(R_PPN, rdPpn);
+      put(R_SINCE, rdSince);
       return;
     }
   }
   rdFlags = newest;
   rdPpn = load<f64>(oMPpn + (s << 3));
   rdSince = load<f64>(oMSince + (s << 3));
+  put(R_FLAGS, <f64>rdFlags);
+  put(R_PPN, rdPpn);
+  put(R_SINCE, rdSince);
 }
 
 const WALK_OK: i32 = 0;
@@ -716,10 +729,7 @@ function leaf(
 // Accesses (sim/hardware.ts `accessReg` / `speculateReg`)
 
 // The hardware's result registers (`Hardware.wFlags/wPpn/wSince/wLevel/wPagePpn/faultKind`)
-// are the result block's slots: each path writes the ones the JS model assigns, no others.
-@inline function put(i: i32, v: f64): void {
-  store<f64>(res(i), v);
-}
+// are the result block's slots (`put`): each path writes the ones the JS model assigns, no others.
 
 @inline function fault(code: i32, kind: i32): i32 {
   put(R_CLOCK, clk);

@@ -17,7 +17,12 @@ export async function compileWasm(root) {
     },
     listFiles: () => [],
     stdout: { write: () => true },
-    stderr: { write: (s) => (stderr.push(String(s)), true) },
+    stderr: {
+      write: (s) => {
+        stderr.push(String(s));
+        return true;
+      },
+    },
   });
   if (error || binary === null) throw new Error(`asc failed: ${error?.message ?? ''}\n${stderr.join('')}`);
   return Buffer.from(binary);
