@@ -111,6 +111,10 @@ let costTlbHit: f64 = 0;
 let costPwc: f64 = 0;
 let costMemory: f64 = 0;
 let maxSlots: i32 = 0;
+/** Ticks per cycle (sim/hardware.ts TICKS_PER_CYCLE) and the widest staleness window in cycles. */
+let ticksPerCycle: f64 = 4096;
+let maxWindow: f64 = 0;
+let adversarial: bool = false;
 /** The table of PPN `TABLE_PPN_BASE + t` is table t (hw/page-tables.ts). */
 const TABLE_PPN_BASE: i64 = 0x80000;
 
@@ -140,6 +144,10 @@ let oPState: usize = 0; // u8
 let oPClock: usize = 0; // u64 per hart
 // Per hart translation context: root table, ASID, privilege, SUM, MXR (i32 each).
 let oCtx: usize = 0;
+// Per hart: tick of its last `sfence.vma x0, x0` (f64), for the staleness pre-check.
+let oFullFence: usize = 0;
+// Scratch for callers (the bench's in-wasm loop): `scratchBytes` from `init`.
+let oScratch: usize = 0;
 // Page-table mirror per slot: newest flags (u16), PPN (f64), since (f64), versions > 1 (u8).
 let oMFlags: usize = 0;
 let oMPpn: usize = 0;
@@ -203,6 +211,9 @@ export function init(
   tlbHit: f64,
   walkLevelPwc: f64,
   walkLevelMemory: f64,
+  ticks: f64,
+  widestWindow: f64,
+  scratchBytes: i32,
 ): usize {
   nHarts = harts;
   tlbEntries = entries;
@@ -225,6 +236,9 @@ export function init(
   negBound = invalidEvictBound;
   svadu = adSvadu != 0;
   staleRule = staleKind != 0;
+  adversarial = staleKind == 3;
+  ticksPerCycle = ticks;
+  maxWindow = widestWindow;
   staleLeafOnly = leafOnly != 0;
   costTlbHit = tlbHit;
   costPwc = walkLevelPwc;
@@ -258,6 +272,8 @@ export function init(
   oPState = take(nP);
   oPClock = take(<usize>harts << 3);
   oCtx = take(<usize>harts * 20);
+  oFullFence = take(<usize>harts << 3);
+  oScratch = take(<usize>scratchBytes);
   oMFlags = take(nS << 1);
   oMPpn = take(nS << 3);
   oMSince = take(nS << 3);
@@ -290,6 +306,7 @@ export function layout(which: i32): usize {
     case 15: return oPAsid;
     case 16: return oFilled;
     case 17: return oPFilled;
+    case 18: return oScratch;
     default: return 0;
   }
 }
@@ -325,6 +342,7 @@ export function reset(): void {
   memory.fill(oPLru, 0, nP << 3);
   memory.fill(oPClock, 0, <usize>nHarts << 3);
   memory.fill(oCounters, 0, <usize>COUNTERS << 3);
+  memory.fill(oFullFence, 0, <usize>nHarts << 3);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -559,6 +577,19 @@ function permits(flags: i32, typeCode: i32, h: i32): bool {
 }
 
 /**
+ * May an older version of a slot whose newest version became current at tick `since` be returned
+ * (a conservative pre-check of `Hardware.readPte`'s first step, so that most reads need no call
+ * to JS)? Not when the hart's last full fence is at or after `since` (the fence subsumes every
+ * PTE), nor, under a window rule, when `since` is older than the widest window before the walk:
+ * in both cases the JS rule stops at the first older version and returns the newest without a
+ * choice, which is what this returns too.
+ */
+@inline function olderMayShow(h: i32, since: f64, walkStart: f64): bool {
+  if (since <= load<f64>(oFullFence + (<usize>h << 3))) return false;
+  return adversarial || since > (walkStart - maxWindow) * ticksPerCycle;
+}
+
+/**
  * One implicit read of `slot` (`Hardware.readPte`): the newest version unless the slot has older
  * ones the staleness rule may show (then JS decides: history, fence floors, `stale-read` choice).
  * As in the JS model, where the hardware object is the walker's PTE source, the read also lands
@@ -567,7 +598,7 @@ function permits(flags: i32, typeCode: i32, h: i32): bool {
 function readPte(h: i32, slot: i32, level: i32, vpn: u64, parentGlobal: bool, walkStart: f64): void {
   const s = <usize>slot;
   const newest = <i32>load<u16>(oMFlags + (s << 1));
-  if (staleRule && load<u8>(oMMulti + s) != 0) {
+  if (staleRule && load<u8>(oMMulti + s) != 0 && olderMayShow(h, load<f64>(oMSince + (s << 3)), walkStart)) {
     const leafRead = level == 0 || (newest & (PTE_R | PTE_W | PTE_X)) != 0;
     if (leafRead || !staleLeafOnly) {
       readStale(h, slot, level, <f64>vpn, parentGlobal ? 1 : 0, walkStart);
@@ -836,9 +867,11 @@ export function speculateF64(h: i32, vpn: f64, clock: f64): i32 {
 /**
  * The cache half of SFENCE.VMA on hart `h` (`Hardware.fence`): form 0 `all`, 1 `asid`, 2 `va`,
  * 3 `va-asid`. Every TLB of the hart; the PWC only for the x0 forms (a `va` fence orders leaf
- * entries only). Fence records, costs and counters are JS's.
+ * entries only). Fence records, costs and counters are JS's; `tick` is the fence's tick (JS's
+ * `lastFullFence` for form 0, which the staleness pre-check reads).
  */
-export function fence(h: i32, form: i32, vpn: f64, asid: i32): void {
+export function fence(h: i32, form: i32, vpn: f64, asid: i32, tick: f64): void {
+  if (form == 0) store<f64>(oFullFence + (<usize>h << 3), tick);
   const t0 = h * tlbsPerHart;
   for (let t = t0; t < t0 + tlbsPerHart; t++) {
     if (form == 0) tlbFenceAll(t);
@@ -854,4 +887,31 @@ export function fence(h: i32, form: i32, vpn: f64, asid: i32): void {
         store<u8>(oPState + <usize>e, EMPTY);
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bench's in-wasm loop: the same access stream with no JS <-> wasm crossing per access.
+
+/**
+ * `count` demand accesses of type `typeCode`, harts round robin from hart `first`, hart h's i-th
+ * access the VPN at scratch u64 [h * perHart + pos[h]] (pos: i32 per hart after the stream,
+ * clocks: f64 per hart after those). Returns OK results; clocks and positions are updated.
+ */
+export function drive(harts: i32, perHart: i32, first: i32, count: i32, typeCode: i32): i32 {
+  const stream = oScratch;
+  const pos = stream + ((<usize>(harts * perHart)) << 3);
+  const clocks = pos + ((<usize>harts) << 2);
+  let ok: i32 = 0;
+  let h = first;
+  for (let n: i32 = 0; n < count; n++) {
+    const pp = pos + (<usize>h << 2);
+    const p = load<i32>(pp);
+    const vpn = load<u64>(stream + (<usize>(h * perHart + p) << 3));
+    store<i32>(pp, p + 1 == perHart ? 0 : p + 1);
+    const cp = clocks + (<usize>h << 3);
+    if (accessVpn(h, vpn, typeCode, load<f64>(cp)) == OK) ok++;
+    store<f64>(cp, clk);
+    h = h + 1 == harts ? 0 : h + 1;
+  }
+  return ok;
 }

@@ -34,6 +34,8 @@ export interface HartLike {
   priv: number;
   sum: boolean;
   mxr: boolean;
+  /** Tick of the hart's last `sfence.vma x0, x0` (the staleness rule's floor). */
+  readonly lastFullFence: number;
 }
 
 /** Core's `PageTableMemory`, as far as the mirror and Svadu need it. */
@@ -116,7 +118,8 @@ export class WasmMachine {
     this.wasm.setPte(slot, mem.flags[slot]!, mem.ppn[slot]!, mem.since(slot), mem.versions(slot) > 1);
   }
 
-  /** Mirror a hart's satp (root, ASID), privilege, SUM and MXR after the JS side changed them. */
+  /** Mirror a hart's satp (root, ASID), privilege, SUM and MXR after the JS side changed them.
+   *  (Its last full fence's tick is mirrored by `fence`.) */
   syncHart(h: HartLike): void {
     this.wasm.setContext(h.id, h.rootTable, h.asid, h.priv, h.sum, h.mxr);
   }
@@ -160,7 +163,7 @@ export class WasmMachine {
    *  what the form names. */
   fence(hart: HartLike, form: FenceForm, vpn: number, asid: number, origin: FenceOrigin): void {
     this.js.fence(hart, form, vpn, asid, origin);
-    this.wasm.exports.fence(hart.id, FENCE_FORM[form], vpn, asid);
+    this.wasm.exports.fence(hart.id, FENCE_FORM[form], vpn, asid, this.js.harts[hart.id]!.lastFullFence);
   }
 
   get faultKind(): FaultKind {

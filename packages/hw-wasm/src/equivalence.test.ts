@@ -36,9 +36,9 @@ import {
   PTE_W,
   PTE_X,
 } from '../../core/src/hw/pte.js';
-import { Hardware, type HartHw } from '../../core/src/sim/hardware.js';
+import { Hardware, type HartHw, TICKS_PER_CYCLE } from '../../core/src/sim/hardware.js';
 import { M, newCounters } from '../../core/src/sim/metrics.js';
-import { type TypeCode, WasmMachine } from './index.js';
+import { TICKS_PER_CYCLE as WASM_TICKS, type TypeCode, WasmMachine } from './index.js';
 
 /** Applies page-table building to both machines alike. */
 interface Side {
@@ -386,6 +386,10 @@ const MACHINES: Record<string, MachineConfig> = {
 };
 
 describe('wasm hot path = JS hardware model', () => {
+  it('uses core\'s tick unit', () => {
+    expect(WASM_TICKS).toBe(TICKS_PER_CYCLE);
+  });
+
   for (const [name, machine] of Object.entries(MACHINES)) {
     for (const mode of ['sv39', 'sv32', 'sv48', 'sv57'] as const) {
       if (mode !== 'sv39' && !name.startsWith('small') && name !== 'caches-invalid') continue;

@@ -17,6 +17,7 @@ export {
   type HwImports,
   hwModule,
   type PwcViews,
+  TICKS_PER_CYCLE,
   type TlbViews,
   WASM_COUNTERS,
   WasmHardware,

@@ -50,6 +50,9 @@ export interface HwExports {
     tlbHit: number,
     walkLevelPwc: number,
     walkLevelMemory: number,
+    ticksPerCycle: number,
+    widestWindow: number,
+    scratchBytes: number,
   ): number;
   layout(which: number): number;
   setContext(hart: number, root: number, asid: number, priv: number, sum: number, mxr: number): void;
@@ -59,7 +62,8 @@ export interface HwExports {
   accessF64(hart: number, vpn: number, typeCode: number, clock: number): number;
   speculate(hart: number, vpnHi: number, vpnLo: number, clock: number): number;
   speculateF64(hart: number, vpn: number, clock: number): number;
-  fence(hart: number, form: number, vpn: number, asid: number): void;
+  fence(hart: number, form: number, vpn: number, asid: number, tick: number): void;
+  drive(harts: number, perHart: number, first: number, count: number, typeCode: number): number;
 }
 
 /**
@@ -127,6 +131,12 @@ const KINDS: readonly FaultKind[] = [
   'accessed-dirty',
 ];
 
+/**
+ * core's `TICKS_PER_CYCLE` (packages/core/src/sim/hardware.ts, not exported publicly): the
+ * staleness windows compare ticks as cycles. The equivalence test checks it matches.
+ */
+export const TICKS_PER_CYCLE = 4096;
+
 /** SFENCE.VMA forms as the wasm codes them. */
 export const FENCE_FORM = { all: 0, asid: 1, va: 2, 'va-asid': 3 } as const;
 
@@ -148,6 +158,8 @@ export interface WasmHardwareOptions {
   readonly harts: number;
   /** Page-table pages the mirror holds (table numbers 0..tables-1). */
   readonly tables: number;
+  /** Bytes of scratch memory for a caller's own data (`scratch`), e.g. the bench's stream. */
+  readonly scratchBytes?: number;
 }
 
 /** Typed-array views of one TLB region (for tests and traces; `tag` is the u64 tag). */
@@ -234,6 +246,9 @@ export class WasmHardware {
       m.costs.tlbHit,
       m.costs.walkLevelPwc,
       m.costs.walkLevelMemory,
+      TICKS_PER_CYCLE,
+      st.kind === 'window' ? st.d : st.kind === 'svvptc' ? Math.max(st.d, st.bound) : 0,
+      opts.scratchBytes ?? 0,
     );
     // Views after init: its memory.grow detached any earlier ones; nothing grows it later.
     const buf = this.exports.memory.buffer;
@@ -245,6 +260,11 @@ export class WasmHardware {
     this.pwcEntries = m.pwc.entries;
     this.slots = opts.tables * g.entriesPerTable;
     self = this;
+  }
+
+  /** Byte offset of the scratch region in `exports.memory`. */
+  get scratch(): number {
+    return this.exports.layout(18);
   }
 
   get clock(): number {
