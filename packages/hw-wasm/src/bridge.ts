@@ -16,7 +16,10 @@ import {
   type MachineConfig,
   type ModeGeometry,
 } from '@tlblab/core';
-import { FENCE_FORM, WASM_COUNTERS, WasmHardware } from './wasm.js';
+import { FENCE_FORM, type HwExports, WASM_COUNTERS, WasmHardware } from './wasm.js';
+
+type HwExportsAccess = HwExports['access'];
+type HwExportsAccessF64 = HwExports['accessF64'];
 
 const PTE_V = 1;
 const PTE_R = 2;
@@ -72,6 +75,8 @@ export interface WasmMachineOptions {
   readonly geometry: ModeGeometry;
   /** Page-table pages the wasm mirror holds (default 256). */
   readonly tables?: number;
+  /** Bytes of scratch memory in the wasm for the caller (`WasmHardware.scratch`). */
+  readonly scratchBytes?: number;
 }
 
 /** Access type codes (walker.ts): 0 read, 1 write, 2 execute. */
@@ -81,6 +86,10 @@ export class WasmMachine {
   readonly js: HardwareLike;
   readonly wasm: WasmHardware;
   private readonly pow: Float64Array;
+  /** The hot exports and the result block, held directly (one property load per call less). */
+  private readonly accessFn: HwExportsAccess;
+  private readonly accessF64Fn: HwExportsAccessF64;
+  private readonly res: Float64Array;
 
   constructor(js: HardwareLike, opts: WasmMachineOptions) {
     this.js = js;
@@ -89,7 +98,13 @@ export class WasmMachine {
     for (let l = 0; l <= g.levels; l++) this.pow[l] = 2 ** (g.bitsPerLevel * l);
     const harts = js.harts;
     this.wasm = new WasmHardware(
-      { machine: opts.machine, geometry: g, harts: harts.length, tables: opts.tables ?? 256 },
+      {
+        machine: opts.machine,
+        geometry: g,
+        harts: harts.length,
+        tables: opts.tables ?? 256,
+        scratchBytes: opts.scratchBytes ?? 0,
+      },
       {
         readStale: (h, slot, level, vpn, parentGlobal, walkStart) => {
           js.walkStart = walkStart;
@@ -101,6 +116,9 @@ export class WasmMachine {
         chooseVictim: (n) => js.chooser.choose('victim', n),
       },
     );
+    this.accessFn = this.wasm.exports.access;
+    this.accessF64Fn = this.wasm.exports.accessF64;
+    this.res = this.wasm.res;
     this.syncAll();
   }
 
@@ -142,15 +160,15 @@ export class WasmMachine {
 
   /** A demand access (core's `Hardware.accessCode`): the hart's clock advances as there. */
   access(hart: HartLike, vpn: number, typeCode: TypeCode): number {
-    const r = this.wasm.exports.accessF64(hart.id, vpn, typeCode, hart.clock);
-    hart.clock = this.wasm.res[0]!;
+    const r = this.accessF64Fn(hart.id, vpn, typeCode, hart.clock);
+    hart.clock = this.res[0]!;
     return r;
   }
 
   /** `access` with the VPN as two u32 halves (no double VPN at all). */
   accessHalves(hart: HartLike, vpnHi: number, vpnLo: number, typeCode: TypeCode): number {
-    const r = this.wasm.exports.access(hart.id, vpnHi, vpnLo, typeCode, hart.clock);
-    hart.clock = this.wasm.res[0]!;
+    const r = this.accessFn(hart.id, vpnHi, vpnLo, typeCode, hart.clock);
+    hart.clock = this.res[0]!;
     return r;
   }
 
