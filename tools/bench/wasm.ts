@@ -75,7 +75,15 @@ async function hwSample(arm: HwArm, harts: number, accesses: number): Promise<Hw
       h.rootTable = root;
       h.asid = 1;
     }
-    const wm = arm === 'js' ? null : new WasmMachine(hw, { machine, geometry: g, tables: 64, scratchBytes: harts * (PER_HART * 8 + 12) });
+    const wm =
+      arm === 'js'
+        ? null
+        : new WasmMachine(hw, {
+            machine,
+            geometry: g,
+            tables: 64,
+            scratchBytes: harts * (PER_HART * 8 + 12),
+          });
     let staleCalls = 0;
     if (wm) {
       // Count the staleness rule's calls back into JS (the boundary crossings other than access).
@@ -214,7 +222,8 @@ export async function wasmHwPath(ctx: Ctx): Promise<Figure> {
   const current = ctx.trees.find((t) => t.label === 'current')!;
   const arms = ['js', 'wasm', 'wasm-loop', 'fair', 'bare', ...(cSkipped ? [] : ['c'])];
   const raw = await interleaved(arms, reps, async (arm): Promise<HwSample | { rate: number }> => {
-    if (arm === 'js' || arm === 'wasm' || arm === 'wasm-loop') return childSample(ctx, arm, { harts, accesses });
+    if (arm === 'js' || arm === 'wasm' || arm === 'wasm-loop')
+      return childSample(ctx, arm, { harts, accesses });
     if (arm === 'c') {
       const r = await runChild(cBin, [String(harts), String(accesses), '64', '4']);
       const j = lastJson<{ accesses: number; cpuSeconds: number }>(r.stdout);
@@ -257,8 +266,15 @@ export async function wasmHwPath(ctx: Ctx): Promise<Figure> {
   const rows: Row[] = [
     row('hw path only (no step) JS accesses/CPU-s', M_S(summarize(rates.js!))),
     row('hw path only: wasm, call per access', M_S(summarize(rates.wasm!)), `${X(vs('wasm', 'js'))} of JS`),
-    row('hw path only: wasm, loop in wasm', M_S(summarize(rates['wasm-loop']!)), `${X(vs('wasm-loop', 'js'))} of JS`),
-    row('wasm hw path / fair JS ref (does more)', `${R(vs('wasm', 'fair'))}; loop in wasm ${R(vs('wasm-loop', 'fair'))}`),
+    row(
+      'hw path only: wasm, loop in wasm',
+      M_S(summarize(rates['wasm-loop']!)),
+      `${X(vs('wasm-loop', 'js'))} of JS`,
+    ),
+    row(
+      'wasm hw path / fair JS ref (does more)',
+      `${R(vs('wasm', 'fair'))}; loop in wasm ${R(vs('wasm-loop', 'fair'))}`,
+    ),
     row(
       'wasm hw path / C -O2 bare lookup',
       cSkipped ? cSkipped : `${R(vs('wasm', 'c'))}; loop in wasm ${R(vs('wasm-loop', 'c'))}`,
@@ -272,7 +288,8 @@ export async function wasmHwPath(ctx: Ctx): Promise<Figure> {
       arms: {
         js: 'core Hardware.accessReg (VPN through vpnReg)',
         wasm: '@tlblab/hw-wasm WasmMachine.accessHalves: one JS -> wasm call per access (VPN as two u32 halves), clock written back',
-        'wasm-loop': 'the same wasm, the loop over the stream inside wasm (drive), one call per 50-round segment',
+        'wasm-loop':
+          'the same wasm, the loop over the stream inside wasm (drive), one call per 50-round segment',
         fair: 'tools/bench/ref/refs.ts fairLoop (also draws a schedule choice and a speculation decision per access, logs them)',
         bare: 'tools/bench/ref/refs.ts bareLoop',
         c: cSkipped ?? `cc -O2 ${cSrc}`,

@@ -38,7 +38,7 @@ import {
 } from '../../core/src/hw/pte.js';
 import { Hardware, type HartHw, TICKS_PER_CYCLE } from '../../core/src/sim/hardware.js';
 import { M, newCounters } from '../../core/src/sim/metrics.js';
-import { TICKS_PER_CYCLE as WASM_TICKS, type TypeCode, WasmMachine } from './index.js';
+import { type TypeCode, TICKS_PER_CYCLE as WASM_TICKS, WasmMachine } from './index.js';
 
 /** Applies page-table building to both machines alike. */
 interface Side {
@@ -386,7 +386,7 @@ const MACHINES: Record<string, MachineConfig> = {
 };
 
 describe('wasm hot path = JS hardware model', () => {
-  it('uses core\'s tick unit', () => {
+  it("uses core's tick unit", () => {
     expect(WASM_TICKS).toBe(TICKS_PER_CYCLE);
   });
 
