@@ -38,6 +38,7 @@ import {
 } from '../../core/src/hw/pte.js';
 import { Hardware, type HartHw, TICKS_PER_CYCLE } from '../../core/src/sim/hardware.js';
 import { M, newCounters } from '../../core/src/sim/metrics.js';
+import { compareAccess, compareState } from './compare-support.js';
 import { type TypeCode, TICKS_PER_CYCLE as WASM_TICKS, WasmMachine } from './index.js';
 
 /** Applies page-table building to both machines alike. */
@@ -190,59 +191,6 @@ class Pair {
 
 const TYPES: readonly TypeCode[] = [0, 0, 0, 1, 1, 2];
 const FORMS = ['all', 'asid', 'va', 'va-asid'] as const;
-const METRICS = [
-  'accesses',
-  'tlbHits',
-  'tlbMisses',
-  'tlbNegativeHits',
-  'refillMisses',
-  'walksDemand',
-  'walksSpeculative',
-  'walkLevels',
-] as const;
-
-function compareCaches(p: Pair, where: string): void {
-  for (let h = 0; h < p.a.harts.length; h++) {
-    const ha = p.a.harts[h]!;
-    const tlbs = ha.itlb ? [ha.tlb, ha.itlb] : [ha.tlb];
-    tlbs.forEach((t, which) => {
-      const w = p.wm.wasm.tlb(h, which);
-      for (let e = 0; e < t.entries; e++) {
-        const st = t.state[e]!;
-        if (w.state[e] !== st)
-          throw new Error(`${where}: hart ${h} tlb${which} entry ${e} state ${w.state[e]} != ${st}`);
-        if (st === 0) continue;
-        const js = [t.tag[e], t.level[e], t.asid[e], t.flags[e], t.ppn[e], t.versionSince[e], t.filledAt[e]];
-        const wa = [
-          Number(w.tag[e]),
-          w.level[e],
-          w.asid[e],
-          w.flags[e],
-          w.ppn[e],
-          w.versionSince[e],
-          w.filledAt[e],
-        ];
-        if (js.join() !== wa.join())
-          throw new Error(`${where}: hart ${h} tlb${which} entry ${e}: wasm ${wa.join()} != js ${js.join()}`);
-      }
-    });
-    const pa = ha.pwc;
-    if (pa) {
-      const w = p.wm.wasm.pwc(h);
-      for (let e = 0; e < pa.entries; e++) {
-        const st = pa.state[e]!;
-        if (w.state[e] !== st)
-          throw new Error(`${where}: hart ${h} pwc entry ${e} state ${w.state[e]} != ${st}`);
-        if (st === 0) continue;
-        const js = [pa.slot[e], pa.asid[e], pa.flags[e], pa.ppn[e], pa.filledAt[e]];
-        const wa = [w.slot[e], w.asid[e], w.flags[e], w.ppn[e], w.filledAt[e]];
-        if (js.join() !== wa.join())
-          throw new Error(`${where}: hart ${h} pwc entry ${e}: wasm ${wa.join()} != js ${js.join()}`);
-      }
-    }
-  }
-}
-
 /** Runs `ops` random ops on both sides; throws at the first difference. Returns what happened. */
 function drive(p: Pair, ops: number, seed: number): Record<string, number> {
   const rng = new Prng(seed);
@@ -252,7 +200,6 @@ function drive(p: Pair, ops: number, seed: number): Record<string, number> {
   const note = (k: string) => {
     seen[k] = (seen[k] ?? 0) + 1;
   };
-  const logLen = (c: unknown) => (c as SeededChooser).log.length;
   for (let i = 0; i < ops; i++) {
     const h = Math.floor(rng.next() * harts);
     const ha: HartHw = p.a.harts[h]!;
@@ -267,19 +214,8 @@ function drive(p: Pair, ops: number, seed: number): Record<string, number> {
       const ca = p.a.accessCode(ha, vpn, t);
       const cb = p.wm.access(hb, vpn, t);
       what = `access h${h} vpn ${vpn.toString(16)} type ${t}`;
-      if (ca !== cb) throw new Error(`op ${i} ${what}: wasm code ${cb} != js ${ca}`);
+      compareAccess(p, ca, cb, `op ${i} ${what}`);
       note(ca === 0 ? 'ok' : `fault:${p.a.faultKind}`);
-      const ra = [p.a.faultKind, p.a.wFlags, p.a.wPpn, p.a.wSince, p.a.wLevel, p.a.wPagePpn];
-      const rb = [
-        p.wm.faultKind,
-        p.wm.wasm.wFlags,
-        p.wm.wasm.wPpn,
-        p.wm.wasm.wSince,
-        p.wm.wasm.wLevel,
-        p.wm.wasm.wPagePpn,
-      ];
-      if (ra.join() !== rb.join())
-        throw new Error(`op ${i} ${what}: wasm results ${rb.join()} != js ${ra.join()}`);
     } else if (r < 0.65) {
       const vpn = pick(p.vpns);
       const sa = p.a.speculate(ha, vpn);
@@ -333,22 +269,7 @@ function drive(p: Pair, ops: number, seed: number): Record<string, number> {
       p.wm.syncHart(hb);
       what = `context ${k}`;
     }
-    for (let k = 0; k < harts; k++) {
-      if (p.a.harts[k]!.clock !== p.b.harts[k]!.clock)
-        throw new Error(
-          `op ${i} ${what}: hart ${k} clock wasm ${p.b.harts[k]!.clock} != js ${p.a.harts[k]!.clock}`,
-        );
-    }
-    const wc = p.wm.accessCounters();
-    for (const m of METRICS) {
-      if (wc[m] !== p.a.counters[M[m]])
-        throw new Error(`op ${i} ${what}: counter ${m} wasm ${wc[m]} != js ${p.a.counters[M[m]]}`);
-    }
-    if (logLen(p.a.chooser) !== logLen(p.b.chooser))
-      throw new Error(
-        `op ${i} ${what}: choice log length wasm ${logLen(p.b.chooser)} != js ${logLen(p.a.chooser)}`,
-      );
-    compareCaches(p, `op ${i} ${what}`);
+    compareState(p, `op ${i} ${what}`);
   }
   expect((p.b.chooser as SeededChooser).encoded()).toBe((p.a.chooser as SeededChooser).encoded());
   return seen;
