@@ -20,7 +20,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ctx, Figure, Row } from './figures.ts';
 import { makeStream, PER_HART } from './ref/stream.ts';
-import { interleaved, lastJson, type Ratio, ratio, runChild, type Summary, sig, summarize } from './stats.ts';
+import {
+  interleaved,
+  lastJson,
+  median,
+  type Ratio,
+  ratio,
+  runChild,
+  type Summary,
+  sig,
+  summarize,
+} from './stats.ts';
 import { CURRENT_DIR, tsxLoader } from './trees.ts';
 
 type HwArm = 'js' | 'wasm' | 'wasm-loop';
@@ -220,7 +230,7 @@ export async function wasmHwPath(ctx: Ctx): Promise<Figure> {
     ctx.log(cSkipped);
   }
   const current = ctx.trees.find((t) => t.label === 'current')!;
-  const arms = ['js', 'wasm', 'wasm-loop', 'fair', 'bare', ...(cSkipped ? [] : ['c'])];
+  const arms = ['js', 'wasm', 'wasm-loop', 'step', 'fair', 'bare', ...(cSkipped ? [] : ['c'])];
   const raw = await interleaved(arms, reps, async (arm): Promise<HwSample | { rate: number }> => {
     if (arm === 'js' || arm === 'wasm' || arm === 'wasm-loop')
       return childSample(ctx, arm, { harts, accesses });
@@ -229,6 +239,9 @@ export async function wasmHwPath(ctx: Ctx): Promise<Figure> {
       const j = lastJson<{ accesses: number; cpuSeconds: number }>(r.stdout);
       return { rate: j.accesses / j.cpuSeconds };
     }
+    // `step`: the step-loop figure's own sample (runPrepared on the steady-state workload).
+    const task = arm === 'step' ? 'steploop' : arm;
+    const args = arm === 'step' ? { harts, accessesPerHart: accesses / harts } : { harts, accesses };
     const r = await runChild(
       process.execPath,
       [
@@ -237,9 +250,9 @@ export async function wasmHwPath(ctx: Ctx): Promise<Figure> {
         '--import',
         tsxLoader(CURRENT_DIR),
         join(CURRENT_DIR, 'tools/bench/runner.ts'),
-        arm,
+        task,
         current.dir,
-        JSON.stringify({ harts, accesses }),
+        JSON.stringify(args),
       ],
       { cwd: ctx.work },
     );
@@ -255,6 +268,12 @@ export async function wasmHwPath(ctx: Ctx): Promise<Figure> {
         throw new Error(`wasm figure: arm ${a} counters ${JSON.stringify(s.counters)} != js ${ref}`);
   const rates = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.map((x) => x.rate)]));
   const vs = (a: string, b: string) => (rates[a] && rates[b] ? ratio(rates[a]!, rates[b]!) : null);
+  // Amdahl: the JS hardware path's share of a step-loop access's time (same stream, same count),
+  // and what the step loop would gain if only that share ran at the wasm arms' speed: a
+  // projection from measured medians, not a measurement of a wasm step loop.
+  const share = rates.step && rates.js ? median(rates.step) / median(rates.js) : null;
+  const amdahl = (r: Ratio | null) =>
+    share === null || r === null ? Number.NaN : 1 / (1 - share + share / r.ofMedians);
   const row = (figure: string, current: string, r = '', target = ''): Row => ({
     figure,
     current,
@@ -280,6 +299,16 @@ export async function wasmHwPath(ctx: Ctx): Promise<Figure> {
       cSkipped ? cSkipped : `${R(vs('wasm', 'c'))}; loop in wasm ${R(vs('wasm-loop', 'c'))}`,
     ),
     row('JS hw path / fair JS ref; / C', `${R(vs('js', 'fair'))}; ${cSkipped ? '-' : R(vs('js', 'c'))}`),
+    row(
+      'hw path share of a step-loop access (JS)',
+      share === null ? '-' : `${sig(share)} (step ${sig(median(rates.step!) / 1e6)} M/s)`,
+    ),
+    row(
+      'step loop if its hw path ran at wasm speed',
+      share === null
+        ? '-'
+        : `projected ${sig(amdahl(vs('wasm', 'js')))}× (call per access), ${sig(amdahl(vs('wasm-loop', 'js')))}× (loop in wasm)`,
+    ),
   ];
   return {
     rows,
@@ -304,6 +333,11 @@ export async function wasmHwPath(ctx: Ctx): Promise<Figure> {
       wasmOverC: vs('wasm', 'c'),
       wasmLoopOverC: vs('wasm-loop', 'c'),
       jsOverFair: vs('js', 'fair'),
+      hwShareOfStep: share,
+      projectedStepSpeedup: {
+        callPerAccess: amdahl(vs('wasm', 'js')),
+        loopInWasm: amdahl(vs('wasm-loop', 'js')),
+      },
     },
   };
 }
