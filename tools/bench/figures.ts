@@ -20,6 +20,7 @@ import {
   summarize,
 } from './stats.ts';
 import { CURRENT_DIR, cliLaunch, type Launch, prepare, scriptLaunch, type Tree, tsxLoader } from './trees.ts';
+import { wasmHwPath } from './wasm.ts';
 
 export interface Row {
   readonly figure: string;
@@ -635,7 +636,8 @@ export async function explore(ctx: Ctx): Promise<Figure> {
   };
 }
 
-export const FIGURES = { steploop: stepLoop, demo, cli: cliRun, jobs, memory, scaling, explore } as const;
+// biome-ignore format: the registration stays one line (merges of figures added in parallel stay mechanical)
+export const FIGURES = { steploop: stepLoop, demo, cli: cliRun, jobs, memory, scaling, explore, wasm: wasmHwPath } as const;
 export type FigureName = keyof typeof FIGURES;
 
 export function withScratch<T>(run: (dir: string) => Promise<T>): Promise<T> {
