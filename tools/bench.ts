@@ -6,7 +6,8 @@
  * The base tree: `TLBLAB_BENCH_BASE=<dir>` (an installed checkout, used read-only) or `--base REF`
  * (a temporary detached worktree, installed and removed afterwards). Without one, the current tree
  * is measured alone against its references and the table says so.
- * Figures: steploop, demo, cli, jobs, memory, scaling, explore (all by default).
+ * Figures: steploop, demo, cli, jobs, memory, scaling, explore, wasm (all by default; wasm measures
+ * the hardware path only, current tree only).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
