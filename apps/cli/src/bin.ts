@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { main } from './cli.js';
+import { mark } from './timing.js';
+
+mark('cli loaded');
 
 // A closed pipe (`tlblab report r.jsonl | head -1`) is the reader saying it has enough: stop quietly,
 // as cat and grep do, instead of dying with an EPIPE stack. Node ignores SIGPIPE, so the write
