@@ -17,12 +17,14 @@ const CELL = ['run', '-s', 'baseline', '-c', 'cross-hart-vmalloc', '-m', 'caches
 const ON_WORKER = ['--cell-timeout', '600'];
 
 describe('tlblab run in this thread', () => {
-  it('runs here only without a config, a plugin or --cell-timeout', () => {
+  it('runs here only without a config, a plugin, --cell-timeout or a heap cap', () => {
     const spec = { cwd: '/', config: null, plugins: [], builtins: true };
     expect(runsHere(spec, {})).toBe(true);
     expect(runsHere(spec, { cellTimeout: '600' })).toBe(false);
     expect(runsHere({ ...spec, config: '/x/tlblab.config.mjs' }, {})).toBe(false);
     expect(runsHere({ ...spec, plugins: ['./p.mjs'] }, {})).toBe(false);
+    expect(runsHere(spec, {}, ['memory=512'])).toBe(false);
+    expect(runsHere(spec, {}, ['runs=100'])).toBe(true);
   });
 
   it('prints the same record (--json) and writes the same trace as the worker path', async () => {

@@ -4,7 +4,8 @@
  * step-by-step trace of the first failing seed (or of `--seed`).
  *
  * Where the cell runs. Third-party code (a config file or `--plugin`) runs on a worker under the
- * sweep's watchdog and a heap cap (issue 15), as does any cell given `--cell-timeout`. A cell of
+ * sweep's watchdog and a heap cap (issue 15), as does any cell given `--cell-timeout` or
+ * `--limit memory=MB` (the watchdog and the heap cap exist only on a worker). A cell of
  * built-in strategies and scenarios only runs in this thread (issue 13, start-up: a worker costs
  * its own start, a second load of every module and a second cold JIT, ~half of the command's
  * wall time): built-in code keeps every run within the step budget (a run that exceeds it ends
@@ -91,7 +92,7 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
     opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : null;
   if (opts.seed !== undefined && opts.seeds !== undefined)
     throw new UsageError('--seed and --seeds exclude each other');
-  const here = runsHere(registrySpec(ctx), opts);
+  const here = runsHere(registrySpec(ctx), opts, ctx.globals.limit);
   // Else one worker, started now: it loads the registry while this thread loads its own.
   const {
     registry,
@@ -288,9 +289,19 @@ async function runLoaded(
   return failOnExit(failOn, [record.verdict]);
 }
 
-/** Whether the cell runs in this thread: built-in code only and no watchdog asked for (see top). */
-export function runsHere(spec: RegistrySpec, opts: Pick<RunOptions, 'cellTimeout'>): boolean {
-  return spec.config === null && spec.plugins.length === 0 && opts.cellTimeout === undefined;
+/** Whether the cell runs in this thread: built-in code only, and neither a watchdog nor a heap
+ *  cap asked for (see top). `limit`: the `--limit name=n` flags as given. */
+export function runsHere(
+  spec: RegistrySpec,
+  opts: Pick<RunOptions, 'cellTimeout'>,
+  limit: readonly string[] = [],
+): boolean {
+  return (
+    spec.config === null &&
+    spec.plugins.length === 0 &&
+    opts.cellTimeout === undefined &&
+    !limit.some((l) => l.slice(0, Math.max(0, l.indexOf('='))).trim() === 'memory')
+  );
 }
 
 /** A worker task run in this thread by the worker's own code (same registry load, same record). */
