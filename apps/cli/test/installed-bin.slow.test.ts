@@ -82,6 +82,9 @@ describe('the built CLI', () => {
     // Built-in code only: the cell runs in the main thread (commands/run.ts), so no pool loads.
     const run = await loadedBy([...CELL, '--seeds', '2']);
     expect(run.some((u) => u.includes('/packages/core/dist/'))).toBe(true);
+    // zod comes from core's one-file bundle (packages/core/src/zod.ts), never from its ~95 modules.
+    expect(run.some((u) => u.endsWith('/packages/core/dist/zod.js'))).toBe(true);
+    expect(run.filter((u) => u.includes('/node_modules/zod/'))).toEqual([]);
     for (const heavy of ['/piscina/', '/apps/report/', '/cli-progress/', '/jiti/', '/tsx/'])
       expect(
         run.filter((u) => u.includes(heavy)),
