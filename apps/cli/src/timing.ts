@@ -27,8 +27,9 @@ const ORIGIN = ON
 if (ON && isMainThread) {
   process.env.TLBLAB_TIMING_ORIGIN = String(ORIGIN);
   process.on('exit', () => {
+    const cpu = process.cpuUsage();
     process.stderr.write(
-      `tlblab timing: ${since().toFixed(1)} exit, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB\n`,
+      `tlblab timing: ${since().toFixed(1)} exit (cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)}), peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB\n`,
     );
   });
 }
