@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runsHere } from '../src/commands/run.js';
-import { runMain, scratchDir } from './helpers.js';
+import { runCli, runMain, scratchDir } from './helpers.js';
 
 const scratch = scratchDir('run-in-thread');
 afterAll(() => scratch.cleanup());
@@ -54,5 +54,30 @@ describe('tlblab run in this thread', () => {
     expect(here.code).toBe(0);
     expect(here.stdout).toMatch(/^early-sfence on cross-hart-vmalloc/);
     expect(here).toEqual(worker);
+  }, 120_000);
+
+  it('TLBLAB_TIMING=1 prints the phases and the peak RSS on stderr and leaves stdout alone', async () => {
+    const cell = ['run', '-s', 'early-sfence', '-c', 'cross-hart-vmalloc', '--seeds', '2', '--json'];
+    const [plain, timed] = await Promise.all([
+      runCli(cell, { cwd: scratch.dir }),
+      runCli(cell, { cwd: scratch.dir, env: { TLBLAB_TIMING: '1' } }),
+    ]);
+    expect(plain.code).toBe(0);
+    expect(timed.code).toBe(0);
+    expect(plain.stderr).toBe('');
+    expect(timed.stdout).toBe(plain.stdout);
+    const lines = timed.stderr.trimEnd().split('\n');
+    const phases = lines.map((l) => /^tlblab timing: [\d.]+ (.+?) \(cpu [\d.]+\)/.exec(l)?.[1]);
+    expect(phases).toEqual([
+      'cli loaded',
+      'run command loaded',
+      'registry loaded',
+      'plan built',
+      'cell done',
+      'output written',
+      'output drained',
+      'exit',
+    ]);
+    expect(lines.at(-1)).toMatch(/ exit \(cpu [\d.]+\), peak RSS [\d.]+ MB$/);
   }, 120_000);
 });
