@@ -388,26 +388,79 @@ export async function jobs(ctx: Ctx): Promise<Figure> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 5. Peak memory of a 64-hart run of ~1 M accesses.
+// 5. Peak memory of a 64-hart run of ~1 M accesses, as a user runs it.
+
+/**
+ * The installed bin on a built-in cell: fork-storm on 64 harts, one seed, 1.1 M accesses (each of
+ * the 64 shells does 4 forks and, between them, 64 passes over its 64 user pages and 3 kernel
+ * pages). Peak RSS is the whole process's (main thread and any worker), read by a preload that
+ * prints `process.resourceUsage().maxRSS` at exit, so it needs neither GNU time nor the tree's
+ * own help, and measures the base tree the same way.
+ */
+const MEMORY_CELL = [
+  'run',
+  '-s',
+  'early-sfence',
+  '-c',
+  'fork-storm',
+  '-m',
+  'caches-invalid',
+  '--harts',
+  '64',
+  '--seed',
+  '0',
+  '--param',
+  'userPages=64',
+  '--param',
+  'backgroundRounds=64',
+  '--param',
+  'tasksPerHart=4',
+  '--json',
+];
+const PEAK_RSS_HOOK =
+  'data:text/javascript,process.on("exit",()=>process.stderr.write(`\\ntlblab-bench peak-rss-kb ${process.resourceUsage().maxRSS}\\n`))';
+
+async function peakRss(
+  ctx: Ctx,
+  launch: Launch,
+  extra: readonly string[],
+): Promise<{ peakRssMB: number; stdout: string }> {
+  const cwd = scratch(ctx);
+  const r = await runChild(launch.cmd, ['--import', PEAK_RSS_HOOK, ...launch.args, ...extra], { cwd });
+  rmSync(cwd, { recursive: true, force: true });
+  const m = /tlblab-bench peak-rss-kb (\d+)/.exec(r.stderr);
+  if (r.code !== 0 || !m)
+    throw new Error(`${launch.how} ${extra.join(' ')} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
+  return { peakRssMB: Number(m[1]) / 1024, stdout: r.stdout };
+}
 
 export async function memory(ctx: Ctx): Promise<Figure> {
   const reps = ctx.quick ? 1 : 2;
+  const launches = Object.fromEntries(ctx.trees.map((t) => [t.label, cliLaunch(t.dir)]));
+  for (const t of ctx.trees) prepare(t, launches[t.label]!);
   const raw = await interleaved(
     ctx.trees.map((t) => t.label),
     reps,
-    async (arm) =>
-      sample<{ peakRssMB: number; rssBeforeRunMB: number; accesses: number; outcome: string }>(
-        ctx,
-        'memory',
-        ctx.trees.find((t) => t.label === arm)!,
-        { harts: 64, accesses: 1_000_000 },
-      ),
+    async (arm) => {
+      const l = launches[arm]!;
+      const run = await peakRss(ctx, l, MEMORY_CELL);
+      const record = lastJson<{ outcomes: Record<string, number>; metrics: { accesses: { mean: number } } }>(
+        run.stdout,
+      );
+      // The same command's footprint without the run: start-up, modules, registry.
+      const idle = await peakRss(ctx, l, ['list', 'scenarios']);
+      return {
+        peakRssMB: run.peakRssMB,
+        startupRssMB: idle.peakRssMB,
+        accesses: record.metrics.accesses.mean,
+        outcomes: record.outcomes,
+      };
+    },
   );
   const peak = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.map((x) => x.peakRssMB)]));
   const { cur, base, speedup } = compareArms(peak, false);
-  // The process's RSS before the run (loader, modules): the simulator's share is the difference.
   const pre = (arm: string) =>
-    raw[arm] ? ` (pre-run ${sig(median(raw[arm]!.map((x) => x.rssBeforeRunMB)))})` : '';
+    raw[arm] ? ` (start-up ${sig(median(raw[arm]!.map((x) => x.startupRssMB)))})` : '';
   return {
     rows: [
       {
@@ -420,7 +473,9 @@ export async function memory(ctx: Ctx): Promise<Figure> {
       },
     ],
     data: {
-      note: 'process.resourceUsage().maxRSS of a fresh runner process (tsx loader included)',
+      command: `tlblab ${MEMORY_CELL.join(' ')}`,
+      how: Object.fromEntries(Object.entries(launches).map(([k, l]) => [k, l.how])),
+      note: 'process.resourceUsage().maxRSS at exit of the installed bin (main thread and workers); start-up = the same for `tlblab list scenarios`',
       samples: raw,
       current: cur,
       base,

@@ -101,28 +101,6 @@ switch (task) {
     out = { ...r, rate: r.accesses / r.cpuSeconds };
     break;
   }
-  case 'memory': {
-    // Peak RSS of the whole process (loader included) for one 64-hart run of ~1 M accesses.
-    const harts = num('harts', 64);
-    const rssBeforeRunMB = process.memoryUsage().rss / 2 ** 20;
-    const cell: Cell = {
-      strategy: fenceAll(core),
-      scenario: steadyState(core, z, harts, Math.ceil(num('accesses', 1_000_000) / harts)),
-      machine: core.PROFILES['caches-invalid']!,
-      harts,
-      kernel: BIG_BUDGET,
-    };
-    const t = cpu(() => core.simulate(cell, 1));
-    const m = t.value.metrics as unknown as Record<string, number>;
-    out = {
-      outcome: t.value.outcome,
-      accesses: m.accesses,
-      cpuSeconds: t.cpuSeconds,
-      rssBeforeRunMB,
-      peakRssMB: process.resourceUsage().maxRSS / 1024,
-    };
-    break;
-  }
   case 'harts': {
     // Cost per engine step at each hart count, same work per hart: CPU time of runCell (prepare,
     // boot, run) over its engine steps, so per-hart boot and per-step scans of all harts both

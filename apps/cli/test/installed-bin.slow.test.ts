@@ -71,7 +71,7 @@ describe('the built CLI', () => {
       ).toEqual([]);
   }, 120_000);
 
-  it('list loads the registry but no worker pool or report; run loads the pool but no report', async () => {
+  it('list loads the registry but no worker pool or report; run of built-ins neither, run under a watchdog the pool', async () => {
     const list = await loadedBy(['list', 'scenarios']);
     expect(list.some((u) => u.includes('/packages/core/dist/'))).toBe(true);
     for (const heavy of ['/piscina/', '/apps/report/', '/cli-progress/', '/jiti/', '/tsx/'])
@@ -79,11 +79,22 @@ describe('the built CLI', () => {
         list.filter((u) => u.includes(heavy)),
         heavy,
       ).toEqual([]);
+    // Built-in code only: the cell runs in the main thread (commands/run.ts), so no pool loads.
     const run = await loadedBy([...CELL, '--seeds', '2']);
-    expect(run.some((u) => u.includes('/piscina/'))).toBe(true);
-    for (const heavy of ['/apps/report/', '/cli-progress/', '/jiti/', '/tsx/'])
+    expect(run.some((u) => u.includes('/packages/core/dist/'))).toBe(true);
+    // zod comes from core's one-file bundle (packages/core/src/zod.ts), never from its ~95 modules.
+    expect(run.some((u) => u.endsWith('/packages/core/dist/zod.js'))).toBe(true);
+    expect(run.filter((u) => u.includes('/node_modules/zod/'))).toEqual([]);
+    for (const heavy of ['/piscina/', '/apps/report/', '/cli-progress/', '/jiti/', '/tsx/'])
       expect(
         run.filter((u) => u.includes(heavy)),
+        heavy,
+      ).toEqual([]);
+    const guarded = await loadedBy([...CELL, '--seeds', '2', '--cell-timeout', '600']);
+    expect(guarded.some((u) => u.includes('/piscina/'))).toBe(true);
+    for (const heavy of ['/apps/report/', '/cli-progress/', '/jiti/', '/tsx/'])
+      expect(
+        guarded.filter((u) => u.includes(heavy)),
         heavy,
       ).toEqual([]);
   }, 120_000);

@@ -4,9 +4,50 @@
  */
 import type { AccessType, Op, Target } from './contracts.js';
 
+/*
+ * Equal targets and accesses are one shared, frozen object (issue 13, memory). Programs repeat
+ * a few accesses over and over: fork-storm at 64 harts builds 1.1 M access ops, which as fresh
+ * objects (op + target) took ~126 bytes each, 139 MB before the run started; shared, an op costs
+ * its array slot. Programs are data that nothing changes once built (the simulator compiles them
+ * into its own typed arrays), so sharing changes no result; freezing makes a write to a shared op
+ * fail loudly instead of changing every other use of it. The table is bounded: past
+ * `INTERN_LIMIT` distinct targets it starts over (later equal targets are new objects, still correct).
+ */
+const TARGETS = new Map<string, Target>();
+const INTERN_LIMIT = 1 << 16;
+/** The access ops of a target object, by access type. */
+const ACCESSES = new WeakMap<Target, { read?: Op; write?: Op; execute?: Op }>();
+
+function target(kind: 'a' | 'r', name: string, page: number, offset: number, make: () => Target): Target {
+  // Only well-typed values share (plain JS callers may pass a string page: `3` and `'3'` differ).
+  if (typeof name !== 'string' || typeof page !== 'number' || typeof offset !== 'number') return make();
+  const key = `${kind}${page},${offset},${name}`;
+  let t = TARGETS.get(key);
+  if (t === undefined) {
+    if (TARGETS.size >= INTERN_LIMIT) TARGETS.clear();
+    t = Object.freeze(make());
+    TARGETS.set(key, t);
+  }
+  return t;
+}
+
+function access(type: 'read' | 'write' | 'execute', t: Target): Op {
+  let byType = ACCESSES.get(t);
+  if (byType === undefined) {
+    byType = {};
+    ACCESSES.set(t, byType);
+  }
+  let op = byType[type];
+  if (op === undefined) {
+    op = Object.freeze({ op: 'access', type, target: t });
+    byType[type] = op;
+  }
+  return op;
+}
+
 /** A page of a named area (`area('buf', 3)`), optionally at a byte offset within the page. */
 export function area(name: string, page = 0, offset = 0): Target {
-  return { area: name, page, offset };
+  return target('a', name, page, offset, () => ({ area: name, page, offset }));
 }
 
 /** A page of a fixed kernel region. */
@@ -15,16 +56,16 @@ export function region(
   page = 0,
   offset = 0,
 ): Target {
-  return { region: name, page, offset };
+  return target('r', name, page, offset, () => ({ region: name, page, offset }));
 }
 
 export const ops = {
   /** A kernel load. */
-  read: (target: Target): Op => ({ op: 'access', type: 'read', target }),
+  read: (target: Target): Op => access('read', target),
   /** A kernel store. */
-  write: (target: Target): Op => ({ op: 'access', type: 'write', target }),
+  write: (target: Target): Op => access('write', target),
   /** An instruction fetch (e.g. calling into a module). */
-  exec: (target: Target): Op => ({ op: 'access', type: 'execute', target }),
+  exec: (target: Target): Op => access('execute', target),
   /** An access with an exception-table fixup (`copy_to_kernel_nofault()` & co): a fault returns -EFAULT. */
   nofault: (type: AccessType, target: Target): Op => ({ op: 'access', type, target, nofault: true }),
   /** Read or write a whole area (or `pages` of it from `fromPage`) sequentially, one page per step. */

@@ -1,17 +1,26 @@
 /**
- * `tlblab run`: one cell over N seeds, on a worker under the sweep's watchdog (no strategy or
- * scenario code runs in this process). Verdict, outcome counts, key metrics and the
+ * `tlblab run`: one cell over N seeds. Verdict, outcome counts, key metrics and the
  * first failing seed; `--json` prints the cell record and nothing else; `--trace <file>` writes the
  * step-by-step trace of the first failing seed (or of `--seed`).
+ *
+ * Where the cell runs. Third-party code (a config file or `--plugin`) runs on a worker under the
+ * sweep's watchdog and a heap cap (issue 15), as does any cell given `--cell-timeout` or
+ * `--limit memory=MB` (the watchdog and the heap cap exist only on a worker). A cell of
+ * built-in strategies and scenarios only runs in this thread (issue 13, start-up: a worker costs
+ * its own start, a second load of every module and a second cold JIT, ~half of the command's
+ * wall time): built-in code keeps every run within the step budget (a run that exceeds it ends
+ * `step-limit`), so the watchdog has nothing to catch there. It runs through the worker's own
+ * `runTask`, so the record is the same bytes either way (a test checks); a task that fails in
+ * this thread is run again on a worker, whose failure record is the one the sweep writes.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CellRecord, type Mode, parseResultsDocument } from '@tlblab/core';
+import { type CellRecord, cellRecordSchema, type Mode, parseResultsDocument } from '@tlblab/core';
 import type { RegistrySpec, SweepDefaults } from '../config.js';
-import { type CommandContext, loadContextRegistry } from '../context.js';
+import { type CommandContext, loadContextRegistry, registrySpec } from '../context.js';
 import { UsageError } from '../errors.js';
-import { runIsolated, type StartedPool } from '../isolate.js';
+import type { StartedPool } from '../isolate.js';
 import { checkHarts, checkRuns, type Limits, parseLimits } from '../limits.js';
 import {
   defaultCellTimeout,
@@ -29,7 +38,8 @@ import { type OutputTarget, outputTarget, writeOutput } from '../output-file.js'
 import { buildPlan, type Plan, type PlanInput } from '../plan.js';
 import type { Registry } from '../registry.js';
 import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
-import { runSweep } from '../sweep.js';
+import { mark } from '../timing.js';
+import type { TraceTask, WorkerResult } from '../worker.js';
 
 export interface RunOptions {
   strategy: string;
@@ -73,6 +83,7 @@ function replayFlags(opts: RunOptions): string {
 }
 
 export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise<number> {
+  mark('run command loaded');
   const failOn = parseFailOn(opts.failOn);
   const limits = parseLimits(ctx.globals.limit);
   // Output paths are checked before anything loads or runs.
@@ -81,19 +92,21 @@ export async function runCommand(ctx: CommandContext, opts: RunOptions): Promise
     opts.cellTimeout !== undefined ? parseTimeout('--cell-timeout', opts.cellTimeout) : null;
   if (opts.seed !== undefined && opts.seeds !== undefined)
     throw new UsageError('--seed and --seeds exclude each other');
-  // One worker, started now: it loads the registry while this thread loads its own.
+  const here = runsHere(registrySpec(ctx), opts, ctx.globals.limit);
+  // Else one worker, started now: it loads the registry while this thread loads its own.
   const {
     registry,
     sweep,
     spec,
     pool: started,
-  } = await loadContextRegistry(ctx, limits, { pool: { jobs: 1 } });
+  } = await loadContextRegistry(ctx, limits, here ? {} : { pool: { jobs: 1 } });
+  mark('registry loaded');
   try {
     return await runLoaded(ctx, opts, {
       registry,
       sweep,
       spec,
-      started: started!,
+      started: started ?? null,
       limits,
       failOn,
       traceTarget,
@@ -111,7 +124,8 @@ async function runLoaded(
     registry: Registry;
     sweep: SweepDefaults;
     spec: RegistrySpec;
-    started: StartedPool;
+    /** The worker, or null to run the cell in this thread. */
+    started: StartedPool | null;
     limits: Limits;
     failOn: boolean;
     traceTarget: OutputTarget | null;
@@ -168,9 +182,13 @@ async function runLoaded(
   // Checks --param against the scenario's schema (names the known parameters); no plugin code runs.
   const plan = buildPlan(registry, input);
   const planned = plan.cells[0]!;
-  // The cell runs on a worker (a heap cap and the watchdog): a strategy slot that loops or calls
-  // process.exit() fails this cell instead of hanging or ending the command.
-  const record = await runGuarded(spec, registry, plan, timeoutMs, started);
+  mark('plan built');
+  // On a worker (a heap cap and the watchdog) a strategy slot that loops or calls process.exit()
+  // fails this cell instead of hanging or ending the command.
+  const record =
+    (started === null ? await runHere(spec, plan) : null) ??
+    (await runGuarded(spec, registry, plan, timeoutMs, limits, started));
+  mark('cell done');
 
   let traceNote: string | null =
     opts.trace !== undefined && record.firstFailure?.choices === ''
@@ -178,18 +196,20 @@ async function runLoaded(
       : null;
   if (traceTarget !== null && record.firstFailure?.choices !== '') {
     const ff = record.firstFailure;
-    const r = await runIsolated(
-      {
-        kind: 'trace',
-        spec,
-        cell: planned,
-        params: plan.input.params,
-        kernel: plan.input.kernel,
-        seed: opts.seed === undefined && ff !== null ? ff.seed : seeds.base,
-        choices: opts.seed === undefined && ff !== null ? ff.choices : null,
-      },
-      { timeoutMs, memoryMb: limits.memory },
-    );
+    const task: TraceTask = {
+      kind: 'trace',
+      spec,
+      cell: planned,
+      params: plan.input.params,
+      kernel: plan.input.kernel,
+      seed: opts.seed === undefined && ff !== null ? ff.seed : seeds.base,
+      choices: opts.seed === undefined && ff !== null ? ff.choices : null,
+    };
+    const here = started === null ? await runTaskHere(task) : null;
+    const r =
+      here !== null && 'trace' in here
+        ? here
+        : await (await import('../isolate.js')).runIsolated(task, { timeoutMs, memoryMb: limits.memory });
     if (!('trace' in r)) {
       traceNote = `no trace written: ${'error' in r ? r.error : 'no result'}`;
     } else {
@@ -265,7 +285,48 @@ async function runLoaded(
     }
     if (traceNote) println(out, traceNote);
   }
+  mark('output written');
   return failOnExit(failOn, [record.verdict]);
+}
+
+/** Whether the cell runs in this thread: built-in code only, and neither a watchdog nor a heap
+ *  cap asked for (see top). `limit`: the `--limit name=n` flags as given. */
+export function runsHere(
+  spec: RegistrySpec,
+  opts: Pick<RunOptions, 'cellTimeout'>,
+  limit: readonly string[] = [],
+): boolean {
+  return (
+    spec.config === null &&
+    spec.plugins.length === 0 &&
+    opts.cellTimeout === undefined &&
+    !limit.some((l) => l.slice(0, Math.max(0, l.indexOf('='))).trim() === 'memory')
+  );
+}
+
+/** A worker task run in this thread by the worker's own code (same registry load, same record). */
+async function runTaskHere(
+  task: Parameters<typeof import('../worker.js').runTask>[0],
+): Promise<WorkerResult | null> {
+  return (await import('../worker.js')).runTask(task);
+}
+
+/**
+ * The cell in this thread: the record as the worker path would read it back from its results
+ * file (the worker's JSON line through the schema), or null when the task failed, for the caller
+ * to run it on a worker instead.
+ */
+async function runHere(spec: RegistrySpec, plan: Plan): Promise<CellRecord | null> {
+  const { seeds, params, kernel } = plan.input;
+  const r = await runTaskHere({
+    kind: 'cell',
+    spec,
+    cell: plan.cells[0]!,
+    seeds,
+    params,
+    ...(kernel === undefined ? {} : { kernel }),
+  });
+  return r !== null && 'cell' in r ? cellRecordSchema.parse(JSON.parse(r.cell.line)) : null;
 }
 
 /** Four times the budget a step-limit message names (`... budget of N steps`), or a round default. */
@@ -274,14 +335,19 @@ function budgetHint(message: string | undefined): number {
   return m ? Number(m[1]) * 4 : 1_000_000;
 }
 
-/** One cell through the sweep engine (worker + watchdog), via a scratch results file. */
+/** One cell through the sweep engine (worker + watchdog), via a scratch results file. `started`
+ *  null: a worker started here (the in-thread run failed), closed before returning. */
 async function runGuarded(
   spec: RegistrySpec,
   registry: Registry,
   plan: Plan,
   timeoutMs: number,
-  pool: StartedPool,
+  limits: Limits,
+  started: StartedPool | null,
 ): Promise<CellRecord> {
+  const { runSweep } = await import('../sweep.js');
+  const pool =
+    started ?? (await import('../isolate.js')).startPool(spec, 1, limits.memory, limits.import * 1000);
   const dir = mkdtempSync(join(tmpdir(), 'tlblab-run-'));
   try {
     const out = join(dir, 'cell.jsonl');
@@ -289,6 +355,7 @@ async function runGuarded(
     return parseResultsDocument(readFileSync(out, 'utf8')).cells[0]!;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    if (started === null) await pool.close();
   }
 }
 

@@ -17,8 +17,11 @@ import { MapFrame, UnmapFrame } from './mm/vmap.js';
 
 const ACCESS_TYPES: readonly AccessType[] = ['read', 'write', 'execute'];
 
-/** Expand `repeat` ops. */
-export function flatten(ops: readonly Op[]): Op[] {
+/** Expand `repeat` ops. A program without one is its own expansion and is returned as it is, not
+ *  copied: an unrolled program of a million accesses would otherwise be held twice (issue 13,
+ *  memory; programs are read-only once built). */
+export function flatten(ops: readonly Op[]): readonly Op[] {
+  if (!ops.some((op) => op.op === 'repeat')) return ops;
   const out: Op[] = [];
   const walk = (list: readonly Op[]) => {
     for (const op of list) {
