@@ -51,6 +51,22 @@ export interface GapFeedback {
   gapEnded(point: number, elapsed: number, fired: boolean): void;
 }
 
+/**
+ * Optional feedback from the engine to an enumerating chooser (the explorer's reduction): which
+ * alternatives of the point the last `choose` call recorded reach a machine state that another
+ * alternative the enumeration also tries reaches (the choice value itself is not state). Bit `a`
+ * of `within` set: alternative `a` is equivalent to a lower-numbered alternative of that same
+ * point. Bit `a` of `across` set: every execution alternative `a` leads to is reached by a lower-
+ * numbered alternative of an earlier point of the same decision (e.g. a wild pointer's base and
+ * offset: two bases whose offsets overlap), whose own cost may differ, so only a chooser whose
+ * alternatives there cost nothing may skip it. Masks cover alternatives 0..31; alternative 0 is
+ * never set. Not a decision: a chooser without it answers the same, and nothing is computed for
+ * one (seeded and replayed runs are untouched).
+ */
+export interface AlternativeFeedback {
+  sameState(within: number, across: number): void;
+}
+
 /** A `gap` that never ends (also what one beyond 2^32 - 2 eligible steps is recorded as). */
 export const GAP_NEVER = 0xffffffff;
 

@@ -40,6 +40,7 @@ export interface ExploreCommandOptions {
   param?: string[];
   bound?: string;
   deepen?: boolean;
+  reduce?: boolean;
   shorten?: string;
   timeLimit?: string;
   memoryLimit?: string;
@@ -92,6 +93,7 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
   const result = explore(cell, {
     bounds,
     deepen: opts.deepen !== false,
+    reduce: opts.reduce !== false,
     limits,
     clock: () => performance.now(),
     memory: () => process.memoryUsage().rss,
@@ -141,6 +143,11 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
     const out = ctx.io.stdout;
     println(out, p.bold(`${record.strategy} on ${scenario.id}, ${machine.name}, ${mode}, ${harts} harts`));
     println(out, `bound     ${describeBounds(bounds)}`);
+    const red = result.reduction;
+    println(
+      out,
+      `reduce    ${red.on ? `on: ${red.sameTarget} speculative targets skipped (same VPN walked as a target tried)` : 'off (full enumeration)'}`,
+    );
     const size = `${result.executions} executions (${result.distinctExecutions} distinct in the last level, ${result.states} choice states), at most ${result.maxChoicePoints} choice points each, ${seconds.toFixed(1)} s`;
     if (result.status === 'proved') {
       println(out, `verdict   ${p.green('no failure within bound')}: ${size}`);

@@ -72,6 +72,22 @@ export interface ExploreOptions {
   readonly samples?: number;
   /** Shrink the counterexample (default true; `{ maxRuns }` caps its runs). */
   readonly shrink?: boolean | ShrinkOptions;
+  /**
+   * Sound reductions of the enumeration (default true; docs/explore.md, "Reductions"): skip
+   * alternatives the engine reports reach the same state as one that is tried. `false`: full
+   * enumeration of the bound.
+   */
+  readonly reduce?: boolean;
+}
+
+/** What the reductions skipped (all levels and the shortening search). */
+export interface ExploreReduction {
+  readonly on: boolean;
+  /**
+   * Alternatives within budget never run because they walk the same VPN speculatively as an
+   * alternative that was run (or none, like it): `same-target`.
+   */
+  readonly sameTarget: number;
 }
 
 export type ExploreStatus = 'proved' | 'failed' | 'stopped';
@@ -92,6 +108,8 @@ export interface ExploreResult {
   readonly states: number;
   /** Most choice points in one execution. */
   readonly maxChoicePoints: number;
+  /** Whether reductions were on, and what they pruned. */
+  readonly reduction: ExploreReduction;
   /** Choice points per kind seen in the executions (kind -> count over all executions). */
   readonly pointsByKind: Readonly<Record<string, number>>;
   /** Kinds met with more than one alternative but a budget of 0: held at their default. */
@@ -122,6 +140,7 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
   const prepared = prepareCell(cell);
   const table = new KindTable(bounds);
   const chooser = new ExploringChooser(table);
+  chooser.reduce = options.reduce !== false;
   const clock = options.clock ?? (() => globalThis.performance.now());
   const limits = options.limits ?? {};
   const every = options.progressEveryMs ?? 500;
@@ -137,6 +156,7 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
     pointsByKind: new Map<number, number>(),
     held: new Set<number>(),
     maxPoints: 0,
+    sameTarget: 0,
   };
   const context = (level: number, executionLimit?: number): LevelContext => ({
     state,
@@ -304,6 +324,7 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
     found,
     shrinkRuns,
     shortening,
+    reduction: { on: chooser.reduce, sameTarget: state.sameTarget },
   };
 }
 
@@ -314,6 +335,7 @@ interface LevelContext {
     pointsByKind: Map<number, number>;
     held: Set<number>;
     maxPoints: number;
+    sameTarget: number;
   };
   readonly limits: ExploreLimits;
   readonly clock: () => number;
@@ -358,7 +380,11 @@ function nextAlternative(c: ExploringChooser, i: number, from: number, level: nu
   const k = c.kind[i]!;
   const room = Math.min(c.table.budget[k]! - kindBefore[i]!, level - totalBefore[i]!);
   const alts = c.alts[i]!;
-  for (let a = from + 1; a < alts; a++) if (c.costOf(i, a) <= room) return a;
+  const skip = c.skip[i]!;
+  for (let a = from + 1; a < alts; a++) {
+    if (a < 32 && (skip >>> a) & 1) continue;
+    if (c.costOf(i, a) <= room) return a;
+  }
   return -1;
 }
 
@@ -443,6 +469,14 @@ function enumerateLevel(
         if (chooser.table.budget[k] === 0 && chooser.alts[i]! > 1) {
           // Free alternatives (a per-event kind's targets) are still enumerated at budget 0.
           if (chooser.costOf(i, 1) > 0) state.held.add(k);
+        }
+        const skip = chooser.skip[i]!;
+        if (skip !== 0 && i < branchDepth) {
+          // Alternatives the backtracking below will pass over (docs/explore.md, Reductions).
+          const room = Math.min(chooser.table.budget[k]! - kindBefore[i]!, level - totalBefore[i]!);
+          for (let a = 1; a < chooser.alts[i]! && a < 32; a++) {
+            if ((skip >>> a) & 1 && chooser.costOf(i, a) <= room) state.sameTarget++;
+          }
         }
         if (!spendable && i < depth) {
           const room = chooser.table.budget[k]! - kindBefore[i]!;
