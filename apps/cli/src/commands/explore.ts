@@ -146,7 +146,7 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
     const red = result.reduction;
     println(
       out,
-      `reduce    ${red.on ? `on: ${red.sameTarget} speculative targets skipped (same VPN walked as a target tried)` : 'off (full enumeration)'}`,
+      `reduce    ${red.on ? `on: ${red.sameTarget} speculative targets skipped (same VPN as a target tried, or no effect), ${red.frozen} runs with a no-effect walk not branched after it` : 'off (full enumeration)'}`,
     );
     const size = `${result.executions} executions (${result.distinctExecutions} distinct in the last level, ${result.states} choice states), at most ${result.maxChoicePoints} choice points each, ${seconds.toFixed(1)} s`;
     if (result.status === 'proved') {

@@ -177,6 +177,7 @@ export class ExploringChooser implements Chooser, GapFeedback, AlternativeFeedba
     this.length = 0;
     this.lastGap = -1;
     this.lastChoose = -1;
+    this.frozenFrom = Number.POSITIVE_INFINITY;
     this.table.last.fill(-1);
   }
 
@@ -363,21 +364,32 @@ export class ExploringChooser implements Chooser, GapFeedback, AlternativeFeedba
   private readonly logQ = new LogQ();
 
   /**
-   * The engine's equivalence of the last `choose` point's alternatives (`AlternativeFeedback`).
+   * The engine's equivalences for the last `choose` point's alternatives (`AlternativeFeedback`).
    * `within` is honoured as given: a lower alternative of one point costs no more (costs never
    * fall with the alternative's index), so it is tried with at least the budget. `across` only
    * where the kind's `choose` alternatives are free (`per-event`): the earlier point's equivalent
-   * alternative then costs nothing either. Not on a rotating kind, whose alternatives are not the
-   * values the engine keyed.
+   * alternative then costs nothing either. `noEffect` always: its executions are the gap
+   * default's, which spends one event less. When the alternative taken is one of them, every
+   * continuation of this run is covered elsewhere: the points after it are frozen (`frozenFrom`).
+   * Not on a rotating kind, whose alternatives are not the values the engine keyed.
    */
-  sameState(within: number, across: number): void {
+  sameState(within: number, across: number, noEffect: number): void {
     const i = this.lastChoose;
     if (!this.reduce || i < 0 || i >= this.length) return;
     const k = this.kind[i]!;
     if (this.table.rotate[k] === 1) return;
-    const mask = this.table.cost[k] === COST_PER_EVENT ? within | across : within;
+    const mask = (this.table.cost[k] === COST_PER_EVENT ? within | across : within) | noEffect;
     this.skip[i] = (mask & ~1) >>> 0;
+    const t = this.taken[i]!;
+    if (t < 32 && ((mask >>> t) & 1) === 1 && i + 1 < this.frozenFrom) this.frozenFrom = i + 1;
   }
+  positionsCommute(): boolean {
+    if (!this.reduce || Number.isFinite(this.table.bounds.depth)) return false;
+    const k = this.table.id('speculate');
+    return this.table.cost[k] === COST_PER_EVENT && this.table.rotate[k] === 0;
+  }
+  /** Points from here on are not branched at: the run's continuations are all covered. */
+  frozenFrom = Number.POSITIVE_INFINITY;
   private lastChoose = -1;
 
   /** The run's value log, encoded as `SeededChooser` encodes it (replayable). */

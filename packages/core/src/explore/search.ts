@@ -84,10 +84,15 @@ export interface ExploreOptions {
 export interface ExploreReduction {
   readonly on: boolean;
   /**
-   * Alternatives within budget never run because they walk the same VPN speculatively as an
-   * alternative that was run (or none, like it): `same-target`.
+   * Speculative-target alternatives within budget never run: they walk the same VPN as one that
+   * is run, or change nothing (the gap's default covers them).
    */
   readonly sameTarget: number;
+  /**
+   * Runs whose speculative walk changed nothing: their continuations are the gap default's, so
+   * the choice points after it were not branched at.
+   */
+  readonly frozen: number;
 }
 
 export type ExploreStatus = 'proved' | 'failed' | 'stopped';
@@ -157,6 +162,7 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
     held: new Set<number>(),
     maxPoints: 0,
     sameTarget: 0,
+    frozen: 0,
   };
   const context = (level: number, executionLimit?: number): LevelContext => ({
     state,
@@ -324,7 +330,59 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
     found,
     shrinkRuns,
     shortening,
-    reduction: { on: chooser.reduce, sameTarget: state.sameTarget },
+    reduction: { on: chooser.reduce, sameTarget: state.sameTarget, frozen: state.frozen },
+  };
+}
+
+/** Every outcome of one cell's executions within a bound, and how often each failing one occurs. */
+export interface OutcomeCensus {
+  readonly executions: number;
+  /** `outcome: message` of each failing execution (message '' when the run names none) -> count. */
+  readonly failures: ReadonlyMap<string, number>;
+  readonly reduction: ExploreReduction;
+}
+
+/**
+ * Enumerate the whole bound at once (no deepening, no stop at the first failure) and count each
+ * distinct failure: the census full and reduced enumeration are compared by (reduce.test.ts).
+ */
+export function outcomeCensus(
+  cell: Cell,
+  options: { readonly bounds?: ExploreBounds; readonly reduce?: boolean } = {},
+): OutcomeCensus {
+  const bounds = options.bounds ?? DEFAULT_BOUNDS;
+  const prepared = prepareCell(cell);
+  const chooser = new ExploringChooser(new KindTable(bounds));
+  chooser.reduce = options.reduce !== false;
+  const level = totalBudget(bounds);
+  if (!Number.isFinite(level)) throw new RangeError('a census needs a finite total cost');
+  const state: LevelContext['state'] = {
+    executions: 0,
+    stopped: null,
+    pointsByKind: new Map(),
+    held: new Set(),
+    maxPoints: 0,
+    sameTarget: 0,
+    frozen: 0,
+  };
+  const failures = new Map<string, number>();
+  const census = (outcome: string, failure: { readonly message: string } | null) => {
+    const key = `${outcome}: ${failure?.message ?? ''}`;
+    failures.set(key, (failures.get(key) ?? 0) + 1);
+  };
+  enumerateLevel(cell, prepared, chooser, level, bounds.depth, null, {
+    state,
+    limits: {},
+    clock: () => 0,
+    memory: undefined,
+    start: 0,
+    progress: () => {},
+    census,
+  });
+  return {
+    executions: state.executions,
+    failures,
+    reduction: { on: chooser.reduce, sameTarget: state.sameTarget, frozen: state.frozen },
   };
 }
 
@@ -336,12 +394,15 @@ interface LevelContext {
     held: Set<number>;
     maxPoints: number;
     sameTarget: number;
+    frozen: number;
   };
   readonly limits: ExploreLimits;
   readonly clock: () => number;
   readonly memory: (() => number) | undefined;
   readonly start: number;
   readonly progress: () => void;
+  /** Count every failing run here and go on (the census) instead of stopping at the first. */
+  readonly census?: (outcome: string, failure: { readonly message: string } | null) => void;
 }
 
 /** Per-point scratch for backtracking: cost spent before the point, in total and of its kind. */
@@ -444,8 +505,11 @@ function enumerateLevel(
       try {
         const r = runPrepared(cell, prepared, chooser);
         if (!meetsExpectation(r.outcome, expect)) {
-          failed = true;
-          best = counterexampleOf(chooser, r.outcome, r.failure, r.metrics.steps);
+          if (ctx.census) ctx.census(r.outcome, r.failure);
+          else {
+            failed = true;
+            best = counterexampleOf(chooser, r.outcome, r.failure, r.metrics.steps);
+          }
         }
       } catch (e) {
         if (e !== CUT) throw e;
@@ -471,7 +535,7 @@ function enumerateLevel(
           if (chooser.costOf(i, 1) > 0) state.held.add(k);
         }
         const skip = chooser.skip[i]!;
-        if (skip !== 0 && i < branchDepth) {
+        if (skip !== 0 && i < branchDepth && i < chooser.frozenFrom) {
           // Alternatives the backtracking below will pass over (docs/explore.md, Reductions).
           const room = Math.min(chooser.table.budget[k]! - kindBefore[i]!, level - totalBefore[i]!);
           for (let a = 1; a < chooser.alts[i]! && a < 32; a++) {
@@ -489,9 +553,11 @@ function enumerateLevel(
           }
         }
       }
+      // A run whose continuations are covered (chooser.sameState) branches only before the freeze.
+      if (chooser.frozenFrom < chooser.length) state.frozen++;
       ctx.progress();
       // Backtrack: the deepest point with an untried alternative within budget.
-      let i = Math.min(chooser.length, branchDepth) - 1;
+      let i = Math.min(chooser.length, branchDepth, chooser.frozenFrom) - 1;
       let alt = -1;
       for (; i >= 0; i--) {
         alt = nextAlternative(chooser, i, chooser.taken[i]!, level);
