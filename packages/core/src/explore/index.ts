@@ -5,3 +5,4 @@ export * from './litmus.js';
 export * from './record.js';
 export * from './search.js';
 export { type ShrinkOptions, shrinkCounterexample } from './shrink.js';
+export { reductionFaults } from './speculative-targets.js';

@@ -51,9 +51,9 @@ export interface TargetSource {
 /**
  * Deliberately unsound variants, for the test that shows the soundness property can fail
  * (reduce.test.ts): treat PTE stores, or touches of the walk's TLB sets, as independent of a
- * speculative walk. Never set outside that test.
+ * speculative walk, or every step as independent of it. Never set outside that test.
  */
-export const reductionFaults = { ignorePteStores: false, ignoreTlbSets: false };
+export const reductionFaults = { ignorePteStores: false, ignoreTlbSets: false, ignoreAll: false };
 
 export const LOOKAHEAD = 0;
 export const RUN_AHEAD = 1;
@@ -150,7 +150,7 @@ export class SpeculativeTargets {
   /** Drop the sleeping VPNs the steps since the mark may not commute with. */
   private wake(h: HartExec, slot: number): void {
     const n = this.sleepN[slot]!;
-    if (n <= 0) return;
+    if (n <= 0 || reductionFaults.ignoreAll) return;
     const hw = h.hw;
     if (
       (this.sim.hw.mem.writes !== this.markWrites[slot] && !reductionFaults.ignorePteStores) ||

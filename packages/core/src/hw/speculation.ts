@@ -8,7 +8,13 @@
 import { type AlternativeFeedback, type Chooser, GAP_NEVER, type GapFeedback } from '../choice.js';
 import type { Simulator } from '../engine/simulator.js';
 import { type HartExec, PAGE } from '../engine/types.js';
-import { LOOKAHEAD, RUN_AHEAD, SpeculativeTargets, type TargetSource, WILD } from '../explore/speculative-targets.js';
+import {
+  LOOKAHEAD,
+  RUN_AHEAD,
+  SpeculativeTargets,
+  type TargetSource,
+  WILD,
+} from '../explore/speculative-targets.js';
 
 /** The three sources, in the order they are asked each step (and their slots per hart). */
 const SOURCES = 3;

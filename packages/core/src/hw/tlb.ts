@@ -172,7 +172,8 @@ export class Tlb {
         const st = this.state[e]!;
         if ((st === VALID || st === NEGATIVE) && this.level[e] === l && this.tag[e] === tag) {
           if (this.asid[e] === asid || (this.flags[e]! & PTE_G) !== 0) {
-            for (let o = 0; o < this.ways; o++) if (o !== w && this.lru[base + o]! >= this.lru[e]!) return false;
+            for (let o = 0; o < this.ways; o++)
+              if (o !== w && this.lru[base + o]! >= this.lru[e]!) return false;
             return true;
           }
         }
