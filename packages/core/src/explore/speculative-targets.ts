@@ -16,9 +16,11 @@
  *    A walk of v at eligible step i followed by the steps up to eligible step j reaches the state
  *    those steps followed by the walk of v at j reach when the steps neither read nor change what
  *    the walk reads or changes: the hart's TLB sets v maps to at any level (probes and fills,
- *    stamped by `Tlb`), its page-walk cache (any operation: one LRU order), any PTE (any store:
- *    `PageTableMemory.writes`), the hart's root, ASID and privilege/SUM/MXR (compared), its fence
- *    floors (every fence touches every set). Time is the one input that moves: a later walk's
+ *    stamped by `Tlb`), its page-walk cache (any operation: one LRU order), the PTEs on v's path
+ *    (a store after the mark's tick to a slot the walk would read: the PWC's non-leaf entries
+ *    where it holds them, else memory, whose non-leaf reads see the newest version when the
+ *    staleness rule is leaf-only; any store at all otherwise), the hart's root, ASID and
+ *    privilege/SUM/MXR (compared), its fence floors (every fence touches every set). Time is the one input that moves: a later walk's
  *    staleness windows allow a subset of the versions an earlier one allows (the same versions,
  *    as no PTE was stored), and the fill's `filledAt` only matters under a bounded eviction of
  *    negative entries, where this reduction is off. The gap's alternative i, with the same choices
@@ -29,6 +31,8 @@
 import type { AlternativeFeedback } from '../choice.js';
 import type { Simulator } from '../engine/simulator.js';
 import type { HartExec } from '../engine/types.js';
+import { PageTableMemory } from '../hw/page-tables.js';
+import { PTE_R, PTE_V, PTE_W, PTE_X } from '../hw/pte.js';
 
 /** A target that changes nothing. */
 const NO_WALK = -1;
@@ -73,6 +77,9 @@ export class SpeculativeTargets {
   private readonly markTouch: Float64Array;
   private readonly markPwc: Float64Array;
   private readonly markWrites: Float64Array;
+  private readonly markTick: Float64Array;
+  /** Non-leaf PTE reads see the newest version (staleness rule `newest` or leaf-only). */
+  private readonly leafOnly: boolean;
   private readonly markRoot: Float64Array;
   private readonly markAsid: Int32Array;
   private readonly markMode: Int32Array;
@@ -99,6 +106,9 @@ export class SpeculativeTargets {
     this.markTouch = pool.markTouch;
     this.markPwc = pool.markPwc;
     this.markWrites = pool.markWrites;
+    this.markTick = pool.markTick;
+    const st = sim.machine.staleness;
+    this.leafOnly = st.kind === 'newest' || st.levels === 'leaf';
     this.markRoot = pool.markRoot;
     this.markAsid = pool.markAsid;
     this.markMode = pool.markMode;
@@ -142,6 +152,7 @@ export class SpeculativeTargets {
     this.markTouch[slot] = hw.tlb.touches;
     this.markPwc[slot] = hw.pwc === null ? 0 : hw.pwc.touches;
     this.markWrites[slot] = this.sim.hw.mem.writes;
+    this.markTick[slot] = this.sim.hw.tick;
     this.markRoot[slot] = hw.rootTable;
     this.markAsid[slot] = hw.asid;
     this.markMode[slot] = modeOf(hw);
@@ -152,8 +163,9 @@ export class SpeculativeTargets {
     const n = this.sleepN[slot]!;
     if (n <= 0 || reductionFaults.ignoreAll) return;
     const hw = h.hw;
+    const stored = this.sim.hw.mem.writes !== this.markWrites[slot] && !reductionFaults.ignorePteStores;
     if (
-      (this.sim.hw.mem.writes !== this.markWrites[slot] && !reductionFaults.ignorePteStores) ||
+      (stored && !this.leafOnly) ||
       (hw.pwc !== null && hw.pwc.touches !== this.markPwc[slot]) ||
       hw.rootTable !== this.markRoot[slot] ||
       hw.asid !== this.markAsid[slot] ||
@@ -163,21 +175,44 @@ export class SpeculativeTargets {
       return;
     }
     const touched = reductionFaults.ignoreTlbSets ? 0 : hw.tlb.touchedSince(this.markTouch[slot]!);
-    if (touched === 0) return;
+    if (touched === 0 && !stored) return;
     if (touched === -1) {
       this.sleepN[slot] = 0;
       return;
     }
     const base = slot * SLEEP_CAP;
+    const tick = this.markTick[slot]!;
     let k = 0;
     for (let e = 0; e < n; e++) {
       const sets = this.sleepSets[base + e]!;
       if ((sets & touched) !== 0) continue;
+      if (stored && this.pathStored(hw, this.sleepVpn[base + e]!, tick)) continue;
       this.sleepVpn[base + k] = this.sleepVpn[base + e]!;
       this.sleepSets[base + k] = sets;
       k++;
     }
     this.sleepN[slot] = k;
+  }
+
+  /**
+   * Whether a PTE the walk of `vpn` would read was stored after tick `mark` (leaf-only staleness:
+   * the path is the PWC's non-leaf entry where it holds one, else memory's newest; a slot not
+   * stored since is as it was, so the path down to the first stored slot is the mark's).
+   */
+  private pathStored(hw: HartExec['hw'], vpn: number, mark: number): boolean {
+    const w = this.sim.hw.walker;
+    const mem = this.sim.hw.mem;
+    const pwc = hw.pwc;
+    let table = hw.rootTable;
+    for (let level = w.levels - 1; level >= 0; level--) {
+      const slot = w.slotOf(table, vpn, level);
+      if (mem.since(slot) > mark) return true;
+      const pe = level > 0 && pwc !== null ? pwc.peek(slot, hw.asid) : -1;
+      const flags = pe >= 0 ? pwc!.flags[pe]! : mem.flags[slot]!;
+      if ((flags & PTE_V) === 0 || (flags & (PTE_R | PTE_W | PTE_X)) !== 0 || level === 0) return false;
+      table = PageTableMemory.tableOfPpn(pe >= 0 ? pwc!.ppn[pe]! : mem.ppn[slot]!);
+    }
+    return false;
   }
 
   /** Add the targets `source` has now (as its firing here would key them) to `slot`'s sleep set. */
@@ -340,6 +375,7 @@ interface Pool {
   readonly markTouch: Float64Array;
   readonly markPwc: Float64Array;
   readonly markWrites: Float64Array;
+  readonly markTick: Float64Array;
   readonly markRoot: Float64Array;
   readonly markAsid: Int32Array;
   readonly markMode: Int32Array;
@@ -356,6 +392,7 @@ function newPool(slots: number): Pool {
     markTouch: new Float64Array(slots),
     markPwc: new Float64Array(slots),
     markWrites: new Float64Array(slots),
+    markTick: new Float64Array(slots),
     markRoot: new Float64Array(slots),
     markAsid: new Int32Array(slots),
     markMode: new Int32Array(slots),
