@@ -46,6 +46,9 @@ export function exploredRecord(cell: Cell, result: ExploreResult, index = 0): Ce
       states: result.states,
       complete: result.status !== 'stopped',
       provedLevel: Number.isFinite(result.provedLevel) ? result.provedLevel : 2 ** 31 - 1,
+      ...(result.reduction.on
+        ? { reduction: { sameTarget: result.reduction.sameTarget, frozen: result.reduction.frozen } }
+        : {}),
     },
     outcomes: cex ? { [cex.outcome]: 1 } : { [expect]: result.distinctExecutions },
     firstFailure: cex
