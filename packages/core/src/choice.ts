@@ -67,6 +67,8 @@ export interface GapFeedback {
  * and replayed runs are untouched).
  */
 export interface AlternativeFeedback {
+  /** False: the chooser enumerates in full and ignores `sameState` (the engine computes nothing). */
+  readonly reduce: boolean;
   sameState(within: number, across: number, noEffect: number): void;
   /**
    * Whether `across` may also name alternatives equivalent to a speculative walk of the same

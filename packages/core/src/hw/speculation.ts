@@ -87,7 +87,8 @@ export class Speculation implements TargetSource {
     this.point = new Int32Array(slots).fill(-1);
     this.feedback = feedbackOf(sim.chooser);
     const same = sameStateOf(sim.chooser);
-    this.same = same === null || slots === 0 ? null : new SpeculativeTargets(sim, this, same, slots);
+    this.same =
+      same === null || !same.reduce || slots === 0 ? null : new SpeculativeTargets(sim, this, same, slots);
   }
 
   noteKernelVpn(vpn: number): void {
