@@ -8,7 +8,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { SeededChooser } from '../choice.js';
 import { defineScenario, defineStrategy, type Op, type Strategy } from '../contracts.js';
+import { Tlb } from '../hw/tlb.js';
 import { PROFILES } from '../profiles.js';
 import { area, ops, region } from '../scenario.js';
 import type { Cell } from '../simulate.js';
@@ -189,5 +191,32 @@ describe('reductions keep every failure (full vs reduced enumeration)', () => {
     const r = agree(reuseCell);
     expect(r.failures).toBeGreaterThan(0);
     expect(r.reduced).toBeLessThan(r.full);
+  });
+});
+
+describe('the footprints the reductions read', () => {
+  it('Tlb.hitsMostRecent: only a hit on the newest way of its set; touchedSince names the sets probed', () => {
+    const tlb = new Tlb(8, 2, 'lru', 9, 3);
+    const ch = new SeededChooser(1);
+    const reg = new Float64Array(1);
+    // Sets of 2 ways; VPNs 0 and 4 share set 0 (4 sets), 1 is in set 1.
+    tlb.fill(0, 0, 1, 0xcf, 100, false, 0, 0, ch);
+    tlb.fill(4, 0, 1, 0xcf, 104, false, 0, 0, ch);
+    reg[0] = 4;
+    expect(tlb.hitsMostRecent(reg, 1)).toBe(true);
+    reg[0] = 0;
+    expect(tlb.hitsMostRecent(reg, 1)).toBe(false);
+    reg[0] = 1;
+    expect(tlb.hitsMostRecent(reg, 1)).toBe(false);
+    const mark = tlb.touches;
+    expect(tlb.touchedSince(mark)).toBe(0);
+    reg[0] = 0;
+    tlb.lookupReg(reg, 1);
+    expect(tlb.touchedSince(mark)).toBe(0b1); // set 0 only
+    expect(tlb.setBits(4)).toBe(0b1); // VPN 4 maps to set 0 at every level
+    reg[0] = 0;
+    expect(tlb.hitsMostRecent(reg, 1)).toBe(true);
+    tlb.touchAll();
+    expect(tlb.touchedSince(mark)).toBe(-1);
   });
 });
