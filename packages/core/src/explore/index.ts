@@ -1,5 +1,6 @@
 /** The explorer (issue 17): bounded enumeration of a cell's choice sequences. */
 export * from './bounds.js';
+export { type OutcomeCensus, outcomeCensus } from './census.js';
 export { ExploringChooser, KindTable, type RunPosition } from './chooser.js';
 export * from './litmus.js';
 export * from './record.js';

@@ -15,7 +15,7 @@ import { PROFILES } from '../profiles.js';
 import { area, ops, region } from '../scenario.js';
 import type { Cell } from '../simulate.js';
 import { parseBounds } from './bounds.js';
-import { outcomeCensus } from './search.js';
+import { outcomeCensus } from './census.js';
 
 const none: Strategy = defineStrategy({
   name: 'test-none',
