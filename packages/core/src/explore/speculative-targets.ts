@@ -53,11 +53,11 @@ export interface TargetSource {
 }
 
 /**
- * Deliberately unsound variants, for the test that shows the soundness property can fail
- * (reduce.test.ts): treat PTE stores, or touches of the walk's TLB sets, as independent of a
- * speculative walk, or every step as independent of it. Never set outside that test.
+ * A deliberately unsound variant, for the test that shows the soundness comparison can fail
+ * (packages/thread-2023/src/reduce.slow.test.ts): `ignoreAll` takes every step as independent of
+ * a sleeping speculative walk (no target is ever woken). Never set outside that test.
  */
-export const reductionFaults = { ignorePteStores: false, ignoreTlbSets: false, ignoreAll: false };
+export const reductionFaults = { ignoreAll: false };
 
 export const LOOKAHEAD = 0;
 export const RUN_AHEAD = 1;
@@ -163,7 +163,7 @@ export class SpeculativeTargets {
     const n = this.sleepN[slot]!;
     if (n <= 0 || reductionFaults.ignoreAll) return;
     const hw = h.hw;
-    const stored = this.sim.hw.mem.writes !== this.markWrites[slot] && !reductionFaults.ignorePteStores;
+    const stored = this.sim.hw.mem.writes !== this.markWrites[slot];
     if (
       (stored && !this.leafOnly) ||
       (hw.pwc !== null && hw.pwc.touches !== this.markPwc[slot]) ||
@@ -174,7 +174,7 @@ export class SpeculativeTargets {
       this.sleepN[slot] = 0;
       return;
     }
-    const touched = reductionFaults.ignoreTlbSets ? 0 : hw.tlb.touchedSince(this.markTouch[slot]!);
+    const touched = hw.tlb.touchedSince(this.markTouch[slot]!);
     if (touched === 0 && !stored) return;
     if (touched === -1) {
       this.sleepN[slot] = 0;
