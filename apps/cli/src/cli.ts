@@ -167,6 +167,7 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
       'budgets over the default, e.g. schedule=2,speculate=1,stale-read=1,total=3,depth=200',
     )
     .option('--no-deepen', 'enumerate the full bound at once (no iterative deepening on cost)')
+    .option('--no-reduce', 'full enumeration: no reductions (docs/explore.md, Reductions)')
     .option(
       '--exact-size',
       "explore only the cell's own instance (no deepening from the scenario's smallest sizes)",

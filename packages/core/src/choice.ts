@@ -51,6 +51,34 @@ export interface GapFeedback {
   gapEnded(point: number, elapsed: number, fired: boolean): void;
 }
 
+/**
+ * Optional feedback from the engine to an enumerating chooser (the explorer's reductions): which
+ * alternatives of the point the last `choose` call recorded need not be enumerated, because every
+ * execution they lead to reaches a state some execution the enumeration does run reaches (the
+ * choice value itself is not state). Masks cover alternatives 0..31.
+ * - `within`: alternative `a` reaches the state a lower-numbered alternative of this point
+ *   reaches (bit 0 never set).
+ * - `across`: it reaches the state an alternative of an earlier point of the same decision
+ *   reaches (e.g. a wild pointer's base and offset: two bases whose offsets overlap), whose cost
+ *   may differ, so only a chooser whose alternatives there cost nothing may skip it.
+ * - `noEffect`: it leaves the machine as it was: a speculative walk that changes nothing, the
+ *   same as the gap's default of not firing, which costs less. Bit 0 may be set.
+ * Not a decision: a chooser without it answers the same, and nothing is computed for one (seeded
+ * and replayed runs are untouched).
+ */
+export interface AlternativeFeedback {
+  /** False: the chooser enumerates in full and ignores `sameState` (the engine computes nothing). */
+  readonly reduce: boolean;
+  sameState(within: number, across: number, noEffect: number): void;
+  /**
+   * Whether `across` may also name alternatives equivalent to a speculative walk of the same
+   * target at an earlier eligible step of the same gap (the steps between commute with it; see
+   * hw/speculation.ts). Such an execution has its choice points in another order, so a chooser
+   * that branches only at the first N points, or pays for targets, says no.
+   */
+  positionsCommute(): boolean;
+}
+
 /** A `gap` that never ends (also what one beyond 2^32 - 2 eligible steps is recorded as). */
 export const GAP_NEVER = 0xffffffff;
 

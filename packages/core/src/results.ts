@@ -239,6 +239,13 @@ export const cellRecordSchema = z.object({
         states: z.number().int().nonnegative(),
         complete: z.boolean(),
         provedLevel: z.number().int(),
+        /**
+         * Present when the enumeration was reduced (docs/explore.md, Reductions): speculative
+         * targets skipped as equivalent to one run, and runs whose continuations were covered.
+         */
+        reduction: z
+          .object({ sameTarget: z.number().int().nonnegative(), frozen: z.number().int().nonnegative() })
+          .optional(),
       }),
     ])
     .optional(),
@@ -273,7 +280,10 @@ export function describeBasis(record: Pick<CellRecord, 'basis' | 'seeds'>): stri
     const sampled = `sampled ${b.seeds} seed${b.seeds === 1 ? '' : 's'}`;
     return b.fallback ? `${sampled} (fallback: ${b.fallback})` : sampled;
   }
-  const what = `explored, bound ${b.bound}, ${b.executions} execution${b.executions === 1 ? '' : 's'}`;
+  const reduced = b.reduction
+    ? `, reduced (${b.reduction.sameTarget} equivalent speculative targets skipped, ${b.reduction.frozen} covered runs not branched)`
+    : '';
+  const what = `explored, bound ${b.bound}, ${b.executions} execution${b.executions === 1 ? '' : 's'}${reduced}`;
   return b.complete ? what : `${what} (stopped early: proved to ${b.provedLevel} non-default choices)`;
 }
 

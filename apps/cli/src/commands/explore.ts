@@ -44,6 +44,7 @@ export interface ExploreCommandOptions {
   bound?: string;
   deepen?: boolean;
   exactSize?: boolean;
+  reduce?: boolean;
   shorten?: string;
   timeLimit?: string;
   memoryLimit?: string;
@@ -102,6 +103,7 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
     exact: opts.exactSize === true,
     bounds,
     deepen: opts.deepen !== false,
+    reduce: opts.reduce !== false,
     limits,
     clock: () => performance.now(),
     memory: () => process.memoryUsage().rss,
@@ -173,6 +175,11 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
     println(
       out,
       `sizes     ${describeInstances(ran)}${covered > 0 ? `; ${covered} more with the same programs as one of these` : ''}${unreached > 0 ? `; ${unreached} larger not reached` : ''}`,
+    );
+    const red = sized.reduction;
+    println(
+      out,
+      `reduce    ${red.on ? `on: ${red.sameTarget} speculative targets skipped (same VPN as a target tried, or no effect), ${red.frozen} runs with a no-effect walk not branched after it` : 'off (full enumeration)'}`,
     );
     const size = `${sized.executions} executions (${result.distinctExecutions} distinct in the last level, ${result.states} choice states), at most ${result.maxChoicePoints} choice points each, ${seconds.toFixed(1)} s`;
     if (sized.status === 'proved') {

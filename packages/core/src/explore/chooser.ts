@@ -9,6 +9,7 @@
  * ordinary replayable run. Allocation-free per choice: growable typed arrays, kinds interned.
  */
 import {
+  type AlternativeFeedback,
   type ChoiceKind,
   type Chooser,
   encodeChoices,
@@ -136,7 +137,7 @@ export class CutOff extends Error {
 }
 export const CUT = new CutOff('the run reached the exploration depth');
 
-export class ExploringChooser implements Chooser, GapFeedback {
+export class ExploringChooser implements Chooser, GapFeedback, AlternativeFeedback {
   /** Stop a run when it asks for this choice point (iterative deepening on choice count). */
   cutAt = Number.POSITIVE_INFINITY;
   /** Per recorded point. */
@@ -147,6 +148,13 @@ export class ExploringChooser implements Chooser, GapFeedback {
   value = new Uint32Array(256);
   /** Events: the optional-event mask (alternative k = the k-th subset of it). */
   optional = new Uint8Array(256);
+  /**
+   * Alternatives 0..31 of each point the enumeration need not try: the engine said they reach the
+   * same machine state as an alternative it does try (`sameState`; docs/explore.md, Reductions).
+   */
+  skip = new Uint32Array(256);
+  /** Honour the engine's `sameState` (false: full enumeration). */
+  reduce = true;
   /** Step and hart of each point (only when a position is attached). */
   step: Int32Array | null = null;
   hart: Int16Array | null = null;
@@ -168,6 +176,8 @@ export class ExploringChooser implements Chooser, GapFeedback {
     this.prefixLength = length;
     this.length = 0;
     this.lastGap = -1;
+    this.lastChoose = -1;
+    this.frozenFrom = Number.POSITIVE_INFINITY;
     this.table.last.fill(-1);
   }
 
@@ -215,6 +225,7 @@ export class ExploringChooser implements Chooser, GapFeedback {
     this.taken = g32(this.taken);
     this.value = g32(this.value);
     this.optional = g8(this.optional);
+    this.skip = g32(this.skip);
     if (this.step !== null) {
       const s = new Int32Array(n);
       s.set(this.step);
@@ -228,6 +239,7 @@ export class ExploringChooser implements Chooser, GapFeedback {
   /** Record a point with `alts` alternatives; returns the alternative to take. */
   private point(kind: ChoiceKind, method: number, alts: number, optional: number): number {
     const i = this.length;
+    this.lastChoose = -1;
     if (i >= this.cutAt) throw CUT;
     if (i >= this.kind.length) this.grow();
     let alt = 0;
@@ -242,6 +254,7 @@ export class ExploringChooser implements Chooser, GapFeedback {
     this.alts[i] = alts;
     this.taken[i] = alt;
     this.optional[i] = optional;
+    this.skip[i] = 0;
     if (this.position !== null) {
       this.step![i] = this.position.step;
       this.hart![i] = this.position.hart;
@@ -251,8 +264,10 @@ export class ExploringChooser implements Chooser, GapFeedback {
   }
 
   choose(kind: ChoiceKind, n: number): number {
+    this.lastChoose = -1;
     if (n <= 1) return 0;
     let alt = this.point(kind, METHOD_CHOOSE, n, 0);
+    this.lastChoose = this.length - 1;
     const t = this.table;
     const i = this.length - 1;
     const k = this.kind[i]!;
@@ -347,6 +362,35 @@ export class ExploringChooser implements Chooser, GapFeedback {
   }
   private lastGap = -1;
   private readonly logQ = new LogQ();
+
+  /**
+   * The engine's equivalences for the last `choose` point's alternatives (`AlternativeFeedback`).
+   * `within` is honoured as given: a lower alternative of one point costs no more (costs never
+   * fall with the alternative's index), so it is tried with at least the budget. `across` only
+   * where the kind's `choose` alternatives are free (`per-event`): the earlier point's equivalent
+   * alternative then costs nothing either. `noEffect` always: its executions are the gap
+   * default's, which spends one event less. When the alternative taken is one of them, every
+   * continuation of this run is covered elsewhere: the points after it are frozen (`frozenFrom`).
+   * Not on a rotating kind, whose alternatives are not the values the engine keyed.
+   */
+  sameState(within: number, across: number, noEffect: number): void {
+    const i = this.lastChoose;
+    if (!this.reduce || i < 0 || i >= this.length) return;
+    const k = this.kind[i]!;
+    if (this.table.rotate[k] === 1) return;
+    const mask = (this.table.cost[k] === COST_PER_EVENT ? within | across : within) | noEffect;
+    this.skip[i] = (mask & ~1) >>> 0;
+    const t = this.taken[i]!;
+    if (t < 32 && ((mask >>> t) & 1) === 1 && i + 1 < this.frozenFrom) this.frozenFrom = i + 1;
+  }
+  positionsCommute(): boolean {
+    if (!this.reduce || Number.isFinite(this.table.bounds.depth)) return false;
+    const k = this.table.id('speculate');
+    return this.table.cost[k] === COST_PER_EVENT && this.table.rotate[k] === 0;
+  }
+  /** Points from here on are not branched at: the run's continuations are all covered. */
+  frozenFrom = Number.POSITIVE_INFINITY;
+  private lastChoose = -1;
 
   /** The run's value log, encoded as `SeededChooser` encodes it (replayable). */
   encoded(): string {

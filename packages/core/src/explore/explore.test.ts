@@ -79,20 +79,28 @@ function interleavingsWithin(k: number, budget: number): number {
 describe('explore: exact enumeration on a hand-made scenario', () => {
   it('enumerates every interleaving of 2 x k steps exactly once (C(2k, k))', () => {
     for (const k of [1, 2, 3, 4]) {
-      const r = explore(cellOf(k), {
-        bounds: parseBounds('jitter=1000'),
-        deepen: false,
-      });
-      expect(r.status).toBe('proved');
-      expect(r.distinctExecutions, `k=${k}`).toBe(binomial(2 * k, k));
-      expect(r.pointsByKind).toHaveProperty('jitter');
+      // Full enumeration, and reduced: the reductions act on speculation only (this profile has
+      // none), so the count is the same exact number.
+      for (const reduce of [false, true]) {
+        const r = explore(cellOf(k), {
+          bounds: parseBounds('jitter=1000'),
+          deepen: false,
+          reduce,
+        });
+        expect(r.status).toBe('proved');
+        expect(r.distinctExecutions, `k=${k}, reduce ${reduce}`).toBe(binomial(2 * k, k));
+        expect(r.pointsByKind).toHaveProperty('jitter');
+        expect(r.reduction).toEqual({ on: reduce, sameTarget: 0, frozen: 0 });
+      }
     }
   });
 
   it('counts exactly the interleavings within a delay bound', () => {
     for (const budget of [0, 1, 2, 3]) {
-      const r = explore(cellOf(4), { bounds: parseBounds(`jitter=${budget}`), deepen: false });
-      expect(r.distinctExecutions, `budget ${budget}`).toBe(interleavingsWithin(4, budget));
+      for (const reduce of [false, true]) {
+        const r = explore(cellOf(4), { bounds: parseBounds(`jitter=${budget}`), deepen: false, reduce });
+        expect(r.distinctExecutions, `budget ${budget}`).toBe(interleavingsWithin(4, budget));
+      }
     }
     // Deepening reaches the same final level.
     const deep = explore(cellOf(4), { bounds: parseBounds('jitter=2') });

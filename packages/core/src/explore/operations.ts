@@ -19,7 +19,13 @@
 import type { Op } from '../contracts.js';
 import { ConfigError, PluginOptionError, ScenarioError } from '../errors.js';
 import { type Cell, prepareCell } from '../simulate.js';
-import { type ExploreOptions, type ExploreResult, type ExploreStatus, explore } from './search.js';
+import {
+  type ExploreOptions,
+  type ExploreReduction,
+  type ExploreResult,
+  type ExploreStatus,
+  explore,
+} from './search.js';
 
 /** A size parameter and the values the deepening walks (from..to, to = the cell's value). */
 export interface SizeRange {
@@ -69,6 +75,8 @@ export interface SizedExploreResult {
   readonly executions: number;
   /** Executions over every instance until the counterexample was found. */
   readonly executionsToFailure: number | null;
+  /** What the reductions skipped, summed over the instances explored. */
+  readonly reduction: ExploreReduction;
 }
 
 /** The operations bound of a cell: its scenario's size parameters up to the cell's values. */
@@ -168,6 +176,8 @@ export function exploreSizes(cell: Cell, options: SizedExploreOptions = {}): Siz
   const instances: SizeRun[] = [];
   const seen = new Map<string, number>();
   let executions = 0;
+  let sameTarget = 0;
+  let frozen = 0;
   let last: { cell: Cell; result: ExploreResult } | null = null;
   let ended: { status: ExploreStatus; toFailure: number | null } | null = null;
   for (const b of built) {
@@ -206,6 +216,8 @@ export function exploreSizes(cell: Cell, options: SizedExploreOptions = {}): Siz
     });
     const before = executions;
     executions += result.executions;
+    sameTarget += result.reduction.sameTarget;
+    frozen += result.reduction.frozen;
     instances.push({ ...base, status: result.status, executions: result.executions });
     last = { cell: b.instance, result };
     if (result.status !== 'proved') {
@@ -228,6 +240,7 @@ export function exploreSizes(cell: Cell, options: SizedExploreOptions = {}): Siz
     result: shown.result,
     executions,
     executionsToFailure: ended?.toFailure ?? null,
+    reduction: { on: shown.result.reduction.on, sameTarget, frozen },
   };
 }
 

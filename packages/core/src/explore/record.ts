@@ -47,6 +47,9 @@ export function exploredRecord(cell: Cell, result: ExploreResult, index = 0): Ce
       states: result.states,
       complete: result.status !== 'stopped',
       provedLevel: Number.isFinite(result.provedLevel) ? result.provedLevel : 2 ** 31 - 1,
+      ...(result.reduction.on
+        ? { reduction: { sameTarget: result.reduction.sameTarget, frozen: result.reduction.frozen } }
+        : {}),
     },
     outcomes: cex ? { [cex.outcome]: 1 } : { [expect]: result.distinctExecutions },
     firstFailure: cex
@@ -78,6 +81,10 @@ export function exploredSizesRecord(sized: SizedExploreResult, index = 0): CellR
       bound: sized.boundText,
       executions: sized.executions,
       complete: sized.status !== 'stopped',
+      // Summed over the instances explored, like the executions.
+      ...(sized.reduction.on
+        ? { reduction: { sameTarget: sized.reduction.sameTarget, frozen: sized.reduction.frozen } }
+        : {}),
     },
   };
 }

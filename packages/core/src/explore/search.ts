@@ -15,8 +15,9 @@
 import { Prng } from '../choice.js';
 import { type Cell, meetsExpectation, type PreparedCell, prepareCell, runPrepared } from '../simulate.js';
 import { DEFAULT_BOUNDS, describeBounds, type ExploreBounds, totalBudget } from './bounds.js';
-import { CUT, ExploringChooser, KindTable } from './chooser.js';
+import { ExploringChooser, KindTable } from './chooser.js';
 import { type Counterexample, counterexampleOf } from './counterexample.js';
+import { enumerateLevel, frontier, type LevelContext } from './enumerate.js';
 import { type ShrinkOptions, shrinkCounterexample } from './shrink.js';
 
 export type { Counterexample, Deviation } from './counterexample.js';
@@ -72,6 +73,27 @@ export interface ExploreOptions {
   readonly samples?: number;
   /** Shrink the counterexample (default true; `{ maxRuns }` caps its runs). */
   readonly shrink?: boolean | ShrinkOptions;
+  /**
+   * Sound reductions of the enumeration (default true; docs/explore.md, "Reductions"): skip
+   * alternatives the engine reports reach the same state as one that is tried. `false`: full
+   * enumeration of the bound.
+   */
+  readonly reduce?: boolean;
+}
+
+/** What the reductions skipped (all levels and the shortening search). */
+export interface ExploreReduction {
+  readonly on: boolean;
+  /**
+   * Speculative-target alternatives within budget never run: they walk the same VPN as one that
+   * is run, or change nothing (the gap's default covers them).
+   */
+  readonly sameTarget: number;
+  /**
+   * Runs whose speculative walk changed nothing: their continuations are the gap default's, so
+   * the choice points after it were not branched at.
+   */
+  readonly frozen: number;
 }
 
 export type ExploreStatus = 'proved' | 'failed' | 'stopped';
@@ -92,6 +114,8 @@ export interface ExploreResult {
   readonly states: number;
   /** Most choice points in one execution. */
   readonly maxChoicePoints: number;
+  /** Whether reductions were on, and what they pruned. */
+  readonly reduction: ExploreReduction;
   /** Choice points per kind seen in the executions (kind -> count over all executions). */
   readonly pointsByKind: Readonly<Record<string, number>>;
   /** Kinds met with more than one alternative but a budget of 0: held at their default. */
@@ -122,6 +146,7 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
   const prepared = prepareCell(cell);
   const table = new KindTable(bounds);
   const chooser = new ExploringChooser(table);
+  chooser.reduce = options.reduce !== false;
   const clock = options.clock ?? (() => globalThis.performance.now());
   const limits = options.limits ?? {};
   const every = options.progressEveryMs ?? 500;
@@ -137,6 +162,8 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
     pointsByKind: new Map<number, number>(),
     held: new Set<number>(),
     maxPoints: 0,
+    sameTarget: 0,
+    frozen: 0,
   };
   const context = (level: number, executionLimit?: number): LevelContext => ({
     state,
@@ -304,173 +331,6 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
     found,
     shrinkRuns,
     shortening,
+    reduction: { on: chooser.reduce, sameTarget: state.sameTarget, frozen: state.frozen },
   };
-}
-
-interface LevelContext {
-  readonly state: {
-    executions: number;
-    stopped: ExploreResult['stopped'];
-    pointsByKind: Map<number, number>;
-    held: Set<number>;
-    maxPoints: number;
-  };
-  readonly limits: ExploreLimits;
-  readonly clock: () => number;
-  readonly memory: (() => number) | undefined;
-  readonly start: number;
-  readonly progress: () => void;
-}
-
-/** Per-point scratch for backtracking: cost spent before the point, in total and of its kind. */
-let totalBefore = new Float64Array(256);
-let kindBefore = new Float64Array(256);
-let spent = new Float64Array(16);
-
-function scratch(n: number, kinds: number): void {
-  if (totalBefore.length < n) {
-    totalBefore = new Float64Array(n * 2);
-    kindBefore = new Float64Array(n * 2);
-  }
-  if (spent.length < kinds) spent = new Float64Array(kinds * 2);
-}
-
-/** Fill the scratch arrays for the chooser's last run. */
-function costsBefore(c: ExploringChooser): void {
-  scratch(c.length, c.table.names.length);
-  spent.fill(0);
-  let total = 0;
-  for (let i = 0; i < c.length; i++) {
-    const k = c.kind[i]!;
-    totalBefore[i] = total;
-    kindBefore[i] = spent[k]!;
-    const t = c.taken[i]!;
-    if (t !== 0) {
-      const cost = c.costOf(i, t);
-      total += cost;
-      spent[k] = spent[k]! + cost;
-    }
-  }
-}
-
-/** The next alternative after `from` at point i within `level` and the kind's budget, or -1. */
-function nextAlternative(c: ExploringChooser, i: number, from: number, level: number): number {
-  const k = c.kind[i]!;
-  const room = Math.min(c.table.budget[k]! - kindBefore[i]!, level - totalBefore[i]!);
-  const alts = c.alts[i]!;
-  for (let a = from + 1; a < alts; a++) if (c.costOf(i, a) <= room) return a;
-  return -1;
-}
-
-function frontier(c: ExploringChooser, level: number, depth: number): number {
-  costsBefore(c);
-  let n = 0;
-  const end = Math.min(c.length, depth);
-  for (let i = 0; i < end; i++) if (nextAlternative(c, i, c.taken[i]!, level) >= 0) n++;
-  return n;
-}
-
-/**
- * Enumerate every execution within `level` (total cost) and the kind budgets, branching at the
- * first `depth` points. With `shorter` (branch and bound), runs are cut at the choice count of the
- * best failure so far and the search continues for a shorter one; without it, the first failure
- * ends the search.
- */
-function enumerateLevel(
-  cell: Cell,
-  prepared: PreparedCell,
-  chooser: ExploringChooser,
-  level: number,
-  depth: number,
-  shorter: Counterexample | null,
-  ctx: LevelContext,
-): { executions: number; states: number; failure: Counterexample | null; spendable: boolean } {
-  const expect = cell.scenario.expect;
-  let prefix = new Uint32Array(64);
-  let prefixLength = 0;
-  let executions = 0;
-  let states = 0;
-  let best: Counterexample | null = null;
-  chooser.cutAt = shorter ? shorter.choicePoints - 1 : Number.POSITIVE_INFINITY;
-  let branchDepth = Math.min(depth, chooser.cutAt);
-  // Whether any point met could spend (had a costly alternative within its kind's budget): if
-  // none could, deeper levels enumerate the same executions.
-  let spendable = false;
-  const { state, limits } = ctx;
-  try {
-    for (;;) {
-      if (limits.executions !== undefined && state.executions >= limits.executions) {
-        state.stopped = 'executions';
-        break;
-      }
-      if (limits.timeMs !== undefined && ctx.clock() - ctx.start > limits.timeMs) {
-        state.stopped = 'time';
-        break;
-      }
-      if (limits.memoryBytes !== undefined && ctx.memory && (state.executions & 63) === 0) {
-        if (ctx.memory() > limits.memoryBytes) {
-          state.stopped = 'memory';
-          break;
-        }
-      }
-      chooser.reset(prefix, prefixLength);
-      let failed = false;
-      try {
-        const r = runPrepared(cell, prepared, chooser);
-        if (!meetsExpectation(r.outcome, expect)) {
-          failed = true;
-          best = counterexampleOf(chooser, r.outcome, r.failure, r.metrics.steps);
-        }
-      } catch (e) {
-        if (e !== CUT) throw e;
-      }
-      executions++;
-      state.executions++;
-      // New nodes of the choice tree: the points after the one this prefix changed.
-      states += chooser.length - prefixLength;
-      if (chooser.length > state.maxPoints) state.maxPoints = chooser.length;
-      if (failed) {
-        if (shorter === null) return { executions, states, failure: best, spendable: true };
-        // Branch and bound: only runs with fewer choice points can beat this one.
-        chooser.cutAt = chooser.length - 1;
-        branchDepth = Math.min(depth, chooser.cutAt);
-      }
-      // Bookkeeping on the points this run met beyond its prefix (the new nodes of the tree).
-      costsBefore(chooser);
-      for (let i = prefixLength; i < chooser.length; i++) {
-        const k = chooser.kind[i]!;
-        state.pointsByKind.set(k, (state.pointsByKind.get(k) ?? 0) + 1);
-        if (chooser.table.budget[k] === 0 && chooser.alts[i]! > 1) {
-          // Free alternatives (a per-event kind's targets) are still enumerated at budget 0.
-          if (chooser.costOf(i, 1) > 0) state.held.add(k);
-        }
-        if (!spendable && i < depth) {
-          const room = chooser.table.budget[k]! - kindBefore[i]!;
-          for (let a = 1; a < chooser.alts[i]!; a++) {
-            const cost = chooser.costOf(i, a);
-            if (cost > 0 && cost <= room) {
-              spendable = true;
-              break;
-            }
-          }
-        }
-      }
-      ctx.progress();
-      // Backtrack: the deepest point with an untried alternative within budget.
-      let i = Math.min(chooser.length, branchDepth) - 1;
-      let alt = -1;
-      for (; i >= 0; i--) {
-        alt = nextAlternative(chooser, i, chooser.taken[i]!, level);
-        if (alt >= 0) break;
-      }
-      if (i < 0) break;
-      if (prefix.length < i + 1) prefix = new Uint32Array(Math.max(prefix.length * 2, i + 1));
-      for (let j = 0; j < i; j++) prefix[j] = chooser.taken[j]!;
-      prefix[i] = alt;
-      prefixLength = i + 1;
-    }
-  } finally {
-    chooser.cutAt = Number.POSITIVE_INFINITY;
-  }
-  return { executions, states, failure: best, spendable };
 }

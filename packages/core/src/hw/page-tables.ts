@@ -216,8 +216,12 @@ export class PageTableMemory {
     return TABLE_PPN_BASE + t;
   }
 
+  /** PTE stores so far (the explorer's position reduction reads it; decides nothing). */
+  writes = 0;
+
   /** Store a PTE at tick `now` by hart `writer` (an explicit store: a new version). */
   write(slot: number, flags: number, ppn: number, now: number, writer = -1): void {
+    this.writes++;
     this.flags[slot] = flags;
     this.ppn[slot] = ppn;
     this.tableDirty[slot >> this.shift] = 1;

@@ -5,14 +5,18 @@
  * itself is the hardware's (`Hardware.speculate`). When each source next fires is drawn as a gap
  * (`Chooser.gap`), once per firing, rather than a coin flipped on every step.
  */
-import { type Chooser, GAP_NEVER, type GapFeedback } from '../choice.js';
+import { type AlternativeFeedback, type Chooser, GAP_NEVER, type GapFeedback } from '../choice.js';
 import type { Simulator } from '../engine/simulator.js';
 import { type HartExec, PAGE } from '../engine/types.js';
+import {
+  LOOKAHEAD,
+  RUN_AHEAD,
+  SpeculativeTargets,
+  type TargetSource,
+  WILD,
+} from '../explore/speculative-targets.js';
 
 /** The three sources, in the order they are asked each step (and their slots per hart). */
-const LOOKAHEAD = 0;
-const RUN_AHEAD = 1;
-const WILD = 2;
 const SOURCES = 3;
 
 function feedbackOf(ch: Chooser): GapFeedback | null {
@@ -22,19 +26,28 @@ function feedbackOf(ch: Chooser): GapFeedback | null {
     : null;
 }
 
-export class Speculation {
+function sameStateOf(ch: Chooser): AlternativeFeedback | null {
+  const f = ch as Chooser & Partial<AlternativeFeedback>;
+  return typeof f.sameState === 'function' && typeof f.positionsCommute === 'function'
+    ? (f as AlternativeFeedback)
+    : null;
+}
+
+export class Speculation implements TargetSource {
   /** The profile walks speculatively at all. */
   readonly enabled: boolean = false;
   private readonly pLookahead: number = 0;
   private readonly pRunAhead: number = 0;
   private readonly pWild: number = 0;
-  private readonly lookaheadWindow: number = 0;
-  private readonly runAheadPages: number = 0;
-  private readonly wildSpread: number = 0;
+  readonly lookaheadWindow: number = 0;
+  readonly runAheadPages: number = 0;
+  readonly wildSpread: number = 0;
   /** Recently used kernel VPNs (source of mispredicted pointers). */
-  private readonly recent = new Float64Array(32);
-  private recentCount = 0;
+  readonly recent = new Float64Array(32);
+  recentCount = 0;
   private recentHead = 0;
+  /** Changes whenever `recent`'s contents do (the explorer's reduction skips repeats by it). */
+  recentVersion = 0;
   private readonly taskSize: number;
   /**
    * Per hart and source: eligible steps left before the source fires (0: it fires at the next
@@ -49,6 +62,11 @@ export class Speculation {
   private readonly elapsed: Float64Array;
   private readonly point: Int32Array;
   private readonly feedback: GapFeedback | null;
+  /**
+   * The explorer's reductions of target and position (explore/speculative-targets.ts): built
+   * only for a chooser that asks (`AlternativeFeedback`), so other runs compute nothing for it.
+   */
+  private readonly same: SpeculativeTargets | null;
 
   constructor(private readonly sim: Simulator) {
     this.taskSize = sim.layout.taskSize;
@@ -68,10 +86,14 @@ export class Speculation {
     this.elapsed = new Float64Array(slots);
     this.point = new Int32Array(slots).fill(-1);
     this.feedback = feedbackOf(sim.chooser);
+    const same = sameStateOf(sim.chooser);
+    this.same =
+      same === null || !same.reduce || slots === 0 ? null : new SpeculativeTargets(sim, this, same, slots);
   }
 
   noteKernelVpn(vpn: number): void {
     if (vpn < this.taskSize) return;
+    if (this.recent[this.recentHead] !== vpn || this.recentCount < 32) this.recentVersion++;
     this.recent[this.recentHead] = vpn;
     this.recentHead = (this.recentHead + 1) & 31;
     if (this.recentCount < 32) this.recentCount++;
@@ -82,7 +104,7 @@ export class Speculation {
    * lazily (at the first eligible step, and at the first one after each firing), so a source that
    * is never eligible costs no choice.
    */
-  private fires(i: number, p: number): boolean {
+  private fires(h: HartExec, i: number, source: number, p: number): boolean {
     let left = this.left[i]!;
     if (left < 0) {
       if (p <= 0) return false;
@@ -90,15 +112,18 @@ export class Speculation {
       left = g === GAP_NEVER ? Number.POSITIVE_INFINITY : g;
       this.elapsed[i] = 0;
       if (this.feedback !== null) this.point[i] = this.feedback.gapPoint();
+      if (this.same !== null) this.same.drawn(i, g !== GAP_NEVER);
     }
     if (left === 0) {
       this.left[i] = -1;
       if (this.feedback !== null) this.feedback.gapEnded(this.point[i]!, this.elapsed[i]!, true);
+      if (this.same !== null) this.same.fired(h, i);
       return true;
     }
     this.left[i] = left - 1;
     // Only an enumerating chooser reads how far a gap got.
     if (this.feedback !== null) this.elapsed[i] = this.elapsed[i]! + 1;
+    if (this.same !== null) this.same.passed(h, i, source);
     return false;
   }
 
@@ -110,19 +135,27 @@ export class Speculation {
     const pc = h.pc;
     const len = h.program.length;
     const slot = h.hw.id * SOURCES;
-    if (pc < len && this.fires(slot + LOOKAHEAD, this.pLookahead)) {
+    if (pc < len && this.fires(h, slot + LOOKAHEAD, LOOKAHEAD, this.pLookahead)) {
       // Run-ahead execution reaches one of the next `window` ops; if it is an access whose VA is
       // already known (its area reserved), the walk happens.
       const span = Math.min(len - pc, this.lookaheadWindow + 1);
-      if (this.upcomingVpn(h, pc + ch.choose('speculate', span))) this.walk(h, 'look-ahead');
+      const at = pc + ch.choose('speculate', span);
+      if (this.same !== null) this.same.lookahead(h, pc, span);
+      if (this.upcomingVpn(h, at)) this.walk(h, 'look-ahead');
     }
-    if (h.nearEndVpn >= 0 && this.fires(slot + RUN_AHEAD, this.pRunAhead)) {
-      reg[0] = h.nearEndVpn + 1 + ch.choose('speculate', this.runAheadPages);
+    if (h.nearEndVpn >= 0 && this.fires(h, slot + RUN_AHEAD, RUN_AHEAD, this.pRunAhead)) {
+      const page = ch.choose('speculate', this.runAheadPages);
+      if (this.same !== null) this.same.runAhead(h, h.nearEndVpn + 1, this.runAheadPages);
+      reg[0] = h.nearEndVpn + 1 + page;
       this.walk(h, 'run-ahead');
     }
-    if (this.recentCount > 0 && this.fires(slot + WILD, this.pWild)) {
-      const base = this.recent[ch.choose('speculate', this.recentCount)]!;
-      reg[0] = base + ch.choose('speculate', 2 * this.wildSpread + 1) - this.wildSpread;
+    if (this.recentCount > 0 && this.fires(h, slot + WILD, WILD, this.pWild)) {
+      const b = ch.choose('speculate', this.recentCount);
+      if (this.same !== null) this.same.wild(h, -1);
+      const base = this.recent[b]!;
+      const offset = ch.choose('speculate', 2 * this.wildSpread + 1);
+      if (this.same !== null) this.same.wild(h, b);
+      reg[0] = base + offset - this.wildSpread;
       this.walk(h, 'wild pointer');
     }
   }
@@ -139,7 +172,7 @@ export class Speculation {
   }
 
   /** The VPN op `i` accesses into `vpnReg[0]`; false when it has none yet. */
-  private upcomingVpn(h: HartExec, i: number): boolean {
+  upcomingVpn(h: HartExec, i: number): boolean {
     const reg = this.sim.hw.vpnReg;
     if (h.code[i] === 1) {
       const id = h.tArea[i]!;

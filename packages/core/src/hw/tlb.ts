@@ -35,6 +35,14 @@ export class Tlb {
   readonly filledAt: Float64Array;
   readonly lru: Float64Array;
   private clock = 0;
+  /**
+   * Touch stamps for the explorer's position reduction (hw/speculation.ts): `stamp[b]` is the
+   * `touches` count at the last probe or change of the set whose first entry is `b`, `stampAll`
+   * at the last operation on every set (a fence); one store per probed set, decides nothing.
+   */
+  readonly stamp: Float64Array;
+  stampAll = 0;
+  touches = 0;
   /** Bit L set when some entry of level L may be present (limits the levels a lookup probes). */
   levelsPresent = 0;
   private readonly pow: Float64Array;
@@ -64,12 +72,13 @@ export class Tlb {
     this.versionSince = new Float64Array(entries);
     this.filledAt = new Float64Array(entries);
     this.lru = new Float64Array(entries);
+    this.stamp = new Float64Array(entries);
     this.pow = new Float64Array(maxLevels);
     for (let l = 0; l < maxLevels; l++) this.pow[l] = 2 ** (bitsPerLevel * l);
   }
 
   /** First entry of the set `tag` maps to (see `setMask`). */
-  private setBase(tag: number): number {
+  setBase(tag: number): number {
     const m = this.setMask;
     return (m >= 0 ? (tag | 0) & m : tag % this.sets) * this.ways;
   }
@@ -79,6 +88,7 @@ export class Tlb {
   lookup(vpn: number, asid: number): number {
     const e = this.peek(vpn, asid);
     if (e >= 0) this.lru[e] = ++this.clock;
+    this.stampAll = ++this.touches;
     return e;
   }
 
@@ -94,6 +104,7 @@ export class Tlb {
       if ((mask & 1) === 0) continue;
       const tag = l === 0 ? vpn : Math.floor(vpn / this.pow[l]!);
       const base = this.setBase(tag);
+      this.stamp[base] = ++this.touches;
       for (let w = 0; w < this.ways; w++) {
         const e = base + w;
         const st = this.state[e]!;
@@ -114,6 +125,61 @@ export class Tlb {
     this.lru.fill(0);
     this.clock = 0;
     this.levelsPresent = 0;
+    this.stampAll = ++this.touches;
+  }
+
+  /** Bit (set index mod 32) of each set `vpn` maps to at any level: a superset of the sets a
+   *  lookup or a fill for it may probe or change. */
+  setBits(vpn: number): number {
+    let bits = 0;
+    for (let l = 0; l < this.pow.length; l++) {
+      const tag = l === 0 ? vpn : Math.floor(vpn / this.pow[l]!);
+      bits |= 1 << ((this.setBase(tag) / this.ways) & 31);
+    }
+    return bits;
+  }
+
+  /** Bits (as `setBits`) of the sets probed or changed since `touches` was `mark`; -1: all. */
+  touchedSince(mark: number): number {
+    if (this.stampAll > mark) return -1;
+    let bits = 0;
+    for (let b = 0, set = 0; b < this.entries; b += this.ways, set++) {
+      if (this.stamp[b]! > mark) bits |= 1 << (set & 31);
+    }
+    return bits;
+  }
+
+  /** Mark every set touched (an operation whose footprint is the whole TLB, e.g. any fence). */
+  touchAll(): void {
+    this.stampAll = ++this.touches;
+  }
+
+  /**
+   * Whether `lookupReg(reg, asid)` would hit an entry that is already the most recently used way
+   * of its set. Its LRU update then changes no order: replacement compares `lru` within one set
+   * only (`fill`), so such a lookup leaves the TLB as it was (the explorer's no-effect test for a
+   * speculative walk, hw/speculation.ts). Read-only.
+   */
+  hitsMostRecent(reg: Float64Array, asid: number): boolean {
+    const vpn = reg[0]!;
+    let mask = this.levelsPresent;
+    for (let l = 0; mask !== 0; l++, mask >>>= 1) {
+      if ((mask & 1) === 0) continue;
+      const tag = l === 0 ? vpn : Math.floor(vpn / this.pow[l]!);
+      const base = this.setBase(tag);
+      for (let w = 0; w < this.ways; w++) {
+        const e = base + w;
+        const st = this.state[e]!;
+        if ((st === VALID || st === NEGATIVE) && this.level[e] === l && this.tag[e] === tag) {
+          if (this.asid[e] === asid || (this.flags[e]! & PTE_G) !== 0) {
+            for (let o = 0; o < this.ways; o++)
+              if (o !== w && this.lru[base + o]! >= this.lru[e]!) return false;
+            return true;
+          }
+        }
+      }
+    }
+    return false;
   }
 
   /** `lookup` without touching replacement state (for traces and tests). */
@@ -140,6 +206,7 @@ export class Tlb {
     for (let l = 0; l < this.pow.length; l++) {
       const tag = Math.floor(vpn / this.pow[l]!);
       const base = this.setBase(tag);
+      this.stamp[base] = ++this.touches;
       for (let w = 0; w < this.ways; w++) {
         const e = base + w;
         if (this.state[e] === FLUSHED && this.level[e] === l && this.tag[e] === tag) {
@@ -168,6 +235,7 @@ export class Tlb {
   ): void {
     const tag = Math.floor(vpn / this.pow[level]!);
     const base = this.setBase(tag);
+    this.stamp[base] = ++this.touches;
     let victim = -1;
     let flushedVictim = -1;
     for (let w = 0; w < this.ways; w++) {
@@ -223,6 +291,7 @@ export class Tlb {
 
   /** `sfence.vma x0, x0`: every entry. Returns entries removed. */
   fenceAll(): number {
+    this.stampAll = ++this.touches;
     let n = 0;
     for (let e = 0; e < this.entries; e++) n += this.invalidate(e);
     return n;
@@ -230,6 +299,7 @@ export class Tlb {
 
   /** `sfence.vma x0, asid`: entries of that ASID that are not global. */
   fenceAsid(asid: number): number {
+    this.stampAll = ++this.touches;
     let n = 0;
     for (let e = 0; e < this.entries; e++) {
       if (this.asid[e] === asid && (this.flags[e]! & PTE_G) === 0) n += this.invalidate(e);
@@ -239,6 +309,7 @@ export class Tlb {
 
   /** `sfence.vma va, x0` (asid < 0) or `sfence.vma va, asid`: leaf entries translating `vpn`. */
   fenceVa(vpn: number, asid: number): number {
+    this.stampAll = ++this.touches;
     let n = 0;
     for (let l = 0; l < this.pow.length; l++) {
       if ((this.levelsPresent & (1 << l)) === 0) continue;
@@ -256,6 +327,7 @@ export class Tlb {
 
   /** Svvptc: drop negative entries filled more than `bound` steps ago. */
   evictOldNegatives(now: number, bound: number): void {
+    this.stampAll = ++this.touches;
     for (let e = 0; e < this.entries; e++) {
       if (this.state[e] === NEGATIVE && now - this.filledAt[e]! > bound) this.state[e] = EMPTY;
     }
@@ -285,6 +357,9 @@ export class PageWalkCache {
   readonly filledAt: Float64Array;
   readonly lru: Float64Array;
   private clock = 0;
+  /** Operations that probed or changed it (the explorer's position reduction; fully associative
+   *  with one LRU order, so any two of them may not commute). */
+  touches = 0;
 
   constructor(entries: number) {
     this.entries = entries;
@@ -298,6 +373,7 @@ export class PageWalkCache {
   }
 
   lookup(slot: number, asid: number): number {
+    this.touches++;
     for (let e = 0; e < this.entries; e++) {
       const st = this.state[e]!;
       if (
@@ -327,6 +403,7 @@ export class PageWalkCache {
   }
 
   fill(slot: number, asid: number, flags: number, ppn: number, negative: boolean, now: number): void {
+    this.touches++;
     let victim = 0;
     for (let e = 0; e < this.entries; e++) {
       if (this.state[e] !== VALID && this.state[e] !== NEGATIVE) {
@@ -349,23 +426,27 @@ export class PageWalkCache {
   }
 
   fenceAll(): void {
+    this.touches++;
     this.state.fill(EMPTY);
   }
 
   /** Empty, as new (for reuse by a later run). */
   reset(): void {
+    this.touches++;
     this.state.fill(EMPTY);
     this.lru.fill(0);
     this.clock = 0;
   }
 
   fenceAsid(asid: number): void {
+    this.touches++;
     for (let e = 0; e < this.entries; e++) {
       if (this.asid[e] === asid && (this.flags[e]! & PTE_G) === 0) this.state[e] = EMPTY;
     }
   }
 
   evictOldNegatives(now: number, bound: number): void {
+    this.touches++;
     for (let e = 0; e < this.entries; e++) {
       if (this.state[e] === NEGATIVE && now - this.filledAt[e]! > bound) this.state[e] = EMPTY;
     }

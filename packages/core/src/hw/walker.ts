@@ -197,6 +197,11 @@ export class Walker {
     return typeCode === ACCESS_EXECUTE && hart.itlb !== null ? hart.itlb : hart.tlb;
   }
 
+  /** The PTE slot of `vpn` at `level` in page table `table` (the index `walk` reads). */
+  slotOf(table: number, vpn: number, level: number): number {
+    return table * this.entriesPerTable + ((Math.floor(vpn / this.pow[level]!) | 0) & this.indexMask);
+  }
+
   /**
    * Walk from the hart's root for an access of `typeCode` (spec steps 1-8). Returns `WALK_OK` with
    * `flags/ppn/since/level` set for a leaf that is valid and aligned (and fills the TLB), or

@@ -460,6 +460,9 @@ export class Hardware {
 
   /** SFENCE.VMA on `hart` (local only; privileged spec semantics per form). */
   fence(hart: HartHw, form: FenceForm, vpn: number, asid: number, origin: FenceOrigin): void {
+    // Any fence moves the floors a walk's staleness rule reads (`fenceFloor`): for the explorer's
+    // position reduction it touches every set (hw/speculation.ts).
+    hart.tlb.touchAll();
     const c = this.counters;
     const t = this.nextTick();
     switch (form) {

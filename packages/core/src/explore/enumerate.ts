@@ -1,0 +1,199 @@
+/**
+ * One level of the explorer's stateless depth-first search (search.ts): every execution within a
+ * total cost and the kind budgets, by re-running the cell from prefixes of alternatives and
+ * backtracking to the deepest point with an untried alternative; the reductions' skipped
+ * alternatives and frozen runs are honoured here (docs/explore.md, "Reductions").
+ */
+import { type Cell, meetsExpectation, type PreparedCell, runPrepared } from '../simulate.js';
+import { CUT, type ExploringChooser } from './chooser.js';
+import { type Counterexample, counterexampleOf } from './counterexample.js';
+import type { ExploreLimits, ExploreResult } from './search.js';
+
+export interface LevelContext {
+  readonly state: {
+    executions: number;
+    stopped: ExploreResult['stopped'];
+    pointsByKind: Map<number, number>;
+    held: Set<number>;
+    maxPoints: number;
+    sameTarget: number;
+    frozen: number;
+  };
+  readonly limits: ExploreLimits;
+  readonly clock: () => number;
+  readonly memory: (() => number) | undefined;
+  readonly start: number;
+  readonly progress: () => void;
+  /** Count every failing run here and go on (the census) instead of stopping at the first. */
+  readonly census?: (outcome: string, failure: { readonly message: string } | null) => void;
+}
+
+/** Per-point scratch for backtracking: cost spent before the point, in total and of its kind. */
+let totalBefore = new Float64Array(256);
+let kindBefore = new Float64Array(256);
+let spent = new Float64Array(16);
+
+function scratch(n: number, kinds: number): void {
+  if (totalBefore.length < n) {
+    totalBefore = new Float64Array(n * 2);
+    kindBefore = new Float64Array(n * 2);
+  }
+  if (spent.length < kinds) spent = new Float64Array(kinds * 2);
+}
+
+/** Fill the scratch arrays for the chooser's last run. */
+function costsBefore(c: ExploringChooser): void {
+  scratch(c.length, c.table.names.length);
+  spent.fill(0);
+  let total = 0;
+  for (let i = 0; i < c.length; i++) {
+    const k = c.kind[i]!;
+    totalBefore[i] = total;
+    kindBefore[i] = spent[k]!;
+    const t = c.taken[i]!;
+    if (t !== 0) {
+      const cost = c.costOf(i, t);
+      total += cost;
+      spent[k] = spent[k]! + cost;
+    }
+  }
+}
+
+/** The next alternative after `from` at point i within `level` and the kind's budget, or -1. */
+export function nextAlternative(c: ExploringChooser, i: number, from: number, level: number): number {
+  const k = c.kind[i]!;
+  const room = Math.min(c.table.budget[k]! - kindBefore[i]!, level - totalBefore[i]!);
+  const alts = c.alts[i]!;
+  const skip = c.skip[i]!;
+  for (let a = from + 1; a < alts; a++) {
+    if (a < 32 && (skip >>> a) & 1) continue;
+    if (c.costOf(i, a) <= room) return a;
+  }
+  return -1;
+}
+
+export function frontier(c: ExploringChooser, level: number, depth: number): number {
+  costsBefore(c);
+  let n = 0;
+  const end = Math.min(c.length, depth);
+  for (let i = 0; i < end; i++) if (nextAlternative(c, i, c.taken[i]!, level) >= 0) n++;
+  return n;
+}
+
+/**
+ * Enumerate every execution within `level` (total cost) and the kind budgets, branching at the
+ * first `depth` points. With `shorter` (branch and bound), runs are cut at the choice count of the
+ * best failure so far and the search continues for a shorter one; without it, the first failure
+ * ends the search.
+ */
+export function enumerateLevel(
+  cell: Cell,
+  prepared: PreparedCell,
+  chooser: ExploringChooser,
+  level: number,
+  depth: number,
+  shorter: Counterexample | null,
+  ctx: LevelContext,
+): { executions: number; states: number; failure: Counterexample | null; spendable: boolean } {
+  const expect = cell.scenario.expect;
+  let prefix = new Uint32Array(64);
+  let prefixLength = 0;
+  let executions = 0;
+  let states = 0;
+  let best: Counterexample | null = null;
+  chooser.cutAt = shorter ? shorter.choicePoints - 1 : Number.POSITIVE_INFINITY;
+  let branchDepth = Math.min(depth, chooser.cutAt);
+  // Whether any point met could spend (had a costly alternative within its kind's budget): if
+  // none could, deeper levels enumerate the same executions.
+  let spendable = false;
+  const { state, limits } = ctx;
+  try {
+    for (;;) {
+      if (limits.executions !== undefined && state.executions >= limits.executions) {
+        state.stopped = 'executions';
+        break;
+      }
+      if (limits.timeMs !== undefined && ctx.clock() - ctx.start > limits.timeMs) {
+        state.stopped = 'time';
+        break;
+      }
+      if (limits.memoryBytes !== undefined && ctx.memory && (state.executions & 63) === 0) {
+        if (ctx.memory() > limits.memoryBytes) {
+          state.stopped = 'memory';
+          break;
+        }
+      }
+      chooser.reset(prefix, prefixLength);
+      let failed = false;
+      try {
+        const r = runPrepared(cell, prepared, chooser);
+        if (!meetsExpectation(r.outcome, expect)) {
+          if (ctx.census) ctx.census(r.outcome, r.failure);
+          else {
+            failed = true;
+            best = counterexampleOf(chooser, r.outcome, r.failure, r.metrics.steps);
+          }
+        }
+      } catch (e) {
+        if (e !== CUT) throw e;
+      }
+      executions++;
+      state.executions++;
+      // New nodes of the choice tree: the points after the one this prefix changed.
+      states += chooser.length - prefixLength;
+      if (chooser.length > state.maxPoints) state.maxPoints = chooser.length;
+      if (failed) {
+        if (shorter === null) return { executions, states, failure: best, spendable: true };
+        // Branch and bound: only runs with fewer choice points can beat this one.
+        chooser.cutAt = chooser.length - 1;
+        branchDepth = Math.min(depth, chooser.cutAt);
+      }
+      // Bookkeeping on the points this run met beyond its prefix (the new nodes of the tree).
+      costsBefore(chooser);
+      for (let i = prefixLength; i < chooser.length; i++) {
+        const k = chooser.kind[i]!;
+        state.pointsByKind.set(k, (state.pointsByKind.get(k) ?? 0) + 1);
+        if (chooser.table.budget[k] === 0 && chooser.alts[i]! > 1) {
+          // Free alternatives (a per-event kind's targets) are still enumerated at budget 0.
+          if (chooser.costOf(i, 1) > 0) state.held.add(k);
+        }
+        const skip = chooser.skip[i]!;
+        if (skip !== 0 && i < branchDepth && i < chooser.frozenFrom) {
+          // Alternatives the backtracking below will pass over (docs/explore.md, Reductions).
+          const room = Math.min(chooser.table.budget[k]! - kindBefore[i]!, level - totalBefore[i]!);
+          for (let a = 1; a < chooser.alts[i]! && a < 32; a++) {
+            if ((skip >>> a) & 1 && chooser.costOf(i, a) <= room) state.sameTarget++;
+          }
+        }
+        if (!spendable && i < depth) {
+          const room = chooser.table.budget[k]! - kindBefore[i]!;
+          for (let a = 1; a < chooser.alts[i]!; a++) {
+            const cost = chooser.costOf(i, a);
+            if (cost > 0 && cost <= room) {
+              spendable = true;
+              break;
+            }
+          }
+        }
+      }
+      // A run whose continuations are covered (chooser.sameState) branches only before the freeze.
+      if (chooser.frozenFrom < chooser.length) state.frozen++;
+      ctx.progress();
+      // Backtrack: the deepest point with an untried alternative within budget.
+      let i = Math.min(chooser.length, branchDepth, chooser.frozenFrom) - 1;
+      let alt = -1;
+      for (; i >= 0; i--) {
+        alt = nextAlternative(chooser, i, chooser.taken[i]!, level);
+        if (alt >= 0) break;
+      }
+      if (i < 0) break;
+      if (prefix.length < i + 1) prefix = new Uint32Array(Math.max(prefix.length * 2, i + 1));
+      for (let j = 0; j < i; j++) prefix[j] = chooser.taken[j]!;
+      prefix[i] = alt;
+      prefixLength = i + 1;
+    }
+  } finally {
+    chooser.cutAt = Number.POSITIVE_INFINITY;
+  }
+  return { executions, states, failure: best, spendable };
+}
