@@ -13,7 +13,7 @@
  * choices, so a prefix always leads to the same points.
  */
 import { Prng } from '../choice.js';
-import { type Cell, meetsExpectation, type PreparedCell, prepareCell, runPrepared } from '../simulate.js';
+import { type Cell, meetsExpectation, prepareCell, runPrepared } from '../simulate.js';
 import { DEFAULT_BOUNDS, describeBounds, type ExploreBounds, totalBudget } from './bounds.js';
 import { ExploringChooser, KindTable } from './chooser.js';
 import { type Counterexample, counterexampleOf } from './counterexample.js';
