@@ -198,9 +198,7 @@ async function runOne(task: CellTask | WarmTask | TraceTask): Promise<WorkerResu
           : cellRecordSchema.parse(runCell(cell, task.seeds, { index: task.cell.index }));
     // Built-in strategies and scenarios are known to keep no state between runs; plugin code is
     // checked by re-running the first seed (two extra runs per cell).
-    const checked = builtin
-      ? { result: run(), fault: null }
-      : withRerunCheck(cell, task.seeds.base, run);
+    const checked = builtin ? { result: run(), fault: null } : withRerunCheck(cell, task.seeds.base, run);
     // Only third-party code (a config or plugin loaded into this worker) can patch built-ins: with
     // none loaded the check is skipped — it cost ~0.4 ms a cell, a fifth of a small cell (issue 13).
     const thirdParty = task.spec.config !== null || task.spec.plugins.length > 0;

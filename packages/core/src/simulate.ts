@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { layoutFor, type Mode } from './addr.js';
+import type { CellCache } from './cell-cache.js';
 import { type Chooser, ReplayChooser, ReplayMismatchError, SeededChooser } from './choice.js';
 import type {
   HartBitmap,
@@ -19,7 +20,6 @@ import type {
 import { SLOT_NAMES } from './contracts.js';
 import { bootImageOf, bootImagesEnabled, captureBoot, rememberBootImage } from './engine/boot-image.js';
 import { type ComposedStrategy, SimulationError, Simulator } from './engine/simulator.js';
-import type { CellCache } from './cell-cache.js';
 import { ConfigError, PluginOptionError, ScenarioError } from './errors.js';
 import { type KernelConfig, resolveKernelConfig, stepBudget } from './kernel-config.js';
 import type { MachineConfig } from './profiles.js';
