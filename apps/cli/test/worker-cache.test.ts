@@ -22,13 +22,8 @@ async function batch(
 ): Promise<{ lines: Map<number, string>; expected: Map<number, string> }> {
   const { registry } = await loadRegistry(spec);
   const plan = buildPlan(registry, input);
-  // The sweep's order: cells of one scenario x mode x machine one after another.
-  const cells = [...plan.selected].sort(
-    (a, b) =>
-      b.harts - a.harts ||
-      (a.scenario < b.scenario ? -1 : a.scenario > b.scenario ? 1 : 0) ||
-      a.index - b.index,
-  );
+  // The sweep's order: largest hart count first, then plan order.
+  const cells = [...plan.selected].sort((a, b) => b.harts - a.harts || a.index - b.index);
   const { port1, port2 } = new MessageChannel();
   const lines = new Map<number, string>();
   const got = new Promise<void>((resolve) => {

@@ -140,6 +140,17 @@ describe('a cell cache', () => {
     prepareCell(one, { cache });
     expect(builds - n).toBe(3);
     expect(cache.stats.scenarioHits).toBe(0);
+    // Booted machines are bounded by their hart count: a 2-hart slot and another 2-hart slot do
+    // not both fit in 3 harts.
+    const boots = createCellCache({ bootHarts: 3 });
+    const a = prepareCell(two, { cache: boots }).bootSlot;
+    expect(prepareCell(two, { cache: boots }).bootSlot).toBe(a);
+    prepareCell({ ...two, machine: PROFILES['caches-invalid']! }, { cache: boots });
+    expect(prepareCell(two, { cache: boots }).bootSlot).not.toBe(a);
+    // One 1-hart slot fits beside a 2-hart one.
+    const c = prepareCell(one, { cache: boots }).bootSlot;
+    prepareCell(two, { cache: boots });
+    expect(prepareCell(one, { cache: boots }).bootSlot).toBe(c);
   });
 
   it('shares a booted machine only between cells with the same programs, machine and kernel settings', () => {

@@ -16,31 +16,41 @@
  * parameters are JSON data, as for the built-in scenarios; the CLI passes a cache for built-in
  * cells only (plugin code is re-checked for state kept between runs, which a cache would hide).
  * Entries are evicted least recently used first, so a long sweep holds a bounded number of booted
- * machines; the CLI hands cells that share them to a worker one after another.
+ * machines.
  */
 import type { KernelConfig } from './kernel-config.js';
 
 const UNDEFINED = '\u0000undefined';
 
-/** Least recently used first out; `get` refreshes an entry. */
+/**
+ * Least recently used first out, within a total weight (an entry's weight: 1, or what `set` says);
+ * `get` refreshes an entry.
+ */
 class Lru<V> {
-  private readonly map = new Map<string, V>();
+  private readonly map = new Map<string, { readonly value: V; readonly weight: number }>();
+  private weight = 0;
   constructor(private readonly capacity: number) {}
   get(key: string): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-  set(key: string, value: V): void {
+    const e = this.map.get(key);
+    if (e === undefined) return undefined;
     this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
+    this.map.set(key, e);
+    return e.value;
   }
-  get size(): number {
-    return this.map.size;
+  set(key: string, value: V, weight = 1): void {
+    const old = this.map.get(key);
+    if (old !== undefined) {
+      this.map.delete(key);
+      this.weight -= old.weight;
+    }
+    this.map.set(key, { value, weight });
+    this.weight += weight;
+    // The newest entry stays even when it alone is over the capacity.
+    while (this.weight > this.capacity && this.map.size > 1) {
+      const [k, e] = this.map.entries().next().value!;
+      this.map.delete(k);
+      this.weight -= e.weight;
+    }
   }
 }
 
@@ -49,8 +59,13 @@ export interface CellCacheLimits {
   readonly scenarios?: number;
   /** Resolved kernel settings kept. */
   readonly kernels?: number;
-  /** Booted machines kept (each holds the page tables of one boot). */
-  readonly boots?: number;
+  /**
+   * Booted machines kept, in harts: an image holds one process root per hart besides the kernel's
+   * tables (about 4 KB a hart in the library's scenarios), so the bound is the sum of their hart
+   * counts. The default keeps every machine of a sweep of the library at 1-8 harts on 7 machines:
+   * cells sharing one are a strategy set's whole pass apart in plan order.
+   */
+  readonly bootHarts?: number;
 }
 
 /** Hits and misses, for tests and profiling. */
@@ -79,7 +94,7 @@ export class CellCache {
   constructor(limits: CellCacheLimits = {}) {
     this.scenarioParts = new Lru(limits.scenarios ?? 256);
     this.kernels = new Lru(limits.kernels ?? 1024);
-    this.bootSlots = new Lru(limits.boots ?? 16);
+    this.bootSlots = new Lru(limits.bootHarts ?? 16_384);
   }
 
   /** A number naming `o` for as long as it lives (object identity as part of a key). */
@@ -134,11 +149,11 @@ export class CellCache {
    * The object a booted machine is remembered under (engine/boot-image.ts keys images by it) for
    * this boot key: the same object for every cell that boots the same machine.
    */
-  bootSlot(key: string): object {
+  bootSlot(key: string, harts: number): object {
     let slot = this.bootSlots.get(key);
     if (slot === undefined) {
       slot = {};
-      this.bootSlots.set(key, slot);
+      this.bootSlots.set(key, slot, harts);
       this.stats.bootSlots++;
     }
     return slot;

@@ -218,7 +218,9 @@ export function prepareCell(cell: Cell, opts: PrepareOptions = {}): Prepared {
   // Boot depends on the programs, machine, harts and kernel settings, never on the strategy
   // (engine/boot-image.ts): the step budget follows from the scenario part and `resolved`.
   const bootSlot =
-    cache && part ? cache.bootSlot(`${part.key}|${cache.idOf(cell.machine)}|${resolvedEntry.json}`) : {};
+    cache && part
+      ? cache.bootSlot(`${part.key}|${cache.idOf(cell.machine)}|${resolvedEntry.json}`, cell.harts)
+      : {};
   // Overrides as the slots really compose: from what each member's setup returns on this machine
   // (a strategy inert on this mode fills nothing and overrides nothing). A setup that throws is
   // reported per run as strategy-error; here its declared slots stand in.
