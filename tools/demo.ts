@@ -6,18 +6,17 @@
  * loop) on the linux-* sets at 2 and 16 harts, to tlblab-results/real-fork.jsonl. Sized to finish well under 60 s on a 2-core machine (measured: see
  * apps/cli/README.md). Extra arguments go to `tlblab compare` (e.g. `pnpm demo --seeds 20`).
  *
- * Time (issue 13): the reports are rendered on this thread, one core, so the real-fork comparison
- * (which needs nothing from them) runs meanwhile on a thread of its own with its own worker pool;
- * its output is held and printed after the reports, so the demo prints what it printed when the
- * steps ran one after another.
+ * Time (issue 13): the steps run the built CLI (`pnpm demo` builds it first when its sources
+ * changed) on worker threads started without the TypeScript loader this file needs: under tsx every
+ * module the CLI imports went through tsx's loader hooks (about 0.3-0.5 s of the short demo). The
+ * reports render on one core, so the real-fork comparison (which needs nothing from them) runs
+ * meanwhile on a second thread with its own worker pool; its output is held and printed after the
+ * reports, so the demo prints what it printed when the steps ran one after another.
  */
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-// The built CLI (`pnpm demo` builds it first when its sources changed): its workers then run
-// dist/worker.js without a TypeScript loader; tsx only transpiles this file.
-import { main } from '../apps/cli/dist/index.js';
 
-const io = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
+const cli = new URL('../apps/cli/dist/index.js', import.meta.url).href;
 const dir = 'tlblab-results';
 const results = `${dir}/results.jsonl`;
 const realResults = `${dir}/real-fork.jsonl`;
@@ -47,7 +46,7 @@ const reports: string[][] = [
   ['report', results, '--format', 'text'],
   ['report', results, '--format', 'html', '--out', `${dir}/report.html`],
 ];
-const real: string[][] = [
+const realSteps: string[][] = [
   // One real kernel workload (issue 16): a captured 6.12 boot + fork loop, replayed on the linux-*
   // sets beyond its 2 captured harts. Opt-in scenarios are not in `-c all`; one seed keeps it short.
   [
@@ -68,20 +67,22 @@ const real: string[][] = [
   ['report', realResults, '--format', 'text'],
 ];
 
-/** What steps run on another thread printed, and how they ended. */
-interface Held {
+/** How a thread's steps ended; with `hold`, what they printed. */
+interface Ended {
   readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
+  readonly stdout?: string;
+  readonly stderr?: string;
 }
 
 /**
- * The steps on a worker thread running the built CLI, their stdout and stderr held in memory
- * (stdout as a terminal when ours is one, so colours are what they would have been; stderr not, so
- * no progress bar is drawn into the buffer).
+ * A thread running CLI steps (`main(argv, io)` of the built CLI, one after another, stopping at the
+ * first that fails). Its output goes straight to ours, with our terminal's `isTTY` and `columns`
+ * (so colours and the progress bar are what they were), or with `hold` into memory (stdout as a
+ * terminal when ours is one, stderr not, so no bar is drawn into the buffer). It posts 'stepped'
+ * after each step. A Ctrl-C here is passed on: the compare step's handler prints the --resume
+ * command, as it did when the steps ran on this thread.
  */
-function onThread(steps: readonly string[][]): { readonly done: Promise<Held>; stop(): void } {
-  const source = `
+const THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { Writable } = require('node:stream');
 const held = (tty) => {
@@ -90,56 +91,103 @@ const held = (tty) => {
   w.isTTY = tty;
   return { w, text: () => chunks.join('') };
 };
+const live = (stream, tty) => {
+  if (tty.isTTY) Object.assign(stream, tty);
+  return stream;
+};
+parentPort.on('message', (m) => {
+  if (m !== 'SIGINT') return;
+  if (process.listenerCount('SIGINT') > 0) process.emit('SIGINT');
+  else process.exit(130);
+});
+parentPort.unref();
 (async () => {
   const { main } = await import(workerData.cli);
-  const out = held(workerData.tty);
-  const err = held(false);
-  const io = { stdout: out.w, stderr: err.w, cwd: workerData.cwd, env: workerData.env };
+  const out = workerData.hold ? held(workerData.stdout.isTTY === true) : null;
+  const err = workerData.hold ? held(false) : null;
+  const io = {
+    stdout: out ? out.w : live(process.stdout, workerData.stdout),
+    stderr: err ? err.w : live(process.stderr, workerData.stderr),
+    cwd: workerData.cwd,
+    env: workerData.env,
+  };
   let code = 0;
   for (const args of workerData.steps) {
     code = await main(args, io);
     if (code !== 0) break;
+    parentPort.postMessage('stepped');
   }
-  parentPort.postMessage({ code, stdout: out.text(), stderr: err.text() });
-})().catch((e) => parentPort.postMessage({ code: 1, stdout: '', stderr: String(e && e.stack || e) + '\\n' }));
+  parentPort.postMessage(out ? { code, stdout: out.text(), stderr: err.text() } : { code });
+})().catch((e) => {
+  process.stderr.write(String((e && e.stack) || e) + '\\n');
+  parentPort.postMessage({ code: 1 });
+});
 `;
-  const worker = new Worker(source, {
+
+interface Thread {
+  /** Settles when the thread has exited (its output flushed) with how its steps ended. */
+  readonly ended: Promise<Ended>;
+  /** Resolves after the first step succeeded. */
+  readonly firstStep: Promise<void>;
+  readonly worker: Worker;
+}
+
+function tty(stream: NodeJS.WriteStream): { isTTY?: boolean; columns?: number } {
+  return stream.isTTY ? { isTTY: true, columns: stream.columns } : {};
+}
+
+function onThread(steps: readonly string[][], hold: boolean): Thread {
+  const worker = new Worker(THREAD, {
     eval: true,
-    // Built JavaScript only: no TypeScript loader on this thread (nor on the pool it starts).
+    // Built JavaScript only: no TypeScript loader on this thread (nor on the pools it starts).
     execArgv: [],
     workerData: {
-      cli: new URL('../apps/cli/dist/index.js', import.meta.url).href,
+      cli,
       steps,
-      cwd: io.cwd,
+      hold,
+      cwd: process.cwd(),
       env: { ...process.env },
-      tty: process.stdout.isTTY === true,
+      stdout: tty(process.stdout),
+      stderr: tty(process.stderr),
     },
   });
-  const done = new Promise<Held>((resolve, reject) => {
-    worker.once('message', (m: Held) => resolve(m));
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`demo: the real-fork thread exited (${code})`)));
+  let result: Ended = { code: 1 };
+  let stepped!: () => void;
+  const firstStep = new Promise<void>((resolve) => {
+    stepped = resolve;
   });
-  // Not an unhandled rejection while the reports render; awaited (or stopped) later.
-  done.catch(() => {});
-  return { done, stop: () => void worker.terminate() };
+  worker.on('message', (m: 'stepped' | Ended) => {
+    if (m === 'stepped') stepped();
+    else result = m;
+  });
+  const ended = new Promise<Ended>((resolve, reject) => {
+    worker.once('error', reject);
+    // 'exit' comes after the thread's stdout and stderr have reached ours.
+    worker.once('exit', (code) => resolve(code === 0 ? result : { code }));
+  });
+  ended.catch(() => {});
+  return { ended, firstStep, worker };
 }
 
 async function runAll(): Promise<number> {
-  const code = await main(comparison, io);
-  if (code !== 0) return code;
-  const held = onThread(real);
-  for (const args of reports) {
-    const c = await main(args, io);
-    if (c !== 0) {
-      held.stop();
-      return c;
+  const main = onThread([comparison, ...reports], false);
+  const forward = () => main.worker.postMessage('SIGINT');
+  process.on('SIGINT', forward);
+  try {
+    // The real-fork comparison starts once the sweep is written, while the reports render.
+    const real = main.firstStep.then(() => onThread(realSteps, true));
+    const first = await main.ended;
+    if (first.code !== 0) {
+      void real.then((t) => t.worker.terminate());
+      return first.code;
     }
+    const r = await (await real).ended;
+    if (r.stdout) process.stdout.write(r.stdout);
+    if (r.stderr) process.stderr.write(r.stderr);
+    return r.code;
+  } finally {
+    process.removeListener('SIGINT', forward);
   }
-  const r = await held.done;
-  process.stdout.write(r.stdout);
-  process.stderr.write(r.stderr);
-  return r.code;
 }
 
 process.exitCode = await runAll();
