@@ -153,7 +153,15 @@ export function builtinParts(): RegistryParts {
       { kernel: { release: 'v6.12', modes: only64 }, kernelConfig: SINCE_311CD2F6E253 },
     ),
   ];
-  for (const x of [...strategies, ...sets.flatMap((s) => s.members), ...(builtinScenarios ?? [])])
+  // The shipped real-kernel workloads are this repository's code too (their programs are a pure
+  // function of the capture and the parameters): without them here every real-* cell re-ran its
+  // first seed twice as if it were a plugin's.
+  for (const x of [
+    ...strategies,
+    ...sets.flatMap((s) => s.members),
+    ...(builtinScenarios ?? []),
+    ...realScenarios,
+  ])
     BUILTIN_OBJECTS.add(x as object);
   return {
     strategies,

@@ -68,6 +68,13 @@ export function readResults(file: string, opts: ReadResultsOptions = {}): Result
   return readResultsChecked(file, opts).doc;
 }
 
+/**
+ * The last document this process parsed, with the exact text it was parsed from (issue 13:
+ * `pnpm demo` reports one file as text and then as HTML in one process, and validating its
+ * 25 MB again was a third of the second report). Documents are read-only to every reader.
+ */
+let lastParsed: { readonly file: string; readonly text: string; readonly doc: ResultsDocument } | null = null;
+
 export function readResultsChecked(
   file: string,
   opts: ReadResultsOptions = {},
@@ -81,10 +88,14 @@ export function readResultsChecked(
     throw new UsageError(`${where}: cannot read: ${oneLine(e)}`);
   }
   let doc: ResultsDocument;
-  try {
-    doc = parseResultsDocument(text, { source: file });
-  } catch (e) {
-    throw new UsageError(oneLine(e));
+  if (lastParsed !== null && lastParsed.file === file && lastParsed.text === text) doc = lastParsed.doc;
+  else {
+    try {
+      doc = parseResultsDocument(text, { source: file });
+    } catch (e) {
+      throw new UsageError(oneLine(e));
+    }
+    lastParsed = { file, text, doc };
   }
   let c: Completeness;
   try {

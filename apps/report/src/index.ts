@@ -7,7 +7,7 @@ import { exportCsv } from './csv.js';
 import { exportHtml } from './html.js';
 import { exportJson } from './json.js';
 import { exportMarkdown } from './markdown.js';
-import { buildReportModel, type ReportOptions } from './model.js';
+import { buildReportModel, type ReportModel, type ReportOptions } from './model.js';
 import { exportText } from './text.js';
 
 export { exportCsv } from './csv.js';
@@ -58,11 +58,34 @@ export {
 export { exportText } from './text.js';
 
 /**
- * Render a results document in one format. Async because the HTML charts are rendered by vega,
- * whose `toSVG()` is asynchronous; the other formats resolve at once.
+ * Models built per document and options (the format aside): every exporter only reads its model,
+ * so one document rendered in several formats in one process (`pnpm demo`: text, then HTML) builds
+ * it once (issue 13).
+ */
+const MODELS = new WeakMap<ResultsDocument, Map<string, ReportModel>>();
+
+function modelOf(doc: ResultsDocument, options: ReportOptions): ReportModel {
+  const { format: _format, ...rest } = options;
+  const key = JSON.stringify(rest);
+  let byOptions = MODELS.get(doc);
+  if (!byOptions) {
+    byOptions = new Map();
+    MODELS.set(doc, byOptions);
+  }
+  let model = byOptions.get(key);
+  if (!model) {
+    model = buildReportModel(doc, rest);
+    byOptions.set(key, model);
+  }
+  return model;
+}
+
+/**
+ * Render a results document in one format. Async so that a format may render asynchronously; every
+ * format today resolves at once.
  */
 export async function renderReport(doc: ResultsDocument, options: ReportOptions): Promise<string> {
-  const model = buildReportModel(doc, options);
+  const model = modelOf(doc, options);
   switch (options.format) {
     case 'text':
       return exportText(model);

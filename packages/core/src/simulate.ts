@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { layoutFor, type Mode } from './addr.js';
+import type { CellCache } from './cell-cache.js';
 import { type Chooser, ReplayChooser, ReplayMismatchError, SeededChooser } from './choice.js';
 import type {
   HartBitmap,
@@ -27,12 +28,15 @@ import {
   isInconclusiveOutcome,
   METRIC_NAMES,
   type Outcome,
+  type RunFailure,
   type RunResult,
   summarize,
   type TraceEvent,
   verdictOf,
 } from './results.js';
 import { countersToMetrics, M, newCounters } from './sim/metrics.js';
+
+export { CellCache, type CellCacheLimits, type CellCacheStats, createCellCache } from './cell-cache.js';
 
 /** DSL misuse surfacing from the simulator outside any slot is the scenario's fault. */
 function asScenarioError<T>(scenario: string, fn: () => T): T {
@@ -126,10 +130,39 @@ interface Prepared {
   readonly kernel: KernelConfig;
   readonly mode: Mode;
   readonly programs: ReturnType<AnyScenario['build']>;
+  /**
+   * What this cell's booted machine is remembered under (engine/boot-image.ts): its own object, or
+   * with a `CellCache` the one every cell booting the same machine shares.
+   */
+  readonly bootSlot: object;
+}
+
+export interface PrepareOptions {
+  /** Share what cells of one sweep have in common (see `CellCache`; built-in cells only). */
+  readonly cache?: CellCache;
+}
+
+/** Parsed parameters and programs of a scenario for one mode and hart count. */
+interface ScenarioPart {
+  readonly params: Record<string, unknown>;
+  readonly programs: ReturnType<AnyScenario['build']>;
+}
+
+function buildScenario(cell: Cell, mode: Mode): ScenarioPart {
+  const sc = cell.scenario;
+  const params = parseOptions(sc.id, sc.params, cell.params ?? {}) as Record<string, unknown>;
+  const layout = layoutFor(mode);
+  return { params, programs: sc.build(params, { harts: cell.harts, mode, layout }) };
+}
+
+function deepFreeze(v: unknown): void {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const x of Object.values(v)) deepFreeze(x);
 }
 
 /** Check and resolve everything about a cell that does not depend on the seed. */
-export function prepareCell(cell: Cell): Prepared {
+export function prepareCell(cell: Cell, opts: PrepareOptions = {}): Prepared {
   const mode = cell.mode ?? cell.kernel?.mode ?? 'sv39';
   const { id, members } = strategyMembers(cell.strategy);
   if (members.length === 0)
@@ -153,21 +186,41 @@ export function prepareCell(cell: Cell): Prepared {
       { field: 'mode', value: mode },
     );
   }
-  const params = parseOptions(sc.id, sc.params, cell.params ?? {}) as Record<string, unknown>;
-  const layout = layoutFor(mode);
-  const programs = sc.build(params, { harts: cell.harts, mode, layout });
-  const resolved = resolveKernelConfig(
+  const cache = opts.cache;
+  const part = cache
+    ? cache.scenarioPart(
+        `${cache.idOf(sc)}|${mode}|${cell.harts}|${JSON.stringify(cell.params ?? {})}`,
+        () => {
+          const built = buildScenario(cell, mode);
+          // Shared by every record of these cells: read-only from here on.
+          deepFreeze(built.params);
+          return built;
+        },
+      )
+    : null;
+  const { params, programs } = part ? part.value : buildScenario(cell, mode);
+  const layers = [
     { mode },
     programs.kernelConfig,
     ...members.map((m) => m.kernelConfig),
     isStrategySet(cell.strategy) ? cell.strategy.kernelConfig : undefined,
     cell.kernel,
-  );
+  ];
+  const resolvedEntry = cache
+    ? cache.kernel(layers, () => resolveKernelConfig(...layers))
+    : { resolved: resolveKernelConfig(...layers), json: '' };
+  const resolved = resolvedEntry.resolved;
   // The run's step budget, scaled to the cell's work unless a layer set one (issue 13).
   const kernel = Object.freeze({
     ...resolved,
     stepLimit: stepBudget(resolved, cell.harts, programs.programs),
   });
+  // Boot depends on the programs, machine, harts and kernel settings, never on the strategy
+  // (engine/boot-image.ts): the step budget follows from the scenario part and `resolved`.
+  const bootSlot =
+    cache && part
+      ? cache.bootSlot(`${part.key}|${cache.idOf(cell.machine)}|${resolvedEntry.json}`, cell.harts)
+      : {};
   // Overrides as the slots really compose: from what each member's setup returns on this machine
   // (a strategy inert on this mode fills nothing and overrides nothing). A setup that throws is
   // reported per run as strategy-error; here its declared slots stand in.
@@ -188,7 +241,7 @@ export function prepareCell(cell: Cell): Prepared {
       owner[slot] = m.name;
     }
   }
-  return { id, members, overrides, params, kernel, mode, programs };
+  return { id, members, overrides, params, kernel, mode, programs, bootSlot };
 }
 
 class Bitmap implements HartBitmap {
@@ -338,7 +391,7 @@ function execute(
     };
   }
   // Boot once per prepared cell: the first run boots and leaves its image, later runs copy it in.
-  const image = bootImageOf(prepared, cell.machine, cell.harts);
+  const image = bootImageOf(prepared.bootSlot, cell.machine, cell.harts);
   const chosenBefore =
     image === null && opts.keepBoot !== false && bootImagesEnabled() ? chooser.encoded() : null;
   const sim = asScenarioError(
@@ -360,7 +413,7 @@ function execute(
   );
   if (chosenBefore !== null) {
     const booted = captureBoot(sim, chooser, chosenBefore);
-    if (booted !== null) rememberBootImage(prepared, booted);
+    if (booted !== null) rememberBootImage(prepared.bootSlot, booted);
   }
   simRef = sim;
   if (opts.position) {
@@ -479,19 +532,38 @@ export function cellId(
   return `${strategyId}|${scenario}|${machine}|${mode}|h${harts}`;
 }
 
+/** A failure with exactly the record schema's fields, in its order (see `runCell`). */
+function canonicalFailure(f: RunFailure): RunFailure {
+  return {
+    hart: f.hart,
+    step: f.step,
+    ...(f.stval === undefined ? {} : { stval: f.stval }),
+    ...(f.cause === undefined ? {} : { cause: f.cause }),
+    message: f.message,
+  };
+}
+
 /** Last trace events kept in a results document for each failing cell. */
 export const TRACE_TAIL = 400;
 
 /**
  * Run a cell over `count` seeds from `base` and aggregate: verdict, outcome counts, the first
- * failing seed (with its choices and trace tail), metric summaries. Deterministic.
+ * failing seed (with its choices and trace tail), metric summaries. Deterministic. The record is
+ * built in the results schema's shape — its fields and key order, nested objects included — so
+ * `JSON.stringify` of it is the line `cellRecordSchema.parse` would give (the CLI writes built-in
+ * cells' records without parsing them again, issue 13; a test holds the two equal).
  */
 export function runCell(
   cell: Cell,
   seeds: { readonly base: number; readonly count: number },
-  opts: { readonly index?: number; readonly onRun?: (r: RunResult) => void } = {},
+  opts: {
+    readonly index?: number;
+    readonly onRun?: (r: RunResult) => void;
+    /** Share scenario programs, kernel settings and booted machines with other cells (`CellCache`). */
+    readonly cache?: CellCache;
+  } = {},
 ): CellRecord {
-  const prepared = prepareCell(cell);
+  const prepared = prepareCell(cell, opts.cache ? { cache: opts.cache } : {});
   const expect = cell.scenario.expect;
   const outcomes: Partial<Record<Outcome, number>> = {};
   const perMetric: number[][] = METRIC_NAMES.map(() => []);
@@ -500,6 +572,8 @@ export function runCell(
   for (let i = 0; i < seeds.count; i++) {
     const seed = seeds.base + i;
     const chooser = new SeededChooser(seed);
+    // A one-seed cell keeps no boot even when later cells could share it: in a sweep about three
+    // cells boot each machine, and taking the image costs about what restoring it saves.
     let r = execute(cell, prepared, chooser, seed, { encode: false, keepBoot: seeds.count > 1 });
     const failed = !meetsExpectation(r.outcome, expect);
     // The first failing seed, unless it only ran out of budget and a later one fails for real.
@@ -519,7 +593,7 @@ export function runCell(
       firstFailure = {
         seed,
         outcome: r.outcome,
-        failure: r.failure ? { ...r.failure } : null,
+        failure: r.failure ? canonicalFailure(r.failure) : null,
         choices: r.choices,
         trace: traced.trace.slice(-TRACE_TAIL),
       };
@@ -542,9 +616,9 @@ export function runCell(
     expect,
     seeds: { base: seeds.base, count: seeds.count },
     verdict: verdictOf(outcomes, expect),
-    basis: { method: 'sampled', seeds: seeds.count },
     outcomes,
     firstFailure,
+    basis: { method: 'sampled', seeds: seeds.count },
     overrides: prepared.overrides.map((o) => ({ ...o })),
     metrics,
   };
