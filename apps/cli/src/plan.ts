@@ -219,6 +219,9 @@ export function buildPlan(registry: Registry, input: PlanInput): Plan {
       mode: modes.join(','),
       seeds: { base: input.seeds.base, count: input.seeds.count },
       ...(Object.keys(params).length > 0 ? { params: jsonCopy(params) } : {}),
+      ...(input.kernel !== undefined && Object.keys(input.kernel).length > 0
+        ? { kernelOverrides: jsonCopy(input.kernel) }
+        : {}),
       totalCells: cells.length,
       shard: shard === null ? null : { index: shard.index, count: shard.count },
       ...(input.explore ? { explore: { ...input.explore } } : {}),

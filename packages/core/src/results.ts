@@ -301,6 +301,12 @@ export const metaRecordSchema = z.object({
     mode: z.string(),
     seeds: z.object({ base: z.number().int(), count: z.number().int().nonnegative() }),
     params: z.record(z.string(), z.unknown()).optional(),
+    /**
+     * The kernel settings given on the command line or in the config's `kernel` section (`--kernel
+     * stepLimit=...`), as given: they have the last word over the scenario's and the strategy
+     * set's settings, so `replay` needs them to rebuild a cell. Absent: none were given.
+     */
+    kernelOverrides: z.record(z.string(), z.unknown()).optional(),
     totalCells: z.number().int().nonnegative(),
     shard: z.object({ index: z.number().int().positive(), count: z.number().int().positive() }).nullable(),
     /**

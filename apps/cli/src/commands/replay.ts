@@ -13,9 +13,11 @@ import { parseLimits } from '../limits.js';
 import { DEFAULT_CELL_TIMEOUT_MS, parseTimeout } from '../options.js';
 import { clean, formatTrace, println } from '../output.js';
 import { outputTarget, writeOutput } from '../output-file.js';
-import type { PlannedCell } from '../plan.js';
+import type { PlanInput, PlannedCell } from '../plan.js';
 import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
 import { readResultsChecked } from '../results-file.js';
+
+type PlannedKernel = NonNullable<PlanInput['kernel']>;
 
 export async function replayCommand(
   ctx: CommandContext,
@@ -84,6 +86,10 @@ export async function replayCommand(
       spec,
       cell: planned,
       params: { [scenario.id]: record.params },
+      // `--kernel` settings of the run that wrote the file have the last word, as they had there.
+      ...(doc.meta.plan.kernelOverrides !== undefined
+        ? { kernel: doc.meta.plan.kernelOverrides as PlannedKernel }
+        : {}),
       seed: ff.seed,
       choices: ff.choices,
       machine,
