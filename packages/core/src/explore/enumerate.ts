@@ -238,7 +238,7 @@ export function enumerateLevel(
         if (alt >= 0) break;
       }
       if (i < floor) break;
-      if (region !== null && region.wantsWork()) {
+      if (region?.wantsWork()) {
         // Hand off the shallowest untried alternatives (the largest subtree left, likely): the
         // region of point j's alternatives after the one this region keeps.
         for (let j = floor; j <= i; j++) {

@@ -148,6 +148,11 @@ describe('exploreParallel', () => {
       const parallel = await exploreParallel(cell, options, runner);
       contested = Math.max(contested, runner.failures);
       expect(sequential.status).toBe('failed');
+      // The counts up to the failure too: the regions after it are discarded.
+      same(sequential, parallel);
+      expect(parallel.executionsToFailure).toBe(sequential.executionsToFailure);
+      expect(parallel.shortening).toEqual(sequential.shortening);
+      expect(parallel.shrinkRuns).toBe(sequential.shrinkRuns);
       expect(parallel.found).toEqual(sequential.found);
       expect(parallel.counterexample).toEqual(sequential.counterexample);
       expect(parallel.provedLevel).toBe(sequential.provedLevel);

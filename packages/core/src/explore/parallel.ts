@@ -9,8 +9,10 @@
  *
  * A failing level reports the failure the sequential search would: the first in DFS order, which
  * is the lexicographically smallest choice sequence (each region reports its first; a region that
- * starts after the best failure found so far is cancelled, one before it always completes).
- * Shortening and shrinking then run on the calling thread as in `explore`.
+ * starts after the best failure found so far is cancelled, one before it always completes), and
+ * the counts of the regions up to it, which are the sequential search's. Shortening and shrinking
+ * then run on the calling thread as in `explore`. So a run that no limit stops gives the same
+ * result as `explore`; one stopped by a limit stops within a few executions of it.
  *
  * Core starts no threads: the caller injects a `RegionRunner` (the CLI's runs regions on its
  * worker pool, rebuilding the cell from registry names; tests may run them in-thread).
@@ -188,6 +190,7 @@ function runLevel(session: ExploreSession, level: number, runner: RegionRunner):
   const totals: LevelTotals = { executions: 0, states: 0, spendable: false, failure: null };
   const queue: RegionDonation[] = [{ prefix: [], floor: 0, from: 0 }];
   const running = new Set<{ prefix: readonly number[]; cancel: Int32Array }>();
+  const finished: { prefix: readonly number[]; r: RegionResult }[] = [];
   const every = options.progressEveryMs ?? 500;
   let nextProgress = clock() + every;
   return new Promise((resolve, reject) => {
@@ -215,7 +218,10 @@ function runLevel(session: ExploreSession, level: number, runner: RegionRunner):
     const done = (): void => {
       clearInterval(tick);
       if (failed !== null) reject(failed);
-      else resolve(totals);
+      else {
+        account();
+        resolve(totals);
+      }
     };
     const launch = (): void => {
       while (failed === null && running.size < runner.jobs && queue.length > 0) {
@@ -265,20 +271,8 @@ function runLevel(session: ExploreSession, level: number, runner: RegionRunner):
       }
       Atomics.store(control, HUNGRY, queue.length === 0 ? runner.jobs - running.size : 0);
     };
-    const merge = (r: RegionResult, _prefix: readonly number[]): void => {
-      totals.executions += r.executions;
-      totals.states += r.states;
-      totals.spendable ||= r.spendable;
-      state.executions += r.executions;
-      state.sameTarget += r.sameTarget;
-      state.frozen += r.frozen;
-      if (r.maxPoints > state.maxPoints) state.maxPoints = r.maxPoints;
-      for (const [name, n] of Object.entries(r.pointsByKind)) {
-        const k = table.names.indexOf(name);
-        state.pointsByKind.set(k, (state.pointsByKind.get(k) ?? 0) + n);
-      }
-      for (const name of r.held) state.held.add(table.names.indexOf(name));
-      if (r.stopped !== null && state.stopped === null && !r.cancelled) state.stopped = r.stopped;
+    const merge = (r: RegionResult, prefix: readonly number[]): void => {
+      finished.push({ prefix, r });
       if (
         r.failure &&
         (totals.failure === null || compareChoices(r.failure.prefix, totals.failure.prefix) < 0)
@@ -286,6 +280,31 @@ function runLevel(session: ExploreSession, level: number, runner: RegionRunner):
         totals.failure = r.failure;
         for (const e of running)
           if (compareChoices(e.prefix, r.failure.prefix) > 0) Atomics.store(e.cancel, 0, 1);
+      }
+    };
+    /**
+     * The level's counts, once every region settled. After a failure, only the regions that start
+     * at or before it: they are exactly the executions the sequential search runs up to the
+     * failure (regions are disjoint runs of the DFS order, and each stops at its first failure),
+     * so a failing level reports the same counts whatever the timing; the others are discarded.
+     */
+    const account = (): void => {
+      const best = totals.failure;
+      for (const { prefix, r } of finished) {
+        if (best !== null && compareChoices(prefix, best.prefix) > 0) continue;
+        totals.executions += r.executions;
+        totals.states += r.states;
+        totals.spendable ||= r.spendable;
+        state.executions += r.executions;
+        state.sameTarget += r.sameTarget;
+        state.frozen += r.frozen;
+        if (r.maxPoints > state.maxPoints) state.maxPoints = r.maxPoints;
+        for (const [name, n] of Object.entries(r.pointsByKind)) {
+          const k = table.names.indexOf(name);
+          state.pointsByKind.set(k, (state.pointsByKind.get(k) ?? 0) + n);
+        }
+        for (const name of r.held) state.held.add(table.names.indexOf(name));
+        if (r.stopped !== null && state.stopped === null && !r.cancelled) state.stopped = r.stopped;
       }
     };
     launch();
