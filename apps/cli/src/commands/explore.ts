@@ -74,7 +74,13 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
   const jobsFlag = opts.jobs !== undefined ? parseInteger('--jobs', opts.jobs, 1, 1024) : null;
   if (jobsFlag !== null) checkJobs(limitsFlag, jobsFlag);
   const { availableParallelism } = await import('node:os');
-  const jobs = jobsFlag ?? Math.min(availableParallelism(), MAX_DEFAULT_EXPLORE_JOBS, limitsFlag.jobs);
+  // An execution limit stops parallel workers within a few executions of it, at a point that
+  // depends on timing: without --jobs it keeps to this thread, so its output is the same bytes.
+  const jobs =
+    jobsFlag ??
+    (opts.maxExecutions !== undefined
+      ? 1
+      : Math.min(availableParallelism(), MAX_DEFAULT_EXPLORE_JOBS, limitsFlag.jobs));
   // With jobs > 1 the workers start now and load the registry while this thread loads its own.
   const { registry, pool } = await loadContextRegistry(ctx, limitsFlag, jobs > 1 ? { pool: { jobs } } : {});
   try {
