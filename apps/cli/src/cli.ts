@@ -179,6 +179,10 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--time-limit <seconds>', 'stop cleanly after this long, with what was proved')
     .option('--memory-limit <MiB>', 'stop cleanly when the resident set exceeds this')
     .option('--max-executions <n>', 'stop cleanly after this many executions')
+    .option(
+      '--jobs <n>',
+      'worker threads exploring each level (default: the cores, at most 8; 1: this thread)',
+    )
     .option('--out <file>', 'write a results document (replayable with tlblab replay)')
     .option('--timeline [file]', "print (or write) the counterexample's step-by-step trace")
     .option('--progress', 'progress on stderr even when it is not a terminal')

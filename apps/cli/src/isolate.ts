@@ -7,9 +7,9 @@
 import { Piscina } from 'piscina';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
-import type { CellsTask, CellTask, TraceTask, WarmTask, WorkerResult } from './worker.js';
+import type { CellsTask, CellTask, RegionWorkerTask, TraceTask, WarmTask, WorkerResult } from './worker.js';
 
-export type AnyTask = CellTask | CellsTask | WarmTask | TraceTask;
+export type AnyTask = CellTask | CellsTask | WarmTask | TraceTask | RegionWorkerTask;
 
 export function workerEntry(): { filename: string; execArgv: string[] } {
   const fromSource = import.meta.url.endsWith('.ts');

@@ -10,8 +10,13 @@ import {
   cellRecordSchema,
   createCellCache,
   exploreOrSample,
+  exploreRegion,
   type MachineConfig,
+  type RegionExplorer,
+  type RegionResult,
+  type RegionTask,
   ReplayMismatchError,
+  regionExplorer,
   replay,
   runCell,
   simulate,
@@ -102,8 +107,23 @@ export interface TraceResult {
   readonly trace: readonly TraceEvent[];
 }
 
+/**
+ * One region of an explored level (`tlblab explore --jobs`, core explore/parallel.ts): the cell is
+ * rebuilt from registry names; regions this worker hands off to idle ones are posted on `port`.
+ */
+export interface RegionWorkerTask {
+  readonly kind: 'region';
+  readonly spec: RegistrySpec;
+  readonly cell: PlannedCell;
+  /** The explored instance's scenario parameters. */
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly region: RegionTask;
+  readonly port: MessagePort;
+}
+
 export type WorkerResult =
   | { readonly cell: CellLine }
+  | { readonly region: RegionResult }
   | { readonly trace: TraceResult }
   | { readonly error: string; readonly mismatch?: boolean };
 
@@ -145,10 +165,40 @@ function cacheFor(registry: Registry): CellCache {
   return c;
 }
 
+/** The explorer of an instance and bound, kept between its regions (the last few). */
+const explorers = new Map<string, RegionExplorer>();
+
+async function runRegion(task: RegionWorkerTask): Promise<WorkerResult> {
+  const { port, region } = task;
+  try {
+    const { registry } = await registryFor(task.spec);
+    const key = JSON.stringify([task.spec, task.cell, task.params, region.bounds, region.reduce]);
+    let explorer = explorers.get(key);
+    if (!explorer) {
+      const cell = coreCell(registry, task.cell, { [task.cell.scenario]: task.params });
+      explorer = regionExplorer(cell, region.bounds, region.reduce);
+      if (explorers.size >= 4) explorers.delete(explorers.keys().next().value!);
+      explorers.set(key, explorer);
+    }
+    const result = exploreRegion(
+      explorer,
+      region,
+      (d) => port.postMessage(d),
+      () => process.memoryUsage().rss,
+    );
+    return { region: result };
+  } catch (e) {
+    return { error: oneLine(e) };
+  } finally {
+    port.close();
+  }
+}
+
 /** Run one task in this thread (the pool's workers and and tests alike). */
 export async function runTask(
-  task: CellTask | CellsTask | WarmTask | TraceTask,
+  task: CellTask | CellsTask | WarmTask | TraceTask | RegionWorkerTask,
 ): Promise<WorkerResult | null> {
+  if (task.kind === 'region') return runRegion(task);
   if (task.kind === 'cells') {
     const { cells, port, ...rest } = task;
     try {

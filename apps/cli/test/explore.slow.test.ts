@@ -13,6 +13,51 @@ import { runMain } from './helpers.js';
 const work = mkdtempSync(join(tmpdir(), 'tlblab-explore-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+describe('tlblab explore --jobs', () => {
+  // The parallel search partitions each level exactly and keeps the sequential search's counts
+  // and counterexample (core explore/parallel.ts): the JSON documents are the same bytes.
+  it.each([
+    ['a proof', ['-s', 'linux-6.12', '-c', 'cross-hart-vmalloc', '--param', 'rounds=2']],
+    ['a counterexample', ['-s', 'baseline', '-c', 'ioremap-irq', '--shorten', '2000']],
+  ])('--jobs 2 reports what --jobs 1 does: %s', { timeout: 300_000 }, async (_what, args) => {
+    const run = (jobs: string) =>
+      runMain(['explore', ...args, '--harts', '2', '--json', '--jobs', jobs], work);
+    const one = await run('1');
+    const two = await run('2');
+    expect(two.stderr).toBe('');
+    expect(two.code).toBe(one.code);
+    expect(JSON.parse(two.stdout).executions).toBeGreaterThan(100);
+    expect(two.stdout).toBe(one.stdout);
+  });
+
+  it('--time-limit stops every worker cleanly with what was proved', { timeout: 300_000 }, async () => {
+    // The default operations bound (rounds up to 4) takes a minute or more: 2 s stops it.
+    const r = await runMain(
+      [
+        'explore',
+        '-s',
+        'linux-6.12',
+        '-c',
+        'cross-hart-vmalloc',
+        '--harts',
+        '2',
+        '--json',
+        '--jobs',
+        '2',
+        '--time-limit',
+        '2',
+      ],
+      work,
+    );
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.status).toBe('stopped');
+    expect(doc.stopped).toBe('time');
+    expect(doc.executions).toBeGreaterThan(0);
+    expect(doc.instances.some((i: { status: string }) => i.status === 'stopped')).toBe(true);
+  });
+});
+
 describe('tlblab explore', () => {
   it('proves linux-6.12 on cross-hart-vmalloc x caches-invalid x 2 harts within the default bound', {
     timeout: 300_000,

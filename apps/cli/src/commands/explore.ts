@@ -15,8 +15,11 @@ import {
   DEFAULT_BOUNDS,
   describeBounds,
   describeInstances,
+  type ExploreOptions,
   exploredSizesRecord,
+  exploreParallel,
   exploreSizes,
+  exploreSizesWith,
   litmusOf,
   type Mode,
   operationsBound,
@@ -24,15 +27,20 @@ import {
   parseBounds,
   prepareCell,
   renderLitmus,
+  type SizedExploreOptions,
+  type SizedExploreResult,
   serializeResultsDocument,
   sizeLattice,
 } from '@tlblab/core';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { UsageError } from '../errors.js';
+import { poolRunner } from '../explore-pool.js';
+import type { StartedPool } from '../isolate.js';
+import { checkJobs, parseLimits } from '../limits.js';
 import { failOnExit, parseFailOn, parseInteger, parseMode, parseNumber, parseParam } from '../options.js';
 import { colorEnabled, formatTrace, paint, println } from '../output.js';
 import { buildPlan } from '../plan.js';
-import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
+import { machineByName, type Registry, resolveStrategySet, scenarioById } from '../registry.js';
 
 export interface ExploreCommandOptions {
   strategy: string;
@@ -54,11 +62,42 @@ export interface ExploreCommandOptions {
   json?: boolean;
   progress?: boolean;
   failOn?: string;
+  jobs?: string;
 }
+
+/** Default worker threads of `explore`: the cores, at most this many (regions are small). */
+export const MAX_DEFAULT_EXPLORE_JOBS = 8;
 
 export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOptions): Promise<number> {
   const failOn = parseFailOn(opts.failOn);
-  const { registry } = await loadContextRegistry(ctx);
+  const limitsFlag = parseLimits(ctx.globals.limit);
+  const jobsFlag = opts.jobs !== undefined ? parseInteger('--jobs', opts.jobs, 1, 1024) : null;
+  if (jobsFlag !== null) checkJobs(limitsFlag, jobsFlag);
+  const { availableParallelism } = await import('node:os');
+  // An execution limit stops parallel workers within a few executions of it, at a point that
+  // depends on timing: without --jobs it keeps to this thread, so its output is the same bytes.
+  const jobs =
+    jobsFlag ??
+    (opts.maxExecutions !== undefined
+      ? 1
+      : Math.min(availableParallelism(), MAX_DEFAULT_EXPLORE_JOBS, limitsFlag.jobs));
+  // With jobs > 1 the workers start now and load the registry while this thread loads its own.
+  const { registry, pool } = await loadContextRegistry(ctx, limitsFlag, jobs > 1 ? { pool: { jobs } } : {});
+  try {
+    return await exploreLoaded(ctx, opts, registry, failOn, jobs, pool);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function exploreLoaded(
+  ctx: CommandContext,
+  opts: ExploreCommandOptions,
+  registry: Registry,
+  failOn: ReturnType<typeof parseFailOn>,
+  jobs: number,
+  pool: StartedPool | undefined,
+): Promise<number> {
   const strategyId = opts.strategy
     .split(',')
     .map((s) => s.trim())
@@ -99,7 +138,7 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
   const started = performance.now();
   // The operations bound (core explore/operations.ts): every instance from the scenario's smallest
   // sizes up to the cell's (--param, else the defaults), fewest program operations first.
-  const sized = exploreSizes(cell, {
+  const options: SizedExploreOptions = {
     exact: opts.exactSize === true,
     bounds,
     deepen: opts.deepen !== false,
@@ -118,11 +157,31 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
           onProgress: (p) =>
             println(
               err,
-              `explore: ${p.executions} executions, ${Math.round(p.rate)}/s, level ${p.level}, depth ${p.depth}, frontier ${p.frontier}`,
+              pool === undefined
+                ? `explore: ${p.executions} executions, ${Math.round(p.rate)}/s, level ${p.level}, depth ${p.depth}, frontier ${p.frontier}`
+                : `explore: ${p.executions} executions, ${Math.round(p.rate)}/s on ${jobs} workers, level ${p.level}, depth ${p.depth}, ${p.frontier} regions queued or running`,
             ),
         }
       : {}),
-  });
+  };
+  let sized: SizedExploreResult;
+  if (pool === undefined) sized = exploreSizes(cell, options);
+  else {
+    await pool.warmed;
+    const planned = {
+      index: 0,
+      id: '',
+      strategy: strategyId,
+      scenario: scenario.id,
+      machine: machine.name,
+      mode,
+      harts,
+    };
+    // Each instance's levels on the pool (core explore/parallel.ts); shortening and shrinking here.
+    sized = await exploreSizesWith(cell, options, (instance, o: ExploreOptions) =>
+      exploreParallel(instance, o, poolRunner(pool, planned, instance.params ?? {})),
+    );
+  }
   const seconds = (performance.now() - started) / 1000;
   const result = sized.result;
   // The instance explored last: the smallest that fails, or the cell's own (what replay re-runs).
@@ -181,7 +240,7 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
       out,
       `reduce    ${red.on ? `on: ${red.sameTarget} speculative targets skipped (same VPN as a target tried, or no effect), ${red.frozen} runs with a no-effect walk not branched after it` : 'off (full enumeration)'}`,
     );
-    const size = `${sized.executions} executions (${result.distinctExecutions} distinct in the last level, ${result.states} choice states), at most ${result.maxChoicePoints} choice points each, ${seconds.toFixed(1)} s`;
+    const size = `${sized.executions} executions (${result.distinctExecutions} distinct in the last level, ${result.states} choice states), at most ${result.maxChoicePoints} choice points each, ${seconds.toFixed(1)} s${pool === undefined ? '' : ` on ${jobs} workers`}`;
     if (sized.status === 'proved') {
       println(out, `verdict   ${p.green('no failure within bound')}: ${size}`);
     } else if (sized.status === 'stopped') {

@@ -28,6 +28,28 @@ export interface LevelContext {
   readonly census?: (outcome: string, failure: { readonly message: string } | null) => void;
 }
 
+/**
+ * A region of one level's choice tree (parallel.ts): the executions whose first `floor` points
+ * take `prefix`'s alternatives (points at or past the prefix's end take the defaults) and whose
+ * point `floor` takes `prefix[floor]` or a later alternative when `prefix` is longer than `floor`.
+ * The sequential search visits such a region as one run of its DFS order, so enumerating the
+ * regions of a partition one by one counts every execution, state and skipped alternative exactly
+ * as it does.
+ */
+export interface Region {
+  readonly prefix: readonly number[];
+  /** Backtrack only at points at or past this one. */
+  readonly floor: number;
+  /** Where the region's first run's new points start (its prefix length in the sequential DFS). */
+  readonly from: number;
+  /** Checked before each run: a reason to stop (`cancelled`: the region is not wanted). */
+  interrupt(): ExploreResult['stopped'] | 'cancelled' | null;
+  /** Checked after each backtrack: hand the shallowest untried alternatives to another worker. */
+  wantsWork(): boolean;
+  /** The donated region (its prefix, floor and from); this one's floor moves past it. */
+  donate(prefix: number[], floor: number, from: number): void;
+}
+
 /** Per-point scratch for backtracking: cost spent before the point, in total and of its kind. */
 let totalBefore = new Float64Array(256);
 let kindBefore = new Float64Array(256);
@@ -94,10 +116,28 @@ export function enumerateLevel(
   depth: number,
   shorter: Counterexample | null,
   ctx: LevelContext,
-): { executions: number; states: number; failure: Counterexample | null; spendable: boolean } {
+  region: Region | null = null,
+): {
+  executions: number;
+  states: number;
+  failure: Counterexample | null;
+  spendable: boolean;
+  cancelled: boolean;
+} {
   const expect = cell.scenario.expect;
-  let prefix = new Uint32Array(64);
+  let prefix = new Uint32Array(Math.max(64, region?.prefix.length ?? 0));
   let prefixLength = 0;
+  let floor = 0;
+  // Where the bookkeeping of this run's new points starts (the prefix length, but for a region's
+  // first run the one the sequential search would have had).
+  let from = 0;
+  let cancelled = false;
+  if (region !== null) {
+    prefix.set(region.prefix);
+    prefixLength = region.prefix.length;
+    floor = region.floor;
+    from = region.from;
+  }
   let executions = 0;
   let states = 0;
   let best: Counterexample | null = null;
@@ -123,6 +163,17 @@ export function enumerateLevel(
           break;
         }
       }
+      if (region !== null) {
+        const why = region.interrupt();
+        if (why === 'cancelled') {
+          cancelled = true;
+          break;
+        }
+        if (why !== null) {
+          state.stopped = why;
+          break;
+        }
+      }
       chooser.reset(prefix, prefixLength);
       let failed = false;
       try {
@@ -140,17 +191,17 @@ export function enumerateLevel(
       executions++;
       state.executions++;
       // New nodes of the choice tree: the points after the one this prefix changed.
-      states += chooser.length - prefixLength;
+      states += chooser.length - from;
       if (chooser.length > state.maxPoints) state.maxPoints = chooser.length;
       if (failed) {
-        if (shorter === null) return { executions, states, failure: best, spendable: true };
+        if (shorter === null) return { executions, states, failure: best, spendable: true, cancelled };
         // Branch and bound: only runs with fewer choice points can beat this one.
         chooser.cutAt = chooser.length - 1;
         branchDepth = Math.min(depth, chooser.cutAt);
       }
       // Bookkeeping on the points this run met beyond its prefix (the new nodes of the tree).
       costsBefore(chooser);
-      for (let i = prefixLength; i < chooser.length; i++) {
+      for (let i = from; i < chooser.length; i++) {
         const k = chooser.kind[i]!;
         state.pointsByKind.set(k, (state.pointsByKind.get(k) ?? 0) + 1);
         if (chooser.table.budget[k] === 0 && chooser.alts[i]! > 1) {
@@ -182,18 +233,33 @@ export function enumerateLevel(
       // Backtrack: the deepest point with an untried alternative within budget.
       let i = Math.min(chooser.length, branchDepth, chooser.frozenFrom) - 1;
       let alt = -1;
-      for (; i >= 0; i--) {
+      for (; i >= floor; i--) {
         alt = nextAlternative(chooser, i, chooser.taken[i]!, level);
         if (alt >= 0) break;
       }
-      if (i < 0) break;
+      if (i < floor) break;
+      if (region?.wantsWork()) {
+        // Hand off the shallowest untried alternatives (the largest subtree left, likely): the
+        // region of point j's alternatives after the one this region keeps.
+        for (let j = floor; j <= i; j++) {
+          const kept = j === i ? alt : chooser.taken[j]!;
+          const next = nextAlternative(chooser, j, kept, level);
+          if (next < 0) continue;
+          const given = Array.from(chooser.taken.subarray(0, j));
+          given.push(next);
+          region.donate(given, j, j + 1);
+          floor = j + 1;
+          break;
+        }
+      }
       if (prefix.length < i + 1) prefix = new Uint32Array(Math.max(prefix.length * 2, i + 1));
       for (let j = 0; j < i; j++) prefix[j] = chooser.taken[j]!;
       prefix[i] = alt;
       prefixLength = i + 1;
+      from = prefixLength;
     }
   } finally {
     chooser.cutAt = Number.POSITIVE_INFINITY;
   }
-  return { executions, states, failure: best, spendable };
+  return { executions, states, failure: best, spendable, cancelled };
 }

@@ -146,6 +146,29 @@ function opCount(programs: readonly (readonly Op[])[]): number {
  * operations first, until one fails. Limits (executions, time, memory) hold for the whole run.
  */
 export function exploreSizes(cell: Cell, options: SizedExploreOptions = {}): SizedExploreResult {
+  const steps = sizeSteps(cell, options);
+  let step = steps.next();
+  while (!step.done) step = steps.next(explore(step.value.cell, step.value.options));
+  return step.value;
+}
+
+/** `exploreSizes` with each instance explored by `run` (e.g. `exploreParallel` on workers). */
+export async function exploreSizesWith(
+  cell: Cell,
+  options: SizedExploreOptions,
+  run: (instance: Cell, options: ExploreOptions) => Promise<ExploreResult>,
+): Promise<SizedExploreResult> {
+  const steps = sizeSteps(cell, options);
+  let step = steps.next();
+  while (!step.done) step = steps.next(await run(step.value.cell, step.value.options));
+  return step.value;
+}
+
+/** The instances' loop: yields each instance to explore, takes its result back. */
+function* sizeSteps(
+  cell: Cell,
+  options: SizedExploreOptions,
+): Generator<{ cell: Cell; options: ExploreOptions }, SizedExploreResult, ExploreResult> {
   const bound = operationsBound(cell, options.exact === true);
   const operationsText = describeOperations(bound);
   const clock = options.clock ?? (() => globalThis.performance.now());
@@ -199,21 +222,24 @@ export function exploreSizes(cell: Cell, options: SizedExploreOptions = {}): Siz
     seen.set(b.key, index);
     options.onInstance?.(base, built.length);
     const elapsed = clock() - start;
-    const result = explore(b.instance, {
-      ...options,
-      limits: {
-        ...limits,
-        ...(limits.executions !== undefined
-          ? { executions: Math.max(0, limits.executions - executions) }
+    const result = yield {
+      cell: b.instance,
+      options: {
+        ...options,
+        limits: {
+          ...limits,
+          ...(limits.executions !== undefined
+            ? { executions: Math.max(0, limits.executions - executions) }
+            : {}),
+          ...(limits.timeMs !== undefined ? { timeMs: Math.max(0, limits.timeMs - elapsed) } : {}),
+        },
+        clock,
+        // Progress counts the executions of every instance so far.
+        ...(options.onProgress
+          ? { onProgress: (p) => options.onProgress!({ ...p, executions: executions + p.executions }) }
           : {}),
-        ...(limits.timeMs !== undefined ? { timeMs: Math.max(0, limits.timeMs - elapsed) } : {}),
       },
-      clock,
-      // Progress counts the executions of every instance so far.
-      ...(options.onProgress
-        ? { onProgress: (p) => options.onProgress!({ ...p, executions: executions + p.executions }) }
-        : {}),
-    });
+    };
     const before = executions;
     executions += result.executions;
     sameTarget += result.reduction.sameTarget;

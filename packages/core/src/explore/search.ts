@@ -13,7 +13,7 @@
  * choices, so a prefix always leads to the same points.
  */
 import { Prng } from '../choice.js';
-import { type Cell, meetsExpectation, prepareCell, runPrepared } from '../simulate.js';
+import { type Cell, meetsExpectation, type PreparedCell, prepareCell, runPrepared } from '../simulate.js';
 import { DEFAULT_BOUNDS, describeBounds, type ExploreBounds, totalBudget } from './bounds.js';
 import { ExploringChooser, KindTable } from './chooser.js';
 import { type Counterexample, counterexampleOf } from './counterexample.js';
@@ -140,8 +140,33 @@ export interface ExploreResult {
   } | null;
 }
 
-/** Explore one cell: a proof within the bound, or the counterexample with the fewest deviations. */
-export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult {
+/** What one exploration holds while its levels run (shared by `explore` and `exploreParallel`). */
+export interface ExploreSession {
+  readonly cell: Cell;
+  readonly options: ExploreOptions;
+  readonly bounds: ExploreBounds;
+  readonly prepared: PreparedCell;
+  readonly table: KindTable;
+  readonly chooser: ExploringChooser;
+  readonly state: LevelContext['state'];
+  readonly clock: () => number;
+  readonly start: number;
+  readonly maxLevel: number;
+  /** The levels to enumerate in order (null: 0, 1, 2, ... without end). */
+  readonly levels: readonly number[] | null;
+  context(level: number, executionLimit?: number): LevelContext;
+}
+
+/** Where the levels ended: what `finishExplore` shortens, shrinks and reports. */
+export interface LevelsOutcome {
+  readonly provedLevel: number;
+  readonly distinct: number;
+  readonly states: number;
+  readonly counterexample: Counterexample | null;
+  readonly toFailure: number | null;
+}
+
+export function beginExplore(cell: Cell, options: ExploreOptions = {}): ExploreSession {
   const bounds = options.bounds ?? DEFAULT_BOUNDS;
   const prepared = prepareCell(cell);
   const table = new KindTable(bounds);
@@ -187,11 +212,6 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
       });
     },
   });
-  let provedLevel = -1;
-  let lastDistinct = 0;
-  let lastStates = 0;
-  let counterexample: Counterexample | null = null;
-  let toFailure: number | null = null;
   // Deepening re-runs every cheaper level, which a proof pays for; past DEEPEN_STEPS levels it
   // jumps to the full bound (a counterexample costlier than that is still shortened and shrunk).
   const levels =
@@ -202,10 +222,22 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
             (l, i, all) => all.indexOf(l) === i,
           )
         : null;
+  return { cell, options, bounds, prepared, table, chooser, state, clock, start, maxLevel, levels, context };
+}
+
+/** Explore one cell: a proof within the bound, or the counterexample with the fewest deviations. */
+export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult {
+  const session = beginExplore(cell, options);
+  const { prepared, chooser, state, levels, maxLevel, bounds } = session;
+  let provedLevel = -1;
+  let lastDistinct = 0;
+  let lastStates = 0;
+  let counterexample: Counterexample | null = null;
+  let toFailure: number | null = null;
   for (let li = 0; ; li++) {
     const level = levels ? levels[li] : li;
     if (level === undefined || level > maxLevel) break;
-    const r = enumerateLevel(cell, prepared, chooser, level, bounds.depth, null, context(level));
+    const r = enumerateLevel(cell, prepared, chooser, level, bounds.depth, null, session.context(level));
     lastDistinct = r.executions;
     lastStates = r.states;
     if (r.failure) {
@@ -221,6 +253,21 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
       break;
     }
   }
+  return finishExplore(session, {
+    provedLevel,
+    distinct: lastDistinct,
+    states: lastStates,
+    counterexample,
+    toFailure,
+  });
+}
+
+/** Shorten and shrink the levels' counterexample (on this thread), and build the result. */
+export function finishExplore(session: ExploreSession, outcome: LevelsOutcome): ExploreResult {
+  const { cell, options, prepared, chooser, state, maxLevel, bounds, table } = session;
+  const context = session.context;
+  const { provedLevel, distinct: lastDistinct, states: lastStates, toFailure } = outcome;
+  let counterexample = outcome.counterexample;
   const found = counterexample;
   let shortening: ExploreResult['shortening'] = null;
   const shortenBudget = options.shorten ?? 20000;
