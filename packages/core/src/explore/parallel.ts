@@ -29,6 +29,8 @@ import {
   type ExploreResult,
   type ExploreSession,
   finishExplore,
+  type LevelSummary,
+  levelSteps,
 } from './search.js';
 
 /** Slots of a level's shared control array (Int32 over a SharedArrayBuffer). */
@@ -174,6 +176,7 @@ export function compareChoices(a: readonly number[], b: readonly number[]): numb
   return 0;
 }
 
+/** A level's summary (search.ts `LevelSummary`) as the regions fill it in. */
 interface LevelTotals {
   executions: number;
   states: number;
@@ -182,7 +185,7 @@ interface LevelTotals {
 }
 
 /** One level over the runner's workers; merges its counts into the session's state. */
-function runLevel(session: ExploreSession, level: number, runner: RegionRunner): Promise<LevelTotals> {
+function runLevel(session: ExploreSession, level: number, runner: RegionRunner): Promise<LevelSummary> {
   const { state, options, clock, start, table, bounds } = session;
   const limits = options.limits ?? {};
   const control = new Int32Array(new SharedArrayBuffer(4 * 3));
@@ -322,31 +325,8 @@ export async function exploreParallel(
   runner: RegionRunner,
 ): Promise<ExploreResult> {
   const session = beginExplore(cell, options);
-  const { state, levels, maxLevel } = session;
-  let provedLevel = -1;
-  let distinct = 0;
-  let states = 0;
-  let counterexample: Counterexample | null = null;
-  let toFailure: number | null = null;
-  for (let li = 0; ; li++) {
-    const level = levels ? levels[li] : li;
-    if (level === undefined || level > maxLevel) break;
-    const r = await runLevel(session, level, runner);
-    distinct = r.executions;
-    states = r.states;
-    if (r.failure) {
-      // A stop that came after the failure (a region cancelled, or a limit) does not undo it.
-      state.stopped = null;
-      counterexample = r.failure;
-      toFailure = state.executions;
-      break;
-    }
-    if (state.stopped !== null) break;
-    provedLevel = level;
-    if (!r.spendable) {
-      provedLevel = maxLevel;
-      break;
-    }
-  }
-  return finishExplore(session, { provedLevel, distinct, states, counterexample, toFailure });
+  const steps = levelSteps(session);
+  let step = steps.next();
+  while (!step.done) step = steps.next(await runLevel(session, step.value, runner));
+  return finishExplore(session, step.value);
 }

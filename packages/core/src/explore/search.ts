@@ -225,22 +225,38 @@ export function beginExplore(cell: Cell, options: ExploreOptions = {}): ExploreS
   return { cell, options, bounds, prepared, table, chooser, state, clock, start, maxLevel, levels, context };
 }
 
-/** Explore one cell: a proof within the bound, or the counterexample with the fewest deviations. */
-export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult {
-  const session = beginExplore(cell, options);
-  const { prepared, chooser, state, levels, maxLevel, bounds } = session;
+/** What one level's enumeration reports to the level loop (`enumerateLevel`, or a parallel level). */
+export interface LevelSummary {
+  /** Distinct executions of the level (up to its failure). */
+  readonly executions: number;
+  readonly states: number;
+  readonly failure: Counterexample | null;
+  /** Whether any point met could spend: if none could, every higher level is the same. */
+  readonly spendable: boolean;
+}
+
+/**
+ * The iterative-deepening level loop, shared by `explore` and `exploreParallel`: yields each level
+ * to enumerate and takes its summary back (a generator, so the sequential caller stays
+ * synchronous and the parallel one awaits its workers), and returns where the levels ended.
+ */
+export function* levelSteps(session: ExploreSession): Generator<number, LevelsOutcome, LevelSummary> {
+  const { state, levels, maxLevel } = session;
   let provedLevel = -1;
-  let lastDistinct = 0;
-  let lastStates = 0;
+  let distinct = 0;
+  let states = 0;
   let counterexample: Counterexample | null = null;
   let toFailure: number | null = null;
   for (let li = 0; ; li++) {
     const level = levels ? levels[li] : li;
     if (level === undefined || level > maxLevel) break;
-    const r = enumerateLevel(cell, prepared, chooser, level, bounds.depth, null, session.context(level));
-    lastDistinct = r.executions;
-    lastStates = r.states;
+    const r = yield level;
+    distinct = r.executions;
+    states = r.states;
     if (r.failure) {
+      // A stop that came after the failure (a parallel region cancelled, or a limit) does not
+      // undo it.
+      state.stopped = null;
       counterexample = r.failure;
       toFailure = state.executions;
       break;
@@ -253,13 +269,22 @@ export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult
       break;
     }
   }
-  return finishExplore(session, {
-    provedLevel,
-    distinct: lastDistinct,
-    states: lastStates,
-    counterexample,
-    toFailure,
-  });
+  return { provedLevel, distinct, states, counterexample, toFailure };
+}
+
+/** Explore one cell: a proof within the bound, or the counterexample with the fewest deviations. */
+export function explore(cell: Cell, options: ExploreOptions = {}): ExploreResult {
+  const session = beginExplore(cell, options);
+  const { prepared, chooser, bounds } = session;
+  const steps = levelSteps(session);
+  let step = steps.next();
+  while (!step.done) {
+    const level = step.value;
+    step = steps.next(
+      enumerateLevel(cell, prepared, chooser, level, bounds.depth, null, session.context(level)),
+    );
+  }
+  return finishExplore(session, step.value);
 }
 
 /** Shorten and shrink the levels' counterexample (on this thread), and build the result. */
