@@ -163,6 +163,11 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--harts <n>', 'number of harts (default: max(2, the scenario minimum))')
     .option('--param <key=value>', 'scenario parameter (repeatable; JSON values)', collect)
     .option(
+      '--kernel <key=value>',
+      'kernel setting, e.g. stepLimit=100000 (repeatable; validated; recorded for replay)',
+      collect,
+    )
+    .option(
       '--bound <spec>',
       'budgets over the default, e.g. schedule=2,speculate=1,stale-read=1,total=3,depth=200',
     )

@@ -7,12 +7,13 @@
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import type { RegionDonation, RegionResult, RegionRunner } from '@tlblab/core';
 import type { StartedPool } from './isolate.js';
-import type { PlannedCell } from './plan.js';
+import type { PlanInput, PlannedCell } from './plan.js';
 
 export function poolRunner(
   started: StartedPool,
   cell: PlannedCell,
   params: Readonly<Record<string, unknown>>,
+  kernel?: PlanInput['kernel'],
 ): RegionRunner {
   return {
     jobs: started.jobs,
@@ -21,7 +22,15 @@ export function poolRunner(
       port1.on('message', (d: RegionDonation) => donate(d));
       try {
         const r = await started.pool.run(
-          { kind: 'region', spec: started.spec, cell, params, region, port: port2 },
+          {
+            kind: 'region',
+            spec: started.spec,
+            cell,
+            params,
+            ...(kernel !== undefined ? { kernel } : {}),
+            region,
+            port: port2,
+          },
           { transferList: [port2] },
         );
         for (let m = receiveMessageOnPort(port1); m !== undefined; m = receiveMessageOnPort(port1)) {

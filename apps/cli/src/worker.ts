@@ -117,6 +117,8 @@ export interface RegionWorkerTask {
   readonly cell: PlannedCell;
   /** The explored instance's scenario parameters. */
   readonly params: Readonly<Record<string, unknown>>;
+  /** The kernel settings of `explore --kernel` (absent: none). */
+  readonly kernel?: PlanInput['kernel'];
   readonly region: RegionTask;
   readonly port: MessagePort;
 }
@@ -172,10 +174,17 @@ async function runRegion(task: RegionWorkerTask): Promise<WorkerResult> {
   const { port, region } = task;
   try {
     const { registry } = await registryFor(task.spec);
-    const key = JSON.stringify([task.spec, task.cell, task.params, region.bounds, region.reduce]);
+    const key = JSON.stringify([
+      task.spec,
+      task.cell,
+      task.params,
+      task.kernel,
+      region.bounds,
+      region.reduce,
+    ]);
     let explorer = explorers.get(key);
     if (!explorer) {
-      const cell = coreCell(registry, task.cell, { [task.cell.scenario]: task.params });
+      const cell = coreCell(registry, task.cell, { [task.cell.scenario]: task.params }, task.kernel);
       explorer = regionExplorer(cell, region.bounds, region.reduce);
       if (explorers.size >= 4) explorers.delete(explorers.keys().next().value!);
       explorers.set(key, explorer);

@@ -246,6 +246,12 @@ export const cellRecordSchema = z.object({
         reduction: z
           .object({ sameTarget: z.number().int().nonnegative(), frozen: z.number().int().nonnegative() })
           .optional(),
+        /**
+         * Present when some executions ended on the step budget (`step-limit`): they are no
+         * counterexample, so a search with no failure besides them is `inconclusive` (absent in
+         * documents written before the explorer told them apart).
+         */
+        overruns: z.number().int().positive().optional(),
       }),
     ])
     .optional(),
@@ -284,7 +290,12 @@ export function describeBasis(record: Pick<CellRecord, 'basis' | 'seeds'>): stri
     ? `, reduced (${b.reduction.sameTarget} equivalent speculative targets skipped, ${b.reduction.frozen} covered runs not branched)`
     : '';
   const what = `explored, bound ${b.bound}, ${b.executions} execution${b.executions === 1 ? '' : 's'}${reduced}`;
-  return b.complete ? what : `${what} (stopped early: proved to ${b.provedLevel} non-default choices)`;
+  const overran = b.overruns
+    ? `, ${b.overruns} execution${b.overruns === 1 ? '' : 's'} out of steps (step-limit)`
+    : '';
+  return b.complete
+    ? `${what}${overran}`
+    : `${what}${overran} (stopped early: proved to ${b.provedLevel} non-default choices)`;
 }
 
 export const metaRecordSchema = z.object({

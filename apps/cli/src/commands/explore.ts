@@ -4,7 +4,9 @@
  * or the shortest counterexample found as a litmus-style table (and, with `--timeline`, the
  * step-by-step trace). `--out` writes a results document whose cell record says how its verdict
  * was reached, so `tlblab replay <out> --cell <id>` re-runs the counterexample and `tlblab
- * report` renders it. Progress (executions/s, level, depth, frontier) goes to stderr on a TTY or
+ * report` renders it. Executions that end on the step budget are no counterexample (issue 13): the
+ * search goes on, and a search with no other failure is `inconclusive`, with the count and a hint to
+ * raise `--kernel stepLimit`. Progress (executions/s, level, depth, frontier) goes to stderr on a TTY or
  * with `--progress`.
  */
 import { writeFileSync } from 'node:fs';
@@ -16,10 +18,12 @@ import {
   describeBounds,
   describeInstances,
   type ExploreOptions,
+  type ExploreResult,
   exploredSizesRecord,
   exploreParallel,
   exploreSizes,
   exploreSizesWith,
+  type KernelConfig,
   litmusOf,
   type Mode,
   operationsBound,
@@ -37,7 +41,15 @@ import { UsageError } from '../errors.js';
 import { poolRunner } from '../explore-pool.js';
 import type { StartedPool } from '../isolate.js';
 import { checkJobs, parseLimits } from '../limits.js';
-import { failOnExit, parseFailOn, parseInteger, parseMode, parseNumber, parseParam } from '../options.js';
+import {
+  failOnExit,
+  parseFailOn,
+  parseInteger,
+  parseKernelFlags,
+  parseMode,
+  parseNumber,
+  parseParam,
+} from '../options.js';
 import { colorEnabled, formatTrace, paint, println } from '../output.js';
 import { buildPlan } from '../plan.js';
 import { machineByName, type Registry, resolveStrategySet, scenarioById } from '../registry.js';
@@ -49,6 +61,7 @@ export interface ExploreCommandOptions {
   mode?: string;
   harts?: string;
   param?: string[];
+  kernel?: string[];
   bound?: string;
   deepen?: boolean;
   exactSize?: boolean;
@@ -82,9 +95,15 @@ export async function exploreCommand(ctx: CommandContext, opts: ExploreCommandOp
       ? 1
       : Math.min(availableParallelism(), MAX_DEFAULT_EXPLORE_JOBS, limitsFlag.jobs));
   // With jobs > 1 the workers start now and load the registry while this thread loads its own.
-  const { registry, pool } = await loadContextRegistry(ctx, limitsFlag, jobs > 1 ? { pool: { jobs } } : {});
+  const { registry, sweep, pool } = await loadContextRegistry(
+    ctx,
+    limitsFlag,
+    jobs > 1 ? { pool: { jobs } } : {},
+  );
+  // As `run`: the config's kernel section, then --kernel, key by key (recorded for replay).
+  const kernel = { ...(sweep.kernel ?? {}), ...parseKernelFlags(opts.kernel) };
   try {
-    return await exploreLoaded(ctx, opts, registry, failOn, jobs, pool);
+    return await exploreLoaded(ctx, opts, registry, kernel, failOn, jobs, pool);
   } finally {
     await pool?.close();
   }
@@ -94,6 +113,7 @@ async function exploreLoaded(
   ctx: CommandContext,
   opts: ExploreCommandOptions,
   registry: Registry,
+  kernel: Partial<KernelConfig>,
   failOn: ReturnType<typeof parseFailOn>,
   jobs: number,
   pool: StartedPool | undefined,
@@ -109,7 +129,8 @@ async function exploreLoaded(
   const harts =
     opts.harts !== undefined ? parseInteger('--harts', opts.harts, 1, 1024) : Math.max(2, scenario.minHarts);
   const params = Object.fromEntries((opts.param ?? []).map(parseParam));
-  const cell = { strategy, scenario, params, machine, mode, harts };
+  const hasKernel = Object.keys(kernel).length > 0;
+  const cell = { strategy, scenario, params, machine, mode, harts, ...(hasKernel ? { kernel } : {}) };
   let bounds = DEFAULT_BOUNDS;
   try {
     prepareCell(cell);
@@ -179,7 +200,11 @@ async function exploreLoaded(
     };
     // Each instance's levels on the pool (core explore/parallel.ts); shortening and shrinking here.
     sized = await exploreSizesWith(cell, options, (instance, o: ExploreOptions) =>
-      exploreParallel(instance, o, poolRunner(pool, planned, instance.params ?? {})),
+      exploreParallel(
+        instance,
+        o,
+        poolRunner(pool, planned, instance.params ?? {}, hasKernel ? kernel : undefined),
+      ),
     );
   }
   const seconds = (performance.now() - started) / 1000;
@@ -196,6 +221,7 @@ async function exploreLoaded(
       harts: [harts],
       seeds: { base: 0, count: 0 },
       params: { [scenario.id]: record.params },
+      ...(hasKernel ? { kernel } : {}),
       shard: null,
     });
     writeFileSync(
@@ -213,6 +239,7 @@ async function exploreLoaded(
         ...rest,
         status: sized.status,
         executions: sized.executions,
+        overruns: sized.overruns,
         executionsToFailure: sized.executionsToFailure,
         operationsBound: sized.operationsText,
         instances: sized.instances,
@@ -243,20 +270,32 @@ async function exploreLoaded(
     const size = `${sized.executions} executions (${result.distinctExecutions} distinct in the last level, ${result.states} choice states), at most ${result.maxChoicePoints} choice points each, ${seconds.toFixed(1)} s${pool === undefined ? '' : ` on ${jobs} workers`}`;
     if (sized.status === 'proved') {
       println(out, `verdict   ${p.green('no failure within bound')}: ${size}`);
+    } else if (sized.status === 'inconclusive') {
+      println(
+        out,
+        `verdict   ${p.yellow('inconclusive')}: no failure within bound, but ${overrunText(sized.overruns, result)}; ${size}`,
+      );
+      const first = result.firstOverrun;
+      if (first !== null) {
+        println(
+          out,
+          `instance  ${sizesText(sized.instances.find((i) => i.status === 'inconclusive')?.sizes ?? {})}`,
+        );
+        println(
+          out,
+          `first     ${first.choicePoints} choice points, ${first.steps} steps, ${first.deviations.length} non-default choice${first.deviations.length === 1 ? '' : 's'} (${first.deviations.map((d) => d.kind).join(', ') || 'none'})`,
+        );
+        if (opts.out !== undefined) {
+          println(out, p.dim(`replay it: tlblab replay ${opts.out} --cell '${record.id}'`));
+        }
+      }
     } else if (sized.status === 'stopped') {
       println(
         out,
-        `verdict   ${p.yellow('stopped')} (${result.stopped} limit) with no failure: proved for runs with at most ${result.provedLevel} non-default choice${result.provedLevel === 1 ? '' : 's'}; ${size}`,
+        `verdict   ${p.yellow('stopped')} (${result.stopped} limit) with no failure: proved for runs with at most ${result.provedLevel} non-default choice${result.provedLevel === 1 ? '' : 's'}${sized.overruns > 0 ? ` (but ${overrunText(sized.overruns, result)})` : ''}; ${size}`,
       );
     } else if (cex) {
-      const overrun =
-        record.verdict === 'inconclusive'
-          ? ` (${p.yellow('inconclusive')}: the step budget ran out, --kernel stepLimit=N)`
-          : '';
-      println(
-        out,
-        `verdict   ${p.red(cex.outcome)}${overrun} after ${sized.executionsToFailure} executions; ${size}`,
-      );
+      println(out, `verdict   ${p.red(cex.outcome)} after ${sized.executionsToFailure} executions; ${size}`);
       println(out, `instance  ${sizesText(sized.instances.find((i) => i.status === 'failed')?.sizes ?? {})}`);
       const sh = result.shortening;
       println(
@@ -265,6 +304,7 @@ async function exploreLoaded(
       );
       if (cex.failure)
         println(out, `failure   hart ${cex.failure.hart}, step ${cex.failure.step}: ${cex.failure.message}`);
+      if (sized.overruns > 0) println(out, p.dim(`before it, ${overrunText(sized.overruns, result)}`));
       println(out);
       out.write(renderLitmus(litmus!));
       println(
@@ -290,6 +330,14 @@ async function exploreLoaded(
     }
   }
   return failOnExit(failOn, [record.verdict]);
+}
+
+/**
+ * `12 executions ran out of steps (step-limit at 300 steps per run) before they could answer; a
+ * larger budget tells: --kernel stepLimit=600`.
+ */
+function overrunText(overruns: number, result: ExploreResult): string {
+  return `${overruns} execution${overruns === 1 ? '' : 's'} ran out of steps (step-limit at ${result.stepLimit} steps per run) before ${overruns === 1 ? 'it' : 'they'} could answer; a larger budget tells: --kernel stepLimit=${2 * result.stepLimit}`;
 }
 
 /** `rounds=1 backgroundRounds=0`, or `as given` for a scenario without size parameters. */

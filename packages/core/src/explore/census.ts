@@ -38,6 +38,7 @@ export function outcomeCensus(
     maxPoints: 0,
     sameTarget: 0,
     frozen: 0,
+    overruns: 0,
   };
   const failures = new Map<string, number>();
   const census = (outcome: string, failure: { readonly message: string } | null) => {

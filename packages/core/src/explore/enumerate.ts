@@ -4,6 +4,7 @@
  * backtracking to the deepest point with an untried alternative; the reductions' skipped
  * alternatives and frozen runs are honoured here (docs/explore.md, "Reductions").
  */
+import { isInconclusiveOutcome } from '../results.js';
 import { type Cell, meetsExpectation, type PreparedCell, runPrepared } from '../simulate.js';
 import { CUT, type ExploringChooser } from './chooser.js';
 import { type Counterexample, counterexampleOf } from './counterexample.js';
@@ -18,6 +19,8 @@ export interface LevelContext {
     maxPoints: number;
     sameTarget: number;
     frozen: number;
+    /** Executions that ended on a budget (`step-limit`): no answer, so no counterexample. */
+    overruns: number;
   };
   readonly limits: ExploreLimits;
   readonly clock: () => number;
@@ -106,7 +109,9 @@ export function frontier(c: ExploringChooser, level: number, depth: number): num
  * Enumerate every execution within `level` (total cost) and the kind budgets, branching at the
  * first `depth` points. With `shorter` (branch and bound), runs are cut at the choice count of the
  * best failure so far and the search continues for a shorter one; without it, the first failure
- * ends the search.
+ * ends the search. An execution that ends on its step budget is no failure (results.ts
+ * `INCONCLUSIVE_OUTCOMES`: it says nothing about the strategy, issue 13): it is counted in
+ * `overruns`, the first kept as `overrun`, and the search goes on.
  */
 export function enumerateLevel(
   cell: Cell,
@@ -123,6 +128,9 @@ export function enumerateLevel(
   failure: Counterexample | null;
   spendable: boolean;
   cancelled: boolean;
+  /** This enumeration's executions that ended on the step budget, and the first in DFS order. */
+  overruns: number;
+  overrun: Counterexample | null;
 } {
   const expect = cell.scenario.expect;
   let prefix = new Uint32Array(Math.max(64, region?.prefix.length ?? 0));
@@ -141,6 +149,8 @@ export function enumerateLevel(
   let executions = 0;
   let states = 0;
   let best: Counterexample | null = null;
+  let overruns = 0;
+  let overrun: Counterexample | null = null;
   chooser.cutAt = shorter ? shorter.choicePoints - 1 : Number.POSITIVE_INFINITY;
   let branchDepth = Math.min(depth, chooser.cutAt);
   // Whether any point met could spend (had a costly alternative within its kind's budget): if
@@ -180,7 +190,11 @@ export function enumerateLevel(
         const r = runPrepared(cell, prepared, chooser);
         if (!meetsExpectation(r.outcome, expect)) {
           if (ctx.census) ctx.census(r.outcome, r.failure);
-          else {
+          else if (isInconclusiveOutcome(r.outcome)) {
+            overruns++;
+            state.overruns++;
+            overrun ??= counterexampleOf(chooser, r.outcome, r.failure, r.metrics.steps);
+          } else {
             failed = true;
             best = counterexampleOf(chooser, r.outcome, r.failure, r.metrics.steps);
           }
@@ -194,7 +208,8 @@ export function enumerateLevel(
       states += chooser.length - from;
       if (chooser.length > state.maxPoints) state.maxPoints = chooser.length;
       if (failed) {
-        if (shorter === null) return { executions, states, failure: best, spendable: true, cancelled };
+        if (shorter === null)
+          return { executions, states, failure: best, spendable: true, cancelled, overruns, overrun };
         // Branch and bound: only runs with fewer choice points can beat this one.
         chooser.cutAt = chooser.length - 1;
         branchDepth = Math.min(depth, chooser.cutAt);
@@ -261,5 +276,5 @@ export function enumerateLevel(
   } finally {
     chooser.cutAt = Number.POSITIVE_INFINITY;
   }
-  return { executions, states, failure: best, spendable, cancelled };
+  return { executions, states, failure: best, spendable, cancelled, overruns, overrun };
 }

@@ -10,6 +10,9 @@
  * - a counterexample comes from the instance with the fewest program operations that fails within
  *   the choice bound (iterative deepening on the instance, as search.ts deepens on choice costs),
  * - a proof covers every instance of the lattice, each within the choice bound, and lists them.
+ * - an instance whose only non-answers are executions that ran out of steps (`inconclusive`) is no
+ *   proof and no counterexample: the deepening goes on to the larger instances, and when none of
+ *   them fails the whole is `inconclusive`, shown by the first such instance.
  *
  * Instances whose programs are the same (a parameter that builds nothing on this many harts, e.g.
  * background passes when every hart has a role) are explored once, the others listed as covered;
@@ -58,7 +61,10 @@ export interface SizeRun {
 }
 
 export interface SizedExploreResult {
-  /** `failed` at the first instance that fails; `stopped` when a limit stopped one; else `proved`. */
+  /**
+   * `failed` at the first instance that fails; `stopped` when a limit stopped one; else
+   * `inconclusive` when some instance's executions ran out of steps; else `proved`.
+   */
   readonly status: ExploreStatus;
   readonly operations: OperationsBound;
   /** `operations rounds<=4 (from 1) backgroundRounds<=2 (from 0)`. */
@@ -67,7 +73,10 @@ export interface SizedExploreResult {
   readonly boundText: string;
   /** Every instance of the lattice in exploration order (those after a failure: `not reached`). */
   readonly instances: readonly SizeRun[];
-  /** The instance explored last (the failing one, the stopped one, or the largest). */
+  /**
+   * The instance shown: the failing one, the stopped one, the first inconclusive one, or the
+   * cell's own (a proof).
+   */
   readonly cell: Cell;
   /** Its exploration. */
   readonly result: ExploreResult;
@@ -77,6 +86,8 @@ export interface SizedExploreResult {
   readonly executionsToFailure: number | null;
   /** What the reductions skipped, summed over the instances explored. */
   readonly reduction: ExploreReduction;
+  /** Executions that ended on the step budget, over every instance (search.ts `overruns`). */
+  readonly overruns: number;
 }
 
 /** The operations bound of a cell: its scenario's size parameters up to the cell's values. */
@@ -201,7 +212,9 @@ function* sizeSteps(
   let executions = 0;
   let sameTarget = 0;
   let frozen = 0;
+  let overruns = 0;
   let last: { cell: Cell; result: ExploreResult } | null = null;
+  let inconclusive: { cell: Cell; result: ExploreResult } | null = null;
   let ended: { status: ExploreStatus; toFailure: number | null } | null = null;
   for (const b of built) {
     const index = instances.length;
@@ -244,9 +257,12 @@ function* sizeSteps(
     executions += result.executions;
     sameTarget += result.reduction.sameTarget;
     frozen += result.reduction.frozen;
+    overruns += result.overruns;
     instances.push({ ...base, status: result.status, executions: result.executions });
     last = { cell: b.instance, result };
-    if (result.status !== 'proved') {
+    // Runs out of steps are no answer: the larger instances may still fail for a real reason.
+    if (result.status === 'inconclusive') inconclusive ??= last;
+    else if (result.status !== 'proved') {
       ended = {
         status: result.status,
         toFailure: result.executionsToFailure === null ? null : before + result.executionsToFailure,
@@ -254,19 +270,20 @@ function* sizeSteps(
     }
   }
   // The lattice holds the cell's own instance, which prepares (or the call threw): one ran.
-  const shown = last!;
+  const shown = ended === null && inconclusive !== null ? inconclusive : last!;
   return {
-    status: ended?.status ?? 'proved',
+    status: ended?.status ?? (inconclusive !== null ? 'inconclusive' : 'proved'),
     operations: bound,
     operationsText,
     boundText: `${operationsText}; ${shown.result.boundText}`,
     instances,
     // A proof's record shows the cell's own instance (explored, or covered by one that was).
-    cell: ended === null ? cell : shown.cell,
+    cell: ended === null && inconclusive === null ? cell : shown.cell,
     result: shown.result,
     executions,
     executionsToFailure: ended?.toFailure ?? null,
     reduction: { on: shown.result.reduction.on, sameTarget, frozen },
+    overruns,
   };
 }
 

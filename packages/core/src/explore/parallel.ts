@@ -75,6 +75,9 @@ export interface RegionResult {
   readonly maxPoints: number;
   readonly sameTarget: number;
   readonly frozen: number;
+  /** Executions that ended on the step budget, and the region's first (DFS order). */
+  readonly overruns: number;
+  readonly overrun: Counterexample | null;
 }
 
 /** What a worker keeps per cell and bound between regions. */
@@ -107,6 +110,7 @@ export function exploreRegion(
     maxPoints: 0,
     sameTarget: 0,
     frozen: 0,
+    overruns: 0,
   };
   const ctx: LevelContext = {
     state,
@@ -157,6 +161,8 @@ export function exploreRegion(
     maxPoints: state.maxPoints,
     sameTarget: state.sameTarget,
     frozen: state.frozen,
+    overruns: r.overruns,
+    overrun: r.overrun,
   };
 }
 
@@ -182,6 +188,8 @@ interface LevelTotals {
   states: number;
   spendable: boolean;
   failure: Counterexample | null;
+  overruns: number;
+  overrun: Counterexample | null;
 }
 
 /** One level over the runner's workers; merges its counts into the session's state. */
@@ -190,7 +198,14 @@ function runLevel(session: ExploreSession, level: number, runner: RegionRunner):
   const limits = options.limits ?? {};
   const control = new Int32Array(new SharedArrayBuffer(4 * 3));
   const before = state.executions;
-  const totals: LevelTotals = { executions: 0, states: 0, spendable: false, failure: null };
+  const totals: LevelTotals = {
+    executions: 0,
+    states: 0,
+    spendable: false,
+    failure: null,
+    overruns: 0,
+    overrun: null,
+  };
   const queue: RegionDonation[] = [{ prefix: [], floor: 0, from: 0 }];
   const running = new Set<{ prefix: readonly number[]; cancel: Int32Array }>();
   const finished: { prefix: readonly number[]; r: RegionResult }[] = [];
@@ -298,7 +313,16 @@ function runLevel(session: ExploreSession, level: number, runner: RegionRunner):
         totals.executions += r.executions;
         totals.states += r.states;
         totals.spendable ||= r.spendable;
+        totals.overruns += r.overruns;
+        // The level's first overrun in DFS order: the earliest region's (regions are disjoint runs
+        // of that order), as the sequential search keeps it.
+        if (
+          r.overrun &&
+          (totals.overrun === null || compareChoices(r.overrun.prefix, totals.overrun.prefix) < 0)
+        )
+          totals.overrun = r.overrun;
         state.executions += r.executions;
+        state.overruns += r.overruns;
         state.sameTarget += r.sameTarget;
         state.frozen += r.frozen;
         if (r.maxPoints > state.maxPoints) state.maxPoints = r.maxPoints;

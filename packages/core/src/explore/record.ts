@@ -2,6 +2,8 @@
  * An exploration as a results-document cell record: the verdict with its basis (`explored, bound
  * B, E executions`), the counterexample as the first failure (seed -1: it has no seed, its choices
  * replay it), and the metrics of the run shown (the counterexample, or the all-default run).
+ * A search with no counterexample whose executions ran out of steps is `inconclusive`: its first
+ * failure is the first such execution (replayable the same way) and `basis.overruns` counts them.
  */
 import { type CellRecord, METRIC_NAMES, summarize, verdictOf } from '../results.js';
 import { type Cell, cellId, prepareCell, replay, runCell, runPrepared, TRACE_TAIL } from '../simulate.js';
@@ -13,9 +15,11 @@ import type { ExploreLimits, ExploreResult } from './search.js';
 export function exploredRecord(cell: Cell, result: ExploreResult, index = 0): CellRecord {
   const prepared = prepareCell(cell);
   const cex = result.counterexample;
+  // The run the record shows: the counterexample, else the first run out of steps.
+  const first = cex ?? result.firstOverrun;
   let shown: ReturnType<typeof replay>;
-  if (cex) {
-    shown = replay(cell, cex.choices, { trace: true, seed: -1 });
+  if (first) {
+    shown = replay(cell, first.choices, { trace: true, seed: -1 });
   } else {
     const chooser = new ExploringChooser(new KindTable(result.bounds));
     chooser.reset(new Uint32Array(0), 0);
@@ -26,6 +30,16 @@ export function exploredRecord(cell: Cell, result: ExploreResult, index = 0): Ce
     metrics[n] = n === 'mappingLatency' ? summarize(shown.mappingLatencies) : summarize([shown.metrics[n]]);
   }
   const expect = cell.scenario.expect;
+  // The last level's distinct executions by outcome (those out of steps apart).
+  const answered = result.distinctExecutions - result.lastLevelOverruns;
+  const outcomes: CellRecord['outcomes'] = cex
+    ? { [cex.outcome]: 1 }
+    : {
+        ...(answered > 0 || result.lastLevelOverruns === 0 ? { [expect]: answered } : {}),
+        ...(result.firstOverrun && result.lastLevelOverruns > 0
+          ? { [result.firstOverrun.outcome]: result.lastLevelOverruns }
+          : {}),
+      };
   return {
     kind: 'cell',
     id: cellId(prepared.id, cell.scenario.id, cell.machine.name, prepared.mode, cell.harts),
@@ -38,8 +52,9 @@ export function exploredRecord(cell: Cell, result: ExploreResult, index = 0): Ce
     params: prepared.params,
     expect,
     seeds: { base: 0, count: 0 },
-    // A counterexample that only ran out of step budget proves nothing either way.
-    verdict: cex ? verdictOf({ [cex.outcome]: 1 }, expect) : 'correct',
+    // Runs that only ran out of step budget prove nothing either way (the explorer never takes
+    // one for a counterexample).
+    verdict: cex ? verdictOf({ [cex.outcome]: 1 }, expect) : result.overruns > 0 ? 'inconclusive' : 'correct',
     basis: {
       method: 'explored',
       bound: result.boundText,
@@ -50,14 +65,15 @@ export function exploredRecord(cell: Cell, result: ExploreResult, index = 0): Ce
       ...(result.reduction.on
         ? { reduction: { sameTarget: result.reduction.sameTarget, frozen: result.reduction.frozen } }
         : {}),
+      ...(result.overruns > 0 ? { overruns: result.overruns } : {}),
     },
-    outcomes: cex ? { [cex.outcome]: 1 } : { [expect]: result.distinctExecutions },
-    firstFailure: cex
+    outcomes,
+    firstFailure: first
       ? {
           seed: -1,
-          outcome: cex.outcome,
-          failure: cex.failure ? { ...cex.failure } : null,
-          choices: cex.choices,
+          outcome: first.outcome,
+          failure: first.failure ? { ...first.failure } : null,
+          choices: first.choices,
           trace: shown.trace.slice(-TRACE_TAIL),
         }
       : null,
@@ -85,6 +101,7 @@ export function exploredSizesRecord(sized: SizedExploreResult, index = 0): CellR
       ...(sized.reduction.on
         ? { reduction: { sameTarget: sized.reduction.sameTarget, frozen: sized.reduction.frozen } }
         : {}),
+      ...(sized.overruns > 0 ? { overruns: sized.overruns } : {}),
     },
   };
 }

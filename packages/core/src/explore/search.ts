@@ -13,6 +13,8 @@
  * choices, so a prefix always leads to the same points.
  */
 import { Prng } from '../choice.js';
+import { STEP_BUDGET_FLOOR } from '../kernel-config.js';
+import { isInconclusiveOutcome } from '../results.js';
 import { type Cell, meetsExpectation, type PreparedCell, prepareCell, runPrepared } from '../simulate.js';
 import { DEFAULT_BOUNDS, describeBounds, type ExploreBounds, totalBudget } from './bounds.js';
 import { ExploringChooser, KindTable } from './chooser.js';
@@ -96,13 +98,23 @@ export interface ExploreReduction {
   readonly frozen: number;
 }
 
-export type ExploreStatus = 'proved' | 'failed' | 'stopped';
+/**
+ * `proved`: no execution within the bound fails. `failed`: one does (the counterexample).
+ * `inconclusive`: every execution within the bound was enumerated and none failed, but some ended
+ * on the step budget (`step-limit`) before they could answer, so neither a proof nor a
+ * counterexample (results.ts `INCONCLUSIVE_OUTCOMES`; a larger `--kernel stepLimit` tells).
+ * `stopped`: a limit ended the search first.
+ */
+export type ExploreStatus = 'proved' | 'failed' | 'inconclusive' | 'stopped';
 
 export interface ExploreResult {
   readonly status: ExploreStatus;
   readonly bounds: ExploreBounds;
   readonly boundText: string;
-  /** Largest total cost every execution of which was enumerated without a failure (-1: none). */
+  /**
+   * Largest total cost every execution of which was enumerated without a failure (-1: none); with
+   * `overruns`, some of those executions ended on the step budget instead of an answer.
+   */
   readonly provedLevel: number;
   /** The largest level the bound allows (the proof is complete when provedLevel reaches it). */
   readonly maxLevel: number;
@@ -120,6 +132,17 @@ export interface ExploreResult {
   readonly pointsByKind: Readonly<Record<string, number>>;
   /** Kinds met with more than one alternative but a budget of 0: held at their default. */
   readonly heldKinds: readonly string[];
+  /**
+   * Executions that ended on the step budget (`step-limit`), over every level and the shortening
+   * phase: not counterexamples, the search went on past them.
+   */
+  readonly overruns: number;
+  /** The first of them (in the first level holding one, DFS order): replayable like a counterexample. */
+  readonly firstOverrun: Counterexample | null;
+  /** Of the last level's distinct executions, how many ended on the step budget. */
+  readonly lastLevelOverruns: number;
+  /** The step budget of every execution (`kernel.stepLimit`, or the budget scaled to the cell). */
+  readonly stepLimit: number;
   /** Why the search stopped early. */
   readonly stopped: 'executions' | 'time' | 'memory' | null;
   /** Executions run before the counterexample was found (over all levels). */
@@ -164,6 +187,9 @@ export interface LevelsOutcome {
   readonly states: number;
   readonly counterexample: Counterexample | null;
   readonly toFailure: number | null;
+  /** The first execution that ended on the step budget, and how many of the last level's did. */
+  readonly overrun: Counterexample | null;
+  readonly lastOverruns: number;
 }
 
 export function beginExplore(cell: Cell, options: ExploreOptions = {}): ExploreSession {
@@ -189,6 +215,7 @@ export function beginExplore(cell: Cell, options: ExploreOptions = {}): ExploreS
     maxPoints: 0,
     sameTarget: 0,
     frozen: 0,
+    overruns: 0,
   };
   const context = (level: number, executionLimit?: number): LevelContext => ({
     state,
@@ -233,6 +260,9 @@ export interface LevelSummary {
   readonly failure: Counterexample | null;
   /** Whether any point met could spend: if none could, every higher level is the same. */
   readonly spendable: boolean;
+  /** Its executions that ended on the step budget, and the first of them in DFS order. */
+  readonly overruns: number;
+  readonly overrun: Counterexample | null;
 }
 
 /**
@@ -247,12 +277,17 @@ export function* levelSteps(session: ExploreSession): Generator<number, LevelsOu
   let states = 0;
   let counterexample: Counterexample | null = null;
   let toFailure: number | null = null;
+  let overrun: Counterexample | null = null;
+  let lastOverruns = 0;
   for (let li = 0; ; li++) {
     const level = levels ? levels[li] : li;
     if (level === undefined || level > maxLevel) break;
     const r = yield level;
     distinct = r.executions;
     states = r.states;
+    // Each level holds the cheaper ones, so the first level with an overrun has the first.
+    overrun ??= r.overrun;
+    lastOverruns = r.overruns;
     if (r.failure) {
       // A stop that came after the failure (a parallel region cancelled, or a limit) does not
       // undo it.
@@ -269,7 +304,7 @@ export function* levelSteps(session: ExploreSession): Generator<number, LevelsOu
       break;
     }
   }
-  return { provedLevel, distinct, states, counterexample, toFailure };
+  return { provedLevel, distinct, states, counterexample, toFailure, overrun, lastOverruns };
 }
 
 /** Explore one cell: a proof within the bound, or the counterexample with the fewest deviations. */
@@ -355,7 +390,9 @@ export function finishExplore(session: ExploreSession, outcome: LevelsOutcome): 
       try {
         const r = runPrepared(cell, prepared, chooser);
         state.executions++;
-        if (
+        // A seeded run that ran out of steps is no counterexample either.
+        if (isInconclusiveOutcome(r.outcome)) state.overruns++;
+        else if (
           !meetsExpectation(r.outcome, cell.scenario.expect) &&
           chooser.length < counterexample.choicePoints
         )
@@ -384,7 +421,13 @@ export function finishExplore(session: ExploreSession, outcome: LevelsOutcome): 
   }
   const pointsByKind: Record<string, number> = {};
   for (const [k, n] of state.pointsByKind) pointsByKind[table.names[k]!] = n;
-  const status: ExploreStatus = counterexample ? 'failed' : provedLevel >= maxLevel ? 'proved' : 'stopped';
+  const status: ExploreStatus = counterexample
+    ? 'failed'
+    : provedLevel < maxLevel
+      ? 'stopped'
+      : state.overruns > 0
+        ? 'inconclusive'
+        : 'proved';
   return {
     status,
     bounds,
@@ -397,6 +440,11 @@ export function finishExplore(session: ExploreSession, outcome: LevelsOutcome): 
     maxChoicePoints: state.maxPoints,
     pointsByKind,
     heldKinds: [...state.held].map((k) => table.names[k]!).sort(),
+    overruns: state.overruns,
+    firstOverrun: outcome.overrun,
+    lastLevelOverruns: outcome.lastOverruns,
+    // prepareCell resolves a null budget to the cell's (stepBudget), as the simulator reads it.
+    stepLimit: prepared.kernel.stepLimit ?? STEP_BUDGET_FLOOR,
     stopped: counterexample ? null : state.stopped,
     executionsToFailure: toFailure,
     counterexample,
