@@ -3,12 +3,18 @@
  * choice sequence, with the machine config recorded in the file, and print or write its trace.
  * A replay that does not reproduce the recorded outcome is an error (exit 2): the strategy, the
  * scenario or tlblab itself differs from the run that wrote the file.
+ *
+ * Where it runs, as for `run` (run.ts, top: `runsHere`): third-party code (a config or
+ * `--plugin`), `--cell-timeout` or `--limit memory=MB` put the replay on a worker under the
+ * watchdog and a heap cap; a cell of built-in code only replays in this thread (no worker start,
+ * no second module load and cold JIT), through the worker's own `runTask`, so the outcome, summary
+ * and trace are the same bytes either way (a test checks). A replay that fails in this thread runs
+ * again on a worker, whose error is the one reported.
  */
 import { resolve } from 'node:path';
 import { type MachineConfig, MODES, type Mode, validateMachine } from '@tlblab/core';
 import { type CommandContext, loadContextRegistry } from '../context.js';
 import { oneLine, UsageError, unknownName } from '../errors.js';
-import { runIsolated } from '../isolate.js';
 import { parseLimits } from '../limits.js';
 import { DEFAULT_CELL_TIMEOUT_MS, parseTimeout } from '../options.js';
 import { clean, formatTrace, println } from '../output.js';
@@ -16,6 +22,8 @@ import { outputTarget, writeOutput } from '../output-file.js';
 import type { PlanInput, PlannedCell } from '../plan.js';
 import { machineByName, resolveStrategySet, scenarioById } from '../registry.js';
 import { readResultsChecked } from '../results-file.js';
+import type { TraceTask } from '../worker.js';
+import { runsHere } from './run.js';
 
 type PlannedKernel = NonNullable<PlanInput['kernel']>;
 
@@ -79,23 +87,27 @@ export async function replayCommand(
     mode: record.mode as Mode,
     harts: record.harts,
   };
-  // The replay runs the plugins' code, so it runs on a worker under the watchdog.
-  const r = await runIsolated(
-    {
-      kind: 'trace',
-      spec,
-      cell: planned,
-      params: { [scenario.id]: record.params },
-      // `--kernel` settings of the run that wrote the file have the last word, as they had there.
-      ...(doc.meta.plan.kernelOverrides !== undefined
-        ? { kernel: doc.meta.plan.kernelOverrides as PlannedKernel }
-        : {}),
-      seed: ff.seed,
-      choices: ff.choices,
-      machine,
-    },
-    { timeoutMs, memoryMb: limits.memory },
-  );
+  const task: TraceTask = {
+    kind: 'trace',
+    spec,
+    cell: planned,
+    params: { [scenario.id]: record.params },
+    // `--kernel` settings of the run that wrote the file have the last word, as they had there.
+    ...(doc.meta.plan.kernelOverrides !== undefined
+      ? { kernel: doc.meta.plan.kernelOverrides as PlannedKernel }
+      : {}),
+    seed: ff.seed,
+    choices: ff.choices,
+    machine,
+  };
+  // Plugins' code runs on a worker under the watchdog; built-in code in this thread (see top).
+  const here = runsHere(spec, opts, ctx.globals.limit)
+    ? await (await import('../worker.js')).runTask(task)
+    : null;
+  const r =
+    here !== null && 'trace' in here
+      ? here
+      : await (await import('../isolate.js')).runIsolated(task, { timeoutMs, memoryMb: limits.memory });
   if (!('trace' in r)) {
     const error = 'error' in r ? r.error : 'no result';
     if ('mismatch' in r && r.mismatch)
