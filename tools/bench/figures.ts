@@ -5,7 +5,7 @@
  * over the base (> 1 = current better): base time / current time, or current rate / base rate.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -51,8 +51,8 @@ const spread = (s: Summary, unit = '') =>
   `${sig(s.median)}${unit} [${sig(s.min)}–${sig(s.max)}]${s.n > 1 ? ` n=${s.n}` : ''}`;
 const hasBase = (ctx: Ctx) => ctx.trees.some((t) => t.label === 'base');
 
-/** A runner sample for `tree` (see runner.ts). */
-async function sample<T>(ctx: Ctx, task: string, tree: Tree, args: object): Promise<T> {
+/** A runner sample for `tree` (see runner.ts); wasm.ts's runner arms use it too. */
+export async function sample<T>(ctx: Ctx, task: string, tree: Tree, args: object): Promise<T> {
   const r = await runChild(
     process.execPath,
     [
@@ -256,19 +256,11 @@ export async function demo(ctx: Ctx): Promise<Figure> {
 // ---------------------------------------------------------------------------------------------
 // 3. Time to a verdict for one cell from the installed bin.
 
-const RUN_CELL = [
-  'run',
-  '-s',
-  'early-sfence',
-  '-c',
-  'cross-hart-vmalloc',
-  '-m',
-  'caches-invalid',
-  '--harts',
-  '4',
-  '--seeds',
-  '64',
-];
+/** The issue's cell, defined once in apps/cli/scripts/run-cell.json (measure-startup.mjs, a test). */
+const RUN_CELL_SPEC = JSON.parse(
+  readFileSync(join(CURRENT_DIR, 'apps/cli/scripts/run-cell.json'), 'utf8'),
+) as { readonly cell: readonly string[]; readonly seeds: number };
+const RUN_CELL = [...RUN_CELL_SPEC.cell, '--seeds', String(RUN_CELL_SPEC.seeds)];
 
 export async function cliRun(ctx: Ctx): Promise<Figure> {
   const reps = ctx.quick ? 3 : 7;

@@ -18,7 +18,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Ctx, Figure, Row } from './figures.ts';
+import { type Ctx, type Figure, type Row, sample } from './figures.ts';
 import { makeStream, PER_HART } from './ref/stream.ts';
 import {
   interleaved,
@@ -249,22 +249,8 @@ export async function wasmHwPath(ctx: Ctx): Promise<Figure> {
       arm === 'step'
         ? { harts, accessesPerHart: accesses / harts, warmAccessesPerHart: 2_000_000 / harts }
         : { harts, accesses };
-    const r = await runChild(
-      process.execPath,
-      [
-        '--conditions=source',
-        '--single-threaded-gc',
-        '--import',
-        tsxLoader(CURRENT_DIR),
-        join(CURRENT_DIR, 'tools/bench/runner.ts'),
-        task,
-        current.dir,
-        JSON.stringify(args),
-      ],
-      { cwd: ctx.work },
-    );
-    if (r.code !== 0) throw new Error(`runner ${arm} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
-    return { rate: lastJson<{ rate: number }>(r.stdout).rate };
+    // Spawned as every runner sample is (figures.ts `sample`).
+    return { rate: (await sample<{ rate: number }>(ctx, task, current, args)).rate };
   });
   // The arms did the same work: identical counters, or the figure is not a comparison.
   const hwArms = ['js', 'wasm', 'wasm-loop'] as const;

@@ -9,7 +9,7 @@
  * less the start-up of `list` less the cells' own runCell time, measured in-process, per cell).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,19 +19,9 @@ if (!repoA || !repoB) {
   process.exit(2);
 }
 const reps = Number(repsText ?? 5);
-const CELL = [
-  'run',
-  '-s',
-  'early-sfence',
-  '-c',
-  'cross-hart-vmalloc',
-  '-m',
-  'caches-invalid',
-  '--harts',
-  '4',
-  '--seeds',
-  '64',
-];
+// The issue's `run` cell, defined once in run-cell.json (also read by the bench and a test).
+const RUN_CELL = JSON.parse(readFileSync(new URL('./run-cell.json', import.meta.url), 'utf8'));
+const CELL = [...RUN_CELL.cell, '--seeds', String(RUN_CELL.seeds)];
 const SWEEP = [
   'compare',
   '-s',

@@ -13,17 +13,9 @@ const scratch = scratchDir('installed-bin');
 afterAll(() => scratch.cleanup());
 beforeAll(buildCli, 900_000);
 
-const CELL = [
-  'run',
-  '-s',
-  'early-sfence',
-  '-c',
-  'cross-hart-vmalloc',
-  '-m',
-  'caches-invalid',
-  '--harts',
-  '4',
-];
+/** Issue 13's `run` cell (scripts/run-cell.json, also read by measure-startup.mjs and the bench),
+ *  run here with fewer seeds than the issue's. */
+const CELL: readonly string[] = JSON.parse(readFileSync(join(CLI_DIR, 'scripts/run-cell.json'), 'utf8')).cell;
 
 /** Every module URL the main thread of `node <dist bin> args` resolves (a loader hook logs them). */
 async function loadedBy(args: readonly string[]): Promise<string[]> {
