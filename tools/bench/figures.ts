@@ -413,6 +413,7 @@ const MEMORY_CELL = [
   '--json',
 ];
 const PEAK_RSS_HOOK =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: JavaScript source for the child; its template literal runs there
   'data:text/javascript,process.on("exit",()=>process.stderr.write(`\\ntlblab-bench peak-rss-kb ${process.resourceUsage().maxRSS}\\n`))';
 
 async function peakRss(

@@ -24,6 +24,7 @@ async function loadedBy(args: readonly string[]): Promise<string[]> {
   const register = join(scratch.dir, 'register.mjs');
   writeFileSync(
     hook,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the hook's source; its template literal runs in the hook
     "import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) {\n  const r = await next(s, c);\n  appendFileSync(process.env.TLBLAB_IMPORT_LOG, `${r.url}\\n`);\n  return r;\n}\n",
   );
   writeFileSync(
