@@ -166,7 +166,13 @@ export function exploreRegion(
   };
 }
 
-/** Runs regions somewhere (worker threads, or this thread); `jobs` of them at once. */
+/**
+ * Runs regions somewhere (worker threads, or this thread); `jobs` of them at once. `donate` may be
+ * called while a region runs, and the level then starts the donated region at once: a runner must
+ * not enumerate it on the chooser of a region still running (the CLI's workers run one region
+ * each; an in-thread runner must yield, e.g. `await` a timer, before `exploreRegion`, else the
+ * regions share one chooser and the counts and the counterexample come out wrong).
+ */
 export interface RegionRunner {
   readonly jobs: number;
   run(task: RegionTask, donate: (d: RegionDonation) => void): Promise<RegionResult>;
