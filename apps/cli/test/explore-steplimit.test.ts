@@ -71,7 +71,7 @@ describe('explore and executions out of steps', () => {
     expect(r.stdout).toMatch(
       /verdict {3}inconclusive: no failure within bound, but \d+ executions ran out of steps \(step-limit at 26 steps per run\)/,
     );
-    expect(r.stdout).toContain('--kernel stepLimit=52');
+    expect(r.stdout).toContain('--kernel stepLimit=104');
     expect(r.stdout).not.toContain('no failure within bound:');
     const text = readFileSync(out, 'utf8');
     expect(text).toContain('"kernelOverrides":{"stepLimit":26}');

@@ -334,10 +334,11 @@ async function exploreLoaded(
 
 /**
  * `12 executions ran out of steps (step-limit at 300 steps per run) before they could answer; a
- * larger budget tells: --kernel stepLimit=600`.
+ * larger budget tells: --kernel stepLimit=1200`.
  */
 function overrunText(overruns: number, result: ExploreResult): string {
-  return `${overruns} execution${overruns === 1 ? '' : 's'} ran out of steps (step-limit at ${result.stepLimit} steps per run) before ${overruns === 1 ? 'it' : 'they'} could answer; a larger budget tells: --kernel stepLimit=${2 * result.stepLimit}`;
+  // Four times the budget, as `run` suggests for a seed out of steps (run.ts `budgetHint`).
+  return `${overruns} execution${overruns === 1 ? '' : 's'} ran out of steps (step-limit at ${result.stepLimit} steps per run) before ${overruns === 1 ? 'it' : 'they'} could answer; a larger budget tells: --kernel stepLimit=${4 * result.stepLimit}`;
 }
 
 /** `rounds=1 backgroundRounds=0`, or `as given` for a scenario without size parameters. */
