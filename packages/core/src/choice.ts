@@ -157,8 +157,10 @@ export class GapTable {
     }
     this.at = at;
   }
-  /** The gap of PRNG word `x`: `geometric(x / 2^32, logQ)`. */
-  gap(x: number): number {
+  /** The gap of PRNG word `w`, passed as its int32 (`w | 0`: a uint32 above 2^31 would be boxed
+   *  as a call argument): `geometric(w / 2^32, logQ)`. */
+  gap(w32: number): number {
+    const x = w32 >>> 0;
     const at = this.at;
     const k = at.length;
     let j = 0;
@@ -297,7 +299,7 @@ export class SeededChooser implements Chooser {
   gap(_kind: ChoiceKind, p: number): number {
     if (p <= 0) return GAP_NEVER;
     if (p >= 1) return 0;
-    const v = this.tableOf(p).gap(this.prng.nextU32());
+    const v = this.tableOf(p).gap(this.prng.nextU32() | 0);
     this.log.push(v);
     return v;
   }
