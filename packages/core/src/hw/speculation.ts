@@ -205,15 +205,16 @@ export class Speculation implements TargetSource {
   /** The VPN op `i` accesses into `vpnReg[0]`; false when it has none yet. */
   upcomingVpn(h: HartExec, i: number): boolean {
     const reg = this.sim.hw.vpnReg;
-    if (h.code[i] === 1) {
-      const id = h.tArea[i]!;
+    const row = h.code[i]!;
+    if (row > 0) {
+      const id = h.rowArea[row]!;
       if (id < 0) {
-        reg[0] = h.tPage[i]!;
+        reg[0] = h.rowPage[row]!;
         return true;
       }
       const a = this.sim.areas.list[id];
       if (!a || a.start < 0) return false;
-      reg[0] = a.start + h.tPage[i]!;
+      reg[0] = a.start + h.rowPage[row]!;
       return true;
     }
     const op = h.program[i]!;
