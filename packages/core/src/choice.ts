@@ -117,6 +117,61 @@ function certainMask(p0: number, p1: number, p2: number): number {
   return (p0 >= 1 ? 1 : 0) | (p1 >= 1 ? 2 : 0) | (p2 >= 1 ? 4 : 0);
 }
 
+/**
+ * `geometric(x / 2^32, ln(1 - p))` of a PRNG word `x`, read from thresholds instead of computed:
+ * `at[k - 1]` is the least `x` whose gap is at least `k` (k = 1..K), so a gap below K is the count
+ * of thresholds at or below `x` (a few compares at the lookahead's p = 0.3) and only the rest pay
+ * for `Math.log1p`. Each threshold is found by bisection on `geometric` itself, so the answers are
+ * the formula's bit for bit provided it is monotone in `x`: it is, because adjacent words differ in
+ * ln(1 - u) by at least 2^-32, far above the 1-ulp error of log1p (|ln(1 - u)| < 23, ulp < 2^-47),
+ * and division by a constant and floor keep order. The table is also checked against the formula
+ * around every threshold; any disagreement (none is known) drops the table for that p.
+ */
+export class GapTable {
+  readonly logQ: number;
+  private readonly at: Float64Array;
+  constructor(readonly p: number) {
+    this.logQ = Math.log1p(-p);
+    const g = (x: number) => geometric(x / 4294967296, this.logQ);
+    // K with (1 - p)^K < 1/64: the formula is left to about one draw in 64.
+    const k = p < GAP_TABLE_MIN_P ? 0 : Math.min(64, Math.ceil(Math.log(1 / 64) / this.logQ));
+    let at = new Float64Array(k);
+    for (let j = 1; j <= k; j++) {
+      let lo = j === 1 ? 0 : at[j - 2]!;
+      let hi = 4294967296;
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (g(mid) >= j) hi = mid;
+        else lo = mid + 1;
+      }
+      at[j - 1] = lo;
+    }
+    check: for (let j = 1; j <= k; j++) {
+      const t = at[j - 1]!;
+      for (let x = Math.max(0, t - 64); x < Math.min(4294967296, t + 64); x++) {
+        if (g(x) >= j !== x >= t) {
+          at = new Float64Array(0);
+          break check;
+        }
+      }
+    }
+    this.at = at;
+  }
+  /** The gap of PRNG word `w`, passed as its int32 (`w | 0`: a uint32 above 2^31 would be boxed
+   *  as a call argument): `geometric(w / 2^32, logQ)`. */
+  gap(w32: number): number {
+    const x = w32 >>> 0;
+    const at = this.at;
+    const k = at.length;
+    let j = 0;
+    while (j < k && x >= at[j]!) j++;
+    return j < k ? j : geometric(x / 4294967296, this.logQ);
+  }
+}
+
+/** Below this p the gaps are long and drawn rarely: the table would be long and buy little. */
+const GAP_TABLE_MIN_P = 0.05;
+
 /** sfc32, seeded through splitmix32: small, fast, and good enough for scheduling decisions. */
 export class Prng {
   private a: number;
@@ -154,8 +209,14 @@ export class Prng {
 }
 
 /** Append-only log of choice values, run-length encoded into varint bytes as it grows (logs are
- *  dominated by runs of the same answer; a run costs 2-4 bytes). */
+ *  dominated by runs of the same answer; a run costs 2-4 bytes). The bytes go to fixed-size
+ *  chunks, not one doubling buffer: a 2 M-step run's log is megabytes, and re-copying it at each
+ *  doubling (and faulting in twice its size) showed in the step loop's profile. */
 class ChoiceLog {
+  /** Full chunks and how many bytes of each are used. */
+  private readonly full: Uint8Array[] = [];
+  private readonly fullUsed: number[] = [];
+  /** The chunk being written: small at first (most runs log little), then LOG_CHUNK. */
   private bytes = new Uint8Array(256);
   private n = 0;
   private last = -1;
@@ -171,12 +232,15 @@ class ChoiceLog {
     this.last = v;
     this.run = 1;
   }
+  /** Room for `k` more bytes in the current chunk (a run's two varints never span chunks). */
+  private room(k: number): void {
+    if (this.n + k <= this.bytes.length) return;
+    this.full.push(this.bytes);
+    this.fullUsed.push(this.n);
+    this.bytes = new Uint8Array(Math.min(LOG_CHUNK, this.bytes.length * 4));
+    this.n = 0;
+  }
   private varint(x: number): void {
-    if (this.n + 5 > this.bytes.length) {
-      const grown = new Uint8Array(this.bytes.length * 2);
-      grown.set(this.bytes);
-      this.bytes = grown;
-    }
     let v = x >>> 0;
     while (v >= 0x80) {
       this.bytes[this.n++] = (v & 0x7f) | 0x80;
@@ -185,22 +249,51 @@ class ChoiceLog {
     this.bytes[this.n++] = v;
   }
   private flush(): void {
-    this.varint(this.last);
-    this.varint(this.run);
+    const v = this.last;
+    const r = this.run;
+    // Most runs are a small value once (a tie among harts): two one-byte varints, written
+    // directly (the same bytes `varint` writes for values below 0x80).
+    if (((v | r) & ~0x7f) === 0 && this.n + 2 <= this.bytes.length) {
+      this.bytes[this.n++] = v;
+      this.bytes[this.n++] = r;
+      return;
+    }
+    this.room(10);
+    this.varint(v);
+    this.varint(r);
   }
   encode(): string {
-    const saved = this.n;
+    // Encoding does not end the log: the pending run is flushed into a copy.
+    const savedN = this.n;
+    const savedBytes = this.bytes;
+    const chunks = this.full.length;
     if (this.run > 0) this.flush();
-    const out = base64urlEncode(this.bytes.subarray(0, this.n));
-    this.n = saved;
-    return `${CHOICE_FORMAT}.${out}`;
+    let total = this.n;
+    for (let i = 0; i < this.fullUsed.length; i++) total += this.fullUsed[i]!;
+    const all = new Uint8Array(total);
+    let at = 0;
+    for (let i = 0; i < this.full.length; i++) {
+      all.set(this.full[i]!.subarray(0, this.fullUsed[i]!), at);
+      at += this.fullUsed[i]!;
+    }
+    all.set(this.bytes.subarray(0, this.n), at);
+    // Undo the flush (it may have started a chunk).
+    this.full.length = chunks;
+    this.fullUsed.length = chunks;
+    this.bytes = savedBytes;
+    this.n = savedN;
+    return `${CHOICE_FORMAT}.${base64urlEncode(all)}`;
   }
 }
+
+/** Bytes per chunk of a choice log once it is long. */
+const LOG_CHUNK = 1 << 16;
 
 /** Simulation: answers from a seeded PRNG and records every answer. */
 export class SeededChooser implements Chooser {
   private readonly prng: Prng;
-  private readonly logQ = new LogQ();
+  /** The last p's gap table (a source asks with the same p every time; there are three). */
+  private tables: GapTable[] = [];
   readonly log = new ChoiceLog();
   constructor(seed: number) {
     this.prng = new Prng(seed);
@@ -234,13 +327,31 @@ export class SeededChooser implements Chooser {
   gap(_kind: ChoiceKind, p: number): number {
     if (p <= 0) return GAP_NEVER;
     if (p >= 1) return 0;
-    const v = geometric(this.prng.next(), this.logQ.of(p));
+    const v = this.tableOf(p).gap(this.prng.nextU32() | 0);
     this.log.push(v);
     return v;
+  }
+  private tableOf(p: number): GapTable {
+    const ts = this.tables;
+    for (let i = 0; i < ts.length; i++) if (ts[i]!.p === p) return ts[i]!;
+    const t = gapTableOf(p);
+    ts.push(t);
+    return t;
   }
   encoded(): string {
     return this.log.encode();
   }
+}
+
+/** Gap tables by p, shared by every chooser of the process (a few profiles, a few p each). */
+const GAP_TABLES = new Map<number, GapTable>();
+function gapTableOf(p: number): GapTable {
+  let t = GAP_TABLES.get(p);
+  if (t === undefined) {
+    t = new GapTable(p);
+    if (GAP_TABLES.size < 64) GAP_TABLES.set(p, t);
+  }
+  return t;
 }
 
 /** Raised when a recorded choice list does not fit the run being replayed (other code or inputs). */

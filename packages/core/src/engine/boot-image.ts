@@ -49,7 +49,7 @@ export interface BootImage {
   readonly compiled: readonly CompiledProgram[];
 }
 
-export type CompiledProgram = Pick<HartExec, 'code' | 'tArea' | 'tPage' | 'tType' | 'tNofault' | 'tNearEnd'>;
+export type CompiledProgram = Pick<HartExec, 'code' | 'rowArea' | 'rowPage' | 'rowBits'>;
 
 /** The image of `sim` right after its constructor booted it, or null when boot is not replayable. */
 export function captureBoot(
@@ -75,14 +75,7 @@ export function captureBoot(
     tick: sim.hw.tick,
     programs: sim.harts.map((h) => h.program),
     compiled: sim.harts.map(
-      ({ code, tArea, tPage, tType, tNofault, tNearEnd }): CompiledProgram => ({
-        code,
-        tArea,
-        tPage,
-        tType,
-        tNofault,
-        tNearEnd,
-      }),
+      ({ code, rowArea, rowPage, rowBits }): CompiledProgram => ({ code, rowArea, rowPage, rowBits }),
     ),
   };
   for (let i = 0; i < n; i++) {

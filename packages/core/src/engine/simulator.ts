@@ -29,6 +29,12 @@ import { type BootImage, restoreBoot } from './boot-image.js';
 import { Runnable } from './runnable.js';
 import { type ComposedStrategy, type HartExec, RunEnd, SimulationError } from './types.js';
 
+/** Placeholders until `ProgramRunner.compile` sets a hart's compiled program. */
+const NOT_COMPILED = new Int32Array(0);
+const NO_ROWS_I32 = new Int32Array(0);
+const NO_ROWS_F64 = new Float64Array(0);
+const NO_ROWS_U8 = new Uint8Array(0);
+
 export interface SimulatorInput {
   readonly machine: MachineConfig;
   readonly kernel: KernelConfig;
@@ -145,12 +151,10 @@ export class Simulator {
       const h: HartExec = {
         hw,
         program,
-        code: compiled?.code ?? new Uint8Array(program.length),
-        tArea: compiled?.tArea ?? new Int32Array(program.length),
-        tPage: compiled?.tPage ?? new Float64Array(program.length),
-        tType: compiled?.tType ?? new Uint8Array(program.length),
-        tNofault: compiled?.tNofault ?? new Uint8Array(program.length),
-        tNearEnd: compiled?.tNearEnd ?? new Uint8Array(program.length),
+        code: compiled?.code ?? NOT_COMPILED,
+        rowArea: compiled?.rowArea ?? NO_ROWS_I32,
+        rowPage: compiled?.rowPage ?? NO_ROWS_F64,
+        rowBits: compiled?.rowBits ?? NO_ROWS_U8,
         pc: 0,
         frames: [],
         irqEnabled: true,

@@ -77,16 +77,18 @@ export interface Task {
 export interface HartExec {
   readonly hw: HartHw;
   readonly program: readonly Op[];
-  /** The program compiled for the hot path: per op, 1 = access, 0 = anything else; the target as
-   *  an interned area id (-1 = a fixed region) and a page (within the area, or an absolute VPN). */
-  readonly code: Uint8Array;
-  readonly tArea: Int32Array;
-  readonly tPage: Float64Array;
-  /** Access type (0 read, 1 write, 2 execute), nofault flag, and whether the access reaches its
-   *  page's end (a run-ahead source). */
-  readonly tType: Uint8Array;
-  readonly tNofault: Uint8Array;
-  readonly tNearEnd: Uint8Array;
+  /**
+   * The program compiled for the hot path (kernel/program.ts `compile`): per op, the row of its
+   * compiled access, 0 = not a compiled access. Ops that are one object share a row, so a program
+   * built from a repeated body costs 4 bytes per op (the compile runs inside every boot).
+   */
+  code: Int32Array;
+  /** Per row (from 1): the target as an interned area id (-1 = a fixed region) and a page (within
+   *  the area, or an absolute VPN), and bits: access type (0 read, 1 write, 2 execute) | nofault
+   *  << 2 | whether the access reaches its page's end (a run-ahead source) << 3. */
+  rowArea: Int32Array;
+  rowPage: Float64Array;
+  rowBits: Uint8Array;
   pc: number;
   readonly frames: Frame[];
   irqEnabled: boolean;

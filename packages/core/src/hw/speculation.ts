@@ -62,6 +62,10 @@ export class Speculation implements TargetSource {
   private readonly elapsed: Float64Array;
   private readonly point: Int32Array;
   private readonly feedback: GapFeedback | null;
+  /** Per source (LOOKAHEAD, RUN_AHEAD, WILD): its probability per eligible step. */
+  private readonly pOf: Float64Array;
+  /** No gap feedback and no reductions: a step that only counts a gap down has no other effect. */
+  private readonly plain: boolean;
   /**
    * The explorer's reductions of target and position (explore/speculative-targets.ts): built
    * only for a chooser that asks (`AlternativeFeedback`), so other runs compute nothing for it.
@@ -85,10 +89,12 @@ export class Speculation implements TargetSource {
     this.left = new Float64Array(slots).fill(-1);
     this.elapsed = new Float64Array(slots);
     this.point = new Int32Array(slots).fill(-1);
+    this.pOf = Float64Array.of(this.pLookahead, this.pRunAhead, this.pWild);
     this.feedback = feedbackOf(sim.chooser);
     const same = sameStateOf(sim.chooser);
     this.same =
       same === null || !same.reduce || slots === 0 ? null : new SpeculativeTargets(sim, this, same, slots);
+    this.plain = this.feedback === null && this.same === null;
   }
 
   noteKernelVpn(vpn: number): void {
@@ -100,13 +106,15 @@ export class Speculation implements TargetSource {
   }
 
   /**
-   * One eligible step of source `s` on a hart (slot `i`): true when it fires now. Draws the gap
-   * lazily (at the first eligible step, and at the first one after each firing), so a source that
-   * is never eligible costs no choice.
+   * One eligible step of source `source` on a hart (slot `i`): true when it fires now. Draws the
+   * gap lazily (at the first eligible step, and at the first one after each firing), so a source
+   * that is never eligible costs no choice. `speculate` counts plain steps down itself.
    */
-  private fires(h: HartExec, i: number, source: number, p: number): boolean {
+  private fires(h: HartExec, i: number, source: number): boolean {
     let left = this.left[i]!;
     if (left < 0) {
+      // p read here, not passed: a double argument to a call V8 does not inline is boxed.
+      const p = this.pOf[source]!;
       if (p <= 0) return false;
       const g = this.sim.chooser.gap('speculate', p);
       left = g === GAP_NEVER ? Number.POSITIVE_INFINITY : g;
@@ -127,37 +135,60 @@ export class Speculation implements TargetSource {
     return false;
   }
 
-  /** After each step of hart `h`: which sources fire, and the walks they cause. VPNs go through
-   *  `Hardware.vpnReg` (no boxed doubles across calls). */
+  /**
+   * After each step of hart `h`: which sources fire, and the walks they cause. VPNs go through
+   * `Hardware.vpnReg` (no boxed doubles across calls). Most steps only count each eligible
+   * source's gap down: with a plain chooser (no gap feedback, no reductions) that is done here,
+   * and `fires` is called only when a gap must be drawn or ends (the same effects: `fires` does
+   * nothing else on such a step).
+   */
   speculate(h: HartExec): void {
-    const ch = this.sim.chooser;
-    const reg = this.sim.hw.vpnReg;
-    const pc = h.pc;
-    const len = h.program.length;
+    const left = this.left;
+    const plain = this.plain;
     const slot = h.hw.id * SOURCES;
-    if (pc < len && this.fires(h, slot + LOOKAHEAD, LOOKAHEAD, this.pLookahead)) {
-      // Run-ahead execution reaches one of the next `window` ops; if it is an access whose VA is
-      // already known (its area reserved), the walk happens.
-      const span = Math.min(len - pc, this.lookaheadWindow + 1);
-      const at = pc + ch.choose('speculate', span);
-      if (this.same !== null) this.same.lookahead(h, pc, span);
-      if (this.upcomingVpn(h, at)) this.walk(h, 'look-ahead');
+    if (h.pc < h.program.length) {
+      const l = left[slot + LOOKAHEAD]!;
+      if (plain && l > 0) left[slot + LOOKAHEAD] = l - 1;
+      else if (this.fires(h, slot + LOOKAHEAD, LOOKAHEAD)) this.lookahead(h);
     }
-    if (h.nearEndVpn >= 0 && this.fires(h, slot + RUN_AHEAD, RUN_AHEAD, this.pRunAhead)) {
-      const page = ch.choose('speculate', this.runAheadPages);
-      if (this.same !== null) this.same.runAhead(h, h.nearEndVpn + 1, this.runAheadPages);
-      reg[0] = h.nearEndVpn + 1 + page;
-      this.walk(h, 'run-ahead');
+    if (h.nearEndVpn >= 0) {
+      const l = left[slot + RUN_AHEAD]!;
+      if (plain && l > 0) left[slot + RUN_AHEAD] = l - 1;
+      else if (this.fires(h, slot + RUN_AHEAD, RUN_AHEAD)) this.runAhead(h);
     }
-    if (this.recentCount > 0 && this.fires(h, slot + WILD, WILD, this.pWild)) {
-      const b = ch.choose('speculate', this.recentCount);
-      if (this.same !== null) this.same.wild(h, -1);
-      const base = this.recent[b]!;
-      const offset = ch.choose('speculate', 2 * this.wildSpread + 1);
-      if (this.same !== null) this.same.wild(h, b);
-      reg[0] = base + offset - this.wildSpread;
-      this.walk(h, 'wild pointer');
+    if (this.recentCount > 0) {
+      const l = left[slot + WILD]!;
+      if (plain && l > 0) left[slot + WILD] = l - 1;
+      else if (this.fires(h, slot + WILD, WILD)) this.wild(h);
     }
+  }
+
+  /** Run-ahead execution reaches one of the next `window` ops; if it is an access whose VA is
+   *  already known (its area reserved), the walk happens. */
+  private lookahead(h: HartExec): void {
+    const pc = h.pc;
+    const span = Math.min(h.program.length - pc, this.lookaheadWindow + 1);
+    const at = pc + this.sim.chooser.choose('speculate', span);
+    if (this.same !== null) this.same.lookahead(h, pc, span);
+    if (this.upcomingVpn(h, at)) this.walk(h, 'look-ahead');
+  }
+
+  private runAhead(h: HartExec): void {
+    const page = this.sim.chooser.choose('speculate', this.runAheadPages);
+    if (this.same !== null) this.same.runAhead(h, h.nearEndVpn + 1, this.runAheadPages);
+    this.sim.hw.vpnReg[0] = h.nearEndVpn + 1 + page;
+    this.walk(h, 'run-ahead');
+  }
+
+  private wild(h: HartExec): void {
+    const ch = this.sim.chooser;
+    const b = ch.choose('speculate', this.recentCount);
+    if (this.same !== null) this.same.wild(h, -1);
+    const base = this.recent[b]!;
+    const offset = ch.choose('speculate', 2 * this.wildSpread + 1);
+    if (this.same !== null) this.same.wild(h, b);
+    this.sim.hw.vpnReg[0] = base + offset - this.wildSpread;
+    this.walk(h, 'wild pointer');
   }
 
   /** The run ended: tell an enumerating chooser how far each gap still running got. */
@@ -174,15 +205,16 @@ export class Speculation implements TargetSource {
   /** The VPN op `i` accesses into `vpnReg[0]`; false when it has none yet. */
   upcomingVpn(h: HartExec, i: number): boolean {
     const reg = this.sim.hw.vpnReg;
-    if (h.code[i] === 1) {
-      const id = h.tArea[i]!;
+    const row = h.code[i]!;
+    if (row > 0) {
+      const id = h.rowArea[row]!;
       if (id < 0) {
-        reg[0] = h.tPage[i]!;
+        reg[0] = h.rowPage[row]!;
         return true;
       }
       const a = this.sim.areas.list[id];
       if (!a || a.start < 0) return false;
-      reg[0] = a.start + h.tPage[i]!;
+      reg[0] = a.start + h.rowPage[row]!;
       return true;
     }
     const op = h.program[i]!;

@@ -123,7 +123,10 @@ export class Walker {
   private readonly indexMask: number;
   /** 64-bit modes: VPN bits from `canonShift` up must be all zero or all one. */
   private readonly canonShift: number;
-  private readonly canonOnes: number;
+  /** The all-ones half as a VPN interval [canonLow, canonTop): compared, not divided (a float
+   *  division and floor cost ~15 ns on every access). Exact: both are integers below 2^53. */
+  private readonly canonLow: number;
+  private readonly canonTop: number;
   private readonly is64: boolean;
   private readonly cachesInvalidLeaf: boolean;
   private readonly cachesInvalidNonLeaf: boolean;
@@ -166,7 +169,9 @@ export class Walker {
     this.is64 = g.is64;
     // VA bits [63 : vaBits-1] equal: VPN bits [51 : vaBits-13] all zero or all one.
     this.canonShift = 2 ** (g.vaBits - 13);
-    this.canonOnes = 2 ** (64 - g.vaBits + 1) - 1;
+    const canonOnes = 2 ** (64 - g.vaBits + 1) - 1;
+    this.canonLow = canonOnes * this.canonShift;
+    this.canonTop = (canonOnes + 1) * this.canonShift;
     this.cachesInvalidLeaf = machine.cachesInvalid !== 'none';
     this.cachesInvalidNonLeaf = machine.cachesInvalid === 'all';
     this.nonLeafInTlb = machine.invalidNonLeafIn === 'tlb';
@@ -188,8 +193,8 @@ export class Walker {
    */
   canonical(vpn: number): boolean {
     if (!this.is64) return vpn >= 0 && vpn < 0x100000;
-    const hi = Math.floor(vpn / this.canonShift);
-    return hi === 0 || hi === this.canonOnes;
+    // floor(vpn / canonShift) is 0 or all ones: the same two intervals.
+    return (vpn >= 0 && vpn < this.canonShift) || (vpn >= this.canonLow && vpn < this.canonTop);
   }
 
   /** The TLB an access of `typeCode` looks up and fills on `hart` (split I/D or unified). */
