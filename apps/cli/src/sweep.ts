@@ -19,7 +19,6 @@ import {
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import {
   type CellRecord,
   cellRecordSchema,
@@ -34,6 +33,7 @@ import {
   serializeResultsDocument,
   summarize,
 } from '@tlblab/core';
+import { Piscina } from 'piscina';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
 import {
@@ -47,9 +47,9 @@ import {
 import { clean } from './output.js';
 import { pathError, removeStaleTemps, writeOutput } from './output-file.js';
 import type { Plan, PlannedCell } from './plan.js';
-import { mark } from './timing.js';
 import { type Registry, resolveStrategySet } from './registry.js';
 import { AffinitySchedule } from './schedule.js';
+import { mark } from './timing.js';
 import type { CellLine, CellsMessage, CellsTask, WorkerResult } from './worker.js';
 
 /** How long loading the config and plugins in a worker may take (an import that never settles). */

@@ -231,7 +231,8 @@ export async function runTask(
     return null;
   }
   const r = await runOne(task);
-  if (timingEnabled && task.kind === 'warm') mark(`registry loaded (thread ${threadId}: cpu ${threadCpuMs()} ms)`);
+  if (timingEnabled && task.kind === 'warm')
+    mark(`registry loaded (thread ${threadId}: cpu ${threadCpuMs()} ms)`);
   return r;
 }
 
