@@ -4,10 +4,13 @@
  * wall-clock watchdog, so a plugin that loops, exits or exhausts memory fails its own task and the
  * command goes on.
  */
-import { Piscina } from 'piscina';
+import { Piscina, type PiscinaTask } from 'piscina';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
 import type { CellsTask, CellTask, RegionWorkerTask, TraceTask, WarmTask, WorkerResult } from './worker.js';
+
+type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+type PiscinaWorker = Parameters<Balancer>[1][number];
 
 export type AnyTask = CellTask | CellsTask | WarmTask | TraceTask | RegionWorkerTask;
 
@@ -34,7 +37,41 @@ export function createPool(jobs: number, memoryMb: number): Piscina<AnyTask, Wor
     // the other workers for the cores. The old-generation cap turns a plugin that exhausts memory
     // into a failed task (ERR_WORKER_OUT_OF_MEMORY) instead of an abort of the whole process.
     resourceLimits: { maxYoungGenerationSizeMb: 64, maxOldGenerationSizeMb: memoryMb },
+    loadBalancer: affinityBalancer,
   });
+}
+
+/**
+ * Where a task would rather run (sweep.ts's lanes; issue 13): `thread`, the worker that holds the
+ * caches and JIT state for the lane's cells; `avoid`, workers other lanes hold. Set on a task
+ * object under `Piscina.queueOptionsSymbol` (a symbol key, so it never crosses to the worker).
+ */
+export interface Affinity {
+  readonly thread: number | null;
+  readonly avoid: readonly number[];
+}
+
+/**
+ * Piscina's default (the first idle worker; one task per worker at a time, which is all this pool
+ * runs) with affinity: a task for a live `thread` waits for that worker, else it takes an idle
+ * worker no other lane holds, else any idle worker.
+ */
+function affinityBalancer(task: PiscinaTask, workers: PiscinaWorker[]): PiscinaWorker | null {
+  const affinity = (task as unknown as Record<symbol, Affinity | null | undefined>)[
+    Piscina.queueOptionsSymbol
+  ];
+  const usable = (w: PiscinaWorker) => !w.terminating && !w.destroyed;
+  if (affinity?.thread != null) {
+    const mine = workers.find((w) => w.id === affinity.thread && usable(w));
+    if (mine !== undefined) return mine.currentUsage === 0 ? mine : null;
+  }
+  let fallback: PiscinaWorker | null = null;
+  for (const w of workers) {
+    if (w.currentUsage !== 0 || !usable(w)) continue;
+    if (affinity === undefined || affinity === null || !affinity.avoid.includes(w.id)) return w;
+    fallback ??= w;
+  }
+  return fallback;
 }
 
 /** The watchdog stopped the task (as opposed to the worker exiting, crashing or running out of memory). */

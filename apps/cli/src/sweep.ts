@@ -33,13 +33,23 @@ import {
   serializeResultsDocument,
   summarize,
 } from '@tlblab/core';
+import { Piscina } from 'piscina';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
-import { type StartedPool, startPool, watchdogMessage, workerFailure, workerOutcome } from './isolate.js';
+import {
+  type Affinity,
+  type StartedPool,
+  startPool,
+  watchdogMessage,
+  workerFailure,
+  workerOutcome,
+} from './isolate.js';
 import { clean } from './output.js';
 import { pathError, removeStaleTemps, writeOutput } from './output-file.js';
 import type { Plan, PlannedCell } from './plan.js';
 import { type Registry, resolveStrategySet } from './registry.js';
+import { AffinitySchedule } from './schedule.js';
+import { mark } from './timing.js';
 import type { CellLine, CellsMessage, CellsTask, WorkerResult } from './worker.js';
 
 /** How long loading the config and plugins in a worker may take (an import that never settles). */
@@ -89,13 +99,7 @@ export interface SweepResult {
 
 const FSYNC_INTERVAL_MS = 1000;
 
-/**
- * Cells per task (issue 13: the per-cell round trip to the main thread cost ~2 ms a cell and left
- * the workers idle meanwhile). A batch is at most MAX_BATCH cells and at most 1/BATCHES_PER_JOB of
- * each worker's share of what is left, so batches shrink to single cells towards the end.
- */
-const MAX_BATCH = 32;
-const BATCHES_PER_JOB = 4;
+const queueOptions = Piscina.queueOptionsSymbol;
 
 /** fdatasync, except where the file cannot be synced (a device or FIFO: EINVAL) — nothing to make durable. */
 function syncData(fd: number): void {
@@ -369,6 +373,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     const pool = started.pool;
     try {
       await started.warmed;
+      mark('workers warm');
       const base = {
         spec: opts.spec,
         seeds: plan.input.seeds,
@@ -393,7 +398,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
        * out of memory, the watchdog), the cell it was running gets the failed record and the cells
        * behind it go back to the queue for a fresh worker — as if each cell were its own task.
        */
-      const runBatch = async (cells: readonly PlannedCell[]): Promise<readonly PlannedCell[]> => {
+      const runBatch = async (
+        cells: readonly PlannedCell[],
+        affinity: Affinity,
+        ranOn: (thread: number) => void,
+      ): Promise<readonly PlannedCell[]> => {
         const { port1, port2 } = new MessageChannel();
         const controller = new AbortController();
         // The watchdog is per cell: it restarts whenever a cell of the batch finishes. Aborting
@@ -402,6 +411,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
         let reached = 0;
         let appendError: unknown = null;
         const take = (m: CellsMessage) => {
+          ranOn(m.thread);
           clearTimeout(timer);
           timer = setTimeout(() => controller.abort(), timeout);
           reached = m.at + 1;
@@ -418,7 +428,13 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
             take(m.message as CellsMessage);
         };
         port1.on('message', take);
-        const task: CellsTask = { kind: 'cells', ...base, cells, port: port2 };
+        const task: CellsTask & { [queueOptions]?: Affinity } = {
+          kind: 'cells',
+          ...base,
+          cells,
+          port: port2,
+          [queueOptions]: affinity,
+        };
         try {
           await pool.run(task, { signal: controller.signal, transferList: [port2] });
           drain();
@@ -441,26 +457,27 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
           port1.close();
         }
       };
-      let next = 0;
+      // Cells routed to workers by what they share, with stealing at the tail (schedule.ts); each
+      // lane keeps to the worker thread that ran its last batch, so that worker's caches and JIT
+      // state serve its next one.
+      const schedule = new AffinitySchedule(remaining, jobs);
+      const threads: (number | null)[] = Array.from({ length: jobs }, () => null);
       const requeued: PlannedCell[] = [];
-      const lane = async (): Promise<void> => {
-        while (!broken && (requeued.length > 0 || next < remaining.length)) {
-          let batch: readonly PlannedCell[];
-          if (requeued.length > 0) batch = requeued.splice(0, requeued.length);
-          else {
-            // Guided batches: large while much is left, down to one cell at the end, so no worker
-            // is left holding a long batch while the others idle.
-            const size = Math.max(
-              1,
-              Math.min(MAX_BATCH, Math.floor((remaining.length - next) / (jobs * BATCHES_PER_JOB))),
-            );
-            batch = remaining.slice(next, next + size);
-            next += batch.length;
-          }
-          requeued.unshift(...(await runBatch(batch)));
+      const lane = async (at: number): Promise<void> => {
+        while (!broken && (requeued.length > 0 || schedule.left > 0)) {
+          const batch = requeued.length > 0 ? requeued.splice(0, requeued.length) : schedule.take(at);
+          const avoid = threads.filter((t, i): t is number => i !== at && t !== null);
+          let ran: number | null = null;
+          const rest = await runBatch(batch, { thread: threads[at] ?? null, avoid }, (t) => {
+            ran = t;
+          });
+          // A worker that died is replaced by a new thread; two lanes never claim one thread.
+          threads[at] = rest.length > 0 || ran === null || avoid.includes(ran) ? null : ran;
+          requeued.unshift(...rest);
         }
       };
-      await Promise.all(Array.from({ length: jobs }, lane));
+      await Promise.all(Array.from({ length: jobs }, (_, at) => lane(at)));
+      mark('cells done');
     } finally {
       syncData(fd);
       closeSync(fd);
@@ -474,6 +491,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   // Plan order; the same bytes as serializeResultsDocument({ meta, cells }) gives.
   const cells = plan.selected.map((c) => done.get(c.index)!);
   writeFinal(out, direct, `${[JSON.stringify(meta), ...cells.map((c) => c.line)].join('\n')}\n`);
+  mark('results written');
   return {
     cells: cells.map(({ index, id, verdict }) => ({ index, id, verdict })),
     ran: remaining.length,

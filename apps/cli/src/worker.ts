@@ -3,7 +3,8 @@
  * planned cell into a core cell and runs it. Everything crossing the thread boundary is plain data.
  */
 
-import type { MessagePort } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { type MessagePort, threadId } from 'node:worker_threads';
 import {
   type CellCache,
   type CellRecord,
@@ -34,6 +35,7 @@ import {
 import { oneLine, UsageError } from './errors.js';
 import { coreCell, type PlanInput, type PlannedCell } from './plan.js';
 import { isBuiltinCell, type Registry } from './registry.js';
+import { mark, timingEnabled } from './timing.js';
 
 export interface CellTask {
   readonly kind: 'cell';
@@ -66,6 +68,8 @@ export interface CellsTask {
 /** What a `CellsTask` posts per cell, in the order of `cells`. */
 export interface CellsMessage {
   readonly at: number;
+  /** The worker thread that ran it (sweep.ts keeps a lane's next batches on it). */
+  readonly thread: number;
   readonly result: WorkerResult;
 }
 
@@ -203,6 +207,20 @@ async function runRegion(task: RegionWorkerTask): Promise<WorkerResult> {
   }
 }
 
+/**
+ * This thread's CPU time so far, ms (TLBLAB_TIMING only: the process's CPU counts every worker and
+ * V8's compiler threads). Linux's per-thread counters, in clock ticks (100 a second); -1 elsewhere.
+ */
+function threadCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return -1;
+  }
+}
+
 /** Run one task in this thread (the pool's workers and and tests alike). */
 export async function runTask(
   task: CellTask | CellsTask | WarmTask | TraceTask | RegionWorkerTask,
@@ -213,14 +231,18 @@ export async function runTask(
     try {
       for (let at = 0; at < cells.length; at++) {
         const result = (await runTask({ ...rest, kind: 'cell', cell: cells[at]! }))!;
-        port.postMessage({ at, result } satisfies CellsMessage);
+        port.postMessage({ at, thread: threadId, result } satisfies CellsMessage);
       }
     } finally {
       port.close();
     }
+    if (timingEnabled) mark(`batch of ${cells.length} done (thread ${threadId}: cpu ${threadCpuMs()} ms)`);
     return null;
   }
-  return runOne(task);
+  const r = await runOne(task);
+  if (timingEnabled && task.kind === 'warm')
+    mark(`registry loaded (thread ${threadId}: cpu ${threadCpuMs()} ms)`);
+  return r;
 }
 
 async function runOne(task: CellTask | WarmTask | TraceTask): Promise<WorkerResult | null> {

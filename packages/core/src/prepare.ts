@@ -278,7 +278,16 @@ export function compose(
   harts: number,
   sim: () => Simulator,
 ): ComposedStrategy {
-  const slots: StrategySlots = {};
+  // Every slot key, in one order, on every composed strategy: the kernel model reads
+  // `strategy.slots.<name>` on its hot paths, and one hidden class for all sets keeps those reads
+  // monomorphic (a set filling slots a, c and one filling b only had different shapes, issue 13).
+  // (An object literal: one boilerplate hidden class; `satisfies` keeps it listing every slot.)
+  const slots = {
+    trapEntry: undefined,
+    kernelFault: undefined,
+    flushCacheVmap: undefined,
+    flushTlbKernelRange: undefined,
+  } satisfies Record<SlotName, undefined> as StrategySlots;
   const slotOwner: Partial<Record<SlotName, string>> = {};
   const notrace = new Set<string>();
   let kernelFaultFn: string | null = null;

@@ -285,7 +285,18 @@ export function runCell(
     });
     for (const l of r.mappingLatencies) latencies.push(l);
     if (first) {
-      const traced = replayPrepared(cell, prepared, r.choices, { trace: true, seed });
+      // The trace comes from running the seed again with tracing on: a run is a pure function of
+      // its cell and seed, and a second SeededChooser keeps the step loop's call sites seeing one
+      // chooser class (a ReplayChooser here deoptimised the hot path once per failing cell: about a
+      // third of the sweep's deoptimisations, issue 13). The choices must come out the same, as a
+      // replay's would have to be consumed in full.
+      const again = new SeededChooser(seed);
+      const traced = execute(cell, prepared, again, seed, { trace: true, keepBoot: false });
+      if (traced.choices !== r.choices || traced.outcome !== r.outcome) {
+        throw new ReplayMismatchError(
+          `seed ${seed} of ${cell.scenario.id} ran differently the second time (${traced.outcome} vs ${r.outcome}): the cell is not a pure function of its seed`,
+        );
+      }
       firstFailure = {
         seed,
         outcome: r.outcome,

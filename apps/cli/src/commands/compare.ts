@@ -27,6 +27,7 @@ import { type OutputTarget, outputTarget } from '../output-file.js';
 import { buildPlan, type ExploreBudget, exploreBudget, type PlanInput, parseShard } from '../plan.js';
 import type { Registry } from '../registry.js';
 import { defaultJobs, runSweep, type SweepProgress } from '../sweep.js';
+import { mark } from '../timing.js';
 
 export interface CompareOptions extends SweepFlags {
   jobs?: string;
@@ -153,6 +154,7 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
   // The workers start now and load the registry while this thread loads its own (issue 13: the
   // serial part of a sweep); a plan smaller than the pool leaves the extra workers idle.
   const { registry, sweep, spec, pool: started } = await loadContextRegistry(ctx, limits, { pool: { jobs } });
+  mark('registry loaded');
   try {
     return await compareLoaded(ctx, opts, {
       registry,
@@ -201,6 +203,7 @@ async function compareLoaded(
   if (plan.cells.length === 0)
     throw new UsageError('the plan has no cells: no scenario applies to these modes and hart counts');
   checkRuns(limits, input.seeds.count, plan.selected.length);
+  mark('plan built');
 
   const showBar = ctx.io.stderr.isTTY === true;
   const bar = showBar
