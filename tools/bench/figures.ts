@@ -237,8 +237,9 @@ export async function demo(ctx: Ctx): Promise<Figure> {
         current: spread(cur, ' s'),
         base: base ? spread(base, ' s') : '-',
         ratio: ratioText(speedup),
-        target: '≥ 2.5×; ≤ ~6 s quiet',
-        met: speedup ? speedup.ofMedians >= 2.5 : null,
+        // The "≤ ~6 s on a quiet 2-core machine" is about the full demo: --quick judges the ratio only.
+        target: ctx.quick ? '≥ 2.5× (≤ ~6 s: full demo)' : '≥ 2.5× and ≤ ~6 s quiet',
+        met: speedup ? speedup.ofMedians >= 2.5 && (ctx.quick || cur.median <= 6) : null,
       },
     ],
     data: {
