@@ -15,6 +15,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { DEMO_SEEDS, DEMO_SWEEP } from './demo-sweep.ts';
 
 const cli = new URL('../apps/cli/dist/index.js', import.meta.url).href;
 const dir = 'tlblab-results';
@@ -25,18 +26,9 @@ mkdirSync(dir, { recursive: true });
 const t0 = performance.now();
 const comparison = [
   'compare',
-  '-s',
-  'all',
-  '-c',
-  'all',
-  '-m',
-  'all',
-  '--mode',
-  'sv39,sv32',
-  '--harts',
-  '1,2,4,8',
+  ...DEMO_SWEEP,
   '--seeds',
-  '16',
+  String(DEMO_SEEDS),
   ...process.argv.slice(2),
   '--out',
   results,

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEMO_SEEDS, DEMO_SWEEP } from '../demo-sweep.ts';
 import {
   type ChildResult,
   interleaved,
@@ -111,21 +112,32 @@ const ratioText = (r: ReturnType<typeof ratio> | null) =>
 // ---------------------------------------------------------------------------------------------
 // 1. The step loop against its references.
 
+/**
+ * The C bare-lookup reference (ref/lookup.c), compiled at `cc -O2` into the bench's scratch dir as
+ * `name`; `cSkipped` says why when there is no compiler (the figures then leave the C rows out).
+ */
+export function compileCReference(
+  ctx: Ctx,
+  name: string,
+): { cSrc: string; cBin: string; cSkipped: string | null } {
+  const cSrc = join(CURRENT_DIR, 'tools/bench/ref/lookup.c');
+  const cBin = join(ctx.work, name);
+  try {
+    execFileSync('cc', ['-O2', '-o', cBin, cSrc], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return { cSrc, cBin, cSkipped: null };
+  } catch (e) {
+    const cSkipped = `C reference skipped: \`cc -O2\` failed or no C compiler (${(e as Error).message.split('\n')[0]})`;
+    ctx.log(cSkipped);
+    return { cSrc, cBin, cSkipped };
+  }
+}
+
 export async function stepLoop(ctx: Ctx): Promise<Figure> {
   const reps = ctx.quick ? 3 : 5;
   const harts = 8;
   const accessesPerHart = ctx.quick ? 60_000 : 250_000;
   const accesses = harts * accessesPerHart;
-  // The C reference: compiled once per bench run into the scratch dir.
-  const cSrc = join(CURRENT_DIR, 'tools/bench/ref/lookup.c');
-  const cBin = join(ctx.work, 'lookup');
-  let cSkipped: string | null = null;
-  try {
-    execFileSync('cc', ['-O2', '-o', cBin, cSrc], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (e) {
-    cSkipped = `C reference skipped: \`cc -O2\` failed or no C compiler (${(e as Error).message.split('\n')[0]})`;
-    ctx.log(cSkipped);
-  }
+  const { cSrc, cBin, cSkipped } = compileCReference(ctx, 'lookup');
   const arms = [...ctx.trees.map((t) => t.label), 'fair', 'bare', ...(cSkipped ? [] : ['c'])];
   const raw = await interleaved(arms, reps, async (arm) => {
     const tree = ctx.trees.find((t) => t.label === arm);
@@ -440,20 +452,7 @@ export async function jobs(ctx: Ctx): Promise<Figure> {
   const demoSweep = await jobsWorkload(
     ctx,
     'demo sweep',
-    [
-      '-s',
-      'all',
-      '-c',
-      'all',
-      '-m',
-      'all',
-      '--mode',
-      'sv39,sv32',
-      '--harts',
-      '1,2,4,8',
-      '--seeds',
-      ctx.quick ? '4' : '16',
-    ],
+    [...DEMO_SWEEP, '--seeds', ctx.quick ? '4' : String(DEMO_SEEDS)],
     ctx.quick ? 1 : 2,
     loopIters,
   );

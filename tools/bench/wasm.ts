@@ -15,10 +15,8 @@
  * Each sample is a fresh process: `node --conditions=source --import tsx tools/bench/wasm.ts
  * sample ARM '{"harts":8,"accesses":N}'` (current tree only: the base tree has no wasm).
  */
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Ctx, type Figure, type Row, sample } from './figures.ts';
+import { type Ctx, compileCReference, type Figure, type Row, sample } from './figures.ts';
 import { makeStream, PER_HART } from './ref/stream.ts';
 import {
   interleaved,
@@ -223,15 +221,7 @@ export async function wasmHwPath(ctx: Ctx): Promise<Figure> {
   const reps = ctx.quick ? 3 : 5;
   const harts = 8;
   const accesses = harts * (ctx.quick ? 60_000 : 250_000);
-  const cSrc = join(CURRENT_DIR, 'tools/bench/ref/lookup.c');
-  const cBin = join(ctx.work, 'lookup-wasm-fig');
-  let cSkipped: string | null = null;
-  try {
-    execFileSync('cc', ['-O2', '-o', cBin, cSrc], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (e) {
-    cSkipped = `C reference skipped: \`cc -O2\` failed or no C compiler (${(e as Error).message.split('\n')[0]})`;
-    ctx.log(cSkipped);
-  }
+  const { cSrc, cBin, cSkipped } = compileCReference(ctx, 'lookup-wasm-fig');
   const current = ctx.trees.find((t) => t.label === 'current')!;
   const arms = ['js', 'wasm', 'wasm-loop', 'step', 'fair', 'bare', ...(cSkipped ? [] : ['c'])];
   const raw = await interleaved(arms, reps, async (arm): Promise<HwSample | { rate: number }> => {

@@ -5,7 +5,7 @@
 import { type Cell, prepareCell } from '../simulate.js';
 import { DEFAULT_BOUNDS, type ExploreBounds, totalBudget } from './bounds.js';
 import { ExploringChooser, KindTable } from './chooser.js';
-import { enumerateLevel, type LevelContext } from './enumerate.js';
+import { enumerateLevel, newLevelState } from './enumerate.js';
 import type { ExploreReduction } from './search.js';
 
 /** Every outcome of one cell's executions within a bound, and how often each failing one occurs. */
@@ -30,16 +30,7 @@ export function outcomeCensus(
   chooser.reduce = options.reduce !== false;
   const level = totalBudget(bounds);
   if (!Number.isFinite(level)) throw new RangeError('a census needs a finite total cost');
-  const state: LevelContext['state'] = {
-    executions: 0,
-    stopped: null,
-    pointsByKind: new Map(),
-    held: new Set(),
-    maxPoints: 0,
-    sameTarget: 0,
-    frozen: 0,
-    overruns: 0,
-  };
+  const state = newLevelState();
   const failures = new Map<string, number>();
   const census = (outcome: string, failure: { readonly message: string } | null) => {
     const key = `${outcome}: ${failure?.message ?? ''}`;

@@ -10,18 +10,35 @@ import { CUT, type ExploringChooser } from './chooser.js';
 import { type Counterexample, counterexampleOf } from './counterexample.js';
 import type { ExploreLimits, ExploreResult } from './search.js';
 
-export interface LevelContext {
-  readonly state: {
-    executions: number;
-    stopped: ExploreResult['stopped'];
-    pointsByKind: Map<number, number>;
-    held: Set<number>;
-    maxPoints: number;
-    sameTarget: number;
-    frozen: number;
-    /** Executions that ended on a budget (`step-limit`): no answer, so no counterexample. */
-    overruns: number;
+/** What a search counts across its levels (one per search, census or region). */
+export interface LevelState {
+  executions: number;
+  stopped: ExploreResult['stopped'];
+  pointsByKind: Map<number, number>;
+  held: Set<number>;
+  maxPoints: number;
+  sameTarget: number;
+  frozen: number;
+  /** Executions that ended on a budget (`step-limit`): no answer, so no counterexample. */
+  overruns: number;
+}
+
+/** A search's counts before its first execution. */
+export function newLevelState(): LevelState {
+  return {
+    executions: 0,
+    stopped: null,
+    pointsByKind: new Map(),
+    held: new Set(),
+    maxPoints: 0,
+    sameTarget: 0,
+    frozen: 0,
+    overruns: 0,
   };
+}
+
+export interface LevelContext {
+  readonly state: LevelState;
   readonly limits: ExploreLimits;
   readonly clock: () => number;
   readonly memory: (() => number) | undefined;

@@ -22,7 +22,7 @@ import { prepareCell } from '../simulate.js';
 import type { ExploreBounds } from './bounds.js';
 import { ExploringChooser, KindTable } from './chooser.js';
 import type { Counterexample } from './counterexample.js';
-import { enumerateLevel, type LevelContext } from './enumerate.js';
+import { enumerateLevel, type LevelContext, newLevelState } from './enumerate.js';
 import {
   beginExplore,
   type ExploreOptions,
@@ -102,16 +102,7 @@ export function exploreRegion(
 ): RegionResult {
   const { cell, prepared, chooser } = explorer;
   const { control, cancel, executionLimit } = task;
-  const state: LevelContext['state'] = {
-    executions: 0,
-    stopped: null,
-    pointsByKind: new Map(),
-    held: new Set(),
-    maxPoints: 0,
-    sameTarget: 0,
-    frozen: 0,
-    overruns: 0,
-  };
+  const state = newLevelState();
   const ctx: LevelContext = {
     state,
     limits: task.memoryBytes === null ? {} : { memoryBytes: task.memoryBytes },

@@ -19,7 +19,7 @@ import { type Cell, meetsExpectation, type PreparedCell, prepareCell, runPrepare
 import { DEFAULT_BOUNDS, describeBounds, type ExploreBounds, totalBudget } from './bounds.js';
 import { ExploringChooser, KindTable } from './chooser.js';
 import { type Counterexample, counterexampleOf } from './counterexample.js';
-import { enumerateLevel, frontier, type LevelContext } from './enumerate.js';
+import { enumerateLevel, frontier, type LevelContext, type LevelState, newLevelState } from './enumerate.js';
 import { type ShrinkOptions, shrinkCounterexample } from './shrink.js';
 
 export type { Counterexample, Deviation } from './counterexample.js';
@@ -171,7 +171,7 @@ export interface ExploreSession {
   readonly prepared: PreparedCell;
   readonly table: KindTable;
   readonly chooser: ExploringChooser;
-  readonly state: LevelContext['state'];
+  readonly state: LevelState;
   readonly clock: () => number;
   readonly start: number;
   readonly maxLevel: number;
@@ -207,16 +207,7 @@ export function beginExplore(cell: Cell, options: ExploreOptions = {}): ExploreS
   }
   const start = clock();
   let nextProgress = start + every;
-  const state = {
-    executions: 0,
-    stopped: null as ExploreResult['stopped'],
-    pointsByKind: new Map<number, number>(),
-    held: new Set<number>(),
-    maxPoints: 0,
-    sameTarget: 0,
-    frozen: 0,
-    overruns: 0,
-  };
+  const state = newLevelState();
   const context = (level: number, executionLimit?: number): LevelContext => ({
     state,
     limits:
