@@ -23,17 +23,21 @@ const POOL_LIMIT = 4;
 
 /**
  * A copy of a memory's contents (the booted page tables of a cell), restored into a memory of the
- * same geometry by copying typed arrays. Immutable once taken.
+ * same geometry. Immutable once taken. Sparse: a slot never stored to since its table was
+ * allocated is zero with one version current since the allocation, so only the history entries
+ * (the slots stored to, each with its versions) and the tables' allocation ticks are kept. A boot
+ * stores to a few hundred of the tens of thousands of slots its tables hold (every vmalloc and
+ * modules table is pre-allocated empty), so taking or restoring an image costs what boot stored,
+ * not what it allocated.
  */
 export interface PageTableSnapshot {
   readonly entries: number;
   readonly depth: number;
   readonly tableCount: number;
   readonly histCount: number;
-  readonly flags: Uint16Array;
-  readonly ppn: Float64Array;
   readonly tableSince: Float64Array;
-  readonly histOf: Int32Array;
+  /** Per history entry: the slot it belongs to (its current value is the newest version). */
+  readonly hSlot: Int32Array;
   readonly hFlags: Uint16Array;
   readonly hPpn: Float64Array;
   readonly hSince: Float64Array;
@@ -72,15 +76,14 @@ export class PageTableMemory {
     if (list.length < POOL_LIMIT && !list.includes(this)) list.push(this);
   }
 
-  /** Back to the state of a new memory (only the parts a run touched are cleared). */
+  /** Back to the state of a new memory (only the slots stored to are cleared). */
   private reset(): void {
-    const used = this.tableCount << this.shift;
-    this.flags.fill(0, 0, used);
-    this.ppn.fill(0, 0, used);
-    this.histOf.fill(-1, 0, used);
+    this.clearSlots(0, this.histCount);
     this.tableSince.fill(0, 0, this.tableCount);
+    this.clearDirty();
     this.tableCount = 0;
     this.histCount = 0;
+    this.baseHist = 0;
     this.base = null;
   }
 
@@ -106,16 +109,25 @@ export class PageTableMemory {
   private hSince: Float64Array;
   /** Hart that stored each version (-1 = boot / the kernel before any hart ran). */
   private hWriter: Int16Array;
+  /** Per history entry: its slot. The slots not at their initial zero are exactly those of the
+   *  entries below `histCount` (every store goes through `write`, which creates the entry), so
+   *  clearing a memory or undoing a run visits what was stored, not every allocated slot. */
+  private hSlot: Int32Array;
   /** Per history entry: versions kept and ring head. */
   private hCount: Uint8Array;
   private hHead: Uint8Array;
   tableCount = 0;
   private capacity: number;
   private histCapacity: number;
-  /** The snapshot this memory was last restored from, and per table whether a store changed it
-   *  since: restoring the same snapshot again copies back only the tables a run wrote. */
+  /** The snapshot this memory was last restored from; below `baseHist` every history entry is
+   *  that snapshot's, except those a store changed since (`dirtyList`, marked in `hDirty`):
+   *  restoring the same snapshot again copies back only those and clears the slots of the
+   *  entries created since. */
   private base: PageTableSnapshot | null = null;
-  private tableDirty: Uint8Array;
+  private baseHist = 0;
+  private hDirty: Uint8Array;
+  private dirtyList: Int32Array;
+  private dirtyCount = 0;
 
   constructor(entriesPerTable: number, depth: number, initialTables = 128) {
     if (entriesPerTable <= 0 || (entriesPerTable & (entriesPerTable - 1)) !== 0)
@@ -128,7 +140,6 @@ export class PageTableMemory {
     this.flags = new Uint16Array(slots);
     this.ppn = new Float64Array(slots);
     this.tableSince = new Float64Array(initialTables);
-    this.tableDirty = new Uint8Array(initialTables);
     this.histOf = new Int32Array(slots).fill(-1);
     this.histCapacity = 1024;
     const hs = this.histCapacity;
@@ -138,6 +149,9 @@ export class PageTableMemory {
     this.hWriter = new Int16Array(hs * depth);
     this.hCount = new Uint8Array(hs);
     this.hHead = new Uint8Array(hs);
+    this.hSlot = new Int32Array(hs);
+    this.hDirty = new Uint8Array(hs);
+    this.dirtyList = new Int32Array(hs);
   }
 
   /** Allocate a zeroed table page at tick `now`; returns its table number. */
@@ -162,9 +176,6 @@ export class PageTableMemory {
     const since = new Float64Array(cap);
     since.set(this.tableSince);
     this.tableSince = since;
-    const dirty = new Uint8Array(cap);
-    dirty.set(this.tableDirty);
-    this.tableDirty = dirty;
     this.capacity = cap;
   }
 
@@ -188,6 +199,15 @@ export class PageTableMemory {
     const h8 = new Uint8Array(cap);
     h8.set(this.hHead);
     this.hHead = h8;
+    const slots = new Int32Array(cap);
+    slots.set(this.hSlot);
+    this.hSlot = slots;
+    const marks = new Uint8Array(cap);
+    marks.set(this.hDirty);
+    this.hDirty = marks;
+    const list = new Int32Array(cap);
+    list.set(this.dirtyList);
+    this.dirtyList = list;
     this.histCapacity = cap;
   }
 
@@ -199,6 +219,7 @@ export class PageTableMemory {
     if (this.histCount === this.histCapacity) this.growHistory(this.histCapacity * 2);
     h = this.histCount++;
     this.histOf[slot] = h;
+    this.hSlot[h] = slot;
     const at = h * this.depth;
     this.hCount[h] = 1;
     this.hHead[h] = 0;
@@ -224,8 +245,11 @@ export class PageTableMemory {
     this.writes++;
     this.flags[slot] = flags;
     this.ppn[slot] = ppn;
-    this.tableDirty[slot >> this.shift] = 1;
     const h = this.histFor(slot);
+    if (h < this.baseHist && this.hDirty[h] === 0) {
+      this.hDirty[h] = 1;
+      this.dirtyList[this.dirtyCount++] = h;
+    }
     const d = this.depth;
     let head = this.hHead[h]! + 1;
     if (head === d) head = 0;
@@ -276,9 +300,8 @@ export class PageTableMemory {
     return (this.flags[slot]! & PTE_V) !== 0;
   }
 
-  /** A copy of the used part of this memory (tables allocated so far and their history). */
+  /** A copy of this memory: the tables allocated so far and the history of the slots stored to. */
   snapshot(): PageTableSnapshot {
-    const used = this.tableCount << this.shift;
     const hs = this.histCount;
     const d = this.depth;
     return {
@@ -286,10 +309,8 @@ export class PageTableMemory {
       depth: d,
       tableCount: this.tableCount,
       histCount: hs,
-      flags: this.flags.slice(0, used),
-      ppn: this.ppn.slice(0, used),
       tableSince: this.tableSince.slice(0, this.tableCount),
-      histOf: this.histOf.slice(0, used),
+      hSlot: this.hSlot.slice(0, hs),
       hFlags: this.hFlags.slice(0, hs * d),
       hPpn: this.hPpn.slice(0, hs * d),
       hSince: this.hSince.slice(0, hs * d),
@@ -300,71 +321,78 @@ export class PageTableMemory {
   }
 
   /**
-   * Become exactly the memory `s` was taken from: its slots copied in, whatever this memory held
-   * beyond them cleared. History entries past `s.histCount` need no clearing: an entry is
-   * initialised when it is created. Restoring the snapshot this memory was last restored from
-   * copies back only the tables stored to since (a run writes few of them).
+   * Become exactly the memory `s` was taken from. Restoring the snapshot this memory was last
+   * restored from undoes only what stores changed since (a run stores to a few slots); otherwise
+   * the slots this memory stored to are cleared and `s`'s entries copied in whole. History entries
+   * past `s.histCount` need no clearing: an entry is initialised when it is created.
    */
   restore(s: PageTableSnapshot): void {
     if (s.entries !== this.entries || s.depth !== this.depth)
       throw new RangeError('page-table snapshot of another geometry');
-    if (this.base === s) this.restoreWritten(s);
-    else this.restoreAll(s);
-    // Tables allocated after the snapshot: back to never allocated.
-    const used = s.tableCount << this.shift;
-    const dirty = this.tableCount << this.shift;
-    if (dirty > used) {
-      this.flags.fill(0, used, dirty);
-      this.ppn.fill(0, used, dirty);
-      this.histOf.fill(-1, used, dirty);
-      this.tableSince.fill(0, s.tableCount, this.tableCount);
+    if (s.tableCount > this.capacity) this.grow(Math.max(s.tableCount, this.capacity * 2));
+    if (s.histCount > this.histCapacity) this.growHistory(Math.max(s.histCount, this.histCapacity * 2));
+    if (this.base === s) {
+      // Entries created since were for slots at zero in `s`.
+      this.clearSlots(s.histCount, this.histCount);
+      for (let i = 0; i < this.dirtyCount; i++) this.loadEntry(s, this.dirtyList[i]!);
+    } else {
+      this.clearSlots(0, this.histCount);
+      this.hSlot.set(s.hSlot);
+      this.hFlags.set(s.hFlags);
+      this.hPpn.set(s.hPpn);
+      this.hSince.set(s.hSince);
+      this.hWriter.set(s.hWriter);
+      this.hCount.set(s.hCount);
+      this.hHead.set(s.hHead);
+      const d = this.depth;
+      for (let h = 0; h < s.histCount; h++) {
+        const slot = s.hSlot[h]!;
+        const at = h * d + s.hHead[h]!;
+        this.histOf[slot] = h;
+        this.flags[slot] = s.hFlags[at]!;
+        this.ppn[slot] = s.hPpn[at]!;
+      }
     }
-    this.tableDirty.fill(0, 0, Math.max(s.tableCount, this.tableCount));
+    this.clearDirty();
+    // Tables allocated after the snapshot: back to never allocated.
+    this.tableSince.set(s.tableSince);
+    if (this.tableCount > s.tableCount) this.tableSince.fill(0, s.tableCount, this.tableCount);
     this.tableCount = s.tableCount;
     this.histCount = s.histCount;
+    this.baseHist = s.histCount;
     this.base = s;
   }
 
-  private restoreAll(s: PageTableSnapshot): void {
-    if (s.tableCount > this.capacity) this.grow(Math.max(s.tableCount, this.capacity * 2));
-    if (s.histCount > this.histCapacity) this.growHistory(Math.max(s.histCount, this.histCapacity * 2));
-    this.flags.set(s.flags);
-    this.ppn.set(s.ppn);
-    this.histOf.set(s.histOf);
-    this.tableSince.set(s.tableSince);
-    this.hFlags.set(s.hFlags);
-    this.hPpn.set(s.hPpn);
-    this.hSince.set(s.hSince);
-    this.hWriter.set(s.hWriter);
-    this.hCount.set(s.hCount);
-    this.hHead.set(s.hHead);
+  /** The slots of history entries [from, to) back to zero with no history. */
+  private clearSlots(from: number, to: number): void {
+    for (let h = from; h < to; h++) {
+      const slot = this.hSlot[h]!;
+      this.flags[slot] = 0;
+      this.ppn[slot] = 0;
+      this.histOf[slot] = -1;
+    }
   }
 
-  /** The tables of the snapshot a store changed since it was restored, and their history. */
-  private restoreWritten(s: PageTableSnapshot): void {
-    const E = this.entries;
+  /** History entry `h` of `s` copied in, and its slot's current value (the slot keeps entry h). */
+  private loadEntry(s: PageTableSnapshot, h: number): void {
     const d = this.depth;
-    const tables = Math.min(s.tableCount, this.tableCount);
-    for (let t = 0; t < tables; t++) {
-      if (this.tableDirty[t] === 0) continue;
-      const from = t << this.shift;
-      const to = from + E;
-      this.flags.set(s.flags.subarray(from, to), from);
-      this.ppn.set(s.ppn.subarray(from, to), from);
-      this.histOf.set(s.histOf.subarray(from, to), from);
-      for (let slot = from; slot < to; slot++) {
-        const h = s.histOf[slot]!;
-        if (h < 0) continue;
-        this.hCount[h] = s.hCount[h]!;
-        this.hHead[h] = s.hHead[h]!;
-        const at = h * d;
-        for (let k = at; k < at + d; k++) {
-          this.hFlags[k] = s.hFlags[k]!;
-          this.hPpn[k] = s.hPpn[k]!;
-          this.hSince[k] = s.hSince[k]!;
-          this.hWriter[k] = s.hWriter[k]!;
-        }
-      }
+    const at = h * d;
+    for (let k = at; k < at + d; k++) {
+      this.hFlags[k] = s.hFlags[k]!;
+      this.hPpn[k] = s.hPpn[k]!;
+      this.hSince[k] = s.hSince[k]!;
+      this.hWriter[k] = s.hWriter[k]!;
     }
+    this.hCount[h] = s.hCount[h]!;
+    const head = s.hHead[h]!;
+    this.hHead[h] = head;
+    const slot = s.hSlot[h]!;
+    this.flags[slot] = s.hFlags[at + head]!;
+    this.ppn[slot] = s.hPpn[at + head]!;
+  }
+
+  private clearDirty(): void {
+    for (let i = 0; i < this.dirtyCount; i++) this.hDirty[this.dirtyList[i]!] = 0;
+    this.dirtyCount = 0;
   }
 }
