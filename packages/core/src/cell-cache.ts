@@ -61,11 +61,13 @@ export interface CellCacheLimits {
   readonly kernels?: number;
   /**
    * Booted machines kept, in harts: an image holds one process root per hart besides the kernel's
-   * tables (about 75 KB a hart in the library's scenarios, typed arrays outside the JS heap), so
-   * the bound is the sum of their hart counts. The default (1536, about 115 MB) holds every
-   * machine one strategy set's pass over the library needs at up to 8 harts on 7 machines (161
-   * machines of that hart count), which is how far apart cells sharing one are in plan order:
-   * measured on 5460 cells x 2 seeds, 15% less CPU than no sharing, the same as no bound.
+   * tables, about 8-10 KB a hart in the library's scenarios (page tables as the slots boot stored
+   * to, hw/page-tables.ts; it was ~100 KB a hart while snapshots copied whole tables), so the bound
+   * is the sum of their hart counts. The default (8192, about 80 MB) holds every machine of the
+   * demo's sweep (1638 boot slots, 6951 harts, at 1-8 harts on 7 machines in both modes) however
+   * its cells are ordered: in plan order (strategy set by strategy set) a slot's cells are a whole
+   * set's pass apart, and a bound below one pass (2317 harts) kept none of them (measured, 5460
+   * cells: 5460 boots at 1536 and 2048 harts, 2184 at 3072, the 1638 minimum at 6144).
    */
   readonly bootHarts?: number;
 }
@@ -96,7 +98,7 @@ export class CellCache {
   constructor(limits: CellCacheLimits = {}) {
     this.scenarioParts = new Lru(limits.scenarios ?? 256);
     this.kernels = new Lru(limits.kernels ?? 1024);
-    this.bootSlots = new Lru(limits.bootHarts ?? 1536);
+    this.bootSlots = new Lru(limits.bootHarts ?? 8192);
   }
 
   /** A number naming `o` for as long as it lives (object identity as part of a key). */
