@@ -27,7 +27,22 @@ import { KernelMm } from '../sim/kernel-mm.js';
 import { M } from '../sim/metrics.js';
 import { type BootImage, restoreBoot } from './boot-image.js';
 import { Runnable } from './runnable.js';
-import { type ComposedStrategy, type HartExec, RunEnd, SimulationError } from './types.js';
+import { type ComposedStrategy, type HartExec, RunEnd, SimulationError, type Task } from './types.js';
+
+/** `[0, 1, ..., n - 1]` per hart count, shared by every run (frozen: read-only by contract). An
+ *  `Array.from` with a map function per run cost more than the rest of the constructor's
+ *  fields together (CPU profile of the demo sweep, issue 13 session 6). */
+const HART_IDS: (readonly number[])[] = [];
+function hartIds(n: number): readonly number[] {
+  let ids = HART_IDS[n];
+  if (ids === undefined) {
+    const a: number[] = [];
+    for (let i = 0; i < n; i++) a.push(i);
+    ids = Object.freeze(a);
+    HART_IDS[n] = ids;
+  }
+  return ids;
+}
 
 /** Placeholders until `ProgramRunner.compile` sets a hart's compiled program. */
 const NOT_COMPILED = new Int32Array(0);
@@ -113,7 +128,7 @@ export class Simulator {
       image === null ? null : image.tables,
     );
     this.mm = new KernelMm(this.hw, input.kernel, image === null ? null : image.mm);
-    this.allHarts = Array.from({ length: input.harts }, (_, i) => i);
+    this.allHarts = hartIds(input.harts);
     this.tied = new Int32Array(input.harts);
     this.runnable = new Runnable(input.harts);
     this.touchedList = new Int32Array(input.harts);
@@ -133,10 +148,11 @@ export class Simulator {
     // init_mm's kernel half as it is after boot (pgd_alloc), so without PGD pre-allocation every
     // root still has the entries covering the boot stacks.
     // With a boot image all of it (and the bring-up fence below) is copied in instead.
-    const bootTasks =
-      image === null
-        ? Array.from({ length: input.harts }, (_, i) => this.tasks.bootTask(`swapper/${i}`))
-        : restoreBoot(this, image);
+    let bootTasks: Task[];
+    if (image === null) {
+      bootTasks = [];
+      for (let i = 0; i < input.harts; i++) bootTasks.push(this.tasks.bootTask(`swapper/${i}`));
+    } else bootTasks = restoreBoot(this, image);
     for (let i = 0; i < input.harts; i++) {
       const hw = this.hw.harts[i]!;
       if (image === null) {

@@ -64,6 +64,41 @@ const VA_FENCE_SLOTS = 256;
 const HART_POOL = new Map<string, HartHw[]>();
 const HART_POOL_LIMIT = 256;
 
+/**
+ * The pool key of a machine's harts at a geometry and ASID-table size, built once: building the
+ * template string and hashing the fresh string on every run's lookup was ~0.5% of the demo sweep
+ * (a string reused keeps its hash). Machines with the same TLB shape still share one pool.
+ */
+const HART_KEYS = new WeakMap<MachineConfig, Map<number, string>>();
+function hartKeyOf(machine: MachineConfig, bitsPerLevel: number, levels: number, asidLen: number): string {
+  let keys = HART_KEYS.get(machine);
+  if (keys === undefined) {
+    keys = new Map();
+    HART_KEYS.set(machine, keys);
+  }
+  const k = (bitsPerLevel * 8 + levels) * 0x100000 + asidLen;
+  let key = keys.get(k);
+  if (key === undefined) {
+    const split = machine.tlb.split === true;
+    key = `${machine.tlb.entries}:${machine.tlb.ways}:${machine.tlb.replacement}:${split}:${bitsPerLevel}:${levels}:${machine.pwc.entries}:${asidLen}`;
+    keys.set(k, key);
+  }
+  return key;
+}
+
+/** 2^(bitsPerLevel * l) per level, per geometry: read-only, shared by every run. */
+const POWERS = new Map<number, Float64Array>();
+function powersOf(bitsPerLevel: number, levels: number): Float64Array {
+  const k = bitsPerLevel * 8 + levels;
+  let pow = POWERS.get(k);
+  if (pow === undefined) {
+    pow = new Float64Array(levels);
+    for (let l = 0; l < levels; l++) pow[l] = 2 ** (bitsPerLevel * l);
+    POWERS.set(k, pow);
+  }
+  return pow;
+}
+
 function resetHart(h: HartHw, id: number): void {
   h.id = id;
   h.tlb.reset();
@@ -77,9 +112,17 @@ function resetHart(h: HartHw, id: number): void {
   h.mxr = false;
   h.lastFullFence = 0;
   h.asidFence.fill(0);
-  h.vaFenceVpn.fill(-1);
-  h.vaFenceAsid.fill(0);
-  h.vaFenceTick.fill(0);
+  // Only the va-fence records the last run wrote (filling all 256 per level was ~1.2% of the demo
+  // sweep, issue 13 session 6): the others are still at their initial values.
+  const used = h.vaFenceUsed;
+  for (let k = 0; k < h.vaFenceUsedCount; k++) {
+    const i = used[k]!;
+    h.vaFenceVpn[i] = -1;
+    h.vaFenceAsid[i] = 0;
+    h.vaFenceTick[i] = 0;
+    used[k] = 0;
+  }
+  h.vaFenceUsedCount = 0;
   h.vaFenceLost.fill(0);
 }
 const ANY_ASID = 0xffff;
@@ -107,6 +150,10 @@ export interface HartHw extends WalkerHart {
   readonly vaFenceAsid: Uint16Array;
   readonly vaFenceTick: Float64Array;
   readonly vaFenceLost: Float64Array;
+  /** The va-fence records written since the hart was reset (`vaFenceVpn` was -1), the first
+   *  `vaFenceUsedCount` of them: what `resetHart` puts back. */
+  readonly vaFenceUsed: Int32Array;
+  vaFenceUsedCount: number;
 }
 
 export class Hardware {
@@ -163,8 +210,7 @@ export class Hardware {
     const g = layout.geometry;
     this.levels = g.levels;
     this.mem = PageTableMemory.acquire(g.entriesPerTable, machine.historyDepth, tables);
-    this.pow = new Float64Array(g.levels);
-    for (let l = 0; l < g.levels; l++) this.pow[l] = 2 ** (g.bitsPerLevel * l);
+    this.pow = powersOf(g.bitsPerLevel, g.levels);
     this.negBound = machine.invalidEvictBound;
     this.walker = new Walker(machine, g, this.mem, this, chooser, counters, C_WALK_LEVELS);
     const st = machine.staleness;
@@ -177,7 +223,7 @@ export class Hardware {
     // allocate and zero them again: allocation is what two worker threads contend on.
     const asidLen = Math.max(64, harts * 4 + 8);
     const split = machine.tlb.split === true;
-    this.hartKey = `${machine.tlb.entries}:${machine.tlb.ways}:${machine.tlb.replacement}:${split}:${g.bitsPerLevel}:${g.levels}:${machine.pwc.entries}:${asidLen}`;
+    this.hartKey = hartKeyOf(machine, g.bitsPerLevel, g.levels, asidLen);
     const newTlb = () =>
       new Tlb(machine.tlb.entries, machine.tlb.ways, machine.tlb.replacement, g.bitsPerLevel, g.levels);
     const pool = HART_POOL.get(this.hartKey);
@@ -206,6 +252,8 @@ export class Hardware {
         vaFenceAsid: new Uint16Array(VA_FENCE_SLOTS * g.levels),
         vaFenceTick: new Float64Array(VA_FENCE_SLOTS * g.levels),
         vaFenceLost: new Float64Array(g.levels),
+        vaFenceUsed: new Int32Array(VA_FENCE_SLOTS * g.levels),
+        vaFenceUsedCount: 0,
       });
     }
   }
@@ -491,7 +539,9 @@ export class Hardware {
         for (let level = 0; level < this.levels; level++) {
           const tag = level === 0 ? vpn : Math.floor(vpn / this.pow[level]!);
           const i = level * VA_FENCE_SLOTS + ((tag | 0) & (VA_FENCE_SLOTS - 1));
-          if (hart.vaFenceVpn[i] !== tag && hart.vaFenceVpn[i]! >= 0) {
+          const old = hart.vaFenceVpn[i]!;
+          if (old < 0) hart.vaFenceUsed[hart.vaFenceUsedCount++] = i;
+          else if (old !== tag) {
             if (hart.vaFenceTick[i]! > hart.vaFenceLost[level]!)
               hart.vaFenceLost[level] = hart.vaFenceTick[i]!;
           }
