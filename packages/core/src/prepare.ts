@@ -5,7 +5,7 @@
  * this prepares.
  */
 import type { z } from 'zod';
-import { layoutFor, type Mode } from './addr.js';
+import { type Layout, layoutFor, type Mode } from './addr.js';
 import type { CellCache } from './cell-cache.js';
 import type {
   HartBitmap,
@@ -220,6 +220,22 @@ export function prepareCell(cell: Cell, opts: PrepareOptions = {}): Prepared {
   return { id, members, overrides, params, kernel, mode, programs, bootSlot };
 }
 
+/**
+ * The layout of a mode, one frozen object shared by every run (the simulator's and each strategy
+ * setup's): `layoutFor` spreads a new object per call, ~0.5% of the demo sweep at two calls a run.
+ * Its ranges were shared already; frozen, a plugin writing to it fails loudly instead of changing
+ * later runs.
+ */
+const LAYOUTS = new Map<Mode, Layout>();
+export function sharedLayout(mode: Mode): Layout {
+  let layout = LAYOUTS.get(mode);
+  if (layout === undefined) {
+    layout = Object.freeze(layoutFor(mode));
+    LAYOUTS.set(mode, layout);
+  }
+  return layout;
+}
+
 class Bitmap implements HartBitmap {
   private readonly bits: Uint8Array;
   constructor(
@@ -256,7 +272,7 @@ function strategySetup(
   return {
     harts,
     mode,
-    layout: layoutFor(mode),
+    layout: sharedLayout(mode),
     kernel,
     machine,
     hartBitmap: (name) => new Bitmap(name, harts, charge, current),

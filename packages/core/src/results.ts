@@ -3,6 +3,7 @@
  * the CLI (output, shard files, resume), and the report generator. Validated with a schema on read.
  */
 import { z } from 'zod';
+import { summarizeInPlace } from './summary.js';
 
 /**
  * Per-run outcome (machine-model section 10). Exactly one per run. `timeout` is never produced by
@@ -373,22 +374,7 @@ export interface ResultsDocument {
 
 /** Aggregate runs into a metric summary (nearest-rank percentiles; deterministic). */
 export function summarize(values: readonly number[]): MetricSummary {
-  if (values.length === 0) return { mean: 0, p50: 0, p99: 0, max: 0 };
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-  let sum = 0;
-  for (const v of sorted) sum += v;
-  return {
-    mean: round(sum / sorted.length),
-    p50: rank(0.5),
-    p99: rank(0.99),
-    max: sorted[sorted.length - 1]!,
-  };
-}
-
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
+  return summarizeInPlace(Float64Array.from(values));
 }
 
 /** A results file that cannot be read: names the line and the field. */

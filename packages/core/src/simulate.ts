@@ -3,13 +3,19 @@
  * `runCell(cell, seeds)`. A run is a pure function of its inputs: same cell and seed, same bytes.
  * Building the cell (scenario, kernel settings, composed strategy) is `prepare.ts`.
  */
-import { layoutFor } from './addr.js';
 import type { CellCache } from './cell-cache.js';
 import { type Chooser, ReplayChooser, ReplayMismatchError, SeededChooser } from './choice.js';
 import { bootImageOf, bootImagesEnabled, captureBoot, rememberBootImage } from './engine/boot-image.js';
 import { type ComposedStrategy, SimulationError, Simulator } from './engine/simulator.js';
 import { ScenarioError } from './errors.js';
-import { type Cell, compose, type Prepared, prepareCell, StrategySetupError } from './prepare.js';
+import {
+  type Cell,
+  compose,
+  type Prepared,
+  prepareCell,
+  StrategySetupError,
+  sharedLayout,
+} from './prepare.js';
 import {
   type CellRecord,
   isInconclusiveOutcome,
@@ -22,6 +28,7 @@ import {
   verdictOf,
 } from './results.js';
 import { countersToMetrics, M, newCounters } from './sim/metrics.js';
+import { summarizeInPlace } from './summary.js';
 
 export { CellCache, type CellCacheLimits, type CellCacheStats, createCellCache } from './cell-cache.js';
 // The public part of preparing a cell (`compose` and `Prepared` stay internal).
@@ -54,12 +61,44 @@ export interface RunOptions {
   readonly trace?: boolean;
 }
 
-/** Run once. `choices` is encoded only when `encode` (runCell needs it for failing seeds only). */
+/** A run as the engine leaves it: its counters as the typed array the hot path increments. */
+interface RawRun {
+  readonly outcome: Outcome;
+  readonly failure: RunFailure | null;
+  readonly counters: Float64Array;
+  readonly mappingLatencies: readonly number[];
+  readonly choices: string;
+  readonly trace: TraceEvent[];
+}
+
+/** Run once, as a `RunResult`. */
 function execute(
   cell: Cell,
   prepared: Prepared,
   chooser: Chooser & { encoded(): string },
   seed: number,
+  opts: Parameters<typeof runOnce>[3],
+): RunResult & { trace: TraceEvent[] } {
+  return resultOf(seed, runOnce(cell, prepared, chooser, opts));
+}
+
+function resultOf(seed: number, r: RawRun): RunResult & { trace: TraceEvent[] } {
+  return {
+    seed,
+    outcome: r.outcome,
+    failure: r.failure,
+    metrics: countersToMetrics(r.counters),
+    mappingLatencies: r.mappingLatencies,
+    choices: r.choices,
+    trace: r.trace,
+  };
+}
+
+/** Run once. `choices` is encoded only when `encode` (runCell needs it for failing seeds only). */
+function runOnce(
+  cell: Cell,
+  prepared: Prepared,
+  chooser: Chooser & { encoded(): string },
   opts: RunOptions & {
     encode?: boolean;
     /** Leave this run's booted machine for later runs of `prepared` (false: it runs once). */
@@ -67,7 +106,7 @@ function execute(
     position?: (at: { readonly step: number; readonly hart: number }) => void;
     begun?: (perHart: readonly number[]) => void;
   },
-): RunResult & { trace: TraceEvent[] } {
+): RawRun {
   const encode = opts.encode !== false;
   const counters = newCounters();
   let simRef: Simulator | null = null;
@@ -77,10 +116,9 @@ function execute(
   } catch (e) {
     if (!(e instanceof StrategySetupError)) throw e;
     return {
-      seed,
       outcome: 'strategy-error',
       failure: { hart: -1, step: 0, message: e.message },
-      metrics: countersToMetrics(counters),
+      counters,
       mappingLatencies: [],
       choices: encode ? chooser.encoded() : '',
       trace: [],
@@ -96,7 +134,7 @@ function execute(
       new Simulator({
         machine: cell.machine,
         kernel: prepared.kernel,
-        layout: layoutFor(prepared.mode),
+        layout: sharedLayout(prepared.mode),
         harts: cell.harts,
         programs: prepared.programs.programs,
         userPages: prepared.programs.userPages ?? 0,
@@ -135,10 +173,9 @@ function execute(
   }
   const { outcome, failure } = ended;
   return {
-    seed,
     outcome,
     failure,
-    metrics: countersToMetrics(counters),
+    counters,
     mappingLatencies: sim.mappingLatencies,
     choices: encode ? chooser.encoded() : '',
     trace: sim.events,
@@ -262,28 +299,30 @@ export function runCell(
   const prepared = prepareCell(cell, opts.cache ? { cache: opts.cache } : {});
   const expect = cell.scenario.expect;
   const outcomes: Partial<Record<Outcome, number>> = {};
-  const perMetric: number[][] = METRIC_NAMES.map(() => []);
+  // Per metric a column of the runs' values, read from each run's counters (metric k is counter
+  // k): no metrics object per run unless `onRun` asks for the runs.
+  const count = seeds.count;
+  const columns = new Float64Array(METRIC_NAMES.length * count);
   const latencies: number[] = [];
   let firstFailure: CellRecord['firstFailure'] = null;
-  for (let i = 0; i < seeds.count; i++) {
+  for (let i = 0; i < count; i++) {
     const seed = seeds.base + i;
     const chooser = new SeededChooser(seed);
     // A one-seed cell keeps no boot even when later cells could share it: in a sweep about three
     // cells boot each machine, and taking the image costs about what restoring it saves.
-    let r = execute(cell, prepared, chooser, seed, { encode: false, keepBoot: seeds.count > 1 });
-    const failed = !meetsExpectation(r.outcome, expect);
+    const run = runOnce(cell, prepared, chooser, { encode: false, keepBoot: count > 1 });
+    const failed = !meetsExpectation(run.outcome, expect);
     // The first failing seed, unless it only ran out of budget and a later one fails for real.
-    const first =
+    const first: boolean =
       failed &&
       (firstFailure === null ||
-        (isInconclusiveOutcome(firstFailure.outcome) && !isInconclusiveOutcome(r.outcome)));
-    if (first) r = { ...r, choices: chooser.encoded() };
-    opts.onRun?.(r);
-    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
-    METRIC_NAMES.forEach((n, k) => {
-      if (n !== 'mappingLatency') perMetric[k]!.push(r.metrics[n]);
-    });
-    for (const l of r.mappingLatencies) latencies.push(l);
+        (isInconclusiveOutcome(firstFailure.outcome) && !isInconclusiveOutcome(run.outcome)));
+    const choices: string = first ? chooser.encoded() : '';
+    if (opts.onRun) opts.onRun(resultOf(seed, first ? { ...run, choices } : run));
+    outcomes[run.outcome] = (outcomes[run.outcome] ?? 0) + 1;
+    const c = run.counters;
+    for (let k = 0; k < METRIC_NAMES.length; k++) columns[k * count + i] = c[k]!;
+    for (const l of run.mappingLatencies) latencies.push(l);
     if (first) {
       // The trace comes from running the seed again with tracing on: a run is a pure function of
       // its cell and seed, and a second SeededChooser keeps the step loop's call sites seeing one
@@ -291,25 +330,29 @@ export function runCell(
       // third of the sweep's deoptimisations, issue 13). The choices must come out the same, as a
       // replay's would have to be consumed in full.
       const again = new SeededChooser(seed);
-      const traced = execute(cell, prepared, again, seed, { trace: true, keepBoot: false });
-      if (traced.choices !== r.choices || traced.outcome !== r.outcome) {
+      const traced = runOnce(cell, prepared, again, { trace: true, keepBoot: false });
+      if (traced.choices !== choices || traced.outcome !== run.outcome) {
         throw new ReplayMismatchError(
-          `seed ${seed} of ${cell.scenario.id} ran differently the second time (${traced.outcome} vs ${r.outcome}): the cell is not a pure function of its seed`,
+          `seed ${seed} of ${cell.scenario.id} ran differently the second time (${traced.outcome} vs ${run.outcome}): the cell is not a pure function of its seed`,
         );
       }
       firstFailure = {
         seed,
-        outcome: r.outcome,
-        failure: r.failure ? canonicalFailure(r.failure) : null,
-        choices: r.choices,
+        outcome: run.outcome,
+        failure: run.failure ? canonicalFailure(run.failure) : null,
+        choices,
         trace: traced.trace.slice(-TRACE_TAIL),
       };
     }
   }
   const metrics: Record<string, ReturnType<typeof summarize>> = {};
-  METRIC_NAMES.forEach((n, k) => {
-    metrics[n] = n === 'mappingLatency' ? summarize(latencies) : summarize(perMetric[k]!);
-  });
+  for (let k = 0; k < METRIC_NAMES.length; k++) {
+    const n = METRIC_NAMES[k]!;
+    metrics[n] =
+      n === 'mappingLatency'
+        ? summarize(latencies)
+        : summarizeInPlace(columns.subarray(k * count, (k + 1) * count));
+  }
   return {
     kind: 'cell',
     id: cellId(prepared.id, cell.scenario.id, cell.machine.name, prepared.mode, cell.harts),
