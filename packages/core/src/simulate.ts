@@ -309,7 +309,8 @@ export function runCell(
     const seed = seeds.base + i;
     const chooser = new SeededChooser(seed);
     // A one-seed cell keeps no boot even when later cells could share it: in a sweep about three
-    // cells boot each machine, and taking the image costs about what restoring it saves.
+    // cells boot each machine, and taking the image costs about what restoring it saves (measured
+    // again with sparse images, issue 13 session 6: the demo's sweep at one seed, 2.9 s either way).
     const run = runOnce(cell, prepared, chooser, { encode: false, keepBoot: count > 1 });
     const failed = !meetsExpectation(run.outcome, expect);
     // The first failing seed, unless it only ran out of budget and a later one fails for real.
