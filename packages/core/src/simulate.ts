@@ -310,7 +310,8 @@ export function runCell(
     const chooser = new SeededChooser(seed);
     // A one-seed cell keeps no boot even when later cells could share it: in a sweep about three
     // cells boot each machine, and taking the image costs about what restoring it saves (measured
-    // again with sparse images, issue 13 session 6: the demo's sweep at one seed, 2.9 s either way).
+    // again with sparse images, issue 13 session 6: keeping them made the demo's sweep at one seed
+    // slower, 3.2 against 3.0 CPU s, 5 interleaved pairs).
     const run = runOnce(cell, prepared, chooser, { encode: false, keepBoot: count > 1 });
     const failed = !meetsExpectation(run.outcome, expect);
     // The first failing seed, unless it only ran out of budget and a later one fails for real.
