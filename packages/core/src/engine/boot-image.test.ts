@@ -190,6 +190,33 @@ describe('a boot image', () => {
     });
   }
 
+  it('shares only frozen read-only parts between runs (the layout, the hart ids)', () => {
+    // What each run's strategy setup is given as the layout.
+    const seen: object[] = [];
+    const looking: Strategy = defineStrategy({
+      name: 'test-layout',
+      meta: { title: 'records its layout', description: 'test', source: {} },
+      setup: (s) => {
+        seen.push(s.layout);
+        return {};
+      },
+    });
+    const cell: Cell = { strategy: looking, scenario: busy, machine: PROFILES['caches-invalid'], harts: 3 };
+    const prepared = prepareCell(cell);
+    seen.length = 0;
+    runPrepared(cell, prepared, new SeededChooser(1));
+    runPrepared(cell, prepared, new SeededChooser(2));
+    expect(seen.length).toBe(2);
+    expect(seen[1]).toBe(seen[0]);
+    expect(Object.isFrozen(seen[0])).toBe(true);
+    expect(seen[0]).toEqual(layoutFor('sv39'));
+    const sims = [build(cell, null), build(cell, null)] as const;
+    expect(sims[0].allHarts).toEqual([0, 1, 2]);
+    expect(sims[1].allHarts).toBe(sims[0].allHarts);
+    expect(() => (sims[0].allHarts as number[]).push(3)).toThrow(TypeError);
+    for (const sim of sims) sim.hw.release();
+  });
+
   it('is taken by the first run of a prepared cell and used by the next ones (same results)', () => {
     const cell: Cell = { strategy: none, scenario: busy, machine: PROFILES['caches-invalid'], harts: 4 };
     const prepared = prepareCell(cell);
