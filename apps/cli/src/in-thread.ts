@@ -21,6 +21,7 @@
  * set's pass (core's CellCache) before the next set reuses them, largest-first only those of one
  * hart count at a time.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import type { RegistrySpec } from './config.js';
 import type { StartedPool } from './isolate.js';
 import type { Plan, PlannedCell } from './plan.js';
@@ -28,63 +29,81 @@ import { mark } from './timing.js';
 import type { CellLine, WorkerResult } from './worker.js';
 
 /**
- * When what is left pays for the workers, from this thread's wall time per cell so far (the
- * decision changes where cells run, never what they record, so a clock may decide it).
+ * When what is left pays for the workers. The decision changes where cells run, never what they
+ * record, so the clock and the machine's load may decide it.
  *
- * The prediction: the time of the most recent cells making up half of this thread's time so far,
+ * One prediction, at the end of a probe of PROBE_MS of CPU time (the process's, which before any
+ * worker starts is this thread's and V8's compiler threads': unlike wall time it does not grow
+ * with the machine's load): the CPU time of the most recent cells making up half of the probe,
  * per hart of those cells (hart count: the cheap proxy of a cell's cost the schedule uses too),
  * times the harts of the cells left. The older half is left out because the first cells run on a
- * cold JIT; no decision is taken before PROBE_MS of cells.
+ * cold JIT. It runs high all the same, 2-4x what is really left, and one-off (measured on 2 cores,
+ * session 6, at 500 ms; predicted / really left, ms: 260 cells x 8 seeds 1069 / 539; the bench's
+ * 240 x 48, 5021 / 1302; its 840 x 48, 17540 / 4830; the demo's 5460 x 4, 9252 / 5274; the same at
+ * 16 seeds, 41807 / 16239). Later predictions were no steadier (the demo's sweep at 4 seeds went
+ * 9252, 12127, 18205 at 0.5, 0.7, 1 s as the probe moved through its 8-hart cells), so there is
+ * one decision, early, when a switch costs least.
  *
- * Even so the prediction runs high at PROBE_MS: 2-4x what is really left (measured on a 2-core
- * machine in session 6, at 500 ms: 260 cells x 8 seeds 2150 ms predicted / 824 left; the bench's
- * 240 x 48 5016 / 1435; its 840 x 48 17934 / 4844; the demo's 5460 x 4 8055 / 4676). SWITCH_MS is
- * set against that. Workers pay back only when what is left is several seconds: each of them
- * compiles the engine again (the first batch on a cold worker takes ~1.8 s of wall time for
- * ~0.4 s of its own CPU), and this thread's own warm-up is already paid. Measured at quiet moments
- * on 2 cores, `--jobs 2` beats `--jobs 1` by ~0.75 s on the 840 x 48 sweep (~4.4 s), by ~10% at
- * most on the demo's sweep at 4 seeds and by ~4.3 s on it at 16 seeds (14.3 s); a switch after
- * the probe costs the probe and the workers' start on top of `--jobs 2`. So the threshold sits
- * where ~4-5 s are really left: the demo's sweep at 4 seeds stays here, at 16 seeds (about four
- * times the prediction) it goes to workers; near the threshold either choice costs about the same.
+ * Workers pay back only when several seconds are left: each compiles the engine again (its first
+ * batch took ~1.8 s of wall time for ~0.4 s of its own CPU) and this thread's warm-up is already
+ * paid. At quiet moments on 2 cores `--jobs 2` beat `--jobs 1` by ~1 s on the 840 x 48 sweep
+ * (3.75 against 4.6 s; a switch after 12 cells took 4.05, staying here 4.57), by ~10% at most at 4
+ * seeds of the demo's sweep and by ~4.3 s at 16 (9.95 against 14.3 s). SWITCH_MS (of prediction)
+ * sends the 840 x 48 sweep and the demo's at 16 seeds to workers and keeps the demo's at 4 seeds
+ * here; near it either choice costs about the same.
+ *
+ * A second worker needs an idle core: with the 1-minute load average at 3-5 on 2 cores (other
+ * processes), `--jobs 2` lost to `--jobs 1` on the demo's sweep at 4 seeds (9.8 against 7.9 s)
+ * and was no faster on the 840 x 48 one, while at load 1.6-2.4 it won (docs/bench.md). So workers
+ * start only while the load is below the cores + LOAD_MARGIN (`idleCore`).
  */
 export const PROBE_MS = 500;
-export const SWITCH_MS = 12_000;
+export const SWITCH_MS = 15_000;
+export const LOAD_MARGIN = 0.5;
+
+/** Whether the machine's load leaves a core for a second worker (see above). */
+export function idleCore(load = loadavg()[0]!, cores = availableParallelism()): boolean {
+  return load < cores + LOAD_MARGIN;
+}
 
 /**
  * The switch decision, fed one finished cell at a time. Pure arithmetic on what it is given (the
  * tests drive it with made-up timings).
  */
 export class SwitchDecision {
-  /** Cumulative time and harts after each cell observed. */
-  private readonly ms: Float64Array;
-  private readonly harts: Float64Array;
-  private n = 0;
-  /** First cell of the recent half (moves forward only: half of a growing total). */
-  private from = 0;
+  /** Time and harts of each cell of the probe. */
+  private readonly ms: number[] = [];
+  private readonly harts: number[] = [];
+  private elapsedMs = 0;
+  private hartsRun = 0;
+  private decided = false;
 
   constructor(
-    cells: number,
     /** Harts of every cell to run. */
     private readonly totalHarts: number,
     private readonly probeMs = PROBE_MS,
     private readonly switchMs = SWITCH_MS,
-  ) {
-    this.ms = new Float64Array(cells + 1);
-    this.harts = new Float64Array(cells + 1);
-  }
+  ) {}
 
-  /** Record a finished cell; returns the predicted ms left, or null before the probe is over. */
+  /**
+   * Record a finished cell. Returns the predicted ms left once, for the cell that ends the probe;
+   * null before and after.
+   */
   observe(ms: number, harts: number): number | null {
-    const i = ++this.n;
-    this.ms[i] = this.ms[i - 1]! + ms;
-    this.harts[i] = this.harts[i - 1]! + harts;
-    const total = this.ms[i]!;
-    if (total < this.probeMs) return null;
-    while (this.from + 1 < i && total - this.ms[this.from + 1]! >= total / 2) this.from++;
-    const recentMs = total - this.ms[this.from]!;
-    const recentHarts = this.harts[i]! - this.harts[this.from]!;
-    return ((this.totalHarts - this.harts[i]!) * recentMs) / recentHarts;
+    this.elapsedMs += ms;
+    this.hartsRun += harts;
+    if (this.decided) return null;
+    this.ms.push(ms);
+    this.harts.push(harts);
+    if (this.elapsedMs < this.probeMs) return null;
+    this.decided = true;
+    let recentMs = 0;
+    let recentHarts = 0;
+    for (let j = this.ms.length - 1; j >= 0 && recentMs < this.elapsedMs / 2; j--) {
+      recentMs += this.ms[j]!;
+      recentHarts += this.harts[j]!;
+    }
+    return ((this.totalHarts - this.hartsRun) * recentMs) / Math.max(1, recentHarts);
   }
 
   /** Whether a prediction says the workers pay back. */
@@ -92,9 +111,9 @@ export class SwitchDecision {
     return left !== null && left >= this.switchMs;
   }
 
-  /** This thread's time so far, ms. */
+  /** The time of the cells so far, ms. */
   get elapsed(): number {
-    return this.ms[this.n]!;
+    return this.elapsedMs;
   }
 }
 
@@ -129,6 +148,12 @@ export interface InThreadResult {
   readonly rest: readonly PlannedCell[];
 }
 
+/** The process's CPU time so far, ms (before any worker starts: this thread and V8's own). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 /** Let the event loop run (SIGINT, the progress bar's timer) between cells. */
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -139,7 +164,7 @@ export async function runInThread(opts: InThreadOptions): Promise<InThreadResult
   const forced = forcedSwitch();
   let harts = 0;
   for (const c of cells) harts += c.harts;
-  const decision = new SwitchDecision(cells.length, harts);
+  const decision = new SwitchDecision(harts);
   // 'loading': started, this thread still runs cells; 'ready': hand over; 'failed': they could not
   // load (this thread then runs everything: built-in cells can run here). A holder, because the
   // promise callbacks set it, which TypeScript's narrowing of a `let` cannot see.
@@ -163,11 +188,11 @@ export async function runInThread(opts: InThreadOptions): Promise<InThreadResult
       await loaded;
     }
     if (workers.state === 'ready') {
-      mark(`in this thread: ${at} cells in ${decision.elapsed.toFixed(0)} ms; the rest on workers`);
+      mark(`in this thread: ${at} cells in ${decision.elapsed.toFixed(0)} ms of CPU; the rest on workers`);
       return { ran: at, rest: cells.slice(at) };
     }
     const cell = cells[at]!;
-    const t0 = performance.now();
+    const t0 = cpuMs();
     const r = await runTask({
       kind: 'cell',
       spec,
@@ -177,12 +202,14 @@ export async function runInThread(opts: InThreadOptions): Promise<InThreadResult
       ...(kernel === undefined ? {} : { kernel }),
     });
     journal.append(lineOf(cell, r));
-    const left = decision.observe(performance.now() - t0, cell.harts);
-    if (forced === null && loaded === null && decision.pays(left)) {
+    const left = decision.observe(cpuMs() - t0, cell.harts);
+    if (left !== null && forced === null) {
+      const load = loadavg()[0]!;
+      const go = decision.pays(left) && idleCore(load);
       mark(
-        `in this thread: ${at + 1} cells in ${decision.elapsed.toFixed(0)} ms, ~${left!.toFixed(0)} ms predicted left: starting workers`,
+        `in this thread: ${at + 1} cells in ${decision.elapsed.toFixed(0)} ms of CPU, ~${left.toFixed(0)} ms predicted left, load ${load.toFixed(1)}: ${go ? 'starting workers' : 'staying here'}`,
       );
-      loaded = start();
+      if (go) loaded = start();
     }
     await yieldToLoop();
   }

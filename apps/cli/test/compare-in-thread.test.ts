@@ -7,7 +7,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forcedSwitch, PROBE_MS, SWITCH_MS, SwitchDecision } from '../src/in-thread.js';
+import {
+  forcedSwitch,
+  idleCore,
+  LOAD_MARGIN,
+  PROBE_MS,
+  SWITCH_MS,
+  SwitchDecision,
+} from '../src/in-thread.js';
 import { PLUGINS, runCli, runMain, scratchDir, withoutCreatedAt } from './helpers.js';
 
 const scratch = scratchDir('compare-in-thread');
@@ -15,33 +22,38 @@ const at = (name: string) => join(scratch.dir, name);
 afterAll(() => scratch.cleanup());
 
 describe('the switch decision', () => {
-  it('predicts nothing before the probe is over', () => {
-    const d = new SwitchDecision(10, 40, 100, 1000);
+  it('predicts nothing before the probe is over, once at its end, and nothing after', () => {
+    const d = new SwitchDecision(40, 100, 1000);
     expect(d.observe(60, 4)).toBeNull();
     expect(d.observe(39, 4)).toBeNull();
     expect(d.observe(1, 4)).not.toBeNull();
     expect(d.elapsed).toBe(100);
+    expect(d.observe(1000, 4)).toBeNull();
+    expect(d.elapsed).toBe(1100);
   });
 
-  it('predicts from the recent half of the time, per hart, times the harts left', () => {
+  it('predicts from the recent half of the probe, per hart, times the harts left', () => {
     // A cold first cell (80 ms), then cells of 10 ms per 2 harts: the recent half (the last 100 ms
     // of 200) is ten 2-hart cells of 10 ms, so 5 ms a hart, whatever the cold cell cost.
-    const d = new SwitchDecision(100, 2 * 100 + 8, 150, 1000);
-    d.observe(80, 8);
-    let left: number | null = null;
-    for (let i = 0; i < 12; i++) left = d.observe(10, 2);
+    const d = new SwitchDecision(2 * 100 + 8, 200, 1000);
+    let left: number | null = d.observe(80, 8);
+    for (let i = 0; i < 12; i++) left ??= d.observe(10, 2);
     expect(d.elapsed).toBe(200);
     // 208 harts in all, 8 + 24 run: 176 left at 5 ms a hart.
     expect(left).toBeCloseTo(176 * 5, 6);
     expect(d.pays(left)).toBe(false);
-    expect(new SwitchDecision(1, 1).pays(null)).toBe(false);
+    expect(new SwitchDecision(1).pays(null)).toBe(false);
   });
 
-  it('says the workers pay back from the threshold on', () => {
-    const d = new SwitchDecision(3, 3, 10, 500);
+  it('says the workers pay back from the threshold on, and only with a core to spare', () => {
+    const d = new SwitchDecision(3, 10, 500);
     expect(d.pays(499.9)).toBe(false);
     expect(d.pays(500)).toBe(true);
     expect(PROBE_MS).toBeLessThan(SWITCH_MS);
+    expect(idleCore(1.9, 2)).toBe(true);
+    expect(idleCore(2 + LOAD_MARGIN, 2)).toBe(false);
+    expect(idleCore(4.5, 2)).toBe(false);
+    expect(idleCore(0, 1)).toBe(true);
   });
 
   it('reads TLBLAB_SWITCH_AFTER as a cell count, anything else as unset', () => {
