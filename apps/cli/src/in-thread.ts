@@ -138,7 +138,7 @@ export interface InThreadOptions {
   /** The record of a cell from what `runTask` returned (a failed-cell record for an error). */
   readonly lineOf: (planned: PlannedCell, r: WorkerResult | null) => CellLine;
   /** Start the workers (idempotent: the same pool every call); the sweep closes them. */
-  readonly startWorkers: () => StartedPool;
+  readonly startWorkers: () => Promise<StartedPool>;
 }
 
 export interface InThreadResult {
@@ -171,15 +171,18 @@ export async function runInThread(opts: InThreadOptions): Promise<InThreadResult
   const workers: { state: 'none' | 'loading' | 'ready' | 'failed' } = { state: 'none' };
   const start = (): Promise<void> => {
     workers.state = 'loading';
-    return opts.startWorkers().warmed.then(
-      () => {
-        workers.state = 'ready';
-      },
-      (e: unknown) => {
-        workers.state = 'failed';
-        mark(`workers failed to load (${String(e)}): the rest runs in this thread`);
-      },
-    );
+    return opts
+      .startWorkers()
+      .then((p) => p.warmed)
+      .then(
+        () => {
+          workers.state = 'ready';
+        },
+        (e: unknown) => {
+          workers.state = 'failed';
+          mark(`workers failed to load (${String(e)}): the rest runs in this thread`);
+        },
+      );
   };
   let loaded: Promise<void> | null = null;
   for (let at = 0; at < cells.length; at++) {

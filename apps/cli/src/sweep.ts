@@ -28,19 +28,13 @@ import {
   type ResultsDocument,
   serializeResultsDocument,
 } from '@tlblab/core';
-import { Piscina } from 'piscina';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
 import { failedCellRecord } from './failed-cell.js';
 import { runInThread } from './in-thread.js';
-import {
-  type Affinity,
-  type StartedPool,
-  startPool,
-  watchdogMessage,
-  workerFailure,
-  workerOutcome,
-} from './isolate.js';
+// isolate.js (and piscina) load only when the sweep starts workers: a sweep that stays in this
+// thread does not pay for them (~20 ms of a one-cell compare).
+import type { Affinity, StartedPool } from './isolate.js';
 import { clean } from './output.js';
 import { pathError, removeStaleTemps, writeOutput } from './output-file.js';
 import type { Plan, PlannedCell } from './plan.js';
@@ -105,8 +99,6 @@ export interface SweepResult {
 }
 
 const FSYNC_INTERVAL_MS = 1000;
-
-const queueOptions = Piscina.queueOptionsSymbol;
 
 /** fdatasync, except where the file cannot be synced (a device or FIFO: EINVAL) — nothing to make durable. */
 function syncData(fd: number): void {
@@ -318,13 +310,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
           ),
         );
 
-  let started: StartedPool | null = opts.pool ?? null;
-  const startWorkers = (): StartedPool =>
-    (started ??= startPool(
-      opts.spec,
-      jobs,
-      opts.memoryMb ?? 2048,
-      opts.importTimeoutMs ?? IMPORT_TIMEOUT_MS,
+  // The pool, started once (by the in-thread runner's decision, or here for the rest).
+  let starting: Promise<StartedPool> | null = opts.pool ? Promise.resolve(opts.pool) : null;
+  const startWorkers = (): Promise<StartedPool> =>
+    (starting ??= import('./isolate.js').then(({ startPool }) =>
+      startPool(opts.spec, jobs, opts.memoryMb ?? 2048, opts.importTimeoutMs ?? IMPORT_TIMEOUT_MS),
     ));
   let rest: readonly PlannedCell[] = todo;
   let inThread = 0;
@@ -335,12 +325,22 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       rest = r.rest;
     }
     if (rest.length > 0) {
-      await runOnPool(startWorkers(), rest, { plan, spec: opts.spec, registry, timeout, journal, lineOf });
+      await runOnPool(await startWorkers(), rest, {
+        plan,
+        spec: opts.spec,
+        registry,
+        timeout,
+        journal,
+        lineOf,
+      });
     }
   } finally {
     if (todo.length > 0) syncData(fd);
     closeSync(fd);
-    await started?.close();
+    await starting?.then(
+      (p) => p.close(),
+      () => {},
+    );
   }
 
   // Plan order; the same bytes as serializeResultsDocument({ meta, cells }) gives.
@@ -371,6 +371,7 @@ async function runOnPool(
 ): Promise<void> {
   const { plan, registry, timeout, journal, lineOf } = ctx;
   const { pool, jobs } = started;
+  const { watchdogMessage, withAffinity, workerFailure, workerOutcome } = await import('./isolate.js');
   const append = (cell: CellLine) => journal.append(cell);
   // Tasks are handed out only when a thread is free (the lanes below), so nothing queues.
   await started.warmed;
@@ -417,13 +418,7 @@ async function runOnPool(
         take(m.message as CellsMessage);
     };
     port1.on('message', take);
-    const task: CellsTask & { [queueOptions]?: Affinity } = {
-      kind: 'cells',
-      ...base,
-      cells,
-      port: port2,
-      [queueOptions]: affinity,
-    };
+    const task = withAffinity<CellsTask>({ kind: 'cells', ...base, cells, port: port2 }, affinity);
     try {
       await pool.run(task, { signal: controller.signal, transferList: [port2] });
       drain();
