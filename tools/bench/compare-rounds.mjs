@@ -4,7 +4,7 @@
 //   node tools/bench/compare-rounds.mjs <reps> <sweep> [A=<tree> ...]
 //   VARIANTS=A:1,A:2,B:d,B:1,B:2,run node tools/bench/compare-rounds.mjs 5 one A=/work/wt/main-built
 //
-// <sweep>: one | c260 | bench (the jobs figure's --quick bench sweep) | full | demo4. A variant is
+// <sweep>: one | c260 | bench (the jobs figure's --quick bench sweep) | full | demo4 | demo16. A variant is
 // <tree>:<jobs> (`d`: no --jobs), optionally `@KEY=V+KEY=V` for environment variables (e.g.
 // `B:d@TLBLAB_SWITCH_AFTER=12`), or `run` (`tlblab run` of the one-cell sweep from tree B). Tree B
 // is this checkout; every tree must be built (`pnpm build`). Prints median [min-max] per variant.
@@ -44,6 +44,7 @@ const SWEEPS = {
   ],
   full: ['-s', 'all', '-c', JOBS_SCENARIOS, '-m', 'all', '--harts', '2,4', '--seeds', '48'],
   demo4: ['-s', 'all', '-c', 'all', '-m', 'all', '--mode', 'sv39,sv32', '--harts', '1,2,4,8', '--seeds', '4'],
+  demo16: ['-s', 'all', '-c', 'all', '-m', 'all', '--mode', 'sv39,sv32', '--harts', '1,2,4,8', '--seeds', '16'],
 };
 
 const reps = Number(process.argv[2] ?? 5);

@@ -21,7 +21,6 @@
  * set's pass (core's CellCache) before the next set reuses them, largest-first only those of one
  * hart count at a time.
  */
-import { availableParallelism, loadavg } from 'node:os';
 import type { RegistrySpec } from './config.js';
 import type { StartedPool } from './isolate.js';
 import type { Plan, PlannedCell } from './plan.js';
@@ -30,7 +29,7 @@ import type { CellLine, WorkerResult } from './worker.js';
 
 /**
  * When what is left pays for the workers. The decision changes where cells run, never what they
- * record, so the clock and the machine's load may decide it.
+ * record, so a clock may decide it.
  *
  * One prediction, at the end of a probe of PROBE_MS of CPU time (the process's, which before any
  * worker starts is this thread's and V8's compiler threads': unlike wall time it does not grow
@@ -52,19 +51,12 @@ import type { CellLine, WorkerResult } from './worker.js';
  * sends the 840 x 48 sweep and the demo's at 16 seeds to workers and keeps the demo's at 4 seeds
  * here; near it either choice costs about the same.
  *
- * A second worker needs an idle core: with the 1-minute load average at 3-5 on 2 cores (other
- * processes), `--jobs 2` lost to `--jobs 1` on the demo's sweep at 4 seeds (9.8 against 7.9 s)
- * and was no faster on the 840 x 48 one, while at load 1.6-2.4 it won (docs/bench.md). So workers
- * start only while the load is below the cores + LOAD_MARGIN (`idleCore`).
+ * The machine's load is not consulted: at a 1-minute load average of 3-5 on 2 cores `--jobs 2`
+ * lost to `--jobs 1` on the demo's sweep at 4 seeds (9.8 against 7.9 s) but won on it at 16 seeds
+ * (13.1 against 20.0 s, load 3-3.7), and the load average counts the sweeps just run.
  */
 export const PROBE_MS = 500;
 export const SWITCH_MS = 15_000;
-export const LOAD_MARGIN = 0.5;
-
-/** Whether the machine's load leaves a core for a second worker (see above). */
-export function idleCore(load = loadavg()[0]!, cores = availableParallelism()): boolean {
-  return load < cores + LOAD_MARGIN;
-}
 
 /**
  * The switch decision, fed one finished cell at a time. Pure arithmetic on what it is given (the
@@ -207,10 +199,9 @@ export async function runInThread(opts: InThreadOptions): Promise<InThreadResult
     journal.append(lineOf(cell, r));
     const left = decision.observe(cpuMs() - t0, cell.harts);
     if (left !== null && forced === null) {
-      const load = loadavg()[0]!;
-      const go = decision.pays(left) && idleCore(load);
+      const go = decision.pays(left);
       mark(
-        `in this thread: ${at + 1} cells in ${decision.elapsed.toFixed(0)} ms of CPU, ~${left.toFixed(0)} ms predicted left, load ${load.toFixed(1)}: ${go ? 'starting workers' : 'staying here'}`,
+        `in this thread: ${at + 1} cells in ${decision.elapsed.toFixed(0)} ms of CPU, ~${left.toFixed(0)} ms predicted left: ${go ? 'starting workers' : 'staying here'}`,
       );
       if (go) loaded = start();
     }
