@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 const JOBS_SCENARIOS =
   'cross-hart-vmalloc,vmap-stack-migrate,module-load-exec,ioremap-irq,vfree-reuse,tracing-in-fault-path';
+// The demo's sweep (tools/demo-sweep.ts), without its seeds.
+const DEMO = ['-s', 'all', '-c', 'all', '-m', 'all', '--mode', 'sv39,sv32', '--harts', '1,2,4,8'];
 const SWEEPS = {
   one: [
     '-s',
@@ -43,8 +45,8 @@ const SWEEPS = {
     '48',
   ],
   full: ['-s', 'all', '-c', JOBS_SCENARIOS, '-m', 'all', '--harts', '2,4', '--seeds', '48'],
-  demo4: ['-s', 'all', '-c', 'all', '-m', 'all', '--mode', 'sv39,sv32', '--harts', '1,2,4,8', '--seeds', '4'],
-  demo16: ['-s', 'all', '-c', 'all', '-m', 'all', '--mode', 'sv39,sv32', '--harts', '1,2,4,8', '--seeds', '16'],
+  demo4: [...DEMO, '--seeds', '4'],
+  demo16: [...DEMO, '--seeds', '16'],
 };
 
 const reps = Number(process.argv[2] ?? 5);
