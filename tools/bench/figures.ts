@@ -343,8 +343,16 @@ async function jobsWorkload(
   args: readonly string[],
   reps: number,
   loopIters: string,
+  /** Also time the sweep without `--jobs` (session 6: the default adapts, apps/cli/src/in-thread.ts). */
+  withDefault = false,
 ): Promise<Figure> {
-  const sweep = (out: string, j: number) => ['compare', ...args, '--jobs', String(j), '--out', out];
+  const sweep = (out: string, j: number) => [
+    'compare',
+    ...args,
+    ...(j > 0 ? ['--jobs', String(j)] : []),
+    '--out',
+    out,
+  ];
   const launches = Object.fromEntries(ctx.trees.map((t) => [t.label, cliLaunch(t.dir)]));
   const cpuLoop = () => runChild(process.execPath, ['-e', CPU_LOOP, loopIters]);
   // One arm = one tree's jobs-1 and jobs-2 sweeps; the ceiling is its own arm, in the same rotation.
@@ -355,13 +363,14 @@ async function jobsWorkload(
       const t0 = process.hrtime.bigint();
       await Promise.all([cpuLoop(), cpuLoop()]);
       const two = Number(process.hrtime.bigint() - t0) / 1e9;
-      return { a: one, b: two, speedup: (2 * one) / two, cpuA: null, cpuB: null };
+      return { a: one, b: two, speedup: (2 * one) / two, cpuA: null, cpuB: null, d: null };
     }
     const l = launches[arm]!;
     const j1 = await timedLaunch(ctx, l, sweep(join(ctx.work, `${arm}-j1.jsonl`), 1));
     const j2 = await timedLaunch(ctx, l, sweep(join(ctx.work, `${arm}-j2.jsonl`), 2));
+    const jd = withDefault ? await timedLaunch(ctx, l, sweep(join(ctx.work, `${arm}-jd.jsonl`), 0)) : null;
     ctx.log(
-      `  jobs ${label} ${arm}: --jobs 1 ${j1.wallSeconds.toFixed(1)} s (cpu ${cpuSecondsOf(j1)?.toFixed(1) ?? '?'}), --jobs 2 ${j2.wallSeconds.toFixed(1)} s (cpu ${cpuSecondsOf(j2)?.toFixed(1) ?? '?'})`,
+      `  jobs ${label} ${arm}: --jobs 1 ${j1.wallSeconds.toFixed(1)} s (cpu ${cpuSecondsOf(j1)?.toFixed(1) ?? '?'}), --jobs 2 ${j2.wallSeconds.toFixed(1)} s (cpu ${cpuSecondsOf(j2)?.toFixed(1) ?? '?'})${jd ? `, default ${jd.wallSeconds.toFixed(1)} s` : ''}`,
     );
     return {
       a: j1.wallSeconds,
@@ -369,6 +378,7 @@ async function jobsWorkload(
       speedup: j1.wallSeconds / j2.wallSeconds,
       cpuA: cpuSecondsOf(j1),
       cpuB: cpuSecondsOf(j2),
+      d: jd?.wallSeconds ?? null,
     };
   });
   const ceiling = raw.ceiling!.map((x) => x.speedup);
@@ -403,10 +413,28 @@ async function jobsWorkload(
       met: null,
     });
   }
+  // Without --jobs (the base's default is one worker per core): wall time over the faster of
+  // --jobs 1 and --jobs 2 in the same repetition. The default should be as fast as the better one.
+  const defaults: Record<string, number[]> = {};
+  for (const t of ctx.trees) {
+    const rs = raw[t.label]!.flatMap((x) => (x.d !== null ? [x.d / Math.min(x.a, x.b)] : []));
+    if (rs.length > 0) defaults[t.label] = rs;
+  }
+  const def = defaults.current ? compareArms(defaults, false) : null;
+  if (def) {
+    rows.push({
+      figure: `no --jobs / faster of --jobs 1, 2, wall (${label})`,
+      current: spread(def.cur),
+      base: def.base ? spread(def.base) : '-',
+      ratio: ratioText(def.speedup),
+      target: '≤ 1.05',
+      met: def.cur.median <= 1.05,
+    });
+  }
   return {
     rows,
     data: {
-      command: `tlblab ${sweep('OUT', 0).join(' ').replace('--jobs 0', '--jobs N')}`,
+      command: `tlblab ${sweep('OUT', 9).join(' ').replace('--jobs 9', '[--jobs N]')}`,
       ceiling: `node -e <int loop of ${loopIters} iterations>: one copy, then two at once; ceiling = 2 t1 / t2`,
       reps,
       samples: raw,
@@ -416,6 +444,7 @@ async function jobsWorkload(
       ),
       efficiency: { current: cur, base },
       cpuJobs2OverJobs1: cpu ? { current: cpu.cur, base: cpu.base } : null,
+      defaultOverFaster: def ? { current: def.cur, base: def.base } : null,
     },
   };
 }
@@ -444,6 +473,7 @@ export async function jobs(ctx: Ctx): Promise<Figure> {
     ],
     reps,
     loopIters,
+    true,
   );
   // The demo's sweep (tools/demo.ts), the project's real one: every set, scenario and machine, Sv39
   // and Sv32, 1-8 harts. 16 seeds as the demo runs it (~20 s of CPU at --jobs 1); --quick: 4 seeds.

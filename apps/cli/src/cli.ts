@@ -122,7 +122,10 @@ export async function main(argv: readonly string[], io: Io, options: MainOptions
     .option('--seed <s>', 'run this one seed per cell')
     .option('--param <scenario.key=value>', 'scenario parameter (repeatable; JSON values)', collect)
     .option('--kernel <key=value>', 'kernel setting, e.g. lazyMaxPages=0 (repeatable; validated)', collect)
-    .option('--jobs <n>', 'worker threads (default: the number of cores)')
+    .option(
+      '--jobs <n>',
+      'worker threads (default: built-in cells start in this thread and move to one worker per core only when what is left is long enough to pay for them; with a config, a plugin, --cell-timeout, --explore or --limit memory: one per core)',
+    )
     .option(
       '--shard <i/n>',
       'run the deterministic slice i of n (a fixed hash of each cell index picks its shard)',

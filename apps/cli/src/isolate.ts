@@ -51,6 +51,11 @@ export interface Affinity {
   readonly avoid: readonly number[];
 }
 
+/** `task` with where it would rather run, under the symbol key the balancer below reads. */
+export function withAffinity<T extends object>(task: T, affinity: Affinity): T {
+  return Object.assign(task, { [Piscina.queueOptionsSymbol]: affinity });
+}
+
 /**
  * Piscina's default (the first idle worker; one task per worker at a time, which is all this pool
  * runs) with affinity: a task for a live `thread` waits for that worker, else it takes an idle

@@ -22,32 +22,23 @@ import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import {
   type CellRecord,
   cellRecordSchema,
-  METRIC_NAMES,
   type MetaRecord,
   metaRecordSchema,
-  parseOptions,
   parseResultsDocument,
   type ResultsDocument,
-  SLOT_NAMES,
-  type SlotName,
   serializeResultsDocument,
-  summarize,
 } from '@tlblab/core';
-import { Piscina } from 'piscina';
 import type { RegistrySpec } from './config.js';
 import { oneLine, UsageError } from './errors.js';
-import {
-  type Affinity,
-  type StartedPool,
-  startPool,
-  watchdogMessage,
-  workerFailure,
-  workerOutcome,
-} from './isolate.js';
+import { failedCellRecord } from './failed-cell.js';
+import { runInThread } from './in-thread.js';
+// isolate.js (and piscina) load only when the sweep starts workers: a sweep that stays in this
+// thread does not pay for them (~20 ms of a one-cell compare).
+import type { Affinity, StartedPool } from './isolate.js';
 import { clean } from './output.js';
 import { pathError, removeStaleTemps, writeOutput } from './output-file.js';
 import type { Plan, PlannedCell } from './plan.js';
-import { type Registry, resolveStrategySet } from './registry.js';
+import type { Registry } from './registry.js';
 import { AffinitySchedule } from './schedule.js';
 import { mark } from './timing.js';
 import type { CellLine, CellsMessage, CellsTask, WorkerResult } from './worker.js';
@@ -87,6 +78,12 @@ export interface SweepOptions {
    * `jobs`, and closed when the sweep ends.
    */
   readonly pool?: StartedPool;
+  /**
+   * Built-in cells only, no watchdog or heap cap asked for (`compare` without `--jobs`): run cells
+   * in this thread first and start `jobs` workers only once what is left pays for them
+   * (in-thread.ts).
+   */
+  readonly adaptive?: boolean;
 }
 
 export interface SweepResult {
@@ -95,11 +92,13 @@ export interface SweepResult {
   /** Cells run now (the rest came from the resumed file). */
   readonly ran: number;
   readonly resumed: number;
+  /** Of `ran`, the cells run in this thread (`adaptive`). */
+  readonly inThread: number;
+  /** Worker threads the rest ran on (0: none were used). */
+  readonly workers: number;
 }
 
 const FSYNC_INTERVAL_MS = 1000;
-
-const queueOptions = Piscina.queueOptionsSymbol;
 
 /** fdatasync, except where the file cannot be synced (a device or FIFO: EINVAL) — nothing to make durable. */
 function syncData(fd: number): void {
@@ -145,84 +144,6 @@ export function sameMeta(a: MetaRecord, b: MetaRecord, ignoreShard = false): str
     return `${key} differs`;
   }
   return null;
-}
-
-/**
- * The overrides a set's members declare (`meta.slots`), composed as core composes filled slots: what
- * a failed cell's record can say without calling any member's `setup()` in this thread.
- */
-function declaredOverrides(
-  registry: Registry,
-  strategy: string,
-): { slot: string; by: string; over: string }[] {
-  const overrides: { slot: string; by: string; over: string }[] = [];
-  const owner: Partial<Record<SlotName, string>> = {};
-  for (const m of resolveStrategySet(registry, strategy).members) {
-    for (const slot of m.meta.slots ?? []) {
-      if (!SLOT_NAMES.includes(slot)) continue;
-      if (owner[slot] !== undefined && owner[slot] !== m.name)
-        overrides.push({ slot, by: m.name, over: owner[slot]! });
-      owner[slot] = m.name;
-    }
-  }
-  return overrides;
-}
-
-/**
- * The record of a cell whose worker never came back (watchdog, exit, out of memory) or failed
- * outside the model. Built from plain data and schemas only: no scenario `build()` and no strategy
- * `setup()` runs in this thread (issue 15: a plugin that exits, loops or exhausts memory there
- * would take the whole sweep down with it). Every seed gets `outcome`: `timeout` when the watchdog
- * stopped the worker (no run finished, so none can be told apart), else `strategy-error`. A
- * `timeout` is verdict `inconclusive` (issue 13: a budget ran out, the host's like the model's step
- * budget): no strategy is blamed, no report counts it as surviving, and `--fail-on incorrect` still
- * fails (exit 3). A `strategy-error` is `incorrect`.
- */
-function failedCellRecord(
-  registry: Registry,
-  plan: Plan,
-  planned: PlannedCell,
-  message: string,
-  outcome: 'timeout' | 'strategy-error' = 'strategy-error',
-): CellRecord {
-  const scenarioDef = registry.scenarios.get(planned.scenario)!;
-  let params: Record<string, unknown>;
-  try {
-    params = parseOptions(
-      planned.scenario,
-      scenarioDef.params,
-      plan.input.params?.[planned.scenario] ?? {},
-    ) as Record<string, unknown>;
-  } catch {
-    params = { ...(plan.input.params?.[planned.scenario] ?? {}) };
-  }
-  const seeds = plan.input.seeds;
-  const scenario = registry.scenarios.get(planned.scenario)!;
-  const metrics: Record<string, ReturnType<typeof summarize>> = {};
-  for (const n of METRIC_NAMES) metrics[n] = summarize([]);
-  return normalizeCell({
-    kind: 'cell',
-    id: planned.id,
-    index: planned.index,
-    strategy: planned.strategy,
-    scenario: planned.scenario,
-    machine: planned.machine,
-    mode: planned.mode,
-    harts: planned.harts,
-    params,
-    expect: scenario.expect,
-    seeds: { base: seeds.base, count: seeds.count },
-    verdict: outcome === 'timeout' ? 'inconclusive' : 'incorrect',
-    outcomes: { [outcome]: seeds.count },
-    firstFailure: {
-      seed: seeds.base,
-      outcome,
-      failure: { hart: -1, step: 0, message },
-      choices: '',
-    },
-    overrides: declaredOverrides(registry, planned.strategy),
-    metrics,
-  });
 }
 
 interface Existing {
@@ -291,6 +212,13 @@ export function documentText(doc: ResultsDocument): string {
   return serializeResultsDocument(doc);
 }
 
+/** Where finished cells go: one journal line each (see top). */
+interface Journal {
+  append(cell: CellLine): void;
+  /** The journal could not be written: nothing more is handed out. */
+  readonly broken: boolean;
+}
+
 /** Run a plan into `out`. Resolves when the file holds the final document. */
 export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const { plan, out, registry } = opts;
@@ -332,7 +260,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   // cells in a row (grouping by scenario instead cost ~20% of a one-seed cell), and the cells
   // sharing programs and booted machines are still close enough for core's CellCache. The file's
   // final order is the plan's whatever the completion order.
-  const remaining = plan.selected
+  const todo = plan.selected
     .filter((c) => !done.has(c.index))
     .sort((a, b) => b.harts - a.harts || a.index - b.index);
   const total = plan.selected.length;
@@ -346,146 +274,73 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   let lastSync = performance.now();
   // Set when the journal cannot be written: the lanes stop handing out cells.
   let broken = false;
-  const append = (cell: CellLine) => {
-    if (broken) return;
-    done.set(cell.index, cell);
-    if (cell.verdict === 'incorrect') incorrect++;
-    // One write per record: a crash can cut only this line, never interleave two.
-    try {
-      writeSync(fd, `${cell.line}\n`);
-    } catch (e) {
-      broken = true;
-      throw writeError(out, e);
-    }
-    const now = performance.now();
-    if (now - lastSync >= FSYNC_INTERVAL_MS) {
-      syncData(fd);
-      lastSync = now;
-    }
-    progress();
+  const journal: Journal = {
+    get broken() {
+      return broken;
+    },
+    append: (cell: CellLine) => {
+      if (broken) return;
+      done.set(cell.index, cell);
+      if (cell.verdict === 'incorrect') incorrect++;
+      // One write per record: a crash can cut only this line, never interleave two.
+      try {
+        writeSync(fd, `${cell.line}\n`);
+      } catch (e) {
+        broken = true;
+        throw writeError(out, e);
+      }
+      const now = performance.now();
+      if (now - lastSync >= FSYNC_INTERVAL_MS) {
+        syncData(fd);
+        lastSync = now;
+      }
+      progress();
+    },
   };
+  // The record of a cell from what its worker (or this thread, in-thread.ts) returned.
+  const lineOf = (planned: PlannedCell, r: WorkerResult | null): CellLine =>
+    r && 'cell' in r
+      ? r.cell
+      : toLine(
+          failedCellRecord(
+            registry,
+            plan,
+            planned,
+            `cell failed: ${r && 'error' in r ? r.error : 'no result'}`,
+          ),
+        );
 
-  if (remaining.length > 0) {
-    // Tasks are handed out only when a thread is free (the lanes below), so nothing queues.
-    const started =
-      opts.pool ??
-      startPool(opts.spec, jobs, opts.memoryMb ?? 2048, opts.importTimeoutMs ?? IMPORT_TIMEOUT_MS);
-    const pool = started.pool;
-    try {
-      await started.warmed;
-      mark('workers warm');
-      const base = {
-        spec: opts.spec,
-        seeds: plan.input.seeds,
-        params: plan.input.params,
-        ...(plan.input.kernel === undefined ? {} : { kernel: plan.input.kernel }),
-        ...(plan.input.explore ? { explore: { executions: plan.input.explore.executions } } : {}),
-      };
-      // The record of a cell from what its worker posted.
-      const lineOf = (planned: PlannedCell, r: WorkerResult | null): CellLine =>
-        r && 'cell' in r
-          ? r.cell
-          : toLine(
-              failedCellRecord(
-                registry,
-                plan,
-                planned,
-                `cell failed: ${r && 'error' in r ? r.error : 'no result'}`,
-              ),
-            );
-      /**
-       * One batch on one worker. Returns the cells it did not reach: after a worker dies (exit,
-       * out of memory, the watchdog), the cell it was running gets the failed record and the cells
-       * behind it go back to the queue for a fresh worker — as if each cell were its own task.
-       */
-      const runBatch = async (
-        cells: readonly PlannedCell[],
-        affinity: Affinity,
-        ranOn: (thread: number) => void,
-      ): Promise<readonly PlannedCell[]> => {
-        const { port1, port2 } = new MessageChannel();
-        const controller = new AbortController();
-        // The watchdog is per cell: it restarts whenever a cell of the batch finishes. Aborting
-        // the task terminates its worker (piscina replaces it).
-        let timer = setTimeout(() => controller.abort(), timeout);
-        let reached = 0;
-        let appendError: unknown = null;
-        const take = (m: CellsMessage) => {
-          ranOn(m.thread);
-          clearTimeout(timer);
-          timer = setTimeout(() => controller.abort(), timeout);
-          reached = m.at + 1;
-          try {
-            append(lineOf(cells[m.at]!, m.result));
-          } catch (e) {
-            appendError ??= e;
-            controller.abort();
-          }
-        };
-        // Messages the worker posted before its task settled are already queued on port1.
-        const drain = () => {
-          for (let m = receiveMessageOnPort(port1); m !== undefined; m = receiveMessageOnPort(port1))
-            take(m.message as CellsMessage);
-        };
-        port1.on('message', take);
-        const task: CellsTask & { [queueOptions]?: Affinity } = {
-          kind: 'cells',
-          ...base,
-          cells,
-          port: port2,
-          [queueOptions]: affinity,
-        };
-        try {
-          await pool.run(task, { signal: controller.signal, transferList: [port2] });
-          drain();
-          if (appendError !== null) throw appendError;
-          // A worker that returned without posting every cell: those cells have no result.
-          for (; reached < cells.length; reached++) append(lineOf(cells[reached]!, null));
-          return [];
-        } catch (e) {
-          drain();
-          if (appendError !== null) throw appendError;
-          if (e === appendError || broken) throw e;
-          const outcome = workerOutcome(e);
-          const message = outcome === 'timeout' ? watchdogMessage(timeout) : workerFailure(e, timeout);
-          const failed = cells[reached];
-          if (failed === undefined) return [];
-          append(toLine(failedCellRecord(registry, plan, failed, message, outcome)));
-          return cells.slice(reached + 1);
-        } finally {
-          clearTimeout(timer);
-          port1.close();
-        }
-      };
-      // Cells routed to workers by what they share, with stealing at the tail (schedule.ts); each
-      // lane keeps to the worker thread that ran its last batch, so that worker's caches and JIT
-      // state serve its next one.
-      const schedule = new AffinitySchedule(remaining, jobs);
-      const threads: (number | null)[] = Array.from({ length: jobs }, () => null);
-      const requeued: PlannedCell[] = [];
-      const lane = async (at: number): Promise<void> => {
-        while (!broken && (requeued.length > 0 || schedule.left > 0)) {
-          const batch = requeued.length > 0 ? requeued.splice(0, requeued.length) : schedule.take(at);
-          const avoid = threads.filter((t, i): t is number => i !== at && t !== null);
-          let ran: number | null = null;
-          const rest = await runBatch(batch, { thread: threads[at] ?? null, avoid }, (t) => {
-            ran = t;
-          });
-          // A worker that died is replaced by a new thread; two lanes never claim one thread.
-          threads[at] = rest.length > 0 || ran === null || avoid.includes(ran) ? null : ran;
-          requeued.unshift(...rest);
-        }
-      };
-      await Promise.all(Array.from({ length: jobs }, (_, at) => lane(at)));
-      mark('cells done');
-    } finally {
-      syncData(fd);
-      closeSync(fd);
-      await started.close();
+  // The pool, started once (by the in-thread runner's decision, or here for the rest).
+  let starting: Promise<StartedPool> | null = opts.pool ? Promise.resolve(opts.pool) : null;
+  const startWorkers = (): Promise<StartedPool> =>
+    (starting ??= import('./isolate.js').then(({ startPool }) =>
+      startPool(opts.spec, jobs, opts.memoryMb ?? 2048, opts.importTimeoutMs ?? IMPORT_TIMEOUT_MS),
+    ));
+  let rest: readonly PlannedCell[] = todo;
+  let inThread = 0;
+  try {
+    if (opts.adaptive === true && rest.length > 0) {
+      const r = await runInThread({ plan, spec: opts.spec, cells: rest, journal, lineOf, startWorkers });
+      inThread = r.ran;
+      rest = r.rest;
     }
-  } else {
+    if (rest.length > 0) {
+      await runOnPool(await startWorkers(), rest, {
+        plan,
+        spec: opts.spec,
+        registry,
+        timeout,
+        journal,
+        lineOf,
+      });
+    }
+  } finally {
+    if (todo.length > 0) syncData(fd);
     closeSync(fd);
-    await opts.pool?.close();
+    await starting?.then(
+      (p) => p.close(),
+      () => {},
+    );
   }
 
   // Plan order; the same bytes as serializeResultsDocument({ meta, cells }) gives.
@@ -494,7 +349,117 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   mark('results written');
   return {
     cells: cells.map(({ index, id, verdict }) => ({ index, id, verdict })),
-    ran: remaining.length,
+    ran: todo.length,
     resumed: existing?.cells.size ?? 0,
+    inThread,
+    workers: rest.length > 0 ? jobs : 0,
   };
+}
+
+/** Run `remaining` (in the order each lane should run its own) on the pool's workers. */
+async function runOnPool(
+  started: StartedPool,
+  remaining: readonly PlannedCell[],
+  ctx: {
+    readonly plan: Plan;
+    readonly spec: RegistrySpec;
+    readonly registry: Registry;
+    readonly timeout: number;
+    readonly journal: Journal;
+    readonly lineOf: (planned: PlannedCell, r: WorkerResult | null) => CellLine;
+  },
+): Promise<void> {
+  const { plan, registry, timeout, journal, lineOf } = ctx;
+  const { pool, jobs } = started;
+  const { watchdogMessage, withAffinity, workerFailure, workerOutcome } = await import('./isolate.js');
+  const append = (cell: CellLine) => journal.append(cell);
+  // Tasks are handed out only when a thread is free (the lanes below), so nothing queues.
+  await started.warmed;
+  mark('workers warm');
+  const base = {
+    spec: ctx.spec,
+    seeds: plan.input.seeds,
+    params: plan.input.params,
+    ...(plan.input.kernel === undefined ? {} : { kernel: plan.input.kernel }),
+    ...(plan.input.explore ? { explore: { executions: plan.input.explore.executions } } : {}),
+  };
+  /**
+   * One batch on one worker. Returns the cells it did not reach: after a worker dies (exit,
+   * out of memory, the watchdog), the cell it was running gets the failed record and the cells
+   * behind it go back to the queue for a fresh worker — as if each cell were its own task.
+   */
+  const runBatch = async (
+    cells: readonly PlannedCell[],
+    affinity: Affinity,
+    ranOn: (thread: number) => void,
+  ): Promise<readonly PlannedCell[]> => {
+    const { port1, port2 } = new MessageChannel();
+    const controller = new AbortController();
+    // The watchdog is per cell: it restarts whenever a cell of the batch finishes. Aborting
+    // the task terminates its worker (piscina replaces it).
+    let timer = setTimeout(() => controller.abort(), timeout);
+    let reached = 0;
+    let appendError: unknown = null;
+    const take = (m: CellsMessage) => {
+      ranOn(m.thread);
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(), timeout);
+      reached = m.at + 1;
+      try {
+        append(lineOf(cells[m.at]!, m.result));
+      } catch (e) {
+        appendError ??= e;
+        controller.abort();
+      }
+    };
+    // Messages the worker posted before its task settled are already queued on port1.
+    const drain = () => {
+      for (let m = receiveMessageOnPort(port1); m !== undefined; m = receiveMessageOnPort(port1))
+        take(m.message as CellsMessage);
+    };
+    port1.on('message', take);
+    const task = withAffinity<CellsTask>({ kind: 'cells', ...base, cells, port: port2 }, affinity);
+    try {
+      await pool.run(task, { signal: controller.signal, transferList: [port2] });
+      drain();
+      if (appendError !== null) throw appendError;
+      // A worker that returned without posting every cell: those cells have no result.
+      for (; reached < cells.length; reached++) append(lineOf(cells[reached]!, null));
+      return [];
+    } catch (e) {
+      drain();
+      if (appendError !== null) throw appendError;
+      if (e === appendError || journal.broken) throw e;
+      const outcome = workerOutcome(e);
+      const message = outcome === 'timeout' ? watchdogMessage(timeout) : workerFailure(e, timeout);
+      const failed = cells[reached];
+      if (failed === undefined) return [];
+      append(toLine(failedCellRecord(registry, plan, failed, message, outcome)));
+      return cells.slice(reached + 1);
+    } finally {
+      clearTimeout(timer);
+      port1.close();
+    }
+  };
+  // Cells routed to workers by what they share, with stealing at the tail (schedule.ts); each
+  // lane keeps to the worker thread that ran its last batch, so that worker's caches and JIT
+  // state serve its next one.
+  const schedule = new AffinitySchedule(remaining, jobs);
+  const threads: (number | null)[] = Array.from({ length: jobs }, () => null);
+  const requeued: PlannedCell[] = [];
+  const lane = async (at: number): Promise<void> => {
+    while (!journal.broken && (requeued.length > 0 || schedule.left > 0)) {
+      const batch = requeued.length > 0 ? requeued.splice(0, requeued.length) : schedule.take(at);
+      const avoid = threads.filter((t, i): t is number => i !== at && t !== null);
+      let ran: number | null = null;
+      const rest = await runBatch(batch, { thread: threads[at] ?? null, avoid }, (t) => {
+        ran = t;
+      });
+      // A worker that died is replaced by a new thread; two lanes never claim one thread.
+      threads[at] = rest.length > 0 || ran === null || avoid.includes(ran) ? null : ran;
+      requeued.unshift(...rest);
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, (_, at) => lane(at)));
+  mark('cells done');
 }

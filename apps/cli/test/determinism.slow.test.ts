@@ -62,3 +62,22 @@ it('writes the same document with --jobs 1, --jobs 2, and as merged shards', asy
   expect(JSON.parse(meta!).kernel.stepLimit).toBeNull();
   expect(JSON.parse(fixedMeta!).kernel.stepLimit).toBe(200000);
 }, 300_000);
+
+// Issue 13, session 6: without --jobs the cells start in this thread and may move to workers
+// part-way (src/in-thread.ts); TLBLAB_SWITCH_AFTER puts the switch after that many cells.
+it('writes the same document without --jobs, in this thread and switched to workers part-way', async () => {
+  const [one, here, switched, distSwitched] = await Promise.all([
+    runCli([...SWEEP, '--jobs', '1', '--out', at('adaptive-one.jsonl')]),
+    runCli([...SWEEP, '--json', '--out', at('here.jsonl')], { env: { TLBLAB_SWITCH_AFTER: '1000000' } }),
+    runCli([...SWEEP, '--json', '--out', at('switched.jsonl')], { env: { TLBLAB_SWITCH_AFTER: '60' } }),
+    runDist([...SWEEP, '--json', '--out', at('dist-switched.jsonl')], { env: { TLBLAB_SWITCH_AFTER: '1' } }),
+  ]);
+  for (const r of [one, here, switched, distSwitched]) expect(r.code, r.stderr).toBe(0);
+  const inThread = (r: { stdout: string }) => (JSON.parse(r.stdout) as { inThread: number }).inThread;
+  expect(inThread(here)).toBe(JSON.parse(here.stdout).cells);
+  expect(inThread(switched)).toBe(60);
+  expect(inThread(distSwitched)).toBe(1);
+  const reference = withoutCreatedAt(readFileSync(at('adaptive-one.jsonl'), 'utf8'));
+  for (const f of ['here.jsonl', 'switched.jsonl', 'dist-switched.jsonl'])
+    expect(withoutCreatedAt(readFileSync(at(f), 'utf8')), f).toBe(reference);
+}, 300_000);

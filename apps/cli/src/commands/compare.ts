@@ -4,7 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { RegistrySpec, SweepDefaults } from '../config.js';
-import { type CommandContext, loadContextRegistry } from '../context.js';
+import { type CommandContext, loadContextRegistry, registrySpec } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { StartedPool } from '../isolate.js';
 import { checkHarts, checkJobs, checkRuns, type Limits, parseLimits } from '../limits.js';
@@ -28,6 +28,7 @@ import { buildPlan, type ExploreBudget, exploreBudget, type PlanInput, parseShar
 import type { Registry } from '../registry.js';
 import { defaultJobs, runSweep, type SweepProgress } from '../sweep.js';
 import { mark } from '../timing.js';
+import { runsHere } from './run.js';
 
 export interface CompareOptions extends SweepFlags {
   jobs?: string;
@@ -61,6 +62,13 @@ function sweepParams(list: readonly string[]): PlanInput['params'] {
     params[sc] = { ...(Object.hasOwn(params, sc) ? params[sc] : {}), [key.slice(dot + 1)]: value };
   }
   return params;
+}
+
+/** Where the cells ran, for the summary line: `2 jobs`, `in this thread`, `12 in this thread, then 2 jobs`. */
+function whereText(r: { readonly inThread: number; readonly workers: number }, jobs: number): string {
+  const onJobs = `${jobs} job${jobs === 1 ? '' : 's'}`;
+  if (r.inThread === 0) return onJobs;
+  return r.workers === 0 ? 'in this thread' : `${r.inThread} in this thread, then ${onJobs}`;
 }
 
 /** A word for a POSIX shell, quoted only when it needs to be. */
@@ -151,16 +159,27 @@ export async function compareCommand(ctx: CommandContext, opts: CompareOptions):
         )
       : null;
   const jobs = jobsFlag ?? Math.min(defaultJobs(), limits.jobs);
-  // The workers start now and load the registry while this thread loads its own (issue 13: the
-  // serial part of a sweep); a plan smaller than the pool leaves the extra workers idle.
-  const { registry, sweep, spec, pool: started } = await loadContextRegistry(ctx, limits, { pool: { jobs } });
+  // Without --jobs, a sweep of built-in code with neither a watchdog nor a heap cap asked for
+  // starts in this thread and takes workers only when what is left pays for them (in-thread.ts);
+  // `run`'s test of the same (commands/run.ts). Anything else runs on workers, as with --jobs.
+  const adaptive =
+    jobsFlag === null && explore === null && runsHere(registrySpec(ctx), opts, ctx.globals.limit);
+  // Else the workers start now and load the registry while this thread loads its own (issue 13:
+  // the serial part of a sweep); a plan smaller than the pool leaves the extra workers idle.
+  const {
+    registry,
+    sweep,
+    spec,
+    pool: started,
+  } = await loadContextRegistry(ctx, limits, adaptive ? {} : { pool: { jobs } });
   mark('registry loaded');
   try {
     return await compareLoaded(ctx, opts, {
       registry,
       sweep,
       spec,
-      pool: started!,
+      pool: started ?? null,
+      adaptive,
       limits,
       failOn,
       target,
@@ -180,7 +199,9 @@ async function compareLoaded(
     registry: Registry;
     sweep: SweepDefaults;
     spec: RegistrySpec;
-    pool: StartedPool;
+    /** The workers started with the registry, or null (`adaptive`: runSweep starts them if needed). */
+    pool: StartedPool | null;
+    adaptive: boolean;
     limits: Limits;
     failOn: boolean;
     target: OutputTarget;
@@ -189,7 +210,8 @@ async function compareLoaded(
     jobs: number;
   },
 ): Promise<number> {
-  const { registry, sweep, spec, pool, limits, failOn, target, timeoutFlag, explore, jobs } = loaded;
+  const { registry, sweep, spec, pool, adaptive, limits, failOn, target, timeoutFlag, explore, jobs } =
+    loaded;
   const input = {
     ...sweepPlanInput(opts, sweep, opts.shard !== undefined ? parseShard(opts.shard) : null),
     ...(explore ? { explore } : {}),
@@ -249,7 +271,9 @@ async function compareLoaded(
       plan,
       out: target.file,
       direct: target.direct,
-      pool,
+      ...(pool === null ? {} : { pool }),
+      jobs,
+      adaptive,
       resume: opts.resume === true,
       cellTimeoutMs,
       memoryMb: limits.memory,
@@ -272,6 +296,7 @@ async function compareLoaded(
         totalCells: plan.cells.length,
         shard: plan.meta.plan.shard,
         ran: result.ran,
+        inThread: result.inThread,
         resumed: result.resumed,
         incorrect: incorrect.map((c) => c.id),
         inconclusive: inconclusive.map((c) => c.id),
@@ -286,7 +311,7 @@ async function compareLoaded(
     const resumedText = result.resumed > 0 ? `, ${result.resumed} resumed` : '';
     println(
       ctx.io.stdout,
-      `${cells.length} cells${shardText} x ${input.seeds.count} seeds -> ${clean(opts.out)} in ${seconds.toFixed(1)} s (${jobs} job${jobs === 1 ? '' : 's'}${resumedText}): ${
+      `${cells.length} cells${shardText} x ${input.seeds.count} seeds -> ${clean(opts.out)} in ${seconds.toFixed(1)} s (${whereText(result, jobs)}${resumedText}): ${
         incorrect.length === 0 ? p.green('0 incorrect') : p.red(`${incorrect.length} incorrect`)
       }${inconclusive.length === 0 ? '' : p.yellow(`, ${inconclusive.length} inconclusive (a budget ran out: --kernel stepLimit=N, --cell-timeout)`)}`,
     );
