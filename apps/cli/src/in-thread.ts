@@ -59,6 +59,26 @@ export const PROBE_MS = 500;
 export const SWITCH_MS = 15_000;
 
 /**
+ * A sweep of at least this many hart-runs (the harts of every cell times the seeds) goes to the
+ * workers at once, without a probe. At the cheapest cost per hart-run measured (~0.05-0.06 ms: the
+ * bench's 240 x 48 sweep, 34,560 hart-runs in 1.62 s at --jobs 1; the demo's at 4 seeds, 81,900 in
+ * 5.0 s) it is ~3 s of work or more, where --jobs 2 won every measurement, and a switch after the
+ * probe costs more than it saves: this thread's JIT warm-up is thrown away and its cells compete
+ * with the loading workers. Measured (session 6, load ~2-3, 5 interleaved runs, wall s): the demo's
+ * sweep at 4 seeds stayed here 4.94, switched after the probe 5.22, at once 4.72, --jobs 2 4.54-4.70;
+ * at 16 seeds the probe 10.15, at once 9.10, --jobs 2 9.23 (3 runs). Smaller sweeps keep the probe,
+ * which catches the few cells that are expensive per hart-run (real kernel workloads).
+ */
+export const AT_ONCE_HART_RUNS = 60_000;
+
+/** Whether a sweep of `cells` at `seeds` seeds each goes to the workers without a probe. */
+export function workersAtOnce(cells: readonly { readonly harts: number }[], seeds: number): boolean {
+  let harts = 0;
+  for (const c of cells) harts += c.harts;
+  return harts * seeds >= AT_ONCE_HART_RUNS;
+}
+
+/**
  * The switch decision, fed one finished cell at a time. Pure arithmetic on what it is given (the
  * tests drive it with made-up timings).
  */
@@ -177,6 +197,11 @@ export async function runInThread(opts: InThreadOptions): Promise<InThreadResult
       );
   };
   let loaded: Promise<void> | null = null;
+  if (forced === null && workersAtOnce(cells, seeds.count)) {
+    mark(`${harts * seeds.count} hart-runs: the sweep goes to workers at once`);
+    loaded = start();
+    await loaded;
+  }
   for (let at = 0; at < cells.length; at++) {
     if (forced === at && loaded === null) {
       loaded = start();
@@ -198,7 +223,7 @@ export async function runInThread(opts: InThreadOptions): Promise<InThreadResult
     });
     journal.append(lineOf(cell, r));
     const left = decision.observe(cpuMs() - t0, cell.harts);
-    if (left !== null && forced === null) {
+    if (left !== null && forced === null && loaded === null) {
       const go = decision.pays(left);
       mark(
         `in this thread: ${at + 1} cells in ${decision.elapsed.toFixed(0)} ms of CPU, ~${left.toFixed(0)} ms predicted left: ${go ? 'starting workers' : 'staying here'}`,

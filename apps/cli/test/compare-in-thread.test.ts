@@ -7,7 +7,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forcedSwitch, PROBE_MS, SWITCH_MS, SwitchDecision } from '../src/in-thread.js';
+import {
+  AT_ONCE_HART_RUNS,
+  forcedSwitch,
+  PROBE_MS,
+  SWITCH_MS,
+  SwitchDecision,
+  workersAtOnce,
+} from '../src/in-thread.js';
 import { PLUGINS, runCli, runMain, scratchDir, withoutCreatedAt } from './helpers.js';
 
 const scratch = scratchDir('compare-in-thread');
@@ -43,6 +50,17 @@ describe('the switch decision', () => {
     expect(d.pays(499.9)).toBe(false);
     expect(d.pays(500)).toBe(true);
     expect(PROBE_MS).toBeLessThan(SWITCH_MS);
+  });
+
+  it('sends a sweep of AT_ONCE_HART_RUNS hart-runs or more to the workers without a probe', () => {
+    const cells = (harts: number[], n: number) =>
+      Array.from({ length: n }, (_, i) => ({ harts: harts[i % harts.length]! }));
+    // The demo's sweep (5460 cells at 1, 2, 4, 8 harts) at 4 seeds: 81,900 hart-runs.
+    expect(workersAtOnce(cells([1, 2, 4, 8], 5460), 4)).toBe(true);
+    // The bench's 240-cell sweep at 2 and 4 harts, 48 seeds: 34,560, probed (in this thread it won).
+    expect(workersAtOnce(cells([2, 4], 240), 48)).toBe(false);
+    expect(workersAtOnce([{ harts: AT_ONCE_HART_RUNS }], 1)).toBe(true);
+    expect(workersAtOnce([{ harts: AT_ONCE_HART_RUNS - 1 }], 1)).toBe(false);
   });
 
   it('reads TLBLAB_SWITCH_AFTER as a cell count, anything else as unset', () => {
