@@ -167,7 +167,15 @@ export function startPool(
     spec,
     warmed,
     close: () => {
-      closing ??= pool.destroy();
+      // Terminating a worker while it still loads its modules can abort the whole process (seen
+      // once, session 6: Node 20.20 "FATAL ERROR v8::Module::IsGraphAsync"; the class of V8
+      // aborts on termination during module evaluation of nodejs/node#43182). Built-in code loads
+      // in well under a second and cannot hang, so its pool closes once loading has settled (a
+      // command that fails on its flags right after starting it, e.g. `compare --jobs 2` with a bad
+      // `--harts`); third-party code may never settle (its import runs under `--limit import=`), so
+      // that pool is destroyed at once, as before.
+      const thirdParty = spec.config !== null || spec.plugins.length > 0;
+      closing ??= (thirdParty ? Promise.resolve() : warmed.catch(() => {})).then(() => pool.destroy());
       return closing;
     },
   };
