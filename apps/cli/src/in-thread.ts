@@ -71,10 +71,9 @@ export const SWITCH_MS = 15_000;
  */
 export const AT_ONCE_HART_RUNS = 60_000;
 
-/** Whether a sweep of `cells` at `seeds` seeds each goes to the workers without a probe. */
-export function workersAtOnce(cells: readonly { readonly harts: number }[], seeds: number): boolean {
-  let harts = 0;
-  for (const c of cells) harts += c.harts;
+/** Whether a sweep whose cells have `harts` harts in all, at `seeds` seeds each, goes to the
+ *  workers without a probe. */
+export function workersAtOnce(harts: number, seeds: number): boolean {
   return harts * seeds >= AT_ONCE_HART_RUNS;
 }
 
@@ -197,7 +196,7 @@ export async function runInThread(opts: InThreadOptions): Promise<InThreadResult
       );
   };
   let loaded: Promise<void> | null = null;
-  if (forced === null && workersAtOnce(cells, seeds.count)) {
+  if (forced === null && workersAtOnce(harts, seeds.count)) {
     mark(`${harts * seeds.count} hart-runs: the sweep goes to workers at once`);
     loaded = start();
     await loaded;

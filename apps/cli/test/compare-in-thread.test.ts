@@ -15,7 +15,7 @@ import {
   SwitchDecision,
   workersAtOnce,
 } from '../src/in-thread.js';
-import { PLUGINS, runCli, runMain, scratchDir, withoutCreatedAt } from './helpers.js';
+import { runCli, runMain, scratchDir, TINY_SWEEP_ANY_JOBS, withoutCreatedAt } from './helpers.js';
 
 const scratch = scratchDir('compare-in-thread');
 const at = (name: string) => join(scratch.dir, name);
@@ -53,14 +53,13 @@ describe('the switch decision', () => {
   });
 
   it('sends a sweep of AT_ONCE_HART_RUNS hart-runs or more to the workers without a probe', () => {
-    const cells = (harts: number[], n: number) =>
-      Array.from({ length: n }, (_, i) => ({ harts: harts[i % harts.length]! }));
-    // The demo's sweep (5460 cells at 1, 2, 4, 8 harts) at 4 seeds: 81,900 hart-runs.
-    expect(workersAtOnce(cells([1, 2, 4, 8], 5460), 4)).toBe(true);
+    // The demo's sweep (5460 cells, a quarter each at 1, 2, 4, 8 harts: 20,475 harts) at 4 seeds:
+    // 81,900 hart-runs.
+    expect(workersAtOnce((5460 / 4) * (1 + 2 + 4 + 8), 4)).toBe(true);
     // The bench's 240-cell sweep at 2 and 4 harts, 48 seeds: 34,560, probed (in this thread it won).
-    expect(workersAtOnce(cells([2, 4], 240), 48)).toBe(false);
-    expect(workersAtOnce([{ harts: AT_ONCE_HART_RUNS }], 1)).toBe(true);
-    expect(workersAtOnce([{ harts: AT_ONCE_HART_RUNS - 1 }], 1)).toBe(false);
+    expect(workersAtOnce(120 * (2 + 4), 48)).toBe(false);
+    expect(workersAtOnce(AT_ONCE_HART_RUNS, 1)).toBe(true);
+    expect(workersAtOnce(AT_ONCE_HART_RUNS - 1, 1)).toBe(false);
   });
 
   it('reads TLBLAB_SWITCH_AFTER as a cell count, anything else as unset', () => {
@@ -128,26 +127,7 @@ describe('compare without --jobs', () => {
     }
     expect(withoutCreatedAt(readFileSync(at('j2.jsonl'), 'utf8'))).toBe(reference);
     expect(withoutCreatedAt(readFileSync(at('timeout.jsonl'), 'utf8'))).toBe(reference);
-    const plugin = await runMain(
-      [
-        'compare',
-        '--plugin',
-        PLUGINS,
-        '-s',
-        'flush-all',
-        '-c',
-        'tiny-map',
-        '-m',
-        'emulator',
-        '--harts',
-        '1,2',
-        '--seeds',
-        '1',
-        '--out',
-        at('plugin.jsonl'),
-      ],
-      scratch.dir,
-    );
+    const plugin = await runMain([...TINY_SWEEP_ANY_JOBS, '--out', at('plugin.jsonl')], scratch.dir);
     expect(plugin.code, plugin.stderr).toBe(0);
     expect(plugin.stdout).toMatch(/\(2 jobs\)|\(1 job\)/);
   }, 120_000);

@@ -11,8 +11,8 @@ export const FIXTURES = join(CLI_DIR, 'test/fixtures');
 export const PLUGINS = join(FIXTURES, 'plugins.ts');
 
 /** The tiny fixture sweep the CLI tests build documents from (flush-all on tiny-map, 1 and 2
- *  harts, one seed, one worker): `compare` flags without `--out`. */
-export const TINY_SWEEP: readonly string[] = [
+ *  harts, one seed), without `--jobs` (its plugin keeps it on workers) and without `--out`. */
+export const TINY_SWEEP_ANY_JOBS: readonly string[] = [
   'compare',
   '--plugin',
   PLUGINS,
@@ -26,9 +26,10 @@ export const TINY_SWEEP: readonly string[] = [
   '1,2',
   '--seeds',
   '1',
-  '--jobs',
-  '1',
 ];
+
+/** `TINY_SWEEP_ANY_JOBS` on one worker. */
+export const TINY_SWEEP: readonly string[] = [...TINY_SWEEP_ANY_JOBS, '--jobs', '1'];
 
 export interface CliResult {
   readonly code: number | null;

@@ -46,6 +46,16 @@ export interface PageTableSnapshot {
   readonly hHead: Uint8Array;
 }
 
+type Column = Uint8Array | Uint16Array | Int16Array | Int32Array | Float64Array;
+
+/** `a` copied into a new array of the same type and `length` elements, the rest `fill`. */
+function grown<T extends Column>(a: T, length: number, fill = 0): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  if (fill !== 0) b.fill(fill, a.length);
+  b.set(a);
+  return b;
+}
+
 export class PageTableMemory {
   /** A memory for `entriesPerTable`/`depth`, zeroed or holding `from`'s contents, reused from an
    *  earlier run when one is free. */
@@ -164,50 +174,24 @@ export class PageTableMemory {
 
   private grow(cap: number): void {
     const slots = cap << this.shift;
-    const flags = new Uint16Array(slots);
-    flags.set(this.flags);
-    this.flags = flags;
-    const ppn = new Float64Array(slots);
-    ppn.set(this.ppn);
-    this.ppn = ppn;
-    const hist = new Int32Array(slots).fill(-1);
-    hist.set(this.histOf);
-    this.histOf = hist;
-    const since = new Float64Array(cap);
-    since.set(this.tableSince);
-    this.tableSince = since;
+    this.flags = grown(this.flags, slots);
+    this.ppn = grown(this.ppn, slots);
+    this.histOf = grown(this.histOf, slots, -1);
+    this.tableSince = grown(this.tableSince, cap);
     this.capacity = cap;
   }
 
   private growHistory(cap: number): void {
     const d = this.depth;
-    const g16 = new Uint16Array(cap * d);
-    g16.set(this.hFlags);
-    this.hFlags = g16;
-    const g64 = new Float64Array(cap * d);
-    g64.set(this.hPpn);
-    this.hPpn = g64;
-    const s64 = new Float64Array(cap * d);
-    s64.set(this.hSince);
-    this.hSince = s64;
-    const w16 = new Int16Array(cap * d);
-    w16.set(this.hWriter);
-    this.hWriter = w16;
-    const c8 = new Uint8Array(cap);
-    c8.set(this.hCount);
-    this.hCount = c8;
-    const h8 = new Uint8Array(cap);
-    h8.set(this.hHead);
-    this.hHead = h8;
-    const slots = new Int32Array(cap);
-    slots.set(this.hSlot);
-    this.hSlot = slots;
-    const marks = new Uint8Array(cap);
-    marks.set(this.hDirty);
-    this.hDirty = marks;
-    const list = new Int32Array(cap);
-    list.set(this.dirtyList);
-    this.dirtyList = list;
+    this.hFlags = grown(this.hFlags, cap * d);
+    this.hPpn = grown(this.hPpn, cap * d);
+    this.hSince = grown(this.hSince, cap * d);
+    this.hWriter = grown(this.hWriter, cap * d);
+    this.hCount = grown(this.hCount, cap);
+    this.hHead = grown(this.hHead, cap);
+    this.hSlot = grown(this.hSlot, cap);
+    this.hDirty = grown(this.hDirty, cap);
+    this.dirtyList = grown(this.dirtyList, cap);
     this.histCapacity = cap;
   }
 
